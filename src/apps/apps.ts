@@ -1,0 +1,112 @@
+import { desc, eq, lt } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+import { type Page, toPage } from '../db/paginate.ts';
+import type { Status } from '../db/schema/columns.ts';
+import { type AppRow, apps } from '../db/schema/index.ts';
+import { invalidFields, notFound } from '../errors.ts';
+import type { Scope } from '../grants/scopes.ts';
+import { newId } from '../lib/ids.ts';
+import { hashToken, newWebhookSecret, randomToken, type SecretBox } from '../lib/secrets.ts';
+import { checkWebhookUrl } from '../net/webhook-url.ts';
+
+interface AppDeps {
+  db: Executor;
+  secretBox: SecretBox;
+  config: { allowPrivateWebhooks: boolean };
+}
+
+export interface Fee {
+  fixed: number;
+  bps: number;
+  currency: string;
+}
+
+export interface NewApp {
+  name: string;
+  webhookUrl: string;
+  redirectUris: string[];
+  scopes: Scope[];
+  fee?: Fee | undefined;
+}
+
+export interface AppWithSecrets {
+  app: AppRow;
+  clientSecret: string;
+  webhookSecret: string;
+}
+
+async function assertWebhookUrl(deps: AppDeps, url: string) {
+  const refusal = await checkWebhookUrl(url, { allowPrivate: deps.config.allowPrivateWebhooks });
+  if (refusal) throw invalidFields([{ path: 'webhook_url', message: refusal }]);
+}
+
+const feeColumns = (fee: Fee | null | undefined) =>
+  fee === undefined
+    ? {}
+    : { feeFixed: fee?.fixed ?? null, feeBps: fee?.bps ?? null, feeCurrency: fee?.currency ?? null };
+
+/** Registers an app (an OAuth client) and returns its secrets: the only time they are readable. */
+export async function registerApp(deps: AppDeps, input: NewApp): Promise<AppWithSecrets> {
+  await assertWebhookUrl(deps, input.webhookUrl);
+  const clientSecret = randomToken('cls_');
+  const webhookSecret = newWebhookSecret();
+  const [app] = await deps.db
+    .insert(apps)
+    .values({
+      id: newId('app'),
+      name: input.name,
+      webhookUrl: input.webhookUrl,
+      redirectUris: input.redirectUris,
+      scopes: input.scopes,
+      clientId: randomToken('cli_', 16),
+      clientSecretHash: hashToken(clientSecret),
+      webhookSecretSealed: deps.secretBox.seal(webhookSecret),
+      ...feeColumns(input.fee),
+    })
+    .returning();
+  return { app: app!, clientSecret, webhookSecret };
+}
+
+export async function listApps(db: Executor, page: Page) {
+  const rows = await db
+    .select()
+    .from(apps)
+    .where(page.startingAfter ? lt(apps.id, page.startingAfter) : undefined)
+    .orderBy(desc(apps.id))
+    .limit(page.limit + 1);
+  return toPage(rows, page.limit);
+}
+
+export async function getApp(db: Executor, id: string): Promise<AppRow> {
+  const [row] = await db.select().from(apps).where(eq(apps.id, id));
+  if (!row) throw notFound('app');
+  return row;
+}
+
+export interface AppPatch {
+  name?: string | undefined;
+  webhookUrl?: string | undefined;
+  redirectUris?: string[] | undefined;
+  scopes?: Scope[] | undefined;
+  fee?: Fee | null | undefined;
+  status?: Status | undefined;
+}
+
+export async function updateApp(deps: AppDeps, id: string, patch: AppPatch): Promise<AppRow> {
+  if (patch.webhookUrl !== undefined) await assertWebhookUrl(deps, patch.webhookUrl);
+  const [row] = await deps.db
+    .update(apps)
+    .set({
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.webhookUrl !== undefined ? { webhookUrl: patch.webhookUrl } : {}),
+      ...(patch.redirectUris !== undefined ? { redirectUris: patch.redirectUris } : {}),
+      ...(patch.scopes !== undefined ? { scopes: patch.scopes } : {}),
+      ...(patch.status !== undefined ? { status: patch.status } : {}),
+      ...feeColumns(patch.fee),
+      updatedAt: new Date(),
+    })
+    .where(eq(apps.id, id))
+    .returning();
+  if (!row) throw notFound('app');
+  return row;
+}

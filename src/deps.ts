@@ -1,0 +1,48 @@
+import type { Config } from './config.ts';
+import { createDatabase, type Db, type Sql } from './db/client.ts';
+import { SecretBox } from './lib/secrets.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createQueues, type Queues } from './queues.ts';
+import { createRedis, type Redis } from './redis.ts';
+
+/** Everything a verb, route or worker needs, built once per process (or per test file). */
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  sql: Sql;
+  db: Db;
+  /** BullMQ connection: commands wait while Redis is away. */
+  redis: Redis;
+  /** Fail-fast connection for readiness probes. */
+  redisProbe: Redis;
+  queues: Queues;
+  secretBox: SecretBox;
+}
+
+export interface OwnedDeps extends Deps {
+  close: () => Promise<void>;
+}
+
+export function createDeps(config: Config, options: { logger?: Logger } = {}): OwnedDeps {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const database = createDatabase(config.databaseUrl);
+  const redis = createRedis(config.redisUrl, logger, 'queue');
+  const redisProbe = createRedis(config.redisUrl, logger, 'probe');
+  const queues = createQueues(redis, config.queuePrefix, logger);
+  return {
+    config,
+    logger,
+    sql: database.sql,
+    db: database.db,
+    redis,
+    redisProbe,
+    queues,
+    secretBox: new SecretBox(config.secretsKey),
+    close: async () => {
+      await queues.close();
+      redis.disconnect();
+      redisProbe.disconnect();
+      await database.close();
+    },
+  };
+}

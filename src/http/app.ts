@@ -1,0 +1,142 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { HonoAdapter } from '@bull-board/hono';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { Scalar } from '@scalar/hono-api-reference';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { Deps } from '../deps.ts';
+import { AppError, type ErrorCode } from '../errors.ts';
+import { newId } from '../lib/ids.ts';
+import type { AppEnv } from './env.ts';
+import { requireAdmin } from './middleware/admin.ts';
+import { createHttpMetrics, type HttpMetrics, observe } from './middleware/observe.ts';
+import { problem, statusOf, TITLES } from './problem.ts';
+import { appsRouter } from './routes/apps.ts';
+import { healthRouter } from './routes/health.ts';
+import { merchantsRouter } from './routes/merchants.ts';
+import { processorsRouter } from './routes/processors.ts';
+
+/** Requests larger than this are refused with 413 before they are read whole. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const HTTP_STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'validation_failed',
+  429: 'rate_limited',
+  503: 'service_unavailable',
+};
+
+export interface AppOptions {
+  metrics?: HttpMetrics;
+}
+
+/** Builds the HTTP application over already-created dependencies (so tests and main share one path). */
+export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<AppEnv> {
+  const metrics = options.metrics ?? createHttpMetrics();
+  const publicUrl = deps.config.publicUrl;
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use(
+    requestId({
+      headerName: 'x-request-id',
+      generator: () => newId('req'),
+    }),
+  );
+  app.use(async (c, next) => {
+    c.set('deps', deps);
+    await next();
+  });
+  app.use(observe(metrics));
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError('payload_too_large', `The body exceeds ${MAX_BODY_BYTES} bytes.`);
+      },
+    }),
+  );
+
+  app.onError((error, c) => {
+    if (error instanceof AppError) {
+      return problem(
+        c,
+        { code: error.code, detail: error.message, errors: error.errors, extra: error.extra },
+        publicUrl,
+      );
+    }
+    if (error instanceof HTTPException) {
+      const code = HTTP_STATUS_CODES[error.status] ?? (error.status >= 500 ? 'internal' : 'bad_request');
+      return problem(c, { code, detail: error.message || TITLES[code] }, publicUrl);
+    }
+    deps.logger.error(
+      {
+        request_id: c.get('requestId'),
+        err: { name: error.name, message: error.message, stack: error.stack },
+      },
+      'unhandled error',
+    );
+    return problem(
+      c,
+      { code: 'internal', detail: 'Something went wrong on our side; it has been logged.' },
+      publicUrl,
+    );
+  });
+  app.notFound((c) =>
+    problem(c, { code: 'not_found', detail: `No route for ${c.req.method} ${c.req.path}.` }, publicUrl),
+  );
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The operator token (`ADMIN_TOKEN`).',
+  });
+
+  app.route('/', healthRouter);
+  app.route('/', processorsRouter);
+  app.route('/', appsRouter);
+  app.route('/', merchantsRouter);
+
+  app.get('/metrics', async (c) => {
+    c.header('content-type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
+  });
+
+  app.get('/problems/:code', (c) => {
+    const code = c.req.param('code') as ErrorCode;
+    if (!(code in TITLES))
+      return problem(c, { code: 'not_found', detail: 'No such problem type.' }, publicUrl);
+    return c.json({ code, title: TITLES[code], status: statusOf(code) });
+  });
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'cardlink API',
+      version: '1',
+      description:
+        'Card-linked offers: processors push card events, apps register triggers and receive signed webhooks, ' +
+        'cardholders control what each app may do. Errors are RFC 9457 problem+json with a stable `code`.',
+    },
+    servers: [{ url: publicUrl }],
+  });
+  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'cardlink API' }));
+
+  const board = new HonoAdapter(serveStatic);
+  createBullBoard({ queues: deps.queues.all.map((queue) => new BullMQAdapter(queue)), serverAdapter: board });
+  board.setBasePath('/admin/queues');
+  app.use('/admin/queues', requireAdmin);
+  app.use('/admin/queues/*', requireAdmin);
+  app.route('/admin/queues', board.registerPlugin());
+
+  return app;
+}

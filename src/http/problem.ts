@@ -1,0 +1,64 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ErrorCode, FieldError } from '../errors.ts';
+
+const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+  bad_request: 400,
+  validation_failed: 422,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  idempotency_key_reused: 409,
+  idempotency_key_in_use: 409,
+  signature_invalid: 401,
+  rate_limited: 429,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  method_not_allowed: 405,
+  service_unavailable: 503,
+  internal: 500,
+};
+
+export const TITLES: Record<ErrorCode, string> = {
+  bad_request: 'Bad request',
+  validation_failed: 'Validation failed',
+  unauthorized: 'Unauthorized',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  conflict: 'Conflict',
+  idempotency_key_reused: 'Idempotency key reused with a different request',
+  idempotency_key_in_use: 'A request with this idempotency key is in progress',
+  signature_invalid: 'Signature invalid',
+  rate_limited: 'Too many requests',
+  payload_too_large: 'Payload too large',
+  unsupported_media_type: 'Unsupported media type',
+  method_not_allowed: 'Method not allowed',
+  service_unavailable: 'Service unavailable',
+  internal: 'Internal error',
+};
+
+export const statusOf = (code: ErrorCode): ContentfulStatusCode => STATUS[code];
+
+export interface ProblemInput {
+  code: ErrorCode;
+  detail: string;
+  errors?: FieldError[];
+  extra?: Record<string, unknown>;
+}
+
+/** Writes an RFC 9457 problem+json response with our stable `code` and the request id. */
+export function problem(c: Context, input: ProblemInput, publicUrl: string): Response {
+  const status = statusOf(input.code);
+  const body = {
+    type: `${publicUrl}/problems/${input.code}`,
+    title: TITLES[input.code],
+    status,
+    detail: input.detail,
+    code: input.code,
+    request_id: (c.get('requestId' as never) as string | undefined) ?? null,
+    ...(input.errors ? { errors: input.errors } : {}),
+    ...input.extra,
+  };
+  return c.body(JSON.stringify(body), status, { 'content-type': 'application/problem+json' });
+}

@@ -1,0 +1,232 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { getApp, listApps, registerApp, updateApp } from '../../apps/apps.ts';
+import type { AppRow } from '../../db/schema/index.ts';
+import { SCOPES } from '../../grants/scopes.ts';
+import { createdIdempotently } from '../idempotent.ts';
+import { requireAdmin } from '../middleware/admin.ts';
+import { createRouter } from '../router.ts';
+import {
+  Currency,
+  errorResponses,
+  IdempotencyHeader,
+  IdParam,
+  jsonBody,
+  jsonResponse,
+  ListQuery,
+  listOf,
+  Status,
+  Timestamp,
+} from '../schemas.ts';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** RFC 6749 §3.1.2 / RFC 8252: absolute, no fragment; https, http on loopback, or a private-use scheme. */
+function redirectUriProblem(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'must be an absolute URI';
+  }
+  if (raw.includes('#')) return 'must not contain a fragment';
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:')
+    return LOOPBACK_HOSTS.has(url.hostname) ? undefined : 'http is allowed on loopback only';
+  return url.protocol.slice(0, -1).includes('.')
+    ? undefined
+    : 'must use https (or a reverse-domain private-use scheme)';
+}
+
+const Name = z.string().trim().min(1).max(200);
+const WebhookUrl = z.string().max(2048).openapi({ example: 'https://app.example.com/cardlink/webhooks' });
+const RedirectUri = z
+  .string()
+  .max(2048)
+  .superRefine((value, ctx) => {
+    const message = redirectUriProblem(value);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  });
+const Fee = z
+  .object({
+    fixed: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .default(0)
+      .openapi({ description: 'Minor units per transaction' }),
+    bps: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(0)
+      .openapi({ description: 'Basis points of the amount' }),
+    currency: Currency,
+  })
+  .strict()
+  .openapi('Fee', { description: 'The platform commission per transaction an app acts on' });
+const Scopes = z.array(z.enum(SCOPES)).min(1).max(SCOPES.length);
+
+const App = z
+  .object({
+    id: z.string().openapi({ example: 'app_01jh…' }),
+    object: z.literal('app'),
+    name: z.string(),
+    status: Status,
+    client_id: z.string(),
+    webhook_url: z.string(),
+    redirect_uris: z.array(z.string()),
+    scopes: z.array(z.enum(SCOPES)).openapi({ description: 'Scopes the app may ask users for' }),
+    fee: Fee.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi('App');
+
+const AppWithSecrets = App.extend({
+  client_secret: z.string().openapi({ description: 'Shown once.' }),
+  webhook_secret: z
+    .string()
+    .openapi({ description: 'Shown once. Verifies our webhook signatures (`whsec_…`).' }),
+}).openapi('AppWithSecrets');
+
+const present = (row: AppRow): z.infer<typeof App> => ({
+  id: row.id,
+  object: 'app',
+  name: row.name,
+  status: row.status,
+  client_id: row.clientId,
+  webhook_url: row.webhookUrl,
+  redirect_uris: row.redirectUris,
+  scopes: row.scopes as z.infer<typeof App>['scopes'],
+  fee: row.feeCurrency ? { fixed: row.feeFixed ?? 0, bps: row.feeBps ?? 0, currency: row.feeCurrency } : null,
+  created_at: row.createdAt.toISOString(),
+  updated_at: row.updatedAt.toISOString(),
+});
+
+const tags = ['Operator: apps'];
+const security = [{ adminToken: [] }];
+
+export const appsRouter = createRouter();
+appsRouter.use('/v1/apps', requireAdmin);
+appsRouter.use('/v1/apps/*', requireAdmin);
+
+appsRouter.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/apps',
+    tags,
+    security,
+    summary: 'Register an app',
+    description:
+      'Webhook URLs must be https and must not resolve to private or loopback addresses unless ' +
+      '`ALLOW_PRIVATE_WEBHOOKS=true`. `scopes` defaults to every scope.',
+    request: {
+      headers: IdempotencyHeader,
+      body: jsonBody(
+        z
+          .object({
+            name: Name,
+            webhook_url: WebhookUrl,
+            redirect_uris: z.array(RedirectUri).max(20).default([]),
+            scopes: Scopes.default([...SCOPES]),
+            fee: Fee.optional(),
+          })
+          .strict(),
+      ),
+    },
+    responses: { 201: jsonResponse(AppWithSecrets, 'Created; secrets shown once'), ...errorResponses },
+  }),
+  async (c) => {
+    const body = c.req.valid('json');
+    const deps = c.get('deps');
+    return createdIdempotently(c, 'admin', body, async (db) => {
+      const created = await registerApp(
+        { ...deps, db },
+        {
+          name: body.name,
+          webhookUrl: body.webhook_url,
+          redirectUris: body.redirect_uris,
+          scopes: [...new Set(body.scopes)],
+          fee: body.fee,
+        },
+      );
+      return {
+        ...present(created.app),
+        client_secret: created.clientSecret,
+        webhook_secret: created.webhookSecret,
+      };
+    }) as never;
+  },
+);
+
+appsRouter.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/apps',
+    tags,
+    security,
+    summary: 'List apps, newest first',
+    request: { query: ListQuery },
+    responses: { 200: jsonResponse(listOf(App, 'AppList'), 'A page of apps'), ...errorResponses },
+  }),
+  async (c) => {
+    const { limit, starting_after } = c.req.valid('query');
+    const page = await listApps(c.get('deps').db, { limit, startingAfter: starting_after });
+    return c.json({ data: page.data.map(present), has_more: page.hasMore }, 200);
+  },
+);
+
+appsRouter.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/apps/{id}',
+    tags,
+    security,
+    summary: 'Get an app',
+    request: { params: IdParam('app') },
+    responses: { 200: jsonResponse(App, 'The app'), ...errorResponses },
+  }),
+  async (c) => c.json(present(await getApp(c.get('deps').db, c.req.valid('param').id)), 200),
+);
+
+appsRouter.openapi(
+  createRoute({
+    method: 'patch',
+    path: '/v1/apps/{id}',
+    tags,
+    security,
+    summary: 'Update or disable an app',
+    description: '`fee: null` removes the fee. A disabled app gets no tokens, actions or deliveries.',
+    request: {
+      params: IdParam('app'),
+      body: jsonBody(
+        z
+          .object({
+            name: Name.optional(),
+            webhook_url: WebhookUrl.optional(),
+            redirect_uris: z.array(RedirectUri).max(20).optional(),
+            scopes: Scopes.optional(),
+            fee: Fee.nullable().optional(),
+            status: Status.optional(),
+          })
+          .strict(),
+      ),
+    },
+    responses: { 200: jsonResponse(App, 'The updated app'), ...errorResponses },
+  }),
+  async (c) => {
+    const body = c.req.valid('json');
+    const deps = c.get('deps');
+    const row = await updateApp(deps, c.req.valid('param').id, {
+      name: body.name,
+      webhookUrl: body.webhook_url,
+      redirectUris: body.redirect_uris,
+      scopes: body.scopes ? [...new Set(body.scopes)] : undefined,
+      fee: body.fee,
+      status: body.status,
+    });
+    return c.json(present(row), 200);
+  },
+);

@@ -1,0 +1,174 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  createMerchant,
+  getMerchant,
+  listMerchants,
+  type Merchant,
+  updateMerchant,
+} from '../../merchants/merchants.ts';
+import { createdIdempotently } from '../idempotent.ts';
+import { requireAdmin } from '../middleware/admin.ts';
+import { createRouter } from '../router.ts';
+import {
+  errorResponses,
+  IdempotencyHeader,
+  IdParam,
+  jsonBody,
+  jsonResponse,
+  ListQuery,
+  listOf,
+  Status,
+  Timestamp,
+} from '../schemas.ts';
+
+const TIME_ZONES = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC']);
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
+
+const Name = z.string().trim().min(1).max(200);
+const Mid = z
+  .string()
+  .regex(/^[A-Za-z0-9 -]{1,15}$/, 'must be 1 to 15 letters, digits, spaces or dashes (ISO 8583 DE42)');
+const Mids = z
+  .array(Mid)
+  .min(1)
+  .max(1000)
+  .refine((mids) => new Set(mids).size === mids.length, 'must not repeat a MID');
+const Mcc = z.string().regex(/^\d{4}$/, 'must be a 4-digit merchant category code');
+const Country = z
+  .string()
+  .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals')
+  .refine((code) => regionNames.of(code) !== undefined, 'is not an ISO 3166-1 country');
+const TimeZone = z
+  .string()
+  .refine((tz) => TIME_ZONES.has(tz), 'must be an IANA time zone such as America/Los_Angeles');
+
+const MerchantSchema = z
+  .object({
+    id: z.string().openapi({ example: 'mer_01jh…' }),
+    object: z.literal('merchant'),
+    name: z.string(),
+    mids: z.array(z.string()),
+    mcc: z.string().nullable(),
+    country: z.string().nullable(),
+    timezone: z.string().nullable(),
+    status: Status,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi('Merchant');
+
+const present = (m: Merchant): z.infer<typeof MerchantSchema> => ({
+  id: m.id,
+  object: 'merchant',
+  name: m.name,
+  mids: m.mids,
+  mcc: m.mcc,
+  country: m.country,
+  timezone: m.timezone,
+  status: m.status,
+  created_at: m.createdAt.toISOString(),
+  updated_at: m.updatedAt.toISOString(),
+});
+
+const tags = ['Operator: merchants'];
+const security = [{ adminToken: [] }];
+
+export const merchantsRouter = createRouter();
+merchantsRouter.use('/v1/merchants', requireAdmin);
+merchantsRouter.use('/v1/merchants/*', requireAdmin);
+
+merchantsRouter.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/merchants',
+    tags,
+    security,
+    summary: 'Register a merchant brand and its MIDs',
+    description: 'A MID belongs to one merchant; claiming a MID another merchant holds is 409.',
+    request: {
+      headers: IdempotencyHeader,
+      body: jsonBody(
+        z
+          .object({
+            name: Name,
+            mids: Mids,
+            mcc: Mcc.optional(),
+            country: Country.optional(),
+            timezone: TimeZone.optional(),
+          })
+          .strict(),
+      ),
+    },
+    responses: { 201: jsonResponse(MerchantSchema, 'Created'), ...errorResponses },
+  }),
+  async (c) => {
+    const body = c.req.valid('json');
+    return createdIdempotently(c, 'admin', body, async (db) =>
+      present(await createMerchant(db, body)),
+    ) as never;
+  },
+);
+
+merchantsRouter.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/merchants',
+    tags,
+    security,
+    summary: 'List merchants, newest first',
+    request: { query: ListQuery },
+    responses: {
+      200: jsonResponse(listOf(MerchantSchema, 'MerchantList'), 'A page of merchants'),
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const { limit, starting_after } = c.req.valid('query');
+    const page = await listMerchants(c.get('deps').db, { limit, startingAfter: starting_after });
+    return c.json({ data: page.data.map(present), has_more: page.hasMore }, 200);
+  },
+);
+
+merchantsRouter.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/merchants/{id}',
+    tags,
+    security,
+    summary: 'Get a merchant',
+    request: { params: IdParam('mer') },
+    responses: { 200: jsonResponse(MerchantSchema, 'The merchant'), ...errorResponses },
+  }),
+  async (c) => c.json(present(await getMerchant(c.get('deps').db, c.req.valid('param').id)), 200),
+);
+
+merchantsRouter.openapi(
+  createRoute({
+    method: 'patch',
+    path: '/v1/merchants/{id}',
+    tags,
+    security,
+    summary: 'Update or disable a merchant',
+    description: '`mids` replaces the whole set. `null` clears `mcc`, `country` or `timezone`.',
+    request: {
+      params: IdParam('mer'),
+      body: jsonBody(
+        z
+          .object({
+            name: Name.optional(),
+            mids: Mids.optional(),
+            mcc: Mcc.nullable().optional(),
+            country: Country.nullable().optional(),
+            timezone: TimeZone.nullable().optional(),
+            status: Status.optional(),
+          })
+          .strict(),
+      ),
+    },
+    responses: { 200: jsonResponse(MerchantSchema, 'The updated merchant'), ...errorResponses },
+  }),
+  async (c) => {
+    const merchant = await updateMerchant(c.get('deps').db, c.req.valid('param').id, c.req.valid('json'));
+    return c.json(present(merchant), 200);
+  },
+);

@@ -1,0 +1,81 @@
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'bullmq';
+import { loadConfig } from '../src/config.ts';
+import { createDeps, type Deps } from '../src/deps.ts';
+import { QUEUE_NAMES } from '../src/queues.ts';
+import { MAINTENANCE_CONCURRENCY, MAINTENANCE_SCHEDULES } from './maintenance/options.ts';
+import { maintenanceProcessor } from './maintenance/processor.ts';
+
+export interface RunningWorkers {
+  workers: Worker[];
+  close: () => Promise<void>;
+}
+
+/** Starts every BullMQ worker of the platform against the given dependencies. */
+export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
+  const connection = deps.redis;
+  const prefix = deps.config.queuePrefix;
+  const workers = [
+    new Worker(QUEUE_NAMES.maintenance, maintenanceProcessor(deps), {
+      connection,
+      prefix,
+      concurrency: MAINTENANCE_CONCURRENCY,
+    }),
+  ];
+  for (const worker of workers) {
+    worker.on('error', (error) =>
+      deps.logger.error({ err: { message: error.message }, queue: worker.name }, 'worker error'),
+    );
+    worker.on('failed', (job, error) =>
+      deps.logger.warn(
+        { queue: worker.name, job_id: job?.id, job: job?.name, err: { message: error.message } },
+        'job failed',
+      ),
+    );
+  }
+  for (const schedule of MAINTENANCE_SCHEDULES) {
+    await deps.queues.maintenance.upsertJobScheduler(
+      schedule.id,
+      { every: schedule.everyMs },
+      { name: schedule.id },
+    );
+  }
+  return {
+    workers,
+    close: async () => {
+      // close() waits for jobs in progress to finish: that is the drain.
+      await Promise.all(workers.map((worker) => worker.close()));
+    },
+  };
+}
+
+async function runStandalone() {
+  const { config } = loadConfig();
+  const deps = createDeps(config);
+  const running = await startWorkers(deps);
+  deps.logger.info({ queues: running.workers.map((w) => w.name) }, 'workers started');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    deps.logger.info({ signal }, 'draining workers');
+    const timer = setTimeout(() => {
+      deps.logger.error('workers did not drain in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    await running.close();
+    await deps.close();
+    clearTimeout(timer);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  runStandalone().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,6 @@
+/** Repeating housekeeping jobs, scheduled once by whichever worker starts (upserts are idempotent). */
+export const MAINTENANCE_SCHEDULES = [{ id: 'purge-idempotency-keys', everyMs: 60 * 60 * 1000 }] as const;
+
+export type MaintenanceJobName = (typeof MAINTENANCE_SCHEDULES)[number]['id'];
+
+export const MAINTENANCE_CONCURRENCY = 1;

@@ -1,0 +1,19 @@
+import type { Job } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
+import type { Deps } from '../../src/deps.ts';
+import { purgeExpiredIdempotencyKeys } from '../../src/idempotency/idempotency.ts';
+import type { MaintenanceJobName } from './options.ts';
+
+/** Runs one housekeeping job; unknown names are permanent failures, everything else retries. */
+export function maintenanceProcessor(deps: Deps) {
+  return async (job: Job) => {
+    switch (job.name as MaintenanceJobName) {
+      case 'purge-idempotency-keys': {
+        const purged = await purgeExpiredIdempotencyKeys(deps.db);
+        return { purged };
+      }
+      default:
+        throw new UnrecoverableError(`Unknown maintenance job ${job.name}`);
+    }
+  };
+}
