@@ -14,6 +14,8 @@ export type IdPrefix =
   | 'dlv'
   | 'rcp'
   | 'grt'
+  | 'cns'
+  | 'oaf'
   | 'req';
 
 /** A prefixed, time-sortable id (`prc_01jh…`): ordering ids orders by creation. */
