@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'bullmq';
 import { loadConfig } from '../src/config.ts';
+import { runMigrations } from '../src/db/migrate.ts';
 import { createDeps, type Deps } from '../src/deps.ts';
 import { QUEUE_NAMES } from '../src/queues.ts';
 import { MAINTENANCE_CONCURRENCY, MAINTENANCE_SCHEDULES } from './maintenance/options.ts';
@@ -51,6 +52,7 @@ export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
 
 async function runStandalone() {
   const { config } = loadConfig();
+  await runMigrations(config.databaseUrl);
   const deps = createDeps(config);
   const running = await startWorkers(deps);
   deps.logger.info({ queues: running.workers.map((w) => w.name) }, 'workers started');

@@ -14,7 +14,8 @@ import { databaseUrl, dropDatabase, TEST_REDIS_URL, uniqueName, withAdmin } from
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 export interface PlatformOptions {
-  env?: Record<string, string>;
+  /** Extra environment, or a function read when the platform starts (for values known only then). */
+  env?: Record<string, string> | (() => Record<string, string>);
   workers?: boolean;
 }
 
@@ -72,7 +73,7 @@ export function usePlatform(options: PlatformOptions = {}): TestPlatform {
       ALLOW_PRIVATE_WEBHOOKS: 'true',
       QUEUE_PREFIX: queuePrefix,
       LOG_LEVEL: 'debug',
-      ...options.env,
+      ...(typeof options.env === 'function' ? options.env() : options.env),
     });
     const logs: string[] = [];
     const sink = new Writable({

@@ -1,0 +1,400 @@
+import { describe, expect, it } from 'vitest';
+import { usePlatform } from '../helpers/platform.ts';
+
+const platform = usePlatform({ env: { ALLOW_PRIVATE_WEBHOOKS: 'false' } });
+
+interface Case {
+  name: string;
+  method?: string;
+  path: string;
+  body?: unknown;
+  raw?: string;
+  contentType?: string;
+  status: number;
+  code: string;
+  /** A field path the problem's `errors` must name. */
+  field?: string;
+}
+
+const goodApp = { name: 'A', webhook_url: 'https://93.184.215.14/hooks' };
+
+const cases: Case[] = [
+  { name: 'invalid JSON', path: '/v1/processors', raw: '{"name":', status: 400, code: 'bad_request' },
+  { name: 'JSON null', path: '/v1/processors', raw: 'null', status: 422, code: 'validation_failed' },
+  {
+    name: 'JSON array',
+    path: '/v1/processors',
+    body: [{ name: 'x' }],
+    status: 422,
+    code: 'validation_failed',
+  },
+  { name: 'JSON string', path: '/v1/processors', body: 'name', status: 422, code: 'validation_failed' },
+  { name: 'empty JSON body', path: '/v1/processors', raw: '', status: 400, code: 'bad_request' },
+  { name: 'no body at all', path: '/v1/processors', status: 422, code: 'validation_failed', field: 'name' },
+  {
+    name: 'missing name',
+    path: '/v1/processors',
+    body: {},
+    status: 422,
+    code: 'validation_failed',
+    field: 'name',
+  },
+  {
+    name: 'numeric name',
+    path: '/v1/processors',
+    body: { name: 42 },
+    status: 422,
+    code: 'validation_failed',
+    field: 'name',
+  },
+  {
+    name: 'blank name',
+    path: '/v1/processors',
+    body: { name: '   ' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'name',
+  },
+  {
+    name: 'name too long',
+    path: '/v1/processors',
+    body: { name: 'x'.repeat(201) },
+    status: 422,
+    code: 'validation_failed',
+    field: 'name',
+  },
+  {
+    name: 'unknown field',
+    path: '/v1/processors',
+    body: { name: 'x', admin: true },
+    status: 422,
+    code: 'validation_failed',
+  },
+  {
+    name: 'bad stripe secret',
+    path: '/v1/processors',
+    body: { name: 'x', stripe_endpoint_secret: 'sk_live_123' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'stripe_endpoint_secret',
+  },
+  {
+    name: 'text/plain',
+    path: '/v1/processors',
+    raw: 'name=x',
+    contentType: 'text/plain',
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+  {
+    name: 'form body',
+    path: '/v1/processors',
+    raw: 'name=x',
+    contentType: 'application/x-www-form-urlencoded',
+    status: 415,
+    code: 'unsupported_media_type',
+  },
+  {
+    name: 'deeply nested',
+    path: '/v1/processors',
+    raw: `${'['.repeat(5000)}${']'.repeat(5000)}`,
+    status: 422,
+    code: 'validation_failed',
+  },
+  {
+    name: 'app without webhook',
+    path: '/v1/apps',
+    body: { name: 'A' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'webhook_url',
+  },
+  {
+    name: 'webhook not a URL',
+    path: '/v1/apps',
+    body: { ...goodApp, webhook_url: 'not a url' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'webhook_url',
+  },
+  {
+    name: 'webhook ftp',
+    path: '/v1/apps',
+    body: { ...goodApp, webhook_url: 'ftp://93.184.215.14/x' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'webhook_url',
+  },
+  {
+    name: 'webhook plain http',
+    path: '/v1/apps',
+    body: { ...goodApp, webhook_url: 'http://93.184.215.14/x' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'webhook_url',
+  },
+  {
+    name: 'webhook on loopback',
+    path: '/v1/apps',
+    body: { ...goodApp, webhook_url: 'https://127.0.0.1/x' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'webhook_url',
+  },
+  {
+    name: 'webhook on localhost',
+    path: '/v1/apps',
+    body: { ...goodApp, webhook_url: 'https://localhost/x' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'webhook_url',
+  },
+  {
+    name: 'webhook private 10/8',
+    path: '/v1/apps',
+    body: { ...goodApp, webhook_url: 'https://10.1.2.3/x' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'webhook_url',
+  },
+  {
+    name: 'webhook link-local metadata',
+    path: '/v1/apps',
+    body: { ...goodApp, webhook_url: 'https://169.254.169.254/latest' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'webhook_url',
+  },
+  {
+    name: 'webhook IPv6 loopback',
+    path: '/v1/apps',
+    body: { ...goodApp, webhook_url: 'https://[::1]/x' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'webhook_url',
+  },
+  {
+    name: 'webhook IPv4-mapped private',
+    path: '/v1/apps',
+    body: { ...goodApp, webhook_url: 'https://[::ffff:192.168.0.1]/x' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'webhook_url',
+  },
+  {
+    name: 'webhook with credentials',
+    path: '/v1/apps',
+    body: { ...goodApp, webhook_url: 'https://u:p@93.184.215.14/x' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'webhook_url',
+  },
+  {
+    name: 'redirect with fragment',
+    path: '/v1/apps',
+    body: { ...goodApp, redirect_uris: ['https://a.example/cb#x'] },
+    status: 422,
+    code: 'validation_failed',
+    field: 'redirect_uris.0',
+  },
+  {
+    name: 'redirect http non-loopback',
+    path: '/v1/apps',
+    body: { ...goodApp, redirect_uris: ['http://a.example/cb'] },
+    status: 422,
+    code: 'validation_failed',
+    field: 'redirect_uris.0',
+  },
+  {
+    name: 'redirect_uris not array',
+    path: '/v1/apps',
+    body: { ...goodApp, redirect_uris: 'https://a.example/cb' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'redirect_uris',
+  },
+  {
+    name: 'unknown scope',
+    path: '/v1/apps',
+    body: { ...goodApp, scopes: ['transactions', 'pan'] },
+    status: 422,
+    code: 'validation_failed',
+    field: 'scopes.1',
+  },
+  {
+    name: 'fee bps > 100%',
+    path: '/v1/apps',
+    body: { ...goodApp, fee: { bps: 20000, currency: 'USD' } },
+    status: 422,
+    code: 'validation_failed',
+    field: 'fee.bps',
+  },
+  {
+    name: 'fee negative',
+    path: '/v1/apps',
+    body: { ...goodApp, fee: { fixed: -1, currency: 'USD' } },
+    status: 422,
+    code: 'validation_failed',
+    field: 'fee.fixed',
+  },
+  {
+    name: 'fee fractional',
+    path: '/v1/apps',
+    body: { ...goodApp, fee: { fixed: 1.5, currency: 'USD' } },
+    status: 422,
+    code: 'validation_failed',
+    field: 'fee.fixed',
+  },
+  {
+    name: 'fee unknown currency',
+    path: '/v1/apps',
+    body: { ...goodApp, fee: { currency: 'XYZ' } },
+    status: 422,
+    code: 'validation_failed',
+    field: 'fee.currency',
+  },
+  {
+    name: 'fee lowercase currency',
+    path: '/v1/apps',
+    body: { ...goodApp, fee: { currency: 'usd' } },
+    status: 422,
+    code: 'validation_failed',
+    field: 'fee.currency',
+  },
+  {
+    name: 'merchant without mids',
+    path: '/v1/merchants',
+    body: { name: 'M' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'mids',
+  },
+  {
+    name: 'merchant empty mids',
+    path: '/v1/merchants',
+    body: { name: 'M', mids: [] },
+    status: 422,
+    code: 'validation_failed',
+    field: 'mids',
+  },
+  {
+    name: 'merchant repeated mid',
+    path: '/v1/merchants',
+    body: { name: 'M', mids: ['1', '1'] },
+    status: 422,
+    code: 'validation_failed',
+    field: 'mids',
+  },
+  {
+    name: 'merchant mid too long',
+    path: '/v1/merchants',
+    body: { name: 'M', mids: ['1234567890123456'] },
+    status: 422,
+    code: 'validation_failed',
+    field: 'mids.0',
+  },
+  {
+    name: 'merchant bad mcc',
+    path: '/v1/merchants',
+    body: { name: 'M', mids: ['1'], mcc: '58a4' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'mcc',
+  },
+  {
+    name: 'merchant bad country',
+    path: '/v1/merchants',
+    body: { name: 'M', mids: ['1'], country: 'XX' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'country',
+  },
+  {
+    name: 'merchant bad timezone',
+    path: '/v1/merchants',
+    body: { name: 'M', mids: ['1'], timezone: 'Mars/Base' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'timezone',
+  },
+  {
+    name: 'limit zero',
+    method: 'GET',
+    path: '/v1/apps?limit=0',
+    status: 422,
+    code: 'validation_failed',
+    field: 'query.limit',
+  },
+  {
+    name: 'limit too big',
+    method: 'GET',
+    path: '/v1/merchants?limit=501',
+    status: 422,
+    code: 'validation_failed',
+    field: 'query.limit',
+  },
+  {
+    name: 'limit not a number',
+    method: 'GET',
+    path: '/v1/processors?limit=ten',
+    status: 422,
+    code: 'validation_failed',
+    field: 'query.limit',
+  },
+  {
+    name: 'patch bad status',
+    method: 'PATCH',
+    path: '/v1/apps/app_x',
+    body: { status: 'deleted' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'status',
+  },
+  {
+    name: 'patch unknown processor',
+    method: 'PATCH',
+    path: '/v1/processors/prc_x',
+    body: { name: 'y' },
+    status: 404,
+    code: 'not_found',
+  },
+  {
+    name: '2 MB body',
+    path: '/v1/processors',
+    raw: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }),
+    status: 413,
+    code: 'payload_too_large',
+  },
+  { name: 'unknown route', method: 'GET', path: '/v1/nothing-here', status: 404, code: 'not_found' },
+];
+
+async function counts() {
+  const [row] = await platform.deps.sql`
+    select (select count(*) from processors)::int as p, (select count(*) from apps)::int as a,
+           (select count(*) from merchants)::int as m, (select count(*) from merchant_mids)::int as mm`;
+  return row;
+}
+
+describe('malformed operator requests', () => {
+  it.each(cases)('$name → $status $code, nothing changed', async (c) => {
+    const before = await counts();
+    const res = await platform.admin(c.method ?? 'POST', c.path, {
+      body: c.body,
+      raw: c.raw,
+      headers: c.contentType ? { 'content-type': c.contentType } : {},
+    });
+    expect(res.status).toBe(c.status);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.body).toMatchObject({ status: c.status, code: c.code });
+    expect(res.body.type).toBe(`http://cardlink.test/problems/${c.code}`);
+    expect(res.body.request_id).toBe(res.headers.get('x-request-id'));
+    expect(res.body).not.toHaveProperty('stack');
+    if (c.field) expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(c.field);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('accepts a public https webhook once private targets are refused', async () => {
+    const res = await platform.admin('POST', '/v1/apps', { body: goodApp });
+    expect(res.status).toBe(201);
+  });
+});
