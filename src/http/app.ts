@@ -9,12 +9,15 @@ import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Deps } from '../deps.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
+import { registerIngestMetrics } from '../ingest/metrics.ts';
 import { newId } from '../lib/ids.ts';
 import type { AppEnv } from './env.ts';
 import { requireAdmin } from './middleware/admin.ts';
 import { createHttpMetrics, type HttpMetrics, observe } from './middleware/observe.ts';
 import { problem, statusOf, TITLES } from './problem.ts';
 import { appsRouter } from './routes/apps.ts';
+import { cardTokensRouter } from './routes/card-tokens.ts';
+import { eventsRouter } from './routes/events.ts';
 import { healthRouter } from './routes/health.ts';
 import { merchantsRouter } from './routes/merchants.ts';
 import { processorsRouter } from './routes/processors.ts';
@@ -43,6 +46,7 @@ export interface AppOptions {
 /** Builds the HTTP application over already-created dependencies (so tests and main share one path). */
 export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<AppEnv> {
   const metrics = options.metrics ?? createHttpMetrics();
+  registerIngestMetrics(metrics.registry);
   const publicUrl = deps.config.publicUrl;
   const app = new OpenAPIHono<AppEnv>();
 
@@ -105,6 +109,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   app.route('/', processorsRouter);
   app.route('/', appsRouter);
   app.route('/', merchantsRouter);
+  app.route('/', eventsRouter);
+  app.route('/', cardTokensRouter);
 
   app.get('/metrics', async (c) => {
     c.header('content-type', metrics.registry.contentType);

@@ -1,0 +1,100 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { invalidFields } from '../../errors.ts';
+import { ingestEvents } from '../../ingest/ingest.ts';
+import { CardEventBatch, CardEventInput, IngestResult, MAX_EVENTS_PER_REQUEST } from '../../ingest/schema.ts';
+import { processorOf, processorSecurity, requireProcessor } from '../middleware/processor-auth.ts';
+import { createRouter } from '../router.ts';
+import { errorResponses, jsonBody, jsonResponse } from '../schemas.ts';
+
+// Validated here only as "a JSON object": each event is validated on its own by ingestEvents, so one bad
+// event in a batch is rejected alone instead of failing the request. The document shows the real shapes.
+const EventsRequest = z
+  .custom<Record<string, unknown>>(
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    'must be a JSON object: one event, or `{ "events": [...] }`',
+  )
+  .openapi({
+    oneOf: [{ $ref: '#/components/schemas/CardEvent' }, { $ref: '#/components/schemas/CardEventBatch' }],
+  });
+
+const IngestResponse = z.object({ results: z.array(IngestResult) }).openapi('IngestResponse');
+
+export const eventsRouter = createRouter();
+eventsRouter.openAPIRegistry.register('CardEvent', CardEventInput);
+eventsRouter.openAPIRegistry.register('CardEventBatch', CardEventBatch);
+eventsRouter.openAPIRegistry.registerComponent('securitySchemes', 'processorApiKey', {
+  type: 'http',
+  scheme: 'bearer',
+  description:
+    'The processor `api_key`, AND a Standard Webhooks signature of the raw body with its `signing_secret`: ' +
+    '`webhook-id`, `webhook-timestamp` (Unix seconds, within 5 minutes) and ' +
+    '`webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.',
+});
+
+/** The events of a request body: a batch's array (1 to 1000) or the one event it is. */
+function eventsOf(body: Record<string, unknown>): unknown[] {
+  if (!('events' in body)) {
+    // A single event is the whole request: if it is bad, the request is.
+    const parsed = CardEventInput.safeParse(body);
+    if (!parsed.success) {
+      throw invalidFields(
+        parsed.error.issues.map((issue) => ({
+          path: issue.path.map(String).join('.') || '(body)',
+          message: issue.message,
+        })),
+      );
+    }
+    return [body];
+  }
+  const extra = Object.keys(body).filter((key) => key !== 'events');
+  if (extra.length > 0) {
+    throw invalidFields(extra.map((key) => ({ path: key, message: 'is not allowed beside `events`' })));
+  }
+  const { events } = body;
+  if (!Array.isArray(events))
+    throw invalidFields([{ path: 'events', message: 'must be an array of events' }]);
+  if (events.length === 0) throw invalidFields([{ path: 'events', message: 'must hold at least one event' }]);
+  if (events.length > MAX_EVENTS_PER_REQUEST) {
+    throw invalidFields([
+      { path: 'events', message: `must hold at most ${MAX_EVENTS_PER_REQUEST} events per request` },
+    ]);
+  }
+  return events;
+}
+
+eventsRouter.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/events',
+    tags: ['Processors: events'],
+    security: processorSecurity,
+    middleware: [requireProcessor] as const,
+    summary: 'Push card events',
+    description:
+      'One event, or `{ "events": [...] }` with 1 to 1000. The signature is checked on the raw body before ' +
+      'it is parsed. The answer comes only after the new events are committed. Per event: `accepted`, ' +
+      '`duplicate` (this `id` was sent before; `event_id` is the original one, nothing happens twice) or ' +
+      '`rejected` with its `errors` (only inside a batch: a single bad event is a 422). Events on cards ' +
+      'nobody enrolled are `accepted` and counted, and nothing identifying the card is kept. Clearings, ' +
+      'refunds and reversals are linked to their authorization by `original_id`, else by card, MID, ' +
+      '`auth_code` (or amount) within 30 days; one arriving before its authorization is linked when it comes.',
+    request: { body: jsonBody(EventsRequest) },
+    responses: {
+      200: jsonResponse(IngestResponse, 'One result per event, in request order'),
+      ...errorResponses,
+      403: {
+        description: 'The processor is disabled',
+        content: {
+          'application/problem+json': {
+            schema: errorResponses[401].content['application/problem+json'].schema,
+          },
+        },
+      },
+    },
+  }),
+  async (c) => {
+    const events = eventsOf(c.req.valid('json'));
+    const results = await ingestEvents(c.get('deps'), processorOf(c), events);
+    return c.json({ results }, 200);
+  },
+);

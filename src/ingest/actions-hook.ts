@@ -1,0 +1,15 @@
+import type { Tx } from '../db/client.ts';
+import type { StoredEvent } from './store.ts';
+
+/**
+ * The seam where the rules engine and the action outbox plug in. Called inside the ingestion transaction
+ * with the events that are new in it (never a duplicate), after they are inserted and linked to their
+ * authorization; whatever it writes commits or rolls back with them. Returns how many actions each event
+ * caused (absent = 0). Today no trigger exists, so it reserves nothing.
+ */
+export async function evaluateAndReserve(
+  _tx: Tx,
+  _newEvents: readonly StoredEvent[],
+): Promise<Map<string, number>> {
+  return new Map();
+}

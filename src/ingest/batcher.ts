@@ -1,0 +1,86 @@
+import type { Db } from '../db/client.ts';
+import { ingestFlushes } from './metrics.ts';
+import { type PendingEvent, type StoreOutcome, storeEvents } from './store.ts';
+
+export interface BatcherOptions {
+  /** Transactions allowed in flight at once; further requests queue and join the next one. */
+  maxInFlight: number;
+  /** Events per transaction at most (a request is never split, so one large request may exceed it). */
+  maxEvents: number;
+}
+
+interface Waiting {
+  events: PendingEvent[];
+  resolve: (outcomes: StoreOutcome[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for ingestion: events submitted by concurrent requests are stored together in one
+ * transaction. A request never waits for a timer: the batch is cut on the next turn of the event loop when
+ * a transaction slot is free, and while all slots are busy, arriving requests pile up for the next batch
+ * (so the wait is at most one transaction, a few milliseconds). Each caller's promise settles after commit.
+ */
+export class MicroBatcher {
+  readonly #db: Db;
+  readonly #options: BatcherOptions;
+  #waiting: Waiting[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+
+  constructor(db: Db, options: BatcherOptions) {
+    this.#db = db;
+    this.#options = options;
+  }
+
+  /** Stores the events (with others' if they arrive together); resolves after commit, in input order. */
+  submit(events: PendingEvent[]): Promise<StoreOutcome[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ events, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule() {
+    if (this.#scheduled || this.#inFlight >= this.#options.maxInFlight || this.#waiting.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#flush();
+    });
+  }
+
+  #flush() {
+    if (this.#inFlight >= this.#options.maxInFlight || this.#waiting.length === 0) return;
+    const batch: Waiting[] = [];
+    let count = 0;
+    while (this.#waiting.length > 0) {
+      const next = this.#waiting[0]!;
+      if (batch.length > 0 && count + next.events.length > this.#options.maxEvents) break;
+      batch.push(this.#waiting.shift()!);
+      count += next.events.length;
+    }
+    this.#inFlight++;
+    storeEvents(
+      this.#db,
+      batch.flatMap((waiting) => waiting.events),
+    )
+      .then((outcomes) => {
+        ingestFlushes.inc();
+        let offset = 0;
+        for (const waiting of batch) {
+          waiting.resolve(outcomes.slice(offset, offset + waiting.events.length));
+          offset += waiting.events.length;
+        }
+      })
+      .catch((error: unknown) => {
+        for (const waiting of batch) waiting.reject(error);
+      })
+      .finally(() => {
+        this.#inFlight--;
+        this.#schedule();
+      });
+    this.#schedule();
+  }
+}

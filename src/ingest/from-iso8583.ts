@@ -1,0 +1,35 @@
+import { convertIso8583 } from '../adapters/iso8583.ts';
+import type { Deps } from '../deps.ts';
+import { type IngestResult, ingestEvents } from './ingest.ts';
+
+/**
+ * Ingests ISO 8583 messages (JSON keyed by data element) for an authenticated processor: each message is
+ * converted on its own (a bad one is `rejected` with errors naming its data elements), the rest go through
+ * `ingestEvents` in one call. One result per message, in order.
+ */
+export async function ingestIso8583(
+  deps: Deps,
+  processor: { id: string },
+  messages: readonly unknown[],
+  now = new Date(),
+): Promise<IngestResult[]> {
+  const results: (IngestResult | undefined)[] = new Array(messages.length);
+  const events: unknown[] = [];
+  const at: number[] = [];
+  messages.forEach((message, index) => {
+    const converted = convertIso8583(message, now);
+    if (!converted.ok) {
+      results[index] = { id: null, event_id: null, status: 'rejected', errors: converted.errors, actions: 0 };
+      return;
+    }
+    events.push(converted.event);
+    at.push(index);
+  });
+  if (events.length > 0) {
+    const ingested = await ingestEvents(deps, processor, events);
+    ingested.forEach((result, i) => {
+      results[at[i]!] = result;
+    });
+  }
+  return results as IngestResult[];
+}

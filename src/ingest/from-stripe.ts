@@ -1,0 +1,80 @@
+import { convertStripeEvent } from '../adapters/stripe-issuing.ts';
+import { verifyStripeSignature } from '../adapters/stripe-signature.ts';
+import type { Deps } from '../deps.ts';
+import { AppError, invalidFields } from '../errors.ts';
+import { getProcessor } from '../processors/processors.ts';
+import { ingestEvents } from './ingest.ts';
+
+export type StripeWebhookOutcome =
+  | {
+      status: 'accepted' | 'duplicate';
+      stripeEventId: string;
+      id: string;
+      eventId: string | null;
+      actions: number;
+    }
+  | { status: 'ignored'; stripeEventId: string | null; reason: string };
+
+// Verified against when the processor is unknown or holds no secret, so every refusal costs the same.
+const DECOY_SECRET = 'whsec_decoy_never_matches_anything_0000';
+
+/** The processor's Stripe endpoint secret, or undefined when it is unknown, disabled or holds none. */
+async function stripeSecretOf(deps: Deps, processorId: string): Promise<string | undefined> {
+  if (!/^prc_[A-Za-z0-9]{1,60}$/.test(processorId)) return undefined;
+  try {
+    const processor = await getProcessor(deps.db, processorId);
+    if (processor.status !== 'active' || !processor.stripeEndpointSecretSealed) return undefined;
+    return deps.secretBox.open(processor.stripeEndpointSecretSealed);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'not_found') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Receives one Stripe Issuing webhook for a processor: verifies `Stripe-Signature` over the raw body with
+ * that processor's Stripe endpoint secret (an unknown processor, a missing secret and a bad signature are
+ * the same `signature_invalid`), converts the event and ingests it. Event types and declines we do not
+ * turn into events are `ignored` (acknowledged, so Stripe stops retrying); a malformed handled event is a
+ * `validation_failed` naming the Stripe fields.
+ */
+export async function receiveStripeWebhook(
+  deps: Deps,
+  processorId: string,
+  signatureHeader: string | undefined,
+  rawBody: string,
+  now = new Date(),
+): Promise<StripeWebhookOutcome> {
+  const secret = await stripeSecretOf(deps, processorId);
+  const check = verifyStripeSignature(
+    signatureHeader,
+    rawBody,
+    secret ?? DECOY_SECRET,
+    Math.floor(now.getTime() / 1000),
+  );
+  if (!secret || !check.ok) {
+    throw new AppError(
+      'signature_invalid',
+      'The Stripe-Signature header does not verify for this endpoint (t=…,v1=… with the endpoint secret, within 5 minutes).',
+    );
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody);
+  } catch {
+    throw new AppError('bad_request', 'The body is not valid JSON.');
+  }
+  const converted = convertStripeEvent(body);
+  if (converted.kind === 'invalid') throw invalidFields(converted.errors);
+  if (converted.kind === 'ignored')
+    return { status: 'ignored', stripeEventId: converted.stripeEventId ?? null, reason: converted.reason };
+  const [result] = await ingestEvents(deps, { id: processorId }, [converted.event]);
+  if (!result || result.status === 'rejected') throw invalidFields(result?.errors ?? []);
+  return {
+    status: result.status,
+    stripeEventId: converted.stripeEventId,
+    id: converted.event.id,
+    eventId: result.event_id,
+    actions: result.actions,
+  };
+}

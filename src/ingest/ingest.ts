@@ -1,0 +1,110 @@
+import { fingerprintPan } from '../cards/fingerprint.ts';
+import type { Deps } from '../deps.ts';
+import type { FieldError } from '../errors.ts';
+import { MicroBatcher } from './batcher.ts';
+import { ingestedEvents } from './metrics.ts';
+import { CardEventInput, type IngestResult } from './schema.ts';
+import type { PendingEvent } from './store.ts';
+
+export type { IngestResult } from './schema.ts';
+export { CardEventBatch, CardEventInput, MAX_EVENTS_PER_REQUEST } from './schema.ts';
+
+const batchers = new WeakMap<Deps['db'], MicroBatcher>();
+
+function batcherFor(deps: Deps): MicroBatcher {
+  let batcher = batchers.get(deps.db);
+  if (!batcher) {
+    batcher = new MicroBatcher(deps.db, { maxInFlight: 2, maxEvents: 5000 });
+    batchers.set(deps.db, batcher);
+  }
+  return batcher;
+}
+
+/** The processor's id for an event we could not parse, when it is readable (never anything else from it). */
+function readableId(raw: unknown): string | null {
+  if (raw && typeof raw === 'object' && 'id' in raw) {
+    const id = (raw as { id: unknown }).id;
+    if (typeof id === 'string' && id.length > 0 && id.length <= 255 && !/^[0-9]{12,19}$/.test(id)) return id;
+  }
+  return null;
+}
+
+function toPending(processorId: string, event: CardEventInput, fingerprintKey: string): PendingEvent {
+  return {
+    processorId,
+    externalId: event.id,
+    type: event.type,
+    occurredAt: event.occurred_at,
+    // The PAN stops here: only its keyed fingerprint goes further.
+    card:
+      event.card.pan !== undefined
+        ? { fingerprint: fingerprintPan(event.card.pan, fingerprintKey) }
+        : { token: event.card.token! },
+    amount: event.amount,
+    currency: event.currency,
+    merchant: {
+      mid: event.merchant.mid,
+      name: event.merchant.name ?? null,
+      mcc: event.merchant.mcc ?? null,
+      city: event.merchant.city ?? null,
+      region: event.merchant.region ?? null,
+      postalCode: event.merchant.postal_code ?? null,
+      country: event.merchant.country ?? null,
+      terminalId: event.merchant.terminal_id ?? null,
+    },
+    authCode: event.auth_code ?? null,
+    rrn: event.rrn ?? null,
+    entryMode: event.entry_mode ?? null,
+    originalId: event.original_id ?? null,
+  };
+}
+
+/**
+ * Ingests card events for an authenticated processor. Each raw event (the contract's JSON shape, as sent
+ * to `POST /v1/events`; adapters translate into it) is validated on its own: a bad one is `rejected` with
+ * field errors that never quote a PAN, the others are stored. Resolves only after the new events are
+ * committed (micro-batched with concurrent requests into one transaction), with one result per input event
+ * in order: `accepted` (new; also for cards nobody enrolled, of which nothing is kept), `duplicate` (this
+ * processor sent that id before, or earlier in the same call: `event_id` is the original's) or `rejected`.
+ * `actions` is what the new event caused (the rules seam); 0 for duplicates and rejections.
+ * Throws only when storage fails (the whole call then stored nothing new and may be retried).
+ */
+export async function ingestEvents(
+  deps: Deps,
+  processor: { id: string },
+  rawEvents: readonly unknown[],
+): Promise<IngestResult[]> {
+  const results: (IngestResult | undefined)[] = new Array(rawEvents.length);
+  const pending: PendingEvent[] = [];
+  const pendingAt: number[] = [];
+  rawEvents.forEach((raw, index) => {
+    const parsed = CardEventInput.safeParse(raw);
+    if (!parsed.success) {
+      const errors: FieldError[] = parsed.error.issues.map((issue) => ({
+        path: issue.path.map(String).join('.') || '(event)',
+        message: issue.message,
+      }));
+      results[index] = { id: readableId(raw), event_id: null, status: 'rejected', errors, actions: 0 };
+      return;
+    }
+    pending.push(toPending(processor.id, parsed.data, deps.config.cardFingerprintKey));
+    pendingAt.push(index);
+  });
+
+  const outcomes = await batcherFor(deps).submit(pending);
+  outcomes.forEach((outcome, i) => {
+    const index = pendingAt[i]!;
+    results[index] = {
+      id: pending[i]!.externalId,
+      event_id: outcome.eventId,
+      status: outcome.status,
+      actions: outcome.actions,
+    };
+    ingestedEvents.inc({
+      status: outcome.status === 'accepted' && !outcome.enrolled ? 'unenrolled' : outcome.status,
+    });
+  });
+  const rejected = rawEvents.length - pending.length;
+  if (rejected > 0) ingestedEvents.inc({ status: 'rejected' }, rejected);
+  return results as IngestResult[];
+}

@@ -1,0 +1,138 @@
+import { z } from '@hono/zod-openapi';
+import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
+
+/** Most events a processor may send in one request. */
+export const MAX_EVENTS_PER_REQUEST = 1000;
+
+const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+
+/** True when the digits pass the Luhn check. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let digit = digits.charCodeAt(i) - 48;
+    if (double) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+// Messages never quote the input: a PAN must not come back in an error.
+export const Pan = z
+  .string({ error: 'must be a string of 12 to 19 digits' })
+  .regex(/^[0-9]{12,19}$/, 'must be 12 to 19 digits')
+  .refine(luhnValid, 'is not a valid card number (Luhn check failed)')
+  .openapi({ description: 'Primary account number: fingerprinted and dropped, never stored' });
+
+export const CardToken = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+  .openapi({ description: "The processor's own stable card reference, linked with POST /v1/card_tokens" });
+
+export const CardRef = z
+  .object({ pan: Pan.optional(), token: CardToken.optional() })
+  .strict()
+  .refine((card) => (card.pan === undefined) !== (card.token === undefined), {
+    message: 'must carry exactly one of `pan` or `token`',
+  })
+  .openapi('CardReference', { description: '`{ "pan" }` or `{ "token" }`' });
+
+const optionalText = (max: number) => z.string().trim().min(1).max(max).nullish();
+
+export const MerchantInput = z
+  .object({
+    mid: z.string().trim().min(1).max(64).openapi({ description: 'Merchant id (card acceptor id)' }),
+    name: optionalText(200),
+    mcc: z
+      .string()
+      .regex(/^[0-9]{4}$/, 'must be 4 digits')
+      .nullish(),
+    city: optionalText(100),
+    region: optionalText(100),
+    postal_code: optionalText(20),
+    country: z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals')
+      .nullish(),
+    terminal_id: optionalText(64),
+  })
+  .openapi('EventMerchant');
+
+/** One event in the contract's JSON shape (`POST /v1/events`); adapters produce exactly this. */
+export const CardEventInput = z
+  .object({
+    id: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .openapi({
+        description: "The processor's own event id; resending it is a duplicate, never a second event",
+      }),
+    type: z.enum(EVENT_TYPES),
+    occurred_at: z.iso
+      .datetime({ offset: true, error: 'must be an RFC 3339 timestamp with a time zone (Z or ±hh:mm)' })
+      .openapi({ example: '2026-11-23T08:15:02-08:00' }),
+    card: CardRef,
+    amount: z
+      .number()
+      .int('must be an integer amount in minor units')
+      .min(0)
+      .max(Number.MAX_SAFE_INTEGER)
+      .openapi({ description: 'Minor units (cents)' }),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 alpha-3 code in capitals')
+      .refine((code) => CURRENCIES.has(code), 'is not an ISO 4217 currency')
+      .openapi({ example: 'USD' }),
+    merchant: MerchantInput,
+    auth_code: z.string().trim().min(1).max(12).nullish(),
+    rrn: z.string().trim().min(1).max(24).nullish(),
+    entry_mode: z.enum(ENTRY_MODES).nullish(),
+    original_id: z
+      .string()
+      .min(1)
+      .max(255)
+      .nullish()
+      .openapi({
+        description: 'For clearing, refund and reversal: the `id` of the authorization they follow',
+      }),
+  })
+  .refine((event) => event.type !== 'authorization' || event.original_id == null, {
+    path: ['original_id'],
+    message: 'an authorization follows nothing: must be null',
+  })
+  .openapi('CardEvent');
+
+export type CardEventInput = z.infer<typeof CardEventInput>;
+
+export const CardEventBatch = z
+  .object({ events: z.array(CardEventInput).min(1).max(MAX_EVENTS_PER_REQUEST) })
+  .openapi('CardEventBatch');
+
+export const IngestStatus = z.enum(['accepted', 'duplicate', 'rejected']);
+
+export const IngestResult = z
+  .object({
+    id: z
+      .string()
+      .nullable()
+      .openapi({ description: "The processor's event id (null when it was unreadable)" }),
+    event_id: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Our `evt_` id; the original one for a duplicate' }),
+    status: IngestStatus,
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    actions: z.number().int().openapi({ description: 'Actions this request caused (0 for duplicates)' }),
+  })
+  .openapi('IngestResult');
+
+export type IngestResult = z.infer<typeof IngestResult>;

@@ -1,0 +1,61 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** Signatures older or newer than this (seconds) are refused, bounding replays. */
+export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
+
+export interface SignatureHeaders {
+  id: string | undefined;
+  timestamp: string | undefined;
+  signature: string | undefined;
+}
+
+export type SignatureCheck =
+  | { ok: true }
+  | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'stale_timestamp' | 'no_match' };
+
+function secretBytes(secret: string): Buffer {
+  return Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
+}
+
+/** The `v1,<base64>` signature of a body per Standard Webhooks (HMAC-SHA256 over `id.timestamp.body`). */
+export function signStandardWebhook(
+  secret: string,
+  id: string,
+  timestamp: number,
+  body: Uint8Array | string,
+) {
+  const mac = createHmac('sha256', secretBytes(secret));
+  mac.update(`${id}.${timestamp}.`);
+  mac.update(body);
+  return `v1,${mac.digest('base64')}`;
+}
+
+/**
+ * Verifies a Standard Webhooks signature over the raw body bytes against any of `secrets` (current and,
+ * during a rotation, previous). Comparison is constant-time; the header may list several signatures.
+ */
+export function verifyStandardWebhook(
+  secrets: string[],
+  headers: SignatureHeaders,
+  body: Uint8Array,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): SignatureCheck {
+  const { id, timestamp, signature } = headers;
+  if (!id || !timestamp || !signature) return { ok: false, reason: 'missing_headers' };
+  if (!/^[0-9]{1,12}$/.test(timestamp)) return { ok: false, reason: 'bad_timestamp' };
+  const sentAt = Number(timestamp);
+  if (Math.abs(nowSeconds - sentAt) > SIGNATURE_TOLERANCE_SECONDS)
+    return { ok: false, reason: 'stale_timestamp' };
+  const offered = signature
+    .split(' ')
+    .map((part) => part.split(','))
+    .filter((pair) => pair[0] === 'v1' && pair[1])
+    .map((pair) => Buffer.from(pair[1]!, 'base64'));
+  for (const secret of secrets) {
+    const expected = Buffer.from(signStandardWebhook(secret, id, sentAt, body).slice(3), 'base64');
+    for (const candidate of offered) {
+      if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) return { ok: true };
+    }
+  }
+  return { ok: false, reason: 'no_match' };
+}
