@@ -16,11 +16,19 @@ import { requireAdmin } from './middleware/admin.ts';
 import { createHttpMetrics, type HttpMetrics, observe } from './middleware/observe.ts';
 import { problem, statusOf, TITLES } from './problem.ts';
 import { appsRouter } from './routes/apps.ts';
+import { cardsRouter } from './routes/cards.ts';
 import { cardTokensRouter } from './routes/card-tokens.ts';
 import { eventsRouter } from './routes/events.ts';
+import { iso8583EventsRouter } from './routes/events-iso8583.ts';
+import { stripeEventsRouter } from './routes/events-stripe.ts';
+import { grantsRouter } from './routes/grants.ts';
 import { healthRouter } from './routes/health.ts';
 import { merchantsRouter } from './routes/merchants.ts';
+import { oauthRouter } from './routes/oauth.ts';
 import { processorsRouter } from './routes/processors.ts';
+import { sessionsRouter } from './routes/sessions.ts';
+import { usersRouter } from './routes/users.ts';
+import { webRouter } from './routes/web.ts';
 
 /** Requests larger than this are refused with 413 before they are read whole. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -109,7 +117,15 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   app.route('/', processorsRouter);
   app.route('/', appsRouter);
   app.route('/', merchantsRouter);
+  app.route('/', usersRouter);
+  app.route('/', sessionsRouter);
+  app.route('/', cardsRouter);
+  app.route('/', grantsRouter);
+  app.route('/', oauthRouter);
+  app.route('/', webRouter);
   app.route('/', eventsRouter);
+  app.route('/', iso8583EventsRouter);
+  app.route('/', stripeEventsRouter);
   app.route('/', cardTokensRouter);
 
   app.get('/metrics', async (c) => {

@@ -1,0 +1,121 @@
+import { and, desc, eq, isNull, lt } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+import { type Page, toPage } from '../db/paginate.ts';
+import { type CardRow, cards, grants } from '../db/schema/index.ts';
+import { AppError, invalidFields, isUniqueViolation, notFound } from '../errors.ts';
+import { newId } from '../lib/ids.ts';
+import { fingerprintPan } from './fingerprint.ts';
+import { expired, isPanShaped, luhnValid, normalisePan, schemeOf } from './pan.ts';
+import { cardIdFromApp, type PseudonymKey } from './pseudonyms.ts';
+
+export interface NewCard {
+  /** Held only for the duration of this call: fingerprinted, cut to BIN and last 4, then dropped. */
+  pan: string;
+  expMonth: number;
+  expYear: number;
+}
+
+interface CardDeps {
+  db: Executor;
+  config: { cardFingerprintKey: string };
+}
+
+/** The refusal for a number that is not a card; never carries the number. */
+const badPan = (message: string) => invalidFields([{ path: 'pan', message }]);
+
+/**
+ * Checks a card number and expiry and returns what may be kept of it (never the PAN). Throws a 422 naming
+ * the field, without echoing the value.
+ */
+export function describeCard(cardFingerprintKey: string, input: NewCard, now = new Date()) {
+  const pan = normalisePan(input.pan);
+  if (!isPanShaped(pan)) throw badPan('must be 12 to 19 digits');
+  if (!luhnValid(pan)) throw badPan('is not a valid card number (Luhn check failed)');
+  const scheme = schemeOf(pan);
+  if (scheme === 'unknown') throw badPan('is not a Visa, Mastercard, American Express or Discover card');
+  if (expired(input.expMonth, input.expYear, now))
+    throw invalidFields([{ path: 'exp_year', message: 'the card has expired' }]);
+  return {
+    fingerprint: fingerprintPan(pan, cardFingerprintKey),
+    bin: pan.slice(0, 6),
+    last4: pan.slice(-4),
+    scheme,
+  };
+}
+
+/**
+ * Enrolls a card for a user. The same live card (by fingerprint) for anyone → 409 that never says whose.
+ */
+export async function enrollCard(deps: CardDeps, userId: string, input: NewCard): Promise<CardRow> {
+  const described = describeCard(deps.config.cardFingerprintKey, input);
+  try {
+    const [row] = await deps.db
+      .insert(cards)
+      .values({ id: newId('crd'), userId, ...described, expMonth: input.expMonth, expYear: input.expYear })
+      .returning();
+    return row!;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('conflict', 'This card is already enrolled.');
+    throw error;
+  }
+}
+
+/** A user's live cards, newest first. */
+export async function listCards(db: Executor, userId: string, page: Page) {
+  const rows = await db
+    .select()
+    .from(cards)
+    .where(
+      and(
+        eq(cards.userId, userId),
+        isNull(cards.deletedAt),
+        page.startingAfter ? lt(cards.id, page.startingAfter) : undefined,
+      ),
+    )
+    .orderBy(desc(cards.id))
+    .limit(page.limit + 1);
+  return toPage(rows, page.limit);
+}
+
+/** Every live card of a user (small: people have a handful). */
+export const liveCardsOf = (db: Executor, userId: string) =>
+  db
+    .select()
+    .from(cards)
+    .where(and(eq(cards.userId, userId), isNull(cards.deletedAt)))
+    .orderBy(desc(cards.id));
+
+/**
+ * Removes a card from a user's wallet. The row stays (soft delete) so past events keep their card; the
+ * fingerprint is free to be enrolled again.
+ */
+export async function removeCard(db: Executor, userId: string, cardId: string): Promise<void> {
+  const [row] = await db
+    .update(cards)
+    .set({ deletedAt: new Date(), updatedAt: new Date() })
+    .where(and(eq(cards.id, cardId), eq(cards.userId, userId), isNull(cards.deletedAt)))
+    .returning({ id: cards.id });
+  if (!row) throw notFound('card');
+}
+
+/**
+ * The live card an app refers to by its pseudonym, provided the card's owner has an active grant for that
+ * app; otherwise undefined (an app cannot probe for cards it was never shown).
+ */
+export async function resolveAppCard(
+  deps: { db: Executor; config: PseudonymKey },
+  appId: string,
+  pseudonym: string,
+): Promise<CardRow | undefined> {
+  const cardId = cardIdFromApp(deps.config, appId, pseudonym);
+  if (!cardId) return undefined;
+  const [row] = await deps.db
+    .select({ card: cards })
+    .from(cards)
+    .innerJoin(
+      grants,
+      and(eq(grants.userId, cards.userId), eq(grants.appId, appId), isNull(grants.revokedAt)),
+    )
+    .where(and(eq(cards.id, cardId), isNull(cards.deletedAt)));
+  return row?.card;
+}

@@ -1,0 +1,56 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { AppError } from '../../errors.ts';
+import { type AccessContext, checkAccessToken } from '../../oauth/access-tokens.ts';
+import type { AppEnv } from '../env.ts';
+
+const ACCESS = 'appAccess' as never;
+
+const MESSAGES = {
+  malformed: 'The access token is malformed.',
+  invalid: 'The access token is invalid.',
+  expired: 'The access token has expired.',
+  revoked: 'The access token was revoked, or the user revoked this app’s access.',
+} as const;
+
+/**
+ * App routes: an OAuth access token from `/oauth/token` (the app's own, or a user's). The JWT is verified with
+ * jose against our published keys, and the database is checked on every request (app active, token and grant
+ * not revoked), so revocation takes effect at once. Refusals carry an RFC 6750 `WWW-Authenticate`.
+ */
+export const requireAppToken: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const header = c.req.header('authorization');
+  const [scheme, token] = header?.split(' ', 2) ?? [];
+  if (scheme?.toLowerCase() !== 'bearer' || !token) {
+    c.header('www-authenticate', 'Bearer realm="cardlink"');
+    throw new AppError('unauthorized', 'An OAuth access token is required (Authorization: Bearer <token>).');
+  }
+  const checked = await checkAccessToken(c.get('deps'), token.trim());
+  if (!checked.ok) {
+    c.header(
+      'www-authenticate',
+      `Bearer realm="cardlink", error="invalid_token", error_description="${MESSAGES[checked.reason]}"`,
+    );
+    throw new AppError('unauthorized', MESSAGES[checked.reason]);
+  }
+  c.set(ACCESS, checked.access as never);
+  await next();
+};
+
+/** Like `requireAppToken`, and the token must carry `scope` (403 `forbidden` with `insufficient_scope`). */
+export const requireScope =
+  (scope: string): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    const access = appAccess(c);
+    if (!access.scopes.includes(scope)) {
+      c.header('www-authenticate', `Bearer realm="cardlink", error="insufficient_scope", scope="${scope}"`);
+      throw new AppError('forbidden', `This token lacks the "${scope}" scope.`);
+    }
+    await next();
+  };
+
+/** What `requireAppToken` admitted: the app, and the user and scopes for delegated tokens. */
+export function appAccess(c: Context<AppEnv>): AccessContext {
+  const access = c.get(ACCESS) as AccessContext | undefined;
+  if (!access) throw new AppError('unauthorized', 'An OAuth access token is required.');
+  return access;
+}

@@ -1,0 +1,52 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { UserRow } from '../../db/schema/index.ts';
+import { AppError } from '../../errors.ts';
+import { SESSION_COOKIE, userForSession } from '../../sessions/sessions.ts';
+import type { AppEnv } from '../env.ts';
+
+interface SignedIn {
+  user: UserRow;
+  sessionToken: string;
+}
+
+const SIGNED_IN = 'signedIn' as never;
+
+/** The session token a request presents: `Authorization: Bearer ses_…`, else the session cookie. */
+export function presentedSession(c: Context<AppEnv>): string | undefined {
+  const header = c.req.header('authorization');
+  if (header) {
+    const [scheme, value] = header.split(' ', 2);
+    return scheme?.toLowerCase() === 'bearer' && value ? value.trim() : undefined;
+  }
+  return getCookie(c, SESSION_COOKIE) || undefined;
+}
+
+/** The signed-in user of this request, or undefined (does not refuse). */
+export async function optionalUser(c: Context<AppEnv>): Promise<SignedIn | undefined> {
+  const token = presentedSession(c);
+  if (!token) return undefined;
+  const user = await userForSession(c.get('deps').db, token);
+  return user ? { user, sessionToken: token } : undefined;
+}
+
+/** Cardholder routes: a live session as a bearer token or the session cookie, else 401. */
+export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const signedIn = await optionalUser(c);
+  if (!signedIn) {
+    c.header('www-authenticate', 'Bearer realm="cardlink"');
+    throw new AppError(
+      'unauthorized',
+      'Sign in first: send the session token from POST /v1/sessions as a bearer token.',
+    );
+  }
+  c.set(SIGNED_IN, signedIn as never);
+  await next();
+};
+
+/** The user `requireUser` admitted. */
+export function signedInUser(c: Context<AppEnv>): SignedIn {
+  const signedIn = c.get(SIGNED_IN) as SignedIn | undefined;
+  if (!signedIn) throw new AppError('unauthorized', 'Sign in first.');
+  return signedIn;
+}

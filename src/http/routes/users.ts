@@ -1,0 +1,118 @@
+import { createHmac } from 'node:crypto';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { UserRow } from '../../db/schema/index.ts';
+import { consentHistory } from '../../grants/grants.ts';
+import { createUser, getUser, normaliseEmail } from '../../users/users.ts';
+import { createdIdempotently } from '../idempotent.ts';
+import { requireAdmin } from '../middleware/admin.ts';
+import { requireUser, signedInUser } from '../middleware/user-auth.ts';
+import { createRouter } from '../router.ts';
+import {
+  errorResponses,
+  IdempotencyHeader,
+  IdParam,
+  jsonBody,
+  jsonResponse,
+  ListQuery,
+  Timestamp,
+} from '../schemas.ts';
+import { ConsentHistory, presentConsent } from './grants.ts';
+
+export const Email = z
+  .email({ message: 'must be an email address' })
+  .max(254)
+  .openapi({ example: 'ada@example.com' });
+export const Password = z
+  .string()
+  .min(10, 'must be at least 10 characters')
+  .max(256, 'must be at most 256 characters')
+  .openapi({ format: 'password' });
+
+export const User = z
+  .object({
+    id: z.string().openapi({ example: 'usr_01jh…' }),
+    object: z.literal('user'),
+    email: z.string(),
+    created_at: Timestamp,
+  })
+  .openapi('User');
+
+export const presentUser = (row: UserRow): z.infer<typeof User> => ({
+  id: row.id,
+  object: 'user',
+  email: row.email,
+  created_at: row.createdAt.toISOString(),
+});
+
+export const usersRouter = createRouter();
+usersRouter.openAPIRegistry.registerComponent('securitySchemes', 'sessionToken', {
+  type: 'http',
+  scheme: 'bearer',
+  description:
+    'A cardholder session token from `POST /v1/sessions` (`ses_…`). The web pages use the same session from the ' +
+    'HttpOnly `cardlink_session` cookie instead.',
+});
+
+usersRouter.openapi(
+  createRoute({
+    method: 'post',
+    path: '/v1/users',
+    tags: ['Cardholders'],
+    summary: 'Sign up',
+    description:
+      'Creates a cardholder account. Emails are compared case-insensitively; passwords (10 to 256 characters) are ' +
+      'stored only as an argon2id hash. An email already registered → 409 `conflict`.',
+    request: {
+      headers: IdempotencyHeader,
+      body: jsonBody(z.object({ email: Email, password: Password }).strict()),
+    },
+    responses: { 201: jsonResponse(User, 'The new user'), ...errorResponses },
+  }),
+  async (c) => {
+    const body = c.req.valid('json');
+    const deps = c.get('deps');
+    // The idempotency record keeps a hash of the request: give it a keyed digest, never the password itself.
+    const fingerprint = {
+      email: normaliseEmail(body.email),
+      password: createHmac('sha256', deps.config.secretsKey).update(body.password).digest('base64url'),
+    };
+    return createdIdempotently(c, `signup:${fingerprint.email}`, fingerprint, async (db) =>
+      presentUser(await createUser(db, body)),
+    ) as never;
+  },
+);
+
+usersRouter.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/me',
+    tags: ['Cardholders'],
+    security: [{ sessionToken: [] }],
+    summary: 'The signed-in user',
+    middleware: [requireUser] as const,
+    responses: { 200: jsonResponse(User, 'The user'), ...errorResponses },
+  }),
+  (c) => c.json(presentUser(signedInUser(c).user), 200),
+);
+
+usersRouter.openapi(
+  createRoute({
+    method: 'get',
+    path: '/v1/users/{id}/consents',
+    tags: ['Operator: users'],
+    security: [{ adminToken: [] }],
+    summary: 'A user’s consent history (operator)',
+    description:
+      'Every grant, scope change and revocation the user made, newest first, for support and audits.',
+    middleware: [requireAdmin] as const,
+    request: { params: IdParam('usr'), query: ListQuery },
+    responses: { 200: jsonResponse(ConsentHistory, 'A page of consent events'), ...errorResponses },
+  }),
+  async (c) => {
+    const { db } = c.get('deps');
+    const user = await getUser(db, c.req.valid('param').id);
+    const { limit, starting_after } = c.req.valid('query');
+    const page = await consentHistory(db, user.id, { limit, startingAfter: starting_after });
+    return c.json({ data: page.data.map(presentConsent), has_more: page.hasMore }, 200);
+  },
+);

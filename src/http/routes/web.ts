@@ -1,0 +1,136 @@
+import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
+import { AppError } from '../../errors.ts';
+import { randomToken, safeEqual } from '../../lib/secrets.ts';
+import { render } from '../../web/render.tsx';
+import type { AppEnv } from '../env.ts';
+import { optionalUser } from '../middleware/user-auth.ts';
+import { createRouter } from '../router.ts';
+import { setSessionCookie, signIn } from './sessions.ts';
+
+const LOGIN_CSRF_COOKIE = 'cardlink_login_csrf';
+
+/**
+ * Where to go after signing in: only a path on this site (`/…`, not `//host` or `/\host`), so the login page
+ * cannot be used as an open redirect. Anything else falls back to `/login`.
+ */
+export function safeNext(next: string | undefined, publicUrl: string): string {
+  if (!next?.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return '/login';
+  try {
+    const base = new URL(publicUrl);
+    const target = new URL(next, base);
+    if (target.origin !== base.origin) return '/login';
+    return `${target.pathname}${target.search}`;
+  } catch {
+    return '/login';
+  }
+}
+
+const secureCookies = (c: Context<AppEnv>) => c.get('deps').config.publicUrl.startsWith('https:');
+
+/** A double-submit token for the sign-in form (there is no session yet to bind it to). */
+function loginCsrf(c: Context<AppEnv>): string {
+  const existing = getCookie(c, LOGIN_CSRF_COOKIE);
+  if (existing && /^[A-Za-z0-9_-]{20,64}$/.test(existing)) return existing;
+  const token = randomToken('', 24);
+  setCookie(c, LOGIN_CSRF_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'Lax',
+    secure: secureCookies(c),
+    path: '/login',
+    maxAge: 60 * 60,
+  });
+  return token;
+}
+
+const noStore = (c: Context<AppEnv>) => {
+  c.header('cache-control', 'no-store');
+  c.header('x-frame-options', 'DENY');
+  c.header(
+    'content-security-policy',
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+  );
+};
+
+export const webRouter = createRouter();
+
+webRouter.openAPIRegistry.registerPath({
+  method: 'get',
+  path: '/login',
+  tags: ['Web pages'],
+  summary: 'Sign-in page (HTML)',
+  description:
+    'A server-rendered sign-in form. `next` (a path on this site only) is where a successful sign-in goes.',
+  request: { query: z.object({ next: z.string().optional() }) },
+  responses: { 200: { description: 'The sign-in page', content: { 'text/html': { schema: z.string() } } } },
+});
+webRouter.get('/login', async (c) => {
+  noStore(c);
+  const next = safeNext(c.req.query('next'), c.get('deps').config.publicUrl);
+  const signedIn = await optionalUser(c);
+  if (signedIn && next !== '/login') return c.redirect(next, 302);
+  if (signedIn) return c.html(render.signedIn({ email: signedIn.user.email }));
+  return c.html(render.login({ next, csrf: loginCsrf(c) }));
+});
+
+webRouter.openAPIRegistry.registerPath({
+  method: 'post',
+  path: '/login',
+  tags: ['Web pages'],
+  summary: 'Sign in from the page (HTML form)',
+  description:
+    'Form fields `email`, `password`, `next`, `csrf` (the double-submit token from the page). Success sets the ' +
+    'HttpOnly session cookie and answers 303 to `next`; failure re-renders the page (401, or 429 when rate limited).',
+  request: {
+    body: {
+      content: {
+        'application/x-www-form-urlencoded': {
+          schema: z.object({
+            email: z.string(),
+            password: z.string(),
+            next: z.string().optional(),
+            csrf: z.string(),
+          }),
+        },
+      },
+    },
+  },
+  responses: {
+    303: { description: 'Signed in; redirect to `next`' },
+    400: { description: 'Missing fields or a stale form (HTML)' },
+    401: { description: 'Wrong email or password (HTML)' },
+    429: { description: 'Too many attempts (HTML, with Retry-After)' },
+  },
+});
+webRouter.post('/login', async (c) => {
+  noStore(c);
+  const deps = c.get('deps');
+  const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+  const field = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : undefined);
+  const next = safeNext(field('next'), deps.config.publicUrl);
+  const email = field('email')?.slice(0, 254);
+  const password = field('password')?.slice(0, 256);
+  const cookie = getCookie(c, LOGIN_CSRF_COOKIE);
+  const csrf = field('csrf');
+  if (!cookie || !csrf || !safeEqual(cookie, csrf)) {
+    return c.html(
+      render.login({ next, csrf: loginCsrf(c), error: 'The form expired; please try again.', email }),
+      400,
+    );
+  }
+  if (!email || !password) {
+    return c.html(render.login({ next, csrf, error: 'Enter your email and password.', email }), 400);
+  }
+  try {
+    const { token } = await signIn(c, deps, { email, password });
+    setSessionCookie(c, token);
+    return c.redirect(next, 303);
+  } catch (error) {
+    if (error instanceof AppError && (error.code === 'unauthorized' || error.code === 'rate_limited')) {
+      const status = error.code === 'rate_limited' ? 429 : 401;
+      return c.html(render.login({ next, csrf, error: error.message, email }), status);
+    }
+    throw error;
+  }
+});

@@ -1,0 +1,302 @@
+import { and, eq, isNull } from 'drizzle-orm';
+import { decodeJwt } from 'jose';
+import type { Db, Executor } from '../db/client.ts';
+import {
+  type AppRow,
+  grants,
+  oauthCodes,
+  oauthRefreshTokens,
+  oauthRevokedAccessTokens,
+  oauthTokenFamilies,
+} from '../db/schema/index.ts';
+import { newId } from '../lib/ids.ts';
+import { hashToken, randomToken, type SecretBox, safeEqual } from '../lib/secrets.ts';
+import { checkAccessToken, issueAccessToken } from './access-tokens.ts';
+import { s256 } from './authorize.ts';
+import { OAuthError } from './errors.ts';
+
+export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
+
+interface OAuthDeps {
+  db: Db;
+  secretBox: SecretBox;
+  config: { publicUrl: string };
+}
+
+/** The RFC 6749 §5.1 success body. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+}
+
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+
+async function revokeFamily(db: Executor, where: ReturnType<typeof eq>, reason: string) {
+  await db
+    .update(oauthTokenFamilies)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(where, isNull(oauthTokenFamilies.revokedAt)));
+}
+
+async function newRefreshToken(db: Executor, familyId: string, scopes: string[]) {
+  const token = randomToken('rt_');
+  const now = Date.now();
+  await db.insert(oauthRefreshTokens).values({
+    tokenHash: hashToken(token),
+    familyId,
+    scopes,
+    createdAt: new Date(now),
+    expiresAt: new Date(now + REFRESH_TOKEN_TTL_SECONDS * 1000),
+  });
+  return token;
+}
+
+const liveGrant = async (db: Executor, grantId: string) => {
+  const [grant] = await db
+    .select()
+    .from(grants)
+    .where(and(eq(grants.id, grantId), isNull(grants.revokedAt)));
+  return grant;
+};
+
+/**
+ * `authorization_code`: exchanges a code once. A second presentation of the same code is treated as theft
+ * (RFC 6749 §4.1.2): it fails and revokes every token issued from the first exchange.
+ */
+export async function exchangeAuthorizationCode(
+  deps: OAuthDeps,
+  app: AppRow,
+  input: { code?: string | undefined; redirectUri?: string | undefined; codeVerifier?: string | undefined },
+): Promise<TokenResponse> {
+  if (!input.code) throw new OAuthError('invalid_request', 'code is required.');
+  if (!input.codeVerifier) throw new OAuthError('invalid_request', 'code_verifier is required (PKCE).');
+  if (!VERIFIER.test(input.codeVerifier))
+    throw new OAuthError('invalid_request', 'code_verifier must be 43 to 128 unreserved characters.');
+  const codeHash = hashToken(input.code);
+  const [row] = await deps.db.select().from(oauthCodes).where(eq(oauthCodes.codeHash, codeHash));
+  if (!row || row.appId !== app.id) throw new OAuthError('invalid_grant', 'Unknown authorization code.');
+
+  const replayed = async () => {
+    await revokeFamily(deps.db, eq(oauthTokenFamilies.codeHash, codeHash), 'code_replayed');
+    return new OAuthError(
+      'invalid_grant',
+      'This authorization code was already used; the tokens issued for it are revoked.',
+    );
+  };
+  if (row.usedAt) throw await replayed();
+  if (row.expiresAt.getTime() <= Date.now())
+    throw new OAuthError('invalid_grant', 'The authorization code has expired.');
+  if (input.redirectUri !== row.redirectUri)
+    throw new OAuthError('invalid_grant', 'redirect_uri does not match the one used to obtain the code.');
+
+  const result = await deps.db.transaction(async (tx) => {
+    const [claimed] = await tx
+      .update(oauthCodes)
+      .set({ usedAt: new Date() })
+      .where(and(eq(oauthCodes.codeHash, codeHash), isNull(oauthCodes.usedAt)))
+      .returning();
+    if (!claimed) return 'replayed' as const;
+    // The code is spent from here, whatever follows: a wrong verifier must not leave it usable.
+    if (!safeEqual(s256(input.codeVerifier!), claimed.codeChallenge)) return 'bad_verifier' as const;
+    const grant = await liveGrant(tx, claimed.grantId);
+    if (!grant) return 'no_grant' as const;
+    const familyId = newId('oaf');
+    await tx.insert(oauthTokenFamilies).values({
+      id: familyId,
+      appId: app.id,
+      userId: claimed.userId,
+      grantId: grant.id,
+      codeHash,
+      scopes: claimed.scopes,
+    });
+    const refreshToken = await newRefreshToken(tx, familyId, claimed.scopes);
+    return { familyId, refreshToken, userId: claimed.userId, scopes: claimed.scopes };
+  });
+  if (result === 'replayed') throw await replayed();
+  if (result === 'bad_verifier')
+    throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge.');
+  if (result === 'no_grant') throw new OAuthError('invalid_grant', 'The user has revoked this app’s access.');
+
+  const access = await issueAccessToken(deps, {
+    clientId: app.clientId,
+    userId: result.userId,
+    scopes: result.scopes,
+    familyId: result.familyId,
+  });
+  return {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: result.scopes.join(' '),
+    refresh_token: result.refreshToken,
+  };
+}
+
+const parseScope = (scope: string | undefined) =>
+  scope === undefined ? undefined : [...new Set(scope.split(' ').filter(Boolean))];
+
+/**
+ * `refresh_token`: rotates the refresh token (the old one is spent) and issues a new access token, optionally
+ * narrowed to fewer scopes. Presenting a spent refresh token revokes its whole family (RFC 9700 §4.14.2).
+ */
+export async function refreshAccessToken(
+  deps: OAuthDeps,
+  app: AppRow,
+  input: { refreshToken?: string | undefined; scope?: string | undefined },
+): Promise<TokenResponse> {
+  if (!input.refreshToken) throw new OAuthError('invalid_request', 'refresh_token is required.');
+  const tokenHash = hashToken(input.refreshToken);
+  const [row] = await deps.db
+    .select({ token: oauthRefreshTokens, family: oauthTokenFamilies })
+    .from(oauthRefreshTokens)
+    .innerJoin(oauthTokenFamilies, eq(oauthTokenFamilies.id, oauthRefreshTokens.familyId))
+    .where(eq(oauthRefreshTokens.tokenHash, tokenHash));
+  if (!row || row.family.appId !== app.id) throw new OAuthError('invalid_grant', 'Unknown refresh token.');
+  const reused = async () => {
+    await revokeFamily(deps.db, eq(oauthTokenFamilies.id, row.family.id), 'refresh_token_reused');
+    return new OAuthError(
+      'invalid_grant',
+      'This refresh token was already used; the authorization is revoked.',
+    );
+  };
+  if (row.token.usedAt) throw await reused();
+  if (row.family.revokedAt) throw new OAuthError('invalid_grant', 'The authorization was revoked.');
+  if (row.token.expiresAt.getTime() <= Date.now())
+    throw new OAuthError('invalid_grant', 'The refresh token has expired.');
+
+  const requested = parseScope(input.scope);
+  if (requested?.some((scope) => !row.token.scopes.includes(scope))) {
+    throw new OAuthError('invalid_scope', 'A refresh can only keep or narrow the scopes originally granted.');
+  }
+  const result = await deps.db.transaction(async (tx) => {
+    const [spent] = await tx
+      .update(oauthRefreshTokens)
+      .set({ usedAt: new Date() })
+      .where(and(eq(oauthRefreshTokens.tokenHash, tokenHash), isNull(oauthRefreshTokens.usedAt)))
+      .returning();
+    if (!spent) return 'reused' as const;
+    const grant = await liveGrant(tx, row.family.grantId);
+    if (!grant) return 'no_grant' as const;
+    const scopes = (requested ?? row.token.scopes).filter((scope) => grant.scopes.includes(scope));
+    return { scopes, refreshToken: await newRefreshToken(tx, row.family.id, row.token.scopes) };
+  });
+  if (result === 'reused') throw await reused();
+  if (result === 'no_grant') throw new OAuthError('invalid_grant', 'The user has revoked this app’s access.');
+  const access = await issueAccessToken(deps, {
+    clientId: app.clientId,
+    userId: row.family.userId,
+    scopes: result.scopes,
+    familyId: row.family.id,
+  });
+  return {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: result.scopes.join(' '),
+    refresh_token: result.refreshToken,
+  };
+}
+
+/** `client_credentials`: the app's own token (no user), for its triggers and deliveries. */
+export async function clientCredentialsToken(
+  deps: OAuthDeps,
+  app: AppRow,
+  input: { scope?: string | undefined },
+): Promise<TokenResponse> {
+  const requested = parseScope(input.scope);
+  const unknown = (requested ?? []).filter((scope) => !app.scopes.includes(scope));
+  if (unknown.length > 0)
+    throw new OAuthError('invalid_scope', `Scopes not registered by this app: ${unknown.join(' ')}.`);
+  const scopes = requested && requested.length > 0 ? requested : app.scopes;
+  const access = await issueAccessToken(deps, { clientId: app.clientId, scopes });
+  return {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: access.expiresIn,
+    scope: scopes.join(' '),
+  };
+}
+
+/**
+ * RFC 7009 revocation. A refresh token revokes its whole authorization (every access token issued under it
+ * stops working at once); an access token is revoked alone. Unknown tokens, or another client's, are ignored.
+ */
+export async function revokeToken(deps: OAuthDeps, app: AppRow, token: string): Promise<void> {
+  const [refresh] = await deps.db
+    .select({ familyId: oauthTokenFamilies.id, appId: oauthTokenFamilies.appId })
+    .from(oauthRefreshTokens)
+    .innerJoin(oauthTokenFamilies, eq(oauthTokenFamilies.id, oauthRefreshTokens.familyId))
+    .where(eq(oauthRefreshTokens.tokenHash, hashToken(token)));
+  if (refresh) {
+    if (refresh.appId === app.id)
+      await revokeFamily(deps.db, eq(oauthTokenFamilies.id, refresh.familyId), 'revoked_by_client');
+    return;
+  }
+  const checked = await checkAccessToken(deps, token);
+  if (!checked.ok || checked.access.clientId !== app.clientId) return;
+  await deps.db
+    .insert(oauthRevokedAccessTokens)
+    .values({ jti: checked.access.jti, expiresAt: new Date(checked.access.expiresAt * 1000) })
+    .onConflictDoNothing();
+}
+
+export type Introspection = { active: false } | ({ active: true } & Record<string, unknown>);
+
+/**
+ * RFC 7662 introspection for the authenticated client's own tokens: active only while the token is unexpired,
+ * unrevoked and its grant is live. Other clients' tokens read as inactive.
+ */
+export async function introspectToken(deps: OAuthDeps, app: AppRow, token: string): Promise<Introspection> {
+  const [refresh] = await deps.db
+    .select({ token: oauthRefreshTokens, family: oauthTokenFamilies })
+    .from(oauthRefreshTokens)
+    .innerJoin(oauthTokenFamilies, eq(oauthTokenFamilies.id, oauthRefreshTokens.familyId))
+    .where(eq(oauthRefreshTokens.tokenHash, hashToken(token)));
+  if (refresh) {
+    const live =
+      refresh.family.appId === app.id &&
+      !refresh.token.usedAt &&
+      !refresh.family.revokedAt &&
+      refresh.token.expiresAt.getTime() > Date.now() &&
+      (await liveGrant(deps.db, refresh.family.grantId)) !== undefined;
+    if (!live) return { active: false };
+    return {
+      active: true,
+      scope: refresh.token.scopes.join(' '),
+      client_id: app.clientId,
+      sub: refresh.family.userId,
+      iss: deps.config.publicUrl,
+      iat: Math.floor(refresh.token.createdAt.getTime() / 1000),
+      exp: Math.floor(refresh.token.expiresAt.getTime() / 1000),
+      token_type: 'refresh_token',
+    };
+  }
+  if (!looksLikeJwt(token)) return { active: false };
+  const checked = await checkAccessToken(deps, token);
+  if (!checked.ok || checked.access.clientId !== app.clientId) return { active: false };
+  const { access } = checked;
+  return {
+    active: true,
+    scope: access.scopes.join(' '),
+    client_id: access.clientId,
+    sub: access.userId ?? access.clientId,
+    aud: access.audience,
+    iss: deps.config.publicUrl,
+    iat: access.issuedAt,
+    exp: access.expiresAt,
+    jti: access.jti,
+    token_type: 'Bearer',
+  };
+}
+
+function looksLikeJwt(token: string): boolean {
+  try {
+    decodeJwt(token);
+    return true;
+  } catch {
+    return false;
+  }
+}

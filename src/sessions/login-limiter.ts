@@ -1,0 +1,75 @@
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Deps } from '../deps.ts';
+import { AppError } from '../errors.ts';
+import { hashToken } from '../lib/secrets.ts';
+
+/** Redis keys carry a hash of the email, never the address itself. */
+const emailKey = (email: string) => hashToken(email.trim().toLowerCase());
+
+/** Failed sign-ins allowed per email within the window before the email is locked for the window. */
+export const LOGIN_FAILURES_PER_EMAIL = 5;
+/** Sign-in attempts allowed per client address within the window. */
+export const LOGIN_ATTEMPTS_PER_IP = 100;
+export const LOGIN_WINDOW_SECONDS = 15 * 60;
+
+interface Limiters {
+  email: RateLimiterRedis;
+  ip: RateLimiterRedis;
+}
+
+const cache = new WeakMap<Deps, Limiters>();
+
+/**
+ * Limits live in Redis (shared by every API process) over the fail-fast connection. If Redis is away, an
+ * in-process limiter with the same limits takes over (rate-limiter-flexible's insurance limiter), so sign-in
+ * keeps working and stays limited per process instead of failing or going unlimited.
+ */
+function limiters(deps: Deps): Limiters {
+  let found = cache.get(deps);
+  if (!found) {
+    const make = (name: string, points: number) =>
+      new RateLimiterRedis({
+        storeClient: deps.redisProbe,
+        keyPrefix: `${deps.config.queuePrefix}:rl:login:${name}`,
+        points,
+        duration: LOGIN_WINDOW_SECONDS,
+        blockDuration: LOGIN_WINDOW_SECONDS,
+        insuranceLimiter: new RateLimiterMemory({ points, duration: LOGIN_WINDOW_SECONDS }),
+      });
+    found = { email: make('email', LOGIN_FAILURES_PER_EMAIL), ip: make('ip', LOGIN_ATTEMPTS_PER_IP) };
+    cache.set(deps, found);
+  }
+  return found;
+}
+
+const limited = (res: RateLimiterRes) =>
+  new AppError('rate_limited', 'Too many sign-in attempts; try again later.', {
+    extra: { retry_after: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) },
+  });
+
+/** Refuses (429 `rate_limited`, `retry_after` seconds) when the email or the address is locked out. */
+export async function checkLoginAllowed(deps: Deps, email: string, ip: string): Promise<void> {
+  const { email: byEmail, ip: byIp } = limiters(deps);
+  try {
+    await byIp.consume(ip);
+  } catch (error) {
+    if (error instanceof RateLimiterRes) throw limited(error);
+    throw error;
+  }
+  const state = await byEmail.get(emailKey(email));
+  if (state && state.consumedPoints >= LOGIN_FAILURES_PER_EMAIL) throw limited(state);
+}
+
+/** Counts a failed sign-in against the email. */
+export async function recordLoginFailure(deps: Deps, email: string): Promise<void> {
+  await limiters(deps)
+    .email.consume(emailKey(email))
+    .catch((error: unknown) => {
+      if (!(error instanceof RateLimiterRes)) throw error;
+    });
+}
+
+/** A successful sign-in clears the email's failures. */
+export async function recordLoginSuccess(deps: Deps, email: string): Promise<void> {
+  await limiters(deps).email.delete(emailKey(email));
+}

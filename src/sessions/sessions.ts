@@ -1,0 +1,46 @@
+import { createHmac } from 'node:crypto';
+import { and, eq, gt } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+import { sessions, type UserRow, users } from '../db/schema/index.ts';
+import { hashToken, randomToken } from '../lib/secrets.ts';
+
+export const SESSION_TTL_MS = 14 * 24 * 60 * 60 * 1000;
+export const SESSION_COOKIE = 'cardlink_session';
+
+export interface NewSession {
+  token: string;
+  expiresAt: Date;
+}
+
+/** Opens a session: returns the bearer token (shown once; only its SHA-256 is stored). */
+export async function createSession(db: Executor, userId: string, now = new Date()): Promise<NewSession> {
+  const token = randomToken('ses_');
+  const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
+  await db.insert(sessions).values({ tokenHash: hashToken(token), userId, expiresAt, createdAt: now });
+  return { token, expiresAt };
+}
+
+/** The user a live session token belongs to, or undefined. */
+export async function userForSession(db: Executor, token: string): Promise<UserRow | undefined> {
+  const [row] = await db
+    .select({ user: users })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.tokenHash, hashToken(token)), gt(sessions.expiresAt, new Date())));
+  return row?.user;
+}
+
+/** Ends a session (sign out). Unknown tokens are ignored. */
+export async function endSession(db: Executor, token: string): Promise<void> {
+  await db.delete(sessions).where(eq(sessions.tokenHash, hashToken(token)));
+}
+
+/**
+ * A CSRF token bound to one session and one purpose: HMAC of the session token's hash, so it cannot be
+ * forged without the session and needs no storage.
+ */
+export function csrfToken(secretsKey: string, sessionToken: string, purpose: string): string {
+  return createHmac('sha256', secretsKey)
+    .update(`csrf:${purpose}:${hashToken(sessionToken)}`)
+    .digest('base64url');
+}

@@ -1,0 +1,216 @@
+import { describe, expect, it } from 'vitest';
+import { usePlatform } from '../helpers/platform.ts';
+import { form, hiddenFields, signUp, uniqueEmail } from '../oauth/support.ts';
+
+const platform = usePlatform();
+
+describe('sign-up', () => {
+  it('creates a user, lower-cases the email and never returns or stores the password', async () => {
+    const email = uniqueEmail('Ada').replace('ada', 'ADA');
+    const res = await platform.request('POST', '/v1/users', {
+      body: { email: email.toUpperCase(), password: 'a long enough password' },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ object: 'user', email: email.toLowerCase() });
+    expect(res.body.id).toMatch(/^usr_/);
+    expect(res.text).not.toContain('password');
+    const [row] = await platform.deps.sql`select password_hash from users where id = ${res.body.id}`;
+    expect(row!.password_hash).toMatch(/^\$argon2id\$/);
+  });
+
+  it('refuses a second account for the same email (any case) with 409', async () => {
+    const email = uniqueEmail();
+    expect(
+      (await platform.request('POST', '/v1/users', { body: { email, password: 'a long enough password' } }))
+        .status,
+    ).toBe(201);
+    const again = await platform.request('POST', '/v1/users', {
+      body: { email: email.toUpperCase(), password: 'another password!' },
+    });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('conflict');
+  });
+
+  it.each([
+    ['bad email', { email: 'not-an-email', password: 'a long enough password' }, 'email'],
+    ['short password', { email: 'x@example.com', password: 'short' }, 'password'],
+    ['missing password', { email: 'x@example.com' }, 'password'],
+    ['unknown field', { email: 'x@example.com', password: 'a long enough password', admin: true }, '(body)'],
+  ])('%s → 422 naming the field', async (_name, body, path) => {
+    const res = await platform.request('POST', '/v1/users', { body });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+  });
+
+  it('replays the first answer for the same Idempotency-Key', async () => {
+    const email = uniqueEmail();
+    const body = { email, password: 'a long enough password' };
+    const headers = { 'idempotency-key': `signup-${email}` };
+    const first = await platform.request('POST', '/v1/users', { body, headers });
+    const second = await platform.request('POST', '/v1/users', { body, headers });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect(second.body.id).toBe(first.body.id);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    const [{ count }] = (await platform.deps
+      .sql`select count(*)::int as count from users where email = ${email}`) as any;
+    expect(count).toBe(1);
+  });
+});
+
+describe('sessions', () => {
+  it('signs in with a bearer token and an HttpOnly SameSite=Lax cookie; both authenticate; sign-out ends it', async () => {
+    const user = await signUp(platform);
+    const res = await platform.request('POST', '/v1/sessions', {
+      body: { email: user.email, password: user.password },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.token).toMatch(/^ses_/);
+    expect(res.body.user).toMatchObject({ id: user.id, email: user.email });
+    const cookie = res.headers.get('set-cookie')!;
+    expect(cookie).toContain(`cardlink_session=${res.body.token}`);
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    expect(cookie).not.toMatch(/Secure/i); // PUBLIC_URL is http in tests
+
+    const [stored] = await platform.deps
+      .sql`select token_hash from sessions where user_id = ${user.id} limit 1`;
+    expect(stored!.token_hash).not.toContain('ses_');
+
+    expect((await platform.request('GET', '/v1/me', { token: res.body.token })).body.id).toBe(user.id);
+    const viaCookie = await platform.request('GET', '/v1/me', {
+      headers: { cookie: `cardlink_session=${res.body.token}` },
+    });
+    expect(viaCookie.body.id).toBe(user.id);
+
+    expect((await platform.request('DELETE', '/v1/sessions/current', { token: res.body.token })).status).toBe(
+      204,
+    );
+    const after = await platform.request('GET', '/v1/me', { token: res.body.token });
+    expect(after.status).toBe(401);
+    expect(after.body.code).toBe('unauthorized');
+  });
+
+  it('gives the same 401 for a wrong password and an unknown email', async () => {
+    const user = await signUp(platform);
+    const wrong = await platform.request('POST', '/v1/sessions', {
+      body: { email: user.email, password: 'wrong password!' },
+    });
+    const unknown = await platform.request('POST', '/v1/sessions', {
+      body: { email: uniqueEmail('nobody'), password: 'whatever pass' },
+    });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(wrong.body.detail).toBe(unknown.body.detail);
+  });
+
+  it('refuses a missing or forged session token', async () => {
+    expect((await platform.request('GET', '/v1/me')).status).toBe(401);
+    expect((await platform.request('GET', '/v1/me', { token: 'ses_forged' })).status).toBe(401);
+  });
+
+  it('locks an email after 5 failed attempts with 429 and Retry-After, even for the right password', async () => {
+    const user = await signUp(platform);
+    for (let i = 0; i < 5; i++) {
+      const res = await platform.request('POST', '/v1/sessions', {
+        body: { email: user.email, password: `wrong ${i} password` },
+      });
+      expect(res.status).toBe(401);
+    }
+    const locked = await platform.request('POST', '/v1/sessions', {
+      body: { email: user.email, password: user.password },
+    });
+    expect(locked.status).toBe(429);
+    expect(locked.body.code).toBe('rate_limited');
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another account is not affected.
+    const other = await signUp(platform);
+    expect(
+      (
+        await platform.request('POST', '/v1/sessions', {
+          body: { email: other.email, password: other.password },
+        })
+      ).status,
+    ).toBe(200);
+  });
+
+  it('a successful sign-in clears earlier failures', async () => {
+    const user = await signUp(platform);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 4; i++) {
+        await platform.request('POST', '/v1/sessions', {
+          body: { email: user.email, password: 'wrong password!' },
+        });
+      }
+      const ok = await platform.request('POST', '/v1/sessions', {
+        body: { email: user.email, password: user.password },
+      });
+      expect(ok.status).toBe(200);
+    }
+  });
+});
+
+describe('the login page', () => {
+  async function loginPage(next?: string) {
+    const page = await platform.request(
+      'GET',
+      `/login${next === undefined ? '' : `?next=${encodeURIComponent(next)}`}`,
+    );
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const csrfCookie = page.headers.get('set-cookie')!.split(';')[0]!;
+    return { fields: hiddenFields(page.text), csrfCookie };
+  }
+
+  it('signs in, sets the session cookie and goes to `next`', async () => {
+    const user = await signUp(platform);
+    const { fields, csrfCookie } = await loginPage('/oauth/authorize?client_id=x&state=a%20b');
+    const body = form({ ...fields, email: user.email, password: user.password });
+    const res = await platform.request('POST', '/login', {
+      raw: body.raw,
+      headers: { ...body.headers, cookie: csrfCookie },
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/oauth/authorize?client_id=x&state=a%20b');
+    const session = res.headers.get('set-cookie')!.match(/cardlink_session=([^;]+)/)![1]!;
+    expect(
+      (await platform.request('GET', '/v1/me', { headers: { cookie: `cardlink_session=${session}` } })).body
+        .id,
+    ).toBe(user.id);
+  });
+
+  it.each(['https://evil.example/steal', '//evil.example/steal', '/\\evil.example', 'javascript:alert(1)'])(
+    'never redirects off-site (next=%s)',
+    async (next) => {
+      const user = await signUp(platform);
+      const { fields, csrfCookie } = await loginPage(next);
+      expect(fields.next).toBe('/login');
+      const body = form({ ...fields, next, email: user.email, password: user.password });
+      const res = await platform.request('POST', '/login', {
+        raw: body.raw,
+        headers: { ...body.headers, cookie: csrfCookie },
+      });
+      expect(res.status).toBe(303);
+      expect(res.headers.get('location')).toBe('/login');
+    },
+  );
+
+  it('re-renders with an error for a wrong password, and refuses a form without its CSRF cookie', async () => {
+    const user = await signUp(platform);
+    const { fields, csrfCookie } = await loginPage('/login');
+    const wrong = form({ ...fields, email: user.email, password: 'not the password' });
+    const res = await platform.request('POST', '/login', {
+      raw: wrong.raw,
+      headers: { ...wrong.headers, cookie: csrfCookie },
+    });
+    expect(res.status).toBe(401);
+    expect(res.text).toContain('Wrong email or password');
+    expect(res.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+
+    const forged = form({ ...fields, email: user.email, password: user.password });
+    const noCookie = await platform.request('POST', '/login', forged);
+    expect(noCookie.status).toBe(400);
+    expect(noCookie.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+  });
+});
