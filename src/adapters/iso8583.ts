@@ -192,6 +192,16 @@ export function parseNameLocation(
   return city ? { name, city, country } : { name, country };
 }
 
+/**
+ * ISO 4217 numeric → alpha-3. Entries the ISO list files under the "ZZ" entity (no currency 999, testing
+ * 963, precious metals, bond-market units) are no money a card is charged in.
+ */
+function currencyOf(numeric: string): string | undefined {
+  const record = currencyCodes.number(numeric);
+  if (!record || record.countries.every((entity) => entity.startsWith('Zz'))) return undefined;
+  return record.code;
+}
+
 const DATA_ELEMENT_KEY = /^(mti|[1-9]\d{0,2})$/;
 
 /** Converts one ISO 8583 message to a contract event, or lists every field error by data element. */
@@ -299,7 +309,7 @@ export function convertIso8583(message: unknown, now: Date): Conversion {
   if (location && 'error' in location) fail('43', location.error);
 
   const currencyNumeric = read('49', /^\d{3}$/, 'must be a 3-digit ISO 4217 numeric currency code', true);
-  const currency = currencyNumeric === undefined ? undefined : currencyCodes.number(currencyNumeric)?.code;
+  const currency = currencyNumeric === undefined ? undefined : currencyOf(currencyNumeric);
   if (currencyNumeric !== undefined && !currency)
     fail('49', `${currencyNumeric} is not an ISO 4217 currency`);
 

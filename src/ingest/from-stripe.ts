@@ -32,19 +32,17 @@ async function stripeSecretOf(deps: Deps, processorId: string): Promise<string |
 }
 
 /**
- * Receives one Stripe Issuing webhook for a processor: verifies `Stripe-Signature` over the raw body with
- * that processor's Stripe endpoint secret (an unknown processor, a missing secret and a bad signature are
- * the same `signature_invalid`), converts the event and ingests it. Event types and declines we do not
- * turn into events are `ignored` (acknowledged, so Stripe stops retrying); a malformed handled event is a
- * `validation_failed` naming the Stripe fields.
+ * Authenticates a Stripe webhook for a processor: `Stripe-Signature` over the raw body with that
+ * processor's Stripe endpoint secret. An unknown or disabled processor, a missing secret and a bad
+ * signature are the same `signature_invalid` (and cost the same), so the endpoint reveals nothing.
  */
-export async function receiveStripeWebhook(
+export async function authenticateStripeWebhook(
   deps: Deps,
   processorId: string,
   signatureHeader: string | undefined,
   rawBody: string,
   now = new Date(),
-): Promise<StripeWebhookOutcome> {
+): Promise<{ id: string }> {
   const secret = await stripeSecretOf(deps, processorId);
   const check = verifyStripeSignature(
     signatureHeader,
@@ -58,17 +56,24 @@ export async function receiveStripeWebhook(
       'The Stripe-Signature header does not verify for this endpoint (t=…,v1=… with the endpoint secret, within 5 minutes).',
     );
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody);
-  } catch {
-    throw new AppError('bad_request', 'The body is not valid JSON.');
-  }
+  return { id: processorId };
+}
+
+/**
+ * Ingests one verified Stripe Issuing webhook event. Event types and declines we do not turn into events
+ * are `ignored` (acknowledged, so Stripe stops retrying); a malformed handled event is a
+ * `validation_failed` naming the Stripe fields.
+ */
+export async function ingestStripeEvent(
+  deps: Deps,
+  processor: { id: string },
+  body: unknown,
+): Promise<StripeWebhookOutcome> {
   const converted = convertStripeEvent(body);
   if (converted.kind === 'invalid') throw invalidFields(converted.errors);
   if (converted.kind === 'ignored')
     return { status: 'ignored', stripeEventId: converted.stripeEventId ?? null, reason: converted.reason };
-  const [result] = await ingestEvents(deps, { id: processorId }, [converted.event]);
+  const [result] = await ingestEvents(deps, processor, [converted.event]);
   if (!result || result.status === 'rejected') throw invalidFields(result?.errors ?? []);
   return {
     status: result.status,

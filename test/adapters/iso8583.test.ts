@@ -173,6 +173,8 @@ describe('ISO 8583 → event', () => {
     ['036', 'AUD'],
     ['826', 'GBP'],
     ['756', 'CHF'],
+    ['952', 'XOF'],
+    ['951', 'XCD'],
   ])('turns DE49 %s into %s', (numeric, alpha) => {
     expect(ok(base({ '49': numeric })).currency).toBe(alpha);
   });
@@ -273,6 +275,9 @@ describe('ISO 8583 → event', () => {
     ['missing currency', without('49'), '49'],
     ['alpha currency in DE49', base({ '49': 'USD' }), '49'],
     ['unknown numeric currency', base({ '49': '001' }), '49'],
+    ['"no currency" 999 (XXX)', base({ '49': '999' }), '49'],
+    ['the testing code 963 (XTS)', base({ '49': '963' }), '49'],
+    ['gold 959 (XAU)', base({ '49': '959' }), '49'],
     ['DE90 of 41 digits', base({ mti: '0400', '90': '1'.repeat(41) }), '90'],
     ['DE90 naming a reversal', base({ mti: '0400', '90': de90('0400', '000042', '1123161502') }), '90'],
     ['DE90 with an impossible date', base({ mti: '0400', '90': de90('0100', '000042', '1399161502') }), '90'],
