@@ -96,14 +96,9 @@ export const CardEventInput = z
     auth_code: z.string().trim().min(1).max(12).nullish(),
     rrn: z.string().trim().min(1).max(24).nullish(),
     entry_mode: z.enum(ENTRY_MODES).nullish(),
-    original_id: z
-      .string()
-      .min(1)
-      .max(255)
-      .nullish()
-      .openapi({
-        description: 'For clearing, refund and reversal: the `id` of the authorization they follow',
-      }),
+    original_id: z.string().min(1).max(255).nullish().openapi({
+      description: 'For clearing, refund and reversal: the `id` of the authorization they follow',
+    }),
   })
   .refine((event) => event.type !== 'authorization' || event.original_id == null, {
     path: ['original_id'],

@@ -46,13 +46,14 @@ export function verifyStandardWebhook(
   const sentAt = Number(timestamp);
   if (Math.abs(nowSeconds - sentAt) > SIGNATURE_TOLERANCE_SECONDS)
     return { ok: false, reason: 'stale_timestamp' };
+  // Compared as the exact base64 text (not decoded: Node's lenient base64 decoding would accept junk).
   const offered = signature
     .split(' ')
     .map((part) => part.split(','))
     .filter((pair) => pair[0] === 'v1' && pair[1])
-    .map((pair) => Buffer.from(pair[1]!, 'base64'));
+    .map((pair) => Buffer.from(pair[1]!, 'utf8'));
   for (const secret of secrets) {
-    const expected = Buffer.from(signStandardWebhook(secret, id, sentAt, body).slice(3), 'base64');
+    const expected = Buffer.from(signStandardWebhook(secret, id, sentAt, body).slice(3), 'utf8');
     for (const candidate of offered) {
       if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) return { ok: true };
     }

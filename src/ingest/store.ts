@@ -113,7 +113,7 @@ async function resolveCards(tx: Executor, events: PendingEvent[]): Promise<Map<s
 function refOf(event: PendingEvent): string {
   return event.card.fingerprint !== undefined
     ? `f:${event.card.fingerprint}`
-    : `t:${event.processorId}\u0000${event.card.token}`;
+    : `t:${event.processorId} ${event.card.token}`;
 }
 
 type MerchantMatch = {
@@ -232,7 +232,21 @@ const WINDOW = sql.raw(`interval '${LINK_WINDOW_DAYS} days'`);
 
 /** Links new clearings, refunds and reversals to their authorization: by `original_id`, else by card,
  * MID, auth code (or amount when there is none) within the window, preferring an equal amount. */
-async function linkFollowers(tx: Executor, followers: StoredEvent[]): Promise<Map<string, string>> {
+export async function linkFollowers(
+  tx: Executor,
+  followers: Pick<
+    StoredEvent,
+    | 'id'
+    | 'receivedAt'
+    | 'processorId'
+    | 'originalExternalId'
+    | 'cardId'
+    | 'mid'
+    | 'authCode'
+    | 'amount'
+    | 'occurredAt'
+  >[],
+): Promise<Map<string, string>> {
   if (followers.length === 0) return new Map();
   const rows = await tx.execute<Link>(sql`
     with f as (

@@ -102,15 +102,14 @@ export function testPan(seed: number, prefix = '4000'): string {
 
 let eventSeq = 0;
 
-export function authorization(
-  card: { pan: string } | { token: string },
-  overrides: Record<string, unknown> = {},
-) {
+/** A contract event; `pan` or `token` become its card unless `card` itself is given. */
+export function authorization(options: Record<string, unknown> & { pan?: string; token?: string } = {}) {
+  const { pan, token, ...overrides } = options;
   return {
     id: `auth-${Date.now()}-${eventSeq++}`,
     type: 'authorization',
     occurred_at: '2026-11-23T08:15:02-08:00',
-    card,
+    card: pan !== undefined ? { pan } : { token },
     amount: 475,
     currency: 'USD',
     merchant: {
@@ -133,8 +132,7 @@ export function authorization(
 
 export function follower(
   type: 'clearing' | 'refund' | 'reversal',
-  card: { pan: string } | { token: string },
-  overrides: Record<string, unknown> = {},
+  options: Record<string, unknown> & { pan?: string; token?: string } = {},
 ) {
-  return authorization(card, { id: `${type}-${Date.now()}-${eventSeq++}`, type, ...overrides });
+  return authorization({ id: `${type}-${Date.now()}-${eventSeq++}`, type, ...options });
 }

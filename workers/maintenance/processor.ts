@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { UnrecoverableError } from 'bullmq';
 import type { Deps } from '../../src/deps.ts';
 import { purgeExpiredIdempotencyKeys } from '../../src/idempotency/idempotency.ts';
+import { ensureEventPartitions, linkOrphanEvents } from '../../src/ingest/maintenance.ts';
 import type { MaintenanceJobName } from './options.ts';
 
 /** Runs one housekeeping job; unknown names are permanent failures, everything else retries. */
@@ -12,6 +13,10 @@ export function maintenanceProcessor(deps: Deps) {
         const purged = await purgeExpiredIdempotencyKeys(deps.db);
         return { purged };
       }
+      case 'create-event-partitions':
+        return { created: await ensureEventPartitions(deps.db) };
+      case 'link-orphan-events':
+        return { linked: await linkOrphanEvents(deps.db) };
       default:
         throw new UnrecoverableError(`Unknown maintenance job ${job.name}`);
     }

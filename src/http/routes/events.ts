@@ -9,10 +9,7 @@ import { errorResponses, jsonBody, jsonResponse } from '../schemas.ts';
 // Validated here only as "a JSON object": each event is validated on its own by ingestEvents, so one bad
 // event in a batch is rejected alone instead of failing the request. The document shows the real shapes.
 const EventsRequest = z
-  .custom<Record<string, unknown>>(
-    (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
-    'must be a JSON object: one event, or `{ "events": [...] }`',
-  )
+  .record(z.string(), z.unknown(), { error: 'must be a JSON object: one event, or `{ "events": [...] }`' })
   .openapi({
     oneOf: [{ $ref: '#/components/schemas/CardEvent' }, { $ref: '#/components/schemas/CardEventBatch' }],
   });

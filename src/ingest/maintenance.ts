@@ -1,0 +1,64 @@
+import { sql } from 'drizzle-orm';
+import type { Db } from '../db/client.ts';
+import { LINK_WINDOW_DAYS, linkFollowers, type StoredEvent } from './store.ts';
+
+/** Months of event partitions kept ready beyond the current one. */
+export const EVENT_PARTITIONS_AHEAD = 3;
+
+/**
+ * Creates the monthly `events` partitions from this month to `monthsAhead` later (idempotent; rows that
+ * fell into the default partition for such a month move into it). Returns how many were created.
+ */
+export async function ensureEventPartitions(db: Db, monthsAhead = EVENT_PARTITIONS_AHEAD): Promise<number> {
+  const [row] = await db.execute<{ created: number }>(
+    sql`select cardlink_ensure_event_partitions(${monthsAhead}::int) as created`,
+  );
+  return Number(row?.created ?? 0);
+}
+
+/**
+ * Links followers still waiting for their authorization. Ingestion links them as soon as the authorization
+ * is stored, but a follower and its authorization committed by two concurrent transactions cannot see each
+ * other: this sweep closes that gap. Returns how many were linked.
+ */
+export async function linkOrphanEvents(db: Db, limit = 1000): Promise<number> {
+  return db.transaction(async (tx) => {
+    const orphans = await tx.execute<{
+      id: string;
+      received_at: string;
+      processor_id: string;
+      original_external_id: string | null;
+      card_id: string;
+      mid: string;
+      auth_code: string | null;
+      amount: string;
+      occurred_at: string;
+    }>(sql`
+      select id, received_at, processor_id, original_external_id, card_id, mid, auth_code, amount, occurred_at
+      from events
+      where authorization_id is null and type <> 'authorization'
+        and received_at > now() - ${sql.raw(`interval '${LINK_WINDOW_DAYS + 1} days'`)}
+      order by received_at
+      limit ${limit}
+      for update skip locked`);
+    if (orphans.length === 0) return 0;
+    const links = await linkFollowers(
+      tx,
+      orphans.map(
+        (row) =>
+          ({
+            id: row.id,
+            receivedAt: new Date(row.received_at).toISOString(),
+            processorId: row.processor_id,
+            originalExternalId: row.original_external_id,
+            cardId: row.card_id,
+            mid: row.mid,
+            authCode: row.auth_code,
+            amount: Number(row.amount),
+            occurredAt: new Date(row.occurred_at).toISOString(),
+          }) as StoredEvent,
+      ),
+    );
+    return links.size;
+  });
+}
