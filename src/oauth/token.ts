@@ -118,7 +118,7 @@ export async function exchangeAuthorizationCode(
   if (result === 'replayed') throw await replayed();
   if (result === 'bad_verifier')
     throw new OAuthError('invalid_grant', 'code_verifier does not match the code_challenge.');
-  if (result === 'no_grant') throw new OAuthError('invalid_grant', 'The user has revoked this app’s access.');
+  if (result === 'no_grant') throw new OAuthError('invalid_grant', "The user has revoked this app's access.");
 
   const access = await issueAccessToken(deps, {
     clientId: app.clientId,
@@ -184,7 +184,7 @@ export async function refreshAccessToken(
     return { scopes, refreshToken: await newRefreshToken(tx, row.family.id, row.token.scopes) };
   });
   if (result === 'reused') throw await reused();
-  if (result === 'no_grant') throw new OAuthError('invalid_grant', 'The user has revoked this app’s access.');
+  if (result === 'no_grant') throw new OAuthError('invalid_grant', "The user has revoked this app's access.");
   const access = await issueAccessToken(deps, {
     clientId: app.clientId,
     userId: row.family.userId,

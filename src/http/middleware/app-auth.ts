@@ -9,7 +9,7 @@ const MESSAGES = {
   malformed: 'The access token is malformed.',
   invalid: 'The access token is invalid.',
   expired: 'The access token has expired.',
-  revoked: 'The access token was revoked, or the user revoked this app’s access.',
+  revoked: "The access token was revoked, or the user revoked this app's access.",
 } as const;
 
 /**

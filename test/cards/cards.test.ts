@@ -1,0 +1,244 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { fingerprintPan } from '../../src/cards/fingerprint.ts';
+import { luhnValid, schemeOf } from '../../src/cards/pan.ts';
+import { cardIdForApp, cardIdFromApp } from '../../src/cards/pseudonyms.ts';
+import { newId } from '../../src/lib/ids.ts';
+import { usePlatform } from '../helpers/platform.ts';
+import { authorize, CARDS, registerApp, signUp } from '../oauth/support.ts';
+
+const platform = usePlatform();
+const run = promisify(execFile);
+const nextYear = new Date().getUTCFullYear() + 1;
+
+const enroll = (token: string, pan: string, extra: Record<string, unknown> = {}) =>
+  platform.request('POST', '/v1/me/cards', {
+    token,
+    body: { pan, exp_month: 12, exp_year: nextYear, ...extra },
+  });
+
+describe('BIN ranges and Luhn', () => {
+  it.each([
+    ['4111111111111111', 'visa'],
+    ['5105105105105100', 'mastercard'],
+    ['2221000000000009', 'mastercard'],
+    ['2720999999999996', 'mastercard'],
+    ['378282246310005', 'amex'],
+    ['341111111111111', 'amex'],
+    ['6011000990139424', 'discover'],
+    ['6445644564456445', 'discover'],
+    ['6500000000000002', 'discover'],
+    ['6221260000000000', 'discover'],
+    ['6229250000000000', 'discover'],
+    ['6221250000000000', 'unknown'],
+    ['2220990000000000', 'unknown'],
+    ['3530111333300000', 'unknown'],
+  ])('%s → %s', (pan, scheme) => {
+    expect(schemeOf(pan)).toBe(scheme);
+  });
+
+  it('checks Luhn', () => {
+    expect(luhnValid('4242424242424242')).toBe(true);
+    expect(luhnValid('4242424242424241')).toBe(false);
+    expect(luhnValid('378282246310005')).toBe(true);
+  });
+});
+
+describe('enrolling cards', () => {
+  it('keeps only BIN, last 4, scheme and expiry, and lists the card', async () => {
+    const user = await signUp(platform);
+    const res = await enroll(user.token, '4242 4242-4242 4242');
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      object: 'card',
+      scheme: 'visa',
+      bin: '424242',
+      last4: '4242',
+      exp_month: 12,
+      exp_year: nextYear,
+    });
+    expect(res.body.id).toMatch(/^crd_/);
+    expect(res.text).not.toContain('4242424242424242');
+    const list = await platform.request('GET', '/v1/me/cards', { token: user.token });
+    expect(list.body.data.map((c: { id: string }) => c.id)).toEqual([res.body.id]);
+  });
+
+  it.each([
+    ['Luhn-invalid', { pan: '4242424242424241' }, 'pan'],
+    ['too short', { pan: '42424242' }, 'pan'],
+    ['letters', { pan: '4242abcd42424242' }, 'pan'],
+    ['unsupported network (JCB)', { pan: '3530111333300000' }, 'pan'],
+    ['expired', { pan: CARDS.mastercard, exp_year: 2020 }, 'exp_year'],
+    ['bad month', { pan: CARDS.mastercard, exp_month: 13 }, 'exp_month'],
+    ['number as a number', { pan: 4242424242424241 }, 'pan'],
+  ])('%s → 422 on the field, never echoing the number', async (_name, body, field) => {
+    const user = await signUp(platform);
+    const res = await enroll(user.token, (body as { pan: string }).pan, body);
+    expect(res.status).toBe(422);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(field);
+    const digits = String((body as { pan: unknown }).pan);
+    expect(res.text).not.toContain(digits);
+    expect(res.text).not.toContain(digits.slice(0, 12));
+  });
+
+  it('refuses an expiry in the past but accepts the current month', async () => {
+    const user = await signUp(platform);
+    const now = new Date();
+    const current = await enroll(user.token, CARDS.discover2, {
+      exp_month: now.getUTCMonth() + 1,
+      exp_year: now.getUTCFullYear(),
+    });
+    expect(current.status).toBe(201);
+  });
+
+  it('refuses the same card twice with 409, for the same user or another, without saying whose', async () => {
+    const alice = await signUp(platform, 'alice');
+    const bob = await signUp(platform, 'bob');
+    expect((await enroll(alice.token, CARDS.amex)).status).toBe(201);
+    const again = await enroll(alice.token, CARDS.amex);
+    const other = await enroll(bob.token, '3782 822463 10005');
+    for (const res of [again, other]) {
+      expect(res.status).toBe(409);
+      expect(res.body.code).toBe('conflict');
+      expect(res.text).not.toContain(alice.email);
+      expect(res.text).not.toContain(alice.id);
+    }
+    expect(other.body.detail).toBe(again.body.detail);
+  });
+
+  it('removes a card softly (history keeps it) and allows enrolling it again', async () => {
+    const user = await signUp(platform);
+    const first = await enroll(user.token, CARDS.mastercard2);
+    expect(
+      (await platform.request('DELETE', `/v1/me/cards/${first.body.id}`, { token: user.token })).status,
+    ).toBe(204);
+    expect((await platform.request('GET', '/v1/me/cards', { token: user.token })).body.data).toEqual([]);
+    const [row] = await platform.deps.sql`select deleted_at from cards where id = ${first.body.id}`;
+    expect(row!.deleted_at).not.toBeNull();
+    const again = await enroll(user.token, CARDS.mastercard2);
+    expect(again.status).toBe(201);
+    expect(again.body.id).not.toBe(first.body.id);
+    expect(
+      (await platform.request('DELETE', `/v1/me/cards/${first.body.id}`, { token: user.token })).status,
+    ).toBe(404);
+  });
+
+  it("cannot remove another user's card", async () => {
+    const owner = await signUp(platform);
+    const other = await signUp(platform);
+    const card = await enroll(owner.token, '5200828282828210');
+    expect(
+      (await platform.request('DELETE', `/v1/me/cards/${card.body.id}`, { token: other.token })).status,
+    ).toBe(404);
+    expect((await platform.request('GET', '/v1/me/cards', { token: owner.token })).body.data).toHaveLength(1);
+  });
+
+  it('honours Idempotency-Key without keeping the PAN in the idempotency record', async () => {
+    const user = await signUp(platform);
+    const headers = { 'idempotency-key': 'enroll-1' };
+    const body = { pan: '4000002500003155', exp_month: 1, exp_year: nextYear };
+    const first = await platform.request('POST', '/v1/me/cards', { token: user.token, body, headers });
+    const second = await platform.request('POST', '/v1/me/cards', { token: user.token, body, headers });
+    expect(first.status).toBe(201);
+    expect(second.body.id).toBe(first.body.id);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    const different = await platform.request('POST', '/v1/me/cards', {
+      token: user.token,
+      body: { ...body, pan: CARDS.visa2 },
+      headers,
+    });
+    expect(different.status).toBe(409);
+    expect(different.body.code).toBe('idempotency_key_reused');
+  });
+
+  it('needs a session', async () => {
+    expect((await enroll('ses_nope', CARDS.visa)).status).toBe(401);
+  });
+});
+
+describe('per-app card ids', () => {
+  it('is stable per app, differs between apps, never the platform id, and resolves back only for its app', () => {
+    const key = { secretsKey: platform.config.secretsKey };
+    const cardId = newId('crd');
+    const a = cardIdForApp(key, 'app_a', cardId);
+    expect(a).toMatch(/^crd_[0-9a-z]{26}$/);
+    expect(cardIdForApp(key, 'app_a', cardId)).toBe(a);
+    expect(cardIdForApp(key, 'app_b', cardId)).not.toBe(a);
+    expect(a).not.toBe(cardId);
+    expect(cardIdFromApp(key, 'app_a', a)).toBe(cardId);
+    expect(cardIdFromApp(key, 'app_b', a)).not.toBe(cardId);
+    expect(cardIdForApp({ secretsKey: 'another-secrets-key-0123456789abcdef' }, 'app_a', cardId)).not.toBe(a);
+  });
+
+  it('two apps granted by one user see different ids for the same card, each resolvable by its app only', async () => {
+    const user = await signUp(platform);
+    const card = await enroll(user.token, CARDS.discover);
+    const first = await registerApp(platform, { name: 'First' });
+    const second = await registerApp(platform, { name: 'Second' });
+    const tokenA = (await authorize(platform, user, first)).access_token;
+    const tokenB = (await authorize(platform, user, second)).access_token;
+    const seenA = await platform.request('GET', '/v1/cards', { token: tokenA });
+    const seenB = await platform.request('GET', '/v1/cards', { token: tokenB });
+    expect(seenA.status).toBe(200);
+    const idA = seenA.body.data[0].id;
+    const idB = seenB.body.data[0].id;
+    expect(idA).toMatch(/^crd_/);
+    expect(idA).not.toBe(idB);
+    expect(idA).not.toBe(card.body.id);
+    expect(idB).not.toBe(card.body.id);
+    expect(seenA.body.data[0]).toMatchObject({ last4: '1117', scheme: 'discover' });
+
+    expect((await platform.request('GET', `/v1/cards/${idA}`, { token: tokenA })).body.id).toBe(idA);
+    expect((await platform.request('GET', `/v1/cards/${idB}`, { token: tokenA })).status).toBe(404);
+    expect((await platform.request('GET', `/v1/cards/${card.body.id}`, { token: tokenA })).status).toBe(404);
+
+    // The grant.created webhooks carry the same per-app ids.
+    const payloads = await platform.deps.sql`
+      select app_id, payload from deliveries where user_id = ${user.id} and type = 'grant.created'`;
+    const byApp = Object.fromEntries(payloads.map((row) => [row.app_id, row.payload.data.cards[0].id]));
+    expect(byApp[first.id]).toBe(idA);
+    expect(byApp[second.id]).toBe(idB);
+  });
+});
+
+describe('the PAN never lands anywhere', () => {
+  it('a full pg_dump and every log line contain none of the enrolled numbers', async () => {
+    const user = await signUp(platform, 'scan');
+    const pans = [
+      '4111111111111111',
+      '5555555555554444',
+      '378734493671000',
+      '6011000990139424',
+      '2223000048400011',
+    ];
+    for (const pan of pans) expect((await enroll(user.token, pan)).status).toBe(201);
+    // Failures too: duplicates, Luhn errors and idempotent retries.
+    expect((await enroll(user.token, pans[0]!)).status).toBe(409);
+    expect((await enroll(user.token, '4111111111111112')).status).toBe(422);
+    await platform.request('POST', '/v1/me/cards', {
+      token: user.token,
+      body: { pan: pans[1], exp_month: 3, exp_year: nextYear },
+      headers: { 'idempotency-key': 'scan' },
+    });
+    const app = await registerApp(platform, { name: 'Scanner' });
+    await authorize(platform, user, app);
+
+    const { stdout } = await run('pg_dump', ['-h', '127.0.0.1', '-U', 'root', platform.databaseName], {
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    expect(stdout).toContain('COPY public.cards');
+    expect(stdout).toContain(user.id);
+    // The dump does hold the cards: their keyed fingerprints are there, the numbers are not.
+    expect(stdout).toContain(fingerprintPan(pans[0]!, platform.config.cardFingerprintKey));
+    const haystacks = [stdout, platform.logs.join('\n')];
+    for (const pan of [...pans, '4111111111111112']) {
+      for (const haystack of haystacks) {
+        expect(haystack.includes(pan)).toBe(false);
+        // Not even as the middle digits (BIN + last 4 are fine; the 6 digits between them never are).
+        expect(haystack.includes(pan.slice(6, -4) + pan.slice(-4))).toBe(false);
+      }
+    }
+    expect(platform.logs.length).toBeGreaterThan(10);
+  });
+});
