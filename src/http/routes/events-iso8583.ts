@@ -49,10 +49,9 @@ const Iso8583Batch = z
   .openapi('Iso8583Batch');
 
 const Iso8583Request = z
-  .custom<Record<string, unknown>>(
-    (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
-    'must be a JSON object: one message, or `{ "messages": [...] }`',
-  )
+  .record(z.string(), z.unknown(), {
+    error: 'must be a JSON object: one message, or `{ "messages": [...] }`',
+  })
   .openapi({
     oneOf: [{ $ref: '#/components/schemas/Iso8583Message' }, { $ref: '#/components/schemas/Iso8583Batch' }],
   });
