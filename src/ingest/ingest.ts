@@ -3,7 +3,7 @@ import type { Deps } from '../deps.ts';
 import type { FieldError } from '../errors.ts';
 import { MicroBatcher } from './batcher.ts';
 import { ingestedEvents } from './metrics.ts';
-import { CardEventInput, type IngestResult } from './schema.ts';
+import { CardEventInput, type IngestResult, luhnValid } from './schema.ts';
 import type { PendingEvent } from './store.ts';
 
 export type { IngestResult } from './schema.ts';
@@ -20,11 +20,16 @@ function batcherFor(deps: Deps): MicroBatcher {
   return batcher;
 }
 
-/** The processor's id for an event we could not parse, when it is readable (never anything else from it). */
+/** A run of digits that could be a card number. */
+function holdsPanLike(text: string): boolean {
+  return (text.match(/[0-9]+/g) ?? []).some((run) => run.length >= 12 && run.length <= 19 && luhnValid(run));
+}
+
+/** The processor's id for an event we could not parse, when it is readable and could not be a PAN. */
 function readableId(raw: unknown): string | null {
   if (raw && typeof raw === 'object' && 'id' in raw) {
     const id = (raw as { id: unknown }).id;
-    if (typeof id === 'string' && id.length > 0 && id.length <= 255 && !/^[0-9]{12,19}$/.test(id)) return id;
+    if (typeof id === 'string' && id.length > 0 && id.length <= 255 && !holdsPanLike(id)) return id;
   }
   return null;
 }

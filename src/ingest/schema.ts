@@ -104,6 +104,26 @@ export const CardEventInput = z
     path: ['original_id'],
     message: 'an authorization follows nothing: must be null',
   })
+  .superRefine((event, ctx) => {
+    // A PAN copied into another field would be stored and echoed: refuse it there.
+    const pan = event.card.pan;
+    if (pan === undefined) return;
+    const texts: [string[], string | null | undefined][] = [
+      [['id'], event.id],
+      [['original_id'], event.original_id],
+      [['auth_code'], event.auth_code],
+      [['rrn'], event.rrn],
+      ...Object.entries(event.merchant).map(([key, value]): [string[], string | null | undefined] => [
+        ['merchant', key],
+        value,
+      ]),
+    ];
+    for (const [path, text] of texts) {
+      if (text?.replace(/[^0-9]/g, '').includes(pan)) {
+        ctx.addIssue({ code: 'custom', path, message: 'must not contain the card number' });
+      }
+    }
+  })
   .openapi('CardEvent');
 
 export type CardEventInput = z.infer<typeof CardEventInput>;

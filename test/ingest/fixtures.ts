@@ -106,7 +106,7 @@ let eventSeq = 0;
 export function authorization(options: Record<string, unknown> & { pan?: string; token?: string } = {}) {
   const { pan, token, ...overrides } = options;
   return {
-    id: `auth-${Date.now()}-${eventSeq++}`,
+    id: `auth-${Date.now().toString(36)}-${eventSeq++}`,
     type: 'authorization',
     occurred_at: '2026-11-23T08:15:02-08:00',
     card: pan !== undefined ? { pan } : { token },
@@ -134,5 +134,5 @@ export function follower(
   type: 'clearing' | 'refund' | 'reversal',
   options: Record<string, unknown> & { pan?: string; token?: string } = {},
 ) {
-  return authorization({ id: `${type}-${Date.now()}-${eventSeq++}`, type, ...options });
+  return authorization({ id: `${type}-${Date.now().toString(36)}-${eventSeq++}`, type, ...options });
 }

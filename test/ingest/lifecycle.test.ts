@@ -1,0 +1,176 @@
+import { describe, expect, test } from 'vitest';
+import { ingestEvents } from '../../src/ingest/ingest.ts';
+import { linkOrphanEvents } from '../../src/ingest/maintenance.ts';
+import { usePlatform } from '../helpers/platform.ts';
+import {
+  authorization,
+  createTestProcessor,
+  enrollCard,
+  follower,
+  postEvents,
+  type TestProcessor,
+  testPan,
+} from './fixtures.ts';
+
+const platform = usePlatform();
+
+interface Row {
+  id: string;
+  type: string;
+  authorization_id: string | null;
+  cleared_amount: string;
+  refunded_amount: string;
+  reversed_amount: string;
+}
+
+async function eventRow(id: string): Promise<Row> {
+  const [row] = await platform.deps.sql<Row[]>`
+    select id, type, authorization_id, cleared_amount, refunded_amount, reversed_amount from events where id = ${id}`;
+  if (!row) throw new Error(`no event ${id}`);
+  return row;
+}
+
+async function send(processor: TestProcessor, events: unknown[]): Promise<string[]> {
+  const res = await postEvents(platform, processor, { events });
+  expect(res.status).toBe(200);
+  for (const result of res.body.results) expect(result.status, JSON.stringify(result)).toBe('accepted');
+  return res.body.results.map((r: { event_id: string }) => r.event_id);
+}
+
+const totals = (row: Row) => ({
+  cleared: Number(row.cleared_amount),
+  refunded: Number(row.refunded_amount),
+  reversed: Number(row.reversed_amount),
+});
+
+describe('lifecycle linking', () => {
+  test('partial clearings and a partial refund link by original_id and keep running totals', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(300);
+    await enrollCard(platform, pan);
+    const auth = authorization({ pan, amount: 10_000 });
+    const [authId] = await send(processor, [auth]);
+    const [c1, c2] = await send(processor, [
+      follower('clearing', { pan, amount: 6_000, original_id: auth.id, auth_code: null }),
+      follower('clearing', { pan, amount: 3_000, original_id: auth.id, auth_code: null }),
+    ]);
+    const [r1] = await send(processor, [follower('refund', { pan, amount: 2_500, original_id: auth.id })]);
+    for (const id of [c1!, c2!, r1!]) expect((await eventRow(id)).authorization_id).toBe(authId);
+    expect(totals(await eventRow(authId!))).toEqual({ cleared: 9_000, refunded: 2_500, reversed: 0 });
+  });
+
+  test('without original_id, followers match by card, MID and auth code (or amount) within the window', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(301);
+    await enrollCard(platform, pan);
+    const authA = authorization({
+      pan,
+      amount: 1_000,
+      auth_code: 'AAA111',
+      occurred_at: '2026-11-01T10:00:00Z',
+    });
+    const authB = authorization({
+      pan,
+      amount: 2_000,
+      auth_code: 'BBB222',
+      occurred_at: '2026-11-02T10:00:00Z',
+    });
+    const noCode = authorization({ pan, amount: 777, auth_code: null, occurred_at: '2026-11-03T10:00:00Z' });
+    const [aId, bId, nId] = await send(processor, [authA, authB, noCode]);
+    const [clearB, reverseA, clearN, otherMid, tooLate] = await send(processor, [
+      follower('clearing', { pan, amount: 2_000, auth_code: 'BBB222', occurred_at: '2026-11-04T10:00:00Z' }),
+      follower('reversal', { pan, amount: 1_000, auth_code: 'AAA111', occurred_at: '2026-11-01T11:00:00Z' }),
+      follower('clearing', { pan, amount: 777, auth_code: null, occurred_at: '2026-11-05T10:00:00Z' }),
+      follower('clearing', {
+        pan,
+        amount: 2_000,
+        auth_code: 'BBB222',
+        merchant: { mid: 'ELSEWHERE' },
+        occurred_at: '2026-11-04T10:00:00Z',
+      }),
+      follower('clearing', { pan, amount: 1_000, auth_code: 'AAA111', occurred_at: '2027-01-15T10:00:00Z' }),
+    ]);
+    expect((await eventRow(clearB!)).authorization_id).toBe(bId);
+    expect((await eventRow(reverseA!)).authorization_id).toBe(aId);
+    expect((await eventRow(clearN!)).authorization_id).toBe(nId);
+    expect((await eventRow(otherMid!)).authorization_id).toBeNull();
+    expect((await eventRow(tooLate!)).authorization_id).toBeNull();
+    expect(totals(await eventRow(aId!))).toEqual({ cleared: 0, refunded: 0, reversed: 1_000 });
+    expect(totals(await eventRow(bId!))).toEqual({ cleared: 2_000, refunded: 0, reversed: 0 });
+    expect(totals(await eventRow(nId!))).toEqual({ cleared: 777, refunded: 0, reversed: 0 });
+  });
+
+  test('a clearing that arrives before its authorization is stored and linked when the authorization comes', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(302);
+    await enrollCard(platform, pan);
+    const auth = authorization({ pan, amount: 5_000, auth_code: 'ZZZ999' });
+    const [byId] = await send(processor, [
+      follower('clearing', { pan, amount: 4_000, original_id: auth.id }),
+    ]);
+    const [byMatch] = await send(processor, [
+      follower('refund', { pan, amount: 1_000, auth_code: 'ZZZ999' }),
+    ]);
+    expect((await eventRow(byId!)).authorization_id).toBeNull();
+    expect((await eventRow(byMatch!)).authorization_id).toBeNull();
+
+    const [authId] = await send(processor, [auth]);
+    expect((await eventRow(byId!)).authorization_id).toBe(authId);
+    expect((await eventRow(byMatch!)).authorization_id).toBe(authId);
+    expect(totals(await eventRow(authId!))).toEqual({ cleared: 4_000, refunded: 1_000, reversed: 0 });
+
+    // A resend of the authorization changes nothing.
+    const again = await postEvents(platform, processor, auth);
+    expect(again.body.results[0].status).toBe('duplicate');
+    expect(totals(await eventRow(authId!))).toEqual({ cleared: 4_000, refunded: 1_000, reversed: 0 });
+  });
+
+  test('an authorization and its followers in one batch, in any order, link once', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(303);
+    await enrollCard(platform, pan);
+    const auth = authorization({ pan, amount: 3_000 });
+    const [reversal, authId, clearing] = await send(processor, [
+      follower('reversal', { pan, amount: 500, original_id: auth.id }),
+      auth,
+      follower('clearing', { pan, amount: 2_500, original_id: auth.id }),
+    ]);
+    expect((await eventRow(reversal!)).authorization_id).toBe(authId);
+    expect((await eventRow(clearing!)).authorization_id).toBe(authId);
+    expect(totals(await eventRow(authId!))).toEqual({ cleared: 2_500, refunded: 0, reversed: 500 });
+  });
+
+  test('concurrent followers of one authorization all count (no lost update)', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(304);
+    await enrollCard(platform, pan);
+    const auth = authorization({ pan, amount: 100_000 });
+    const [authId] = await send(processor, [auth]);
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        ingestEvents(platform.deps, { id: processor.id }, [
+          follower('clearing', { pan, amount: 100, original_id: auth.id }),
+        ]),
+      ),
+    );
+    expect(totals(await eventRow(authId!))).toEqual({ cleared: 2_000, refunded: 0, reversed: 0 });
+  });
+
+  test('the orphan sweep links followers whose authorization was committed beside them', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(305);
+    await enrollCard(platform, pan);
+    const auth = authorization({ pan, amount: 900 });
+    const [authId] = await send(processor, [auth]);
+    const [clearing] = await send(processor, [
+      follower('clearing', { pan, amount: 900, original_id: auth.id }),
+    ]);
+    // Simulate the race the sweep exists for: unlink as if the two had committed concurrently.
+    await platform.deps
+      .sql`update events set authorization_id = null, authorization_received_at = null where id = ${clearing!}`;
+    await platform.deps.sql`update events set cleared_amount = 0 where id = ${authId!}`;
+    expect(await linkOrphanEvents(platform.deps.db)).toBeGreaterThanOrEqual(1);
+    expect((await eventRow(clearing!)).authorization_id).toBe(authId);
+    expect(totals(await eventRow(authId!))).toEqual({ cleared: 900, refunded: 0, reversed: 0 });
+  });
+});
