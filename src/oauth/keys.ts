@@ -24,7 +24,7 @@ export interface ActiveKey {
 
 interface KeyCache {
   signing?: ActiveKey | undefined;
-  verifying: Map<string, CryptoKey>;
+  verifying: Map<string, { key: CryptoKey; expiresAt: number }>;
 }
 
 const caches = new WeakMap<object, KeyCache>();
@@ -100,13 +100,16 @@ const publishedWhere = () => or(isNull(signingKeys.expiresAt), gt(signingKeys.ex
 export async function verificationKey(deps: KeyDeps, kid: string): Promise<CryptoKey | undefined> {
   const cache = cacheOf(deps);
   const cached = cache.verifying.get(kid);
-  if (cached) return cached;
+  if (cached && cached.expiresAt > Date.now()) return cached.key;
   const rows = await deps.db.select().from(signingKeys).where(publishedWhere());
   cache.verifying.clear();
   for (const row of rows) {
-    cache.verifying.set(row.kid, (await importJWK(row.publicJwk as JWK, SIGNING_ALG)) as CryptoKey);
+    cache.verifying.set(row.kid, {
+      key: (await importJWK(row.publicJwk as JWK, SIGNING_ALG)) as CryptoKey,
+      expiresAt: row.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
+    });
   }
-  return cache.verifying.get(kid);
+  return cache.verifying.get(kid)?.key;
 }
 
 /** The JSON Web Key Set: every key whose tokens may still be alive. */

@@ -1,0 +1,470 @@
+import { SignJWT } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { signingKey } from '../../src/oauth/keys.ts';
+import { usePlatform } from '../helpers/platform.ts';
+import {
+  authorize,
+  authorizeQuery,
+  consent,
+  form,
+  pkcePair,
+  REDIRECT_URI,
+  registerApp,
+  signUp,
+  type TestApp,
+  type TestUser,
+  tokenRequest,
+} from './support.ts';
+
+const platform = usePlatform();
+let app: TestApp;
+let user: TestUser;
+
+beforeAll(async () => {
+  app = await registerApp(platform, { name: 'Careful App', scopes: ['transactions', 'cashback'] });
+  user = await signUp(platform, 'errors');
+});
+
+const introspect = (token: string) => tokenRequest(platform, app, '/oauth/introspect', { token });
+
+/** Every OAuth error answer has the RFC 6749 §5.2 shape, never problem+json, never a 500. */
+function expectOAuthError(
+  res: { status: number; body: any; headers: Headers },
+  status: number,
+  error: string,
+) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toContain('application/json');
+  expect(res.headers.get('content-type')).not.toContain('problem');
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  expect(res.body).toEqual({ error, error_description: expect.any(String) });
+}
+
+describe('the authorization endpoint', () => {
+  const cookie = () => ({ cookie: `cardlink_session=${user.token}` });
+  const challenge = pkcePair().challenge;
+  const valid = {
+    scope: 'transactions',
+    state: 's1',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  };
+
+  it('without a session sends the browser to /login with next', async () => {
+    const path = authorizeQuery(app, valid);
+    const res = await platform.request('GET', path);
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe(`/login?next=${encodeURIComponent(path)}`);
+  });
+
+  it.each([
+    ['an unknown client', { client_id: 'cli_unknown' }, 'Unknown app'],
+    ['a missing client_id', { client_id: undefined }, 'Missing client'],
+    [
+      'a redirect_uri not registered',
+      { redirect_uri: 'http://127.0.0.1:8123/callback/evil' },
+      'Redirect URI not registered',
+    ],
+    [
+      'a redirect_uri differing only by a slash',
+      { redirect_uri: `${REDIRECT_URI}/` },
+      'Redirect URI not registered',
+    ],
+    [
+      'a redirect_uri on another host',
+      { redirect_uri: 'https://evil.example/callback' },
+      'Redirect URI not registered',
+    ],
+  ])('%s → an error page, never a redirect', async (_name, patch, title) => {
+    const res = await platform.request('GET', authorizeQuery(app, { ...valid, ...patch }), {
+      headers: cookie(),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('location')).toBeNull();
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(res.text).toContain(title);
+  });
+
+  it.each([
+    ['missing PKCE', { code_challenge: undefined, code_challenge_method: undefined }, 'invalid_request'],
+    ['plain PKCE', { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }, 'invalid_request'],
+    ['a challenge without a method', { code_challenge_method: undefined }, 'invalid_request'],
+    ['a malformed challenge', { code_challenge: 'short' }, 'invalid_request'],
+    ['an unregistered scope', { scope: 'transactions social' }, 'invalid_scope'],
+    ['an unknown scope', { scope: 'admin' }, 'invalid_scope'],
+    ['no scope', { scope: undefined }, 'invalid_scope'],
+    ['response_type=token', { response_type: 'token' }, 'unsupported_response_type'],
+  ])('%s → back to the app with the error and the state', async (_name, patch, error) => {
+    const res = await platform.request('GET', authorizeQuery(app, { ...valid, ...patch }), {
+      headers: cookie(),
+    });
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get('location')!);
+    expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI);
+    expect(location.searchParams.get('error')).toBe(error);
+    expect(location.searchParams.get('error_description')).toBeTruthy();
+    expect(location.searchParams.get('state')).toBe('s1');
+    expect(location.searchParams.get('iss')).toBe(platform.config.publicUrl);
+  });
+
+  it('refuses a consent decision with a wrong CSRF token (and no grant is made)', async () => {
+    const other = await signUp(platform, 'csrf');
+    const page = await platform.request('GET', authorizeQuery(app, valid), {
+      headers: { cookie: `cardlink_session=${other.token}` },
+    });
+    expect(page.status).toBe(200);
+    const fields = {
+      response_type: 'code',
+      client_id: app.client_id,
+      redirect_uri: REDIRECT_URI,
+      ...valid,
+      decision: 'approve',
+    };
+    const forged = form({ ...fields, csrf: 'forged' });
+    const res = await platform.request('POST', '/oauth/authorize', {
+      raw: forged.raw,
+      headers: { ...forged.headers, cookie: `cardlink_session=${other.token}` },
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('location')).toBeNull();
+    expect((await platform.request('GET', '/v1/me/grants', { token: other.token })).body.data).toEqual([]);
+    // A CSRF token from another user's page does not work either.
+    const theirs = await platform.request('GET', authorizeQuery(app, valid), { headers: cookie() });
+    const stolen = /name="csrf" value="([^"]+)"/.exec(theirs.text)![1]!;
+    const replay = form({ ...fields, csrf: stolen });
+    const res2 = await platform.request('POST', '/oauth/authorize', {
+      raw: replay.raw,
+      headers: { ...replay.headers, cookie: `cardlink_session=${other.token}` },
+    });
+    expect(res2.status).toBe(403);
+  });
+});
+
+describe('the token endpoint', () => {
+  it('wrong client secret and unknown client → 401 invalid_client with a Basic challenge', async () => {
+    const wrong = await tokenRequest(platform, { ...app, client_secret: 'cls_wrong' }, '/oauth/token', {
+      grant_type: 'client_credentials',
+    });
+    expectOAuthError(wrong, 401, 'invalid_client');
+    expect(wrong.headers.get('www-authenticate')).toContain('Basic');
+    const unknown = await tokenRequest(platform, { ...app, client_id: 'cli_nobody' }, '/oauth/token', {
+      grant_type: 'client_credentials',
+    });
+    expectOAuthError(unknown, 401, 'invalid_client');
+    const none = await tokenRequest(platform, undefined, '/oauth/token', {
+      grant_type: 'client_credentials',
+    });
+    expectOAuthError(none, 401, 'invalid_client');
+    const post = await tokenRequest(platform, undefined, '/oauth/token', {
+      grant_type: 'client_credentials',
+      client_id: app.client_id,
+      client_secret: 'cls_wrong',
+    });
+    expectOAuthError(post, 401, 'invalid_client');
+  });
+
+  it('a disabled app cannot get tokens, and its existing tokens stop working', async () => {
+    const doomed = await registerApp(platform, { name: 'Doomed' });
+    const tokens = await authorize(platform, user, doomed);
+    await platform.admin('PATCH', `/v1/apps/${doomed.id}`, { body: { status: 'disabled' } });
+    expectOAuthError(
+      await tokenRequest(platform, doomed, '/oauth/token', { grant_type: 'client_credentials' }),
+      401,
+      'invalid_client',
+    );
+    expect((await platform.request('GET', '/v1/cards', { token: tokens.access_token })).status).toBe(401);
+  });
+
+  it.each([
+    ['no grant_type', {}, 400, 'invalid_request'],
+    ['an unknown grant_type', { grant_type: 'password' }, 400, 'unsupported_grant_type'],
+    [
+      'client_credentials with an unregistered scope',
+      { grant_type: 'client_credentials', scope: 'social' },
+      400,
+      'invalid_scope',
+    ],
+    [
+      'authorization_code without a code',
+      { grant_type: 'authorization_code', code_verifier: 'x'.repeat(43) },
+      400,
+      'invalid_request',
+    ],
+    [
+      'an unknown code',
+      {
+        grant_type: 'authorization_code',
+        code: 'ac_nope',
+        redirect_uri: REDIRECT_URI,
+        code_verifier: 'x'.repeat(43),
+      },
+      400,
+      'invalid_grant',
+    ],
+    ['refresh_token without a token', { grant_type: 'refresh_token' }, 400, 'invalid_request'],
+    [
+      'an unknown refresh token',
+      { grant_type: 'refresh_token', refresh_token: 'rt_nope' },
+      400,
+      'invalid_grant',
+    ],
+  ])('%s → %s %s', async (_name, fields, status, error) => {
+    expectOAuthError(
+      await tokenRequest(platform, app, '/oauth/token', fields as Record<string, string>),
+      status,
+      error,
+    );
+  });
+
+  it('refuses JSON bodies, repeated parameters and two client authentication methods', async () => {
+    const json = await platform.request('POST', '/oauth/token', {
+      body: { grant_type: 'client_credentials' },
+    });
+    expectOAuthError(json, 400, 'invalid_request');
+    const repeated = await platform.request('POST', '/oauth/token', {
+      raw: 'grant_type=client_credentials&grant_type=refresh_token',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${app.client_id}:${app.client_secret}`).toString('base64')}`,
+      },
+    });
+    expectOAuthError(repeated, 400, 'invalid_request');
+    const both = await tokenRequest(platform, app, '/oauth/token', {
+      grant_type: 'client_credentials',
+      client_secret: app.client_secret,
+    });
+    expectOAuthError(both, 400, 'invalid_request');
+  });
+
+  it('missing PKCE verifier, a wrong verifier and a mismatched redirect_uri fail the exchange', async () => {
+    const { verifier, challenge } = pkcePair();
+    const code = (await consent(platform, user, app, { challenge, scope: 'transactions' })).searchParams.get(
+      'code',
+    )!;
+    expectOAuthError(
+      await tokenRequest(platform, app, '/oauth/token', {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT_URI,
+      }),
+      400,
+      'invalid_request',
+    );
+    expectOAuthError(
+      await tokenRequest(platform, app, '/oauth/token', {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: 'http://127.0.0.1:8123/other',
+        code_verifier: verifier,
+      }),
+      400,
+      'invalid_grant',
+    );
+    // The code is still good after those refusals, but not for another client.
+    const otherApp = await registerApp(platform, { name: 'Thief' });
+    expectOAuthError(
+      await tokenRequest(platform, otherApp, '/oauth/token', {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: verifier,
+      }),
+      400,
+      'invalid_grant',
+    );
+    const wrongVerifier = await tokenRequest(platform, app, '/oauth/token', {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: pkcePair().verifier,
+    });
+    expectOAuthError(wrongVerifier, 400, 'invalid_grant');
+    // A wrong verifier spends the code.
+    expectOAuthError(
+      await tokenRequest(platform, app, '/oauth/token', {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: verifier,
+      }),
+      400,
+      'invalid_grant',
+    );
+  });
+
+  it('a replayed authorization code fails and revokes the tokens of its first use', async () => {
+    const first = await authorize(platform, user, app, 'transactions');
+    expect((await introspect(first.access_token)).body.active).toBe(true);
+    const replay = await tokenRequest(platform, app, '/oauth/token', {
+      grant_type: 'authorization_code',
+      code: first.code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: first.verifier,
+    });
+    expectOAuthError(replay, 400, 'invalid_grant');
+    expect(replay.body.error_description).toMatch(/already used/);
+    expect((await introspect(first.access_token)).body).toEqual({ active: false });
+    expect((await platform.request('GET', '/v1/cards', { token: first.access_token })).status).toBe(401);
+    expectOAuthError(
+      await tokenRequest(platform, app, '/oauth/token', {
+        grant_type: 'refresh_token',
+        refresh_token: first.refresh_token,
+      }),
+      400,
+      'invalid_grant',
+    );
+  });
+
+  it('reusing a spent refresh token revokes the whole family', async () => {
+    const first = await authorize(platform, user, app, 'transactions cashback');
+    const second = await tokenRequest(platform, app, '/oauth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: first.refresh_token,
+    });
+    expect(second.status).toBe(200);
+    const reuse = await tokenRequest(platform, app, '/oauth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: first.refresh_token,
+    });
+    expectOAuthError(reuse, 400, 'invalid_grant');
+    expect((await introspect(second.body.access_token)).body.active).toBe(false);
+    expectOAuthError(
+      await tokenRequest(platform, app, '/oauth/token', {
+        grant_type: 'refresh_token',
+        refresh_token: second.body.refresh_token,
+      }),
+      400,
+      'invalid_grant',
+    );
+  });
+
+  it('a refresh may narrow scopes but not widen them', async () => {
+    const tokens = await authorize(platform, user, app, 'transactions');
+    const widen = await tokenRequest(platform, app, '/oauth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+      scope: 'transactions cashback',
+    });
+    expectOAuthError(widen, 400, 'invalid_scope');
+  });
+});
+
+describe('access tokens', () => {
+  it('an expired token is refused by the API and inactive at introspection', async () => {
+    const { kid, key } = await signingKey(platform.deps);
+    const past = Math.floor(Date.now() / 1000) - 3600;
+    const expired = await new SignJWT({ client_id: app.client_id, scope: 'transactions' })
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+      .setIssuer(platform.config.publicUrl)
+      .setAudience(platform.config.publicUrl)
+      .setSubject(app.client_id)
+      .setIssuedAt(past - 600)
+      .setExpirationTime(past)
+      .setJti('at_expired')
+      .sign(key);
+    const res = await platform.request('GET', '/v1/cards', { token: expired });
+    expect(res.status).toBe(401);
+    expect(res.body.detail).toMatch(/expired/);
+    expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    expect((await introspect(expired)).body).toEqual({ active: false });
+  });
+
+  it.each([
+    ['garbage', 'not-a-jwt'],
+    [
+      'an unsigned token',
+      `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}.`,
+    ],
+    ['a session token', 'ses_abc'],
+  ])('%s is refused with 401, never 500', async (_name, token) => {
+    const res = await platform.request('GET', '/v1/cards', { token });
+    expect(res.status).toBe(401);
+    expect((await introspect(token)).body).toEqual({ active: false });
+  });
+
+  it("a token of the wrong type (typ) or another issuer's audience is refused", async () => {
+    const { kid, key } = await signingKey(platform.deps);
+    const now = Math.floor(Date.now() / 1000);
+    const base = () =>
+      new SignJWT({ client_id: app.client_id, scope: 'transactions' })
+        .setIssuer(platform.config.publicUrl)
+        .setSubject(app.client_id)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 60)
+        .setJti(`at_${now}`);
+    const wrongTyp = await base()
+      .setAudience(platform.config.publicUrl)
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+      .sign(key);
+    const wrongAud = await base()
+      .setAudience('https://elsewhere.example')
+      .setProtectedHeader({ alg: 'ES256', kid, typ: 'at+jwt' })
+      .sign(key);
+    expect((await platform.request('GET', '/v1/cards', { token: wrongTyp })).status).toBe(401);
+    expect((await platform.request('GET', '/v1/cards', { token: wrongAud })).status).toBe(401);
+  });
+
+  it('another client cannot introspect or revoke my tokens', async () => {
+    const tokens = await authorize(platform, user, app, 'transactions');
+    const other = await registerApp(platform, { name: 'Nosy' });
+    expect(
+      (await tokenRequest(platform, other, '/oauth/introspect', { token: tokens.access_token })).body,
+    ).toEqual({ active: false });
+    expect(
+      (await tokenRequest(platform, other, '/oauth/revoke', { token: tokens.refresh_token })).status,
+    ).toBe(200);
+    expect((await introspect(tokens.access_token)).body.active).toBe(true);
+    expectOAuthError(
+      await tokenRequest(platform, undefined, '/oauth/introspect', { token: tokens.access_token }),
+      401,
+      'invalid_client',
+    );
+    expectOAuthError(await tokenRequest(platform, app, '/oauth/revoke', {}), 400, 'invalid_request');
+  });
+});
+
+describe('discovery and keys', () => {
+  it('publishes RFC 8414 metadata with the configured issuer', async () => {
+    const res = await platform.request('GET', '/.well-known/oauth-authorization-server');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      issuer: platform.config.publicUrl,
+      token_endpoint: `${platform.config.publicUrl}/oauth/token`,
+      jwks_uri: `${platform.config.publicUrl}/.well-known/jwks.json`,
+      code_challenge_methods_supported: ['S256'],
+      grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+    });
+  });
+
+  it('rotation: the new key signs, the old one stays published and keeps verifying; keys are sealed at rest', async () => {
+    const before = await authorize(platform, user, app, 'transactions');
+    const oldKid = JSON.parse(Buffer.from(before.access_token.split('.')[0]!, 'base64url').toString()).kid;
+
+    expect((await platform.request('POST', '/v1/oauth/keys/rotate')).status).toBe(401);
+    const rotated = await platform.admin('POST', '/v1/oauth/keys/rotate');
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.kid).not.toBe(oldKid);
+    expect(rotated.body.retired.map((k: { kid: string }) => k.kid)).toContain(oldKid);
+    expect(Date.parse(rotated.body.retired[0].expires_at)).toBeGreaterThan(Date.now() + 600_000);
+
+    const jwks = await platform.request('GET', '/.well-known/jwks.json');
+    const kids = jwks.body.keys.map((k: { kid: string }) => k.kid);
+    expect(kids).toEqual(expect.arrayContaining([oldKid, rotated.body.kid]));
+    for (const key of jwks.body.keys) expect(key.d).toBeUndefined();
+
+    expect((await platform.request('GET', '/v1/cards', { token: before.access_token })).status).toBe(200);
+    const after = await authorize(platform, user, app, 'transactions');
+    const newKid = JSON.parse(Buffer.from(after.access_token.split('.')[0]!, 'base64url').toString()).kid;
+    expect(newKid).toBe(rotated.body.kid);
+    expect((await platform.request('GET', '/v1/cards', { token: after.access_token })).status).toBe(200);
+
+    const rows = await platform.deps.sql`select private_jwk_sealed from signing_keys`;
+    for (const row of rows) expect(row.private_jwk_sealed).toMatch(/^v1\./);
+
+    // Once a retired key's grace period ends, it leaves the JWKS.
+    await platform.deps
+      .sql`update signing_keys set expires_at = now() - interval '1 second' where kid = ${oldKid}`;
+    const later = await platform.request('GET', '/.well-known/jwks.json');
+    expect(later.body.keys.map((k: { kid: string }) => k.kid)).not.toContain(oldKid);
+  });
+});
