@@ -8,8 +8,8 @@ const emailKey = (email: string) => hashToken(email.trim().toLowerCase());
 
 /** Failed sign-ins allowed per email within the window before the email is locked for the window. */
 export const LOGIN_FAILURES_PER_EMAIL = 5;
-/** Sign-in attempts allowed per client address within the window. */
-export const LOGIN_ATTEMPTS_PER_IP = 100;
+/** Failed sign-ins allowed per client address within the window (many emails from one address). */
+export const LOGIN_FAILURES_PER_IP = 100;
 export const LOGIN_WINDOW_SECONDS = 15 * 60;
 
 interface Limiters {
@@ -36,7 +36,7 @@ function limiters(deps: Deps): Limiters {
         blockDuration: LOGIN_WINDOW_SECONDS,
         insuranceLimiter: new RateLimiterMemory({ points, duration: LOGIN_WINDOW_SECONDS }),
       });
-    found = { email: make('email', LOGIN_FAILURES_PER_EMAIL), ip: make('ip', LOGIN_ATTEMPTS_PER_IP) };
+    found = { email: make('email', LOGIN_FAILURES_PER_EMAIL), ip: make('ip', LOGIN_FAILURES_PER_IP) };
     cache.set(deps, found);
   }
   return found;
@@ -50,26 +50,25 @@ const limited = (res: RateLimiterRes) =>
 /** Refuses (429 `rate_limited`, `retry_after` seconds) when the email or the address is locked out. */
 export async function checkLoginAllowed(deps: Deps, email: string, ip: string): Promise<void> {
   const { email: byEmail, ip: byIp } = limiters(deps);
-  try {
-    await byIp.consume(ip);
-  } catch (error) {
-    if (error instanceof RateLimiterRes) throw limited(error);
-    throw error;
-  }
-  const state = await byEmail.get(emailKey(email));
-  if (state && state.consumedPoints >= LOGIN_FAILURES_PER_EMAIL) throw limited(state);
+  const [emailState, ipState] = await Promise.all([byEmail.get(emailKey(email)), byIp.get(ip)]);
+  if (emailState && emailState.consumedPoints >= LOGIN_FAILURES_PER_EMAIL) throw limited(emailState);
+  if (ipState && ipState.consumedPoints >= LOGIN_FAILURES_PER_IP) throw limited(ipState);
 }
 
-/** Counts a failed sign-in against the email. */
-export async function recordLoginFailure(deps: Deps, email: string): Promise<void> {
-  await limiters(deps)
-    .email.consume(emailKey(email))
-    .catch((error: unknown) => {
-      if (!(error instanceof RateLimiterRes)) throw error;
-    });
+const ignoreLimit = (error: unknown) => {
+  if (!(error instanceof RateLimiterRes)) throw error;
+};
+
+/** Counts a failed sign-in against the email and the address. */
+export async function recordLoginFailure(deps: Deps, email: string, ip: string): Promise<void> {
+  const { email: byEmail, ip: byIp } = limiters(deps);
+  await Promise.all([
+    byEmail.consume(emailKey(email)).catch(ignoreLimit),
+    byIp.consume(ip).catch(ignoreLimit),
+  ]);
 }
 
-/** A successful sign-in clears the email's failures. */
+/** A successful sign-in clears the email's failures (the address keeps its count). */
 export async function recordLoginSuccess(deps: Deps, email: string): Promise<void> {
   await limiters(deps).email.delete(emailKey(email));
 }

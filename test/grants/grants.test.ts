@@ -73,6 +73,19 @@ describe('grants', () => {
     expect(body.data.cards[0].id).not.toBe(card!.id);
   });
 
+  it('honours Idempotency-Key on POST /v1/me/grants', async () => {
+    const user = await signUp(platform);
+    const app = await registerApp(platform);
+    const headers = { 'idempotency-key': 'grant-once' };
+    const body = { app_id: app.id, scopes: ['receipts'] };
+    const first = await platform.request('POST', '/v1/me/grants', { token: user.token, body, headers });
+    const second = await platform.request('POST', '/v1/me/grants', { token: user.token, body, headers });
+    expect(first.status).toBe(201);
+    expect(second.body).toEqual(first.body);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    expect(await deliveriesOf(user.id)).toHaveLength(1);
+  });
+
   it('granting the same scopes again changes nothing', async () => {
     const user = await signUp(platform);
     const app = await registerApp(platform);

@@ -1,4 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { createRedis } from '../../src/redis.ts';
+import {
+  checkLoginAllowed,
+  LOGIN_FAILURES_PER_EMAIL,
+  recordLoginFailure,
+} from '../../src/sessions/login-limiter.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { form, hiddenFields, signUp, uniqueEmail } from '../oauth/support.ts';
 
@@ -212,5 +218,58 @@ describe('the login page', () => {
     const noCookie = await platform.request('POST', '/login', forged);
     expect(noCookie.status).toBe(400);
     expect(noCookie.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+  });
+});
+
+describe('login limits when Redis is unreachable', () => {
+  it('fall back to the same limits in memory instead of failing or letting everything through', async () => {
+    const dead = createRedis('redis://127.0.0.1:1', platform.deps.logger, 'probe');
+    try {
+      const deps = { ...platform.deps, redisProbe: dead };
+      const email = uniqueEmail('offline');
+      await checkLoginAllowed(deps, email, '192.0.2.1');
+      for (let i = 0; i < LOGIN_FAILURES_PER_EMAIL; i++) await recordLoginFailure(deps, email, '192.0.2.1');
+      await expect(checkLoginAllowed(deps, email, '192.0.2.1')).rejects.toMatchObject({
+        code: 'rate_limited',
+      });
+      await checkLoginAllowed(deps, uniqueEmail('offline'), '192.0.2.1');
+    } finally {
+      dead.disconnect();
+    }
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('documents every cardholder, OAuth and page route', async () => {
+    const doc = await platform.request('GET', '/openapi.json');
+    expect(doc.status).toBe(200);
+    const paths = Object.keys(doc.body.paths);
+    for (const path of [
+      '/v1/users',
+      '/v1/sessions',
+      '/v1/sessions/current',
+      '/v1/me',
+      '/v1/me/cards',
+      '/v1/me/cards/{id}',
+      '/v1/me/grants',
+      '/v1/me/grants/{app_id}',
+      '/v1/me/grants/history',
+      '/v1/users/{id}/consents',
+      '/v1/cards',
+      '/v1/cards/{id}',
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/jwks.json',
+      '/oauth/authorize',
+      '/oauth/token',
+      '/oauth/revoke',
+      '/oauth/introspect',
+      '/v1/oauth/keys/rotate',
+      '/login',
+    ]) {
+      expect(paths).toContain(path);
+    }
+    expect(Object.keys(doc.body.components.securitySchemes)).toEqual(
+      expect.arrayContaining(['sessionToken', 'appToken']),
+    );
   });
 });

@@ -43,8 +43,9 @@ export async function signIn(
   deps: Deps,
   credentials: { email: string; password: string },
 ): Promise<{ user: UserRow; token: string; expiresAt: Date }> {
+  const address = clientAddress(c);
   try {
-    await checkLoginAllowed(deps, credentials.email, clientAddress(c));
+    await checkLoginAllowed(deps, credentials.email, address);
   } catch (error) {
     if (error instanceof AppError && error.code === 'rate_limited')
       c.header('retry-after', String(error.extra?.retry_after ?? 60));
@@ -52,7 +53,7 @@ export async function signIn(
   }
   const user = await authenticateUser(deps.db, credentials);
   if (!user) {
-    await recordLoginFailure(deps, credentials.email);
+    await recordLoginFailure(deps, credentials.email, address);
     throw new AppError('unauthorized', 'Wrong email or password.');
   }
   await recordLoginSuccess(deps, credentials.email);
@@ -79,8 +80,8 @@ sessionsRouter.openapi(
     description:
       'Returns a bearer session token (valid 14 days) and also sets it as the HttpOnly, SameSite=Lax ' +
       '`cardlink_session` cookie (Secure when PUBLIC_URL is https) for the web pages. Wrong email or password → ' +
-      `401. Failed attempts are limited per email (5 per 15 minutes) and all attempts per client address ` +
-      '(100 per 15 minutes) in Redis → 429 `rate_limited` with `Retry-After`; if Redis is unreachable each API ' +
+      '401. Failed attempts are limited per email (5 per 15 minutes, cleared by a successful sign-in) and per ' +
+      'client address (100 per 15 minutes) in Redis → 429 `rate_limited` with `Retry-After`; if Redis is unreachable each API ' +
       'process enforces the same limits in memory.',
     request: {
       body: jsonBody(z.object({ email: Email, password: z.string().min(1).max(256) }).strict()),
