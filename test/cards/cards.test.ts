@@ -152,6 +152,19 @@ describe('enrolling cards', () => {
     expect(different.body.code).toBe('idempotency_key_reused');
   });
 
+  it('bounds enrollment attempts per user (429 with Retry-After), so 409s cannot probe numbers', async () => {
+    const user = await signUp(platform, 'prober');
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await enroll(user.token, '4242424242424241')).status);
+    expect(statuses.slice(0, 20).every((s) => s === 422)).toBe(true);
+    const last = await enroll(user.token, CARDS.visa2);
+    expect(last.status).toBe(429);
+    expect(last.body.code).toBe('rate_limited');
+    expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+    const other = await signUp(platform);
+    expect((await enroll(other.token, '4242424242424241')).status).toBe(422);
+  });
+
   it('needs a session', async () => {
     expect((await enroll('ses_nope', CARDS.visa)).status).toBe(401);
   });

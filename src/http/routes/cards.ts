@@ -7,6 +7,7 @@ import {
   removeCard,
   resolveAppCard,
 } from '../../cards/cards.ts';
+import { consumeEnrollmentAttempt } from '../../cards/enroll-limiter.ts';
 import { cardIdForApp } from '../../cards/pseudonyms.ts';
 import { CARD_SCHEMES, type CardRow } from '../../db/schema/index.ts';
 import { AppError, notFound } from '../../errors.ts';
@@ -22,6 +23,7 @@ import {
   jsonResponse,
   ListQuery,
   listOf,
+  ProblemSchema,
   Timestamp,
 } from '../schemas.ts';
 
@@ -120,7 +122,8 @@ cardsRouter.openapi(
       'Checks the number (12-19 digits, Luhn, a Visa, Mastercard, American Express or Discover BIN range) and ' +
       'that the expiry is not past. Only a keyed fingerprint (HMAC-SHA256 with CARD_FINGERPRINT_KEY), the BIN ' +
       'and the last 4 digits are kept. A card that is already enrolled (by anyone) → 409 `conflict`, without ' +
-      'saying by whom. Errors name the `pan` field but never repeat its value.',
+      'saying by whom. Errors name the `pan` field but never repeat its value. Each user may make 20 enrollment ' +
+      'attempts per hour (429 `rate_limited` with `Retry-After` beyond), so the 409 cannot be used to probe numbers.',
     middleware: [requireUser] as const,
     request: {
       headers: IdempotencyHeader,
@@ -134,12 +137,25 @@ cardsRouter.openapi(
           .strict(),
       ),
     },
-    responses: { 201: jsonResponse(Card, 'The enrolled card'), ...errorResponses },
+    responses: {
+      201: jsonResponse(Card, 'The enrolled card'),
+      ...errorResponses,
+      429: {
+        description: 'Too many attempts',
+        content: { 'application/problem+json': { schema: ProblemSchema } },
+      },
+    },
   }),
   async (c) => {
     const body = c.req.valid('json');
     const deps = c.get('deps');
     const { user } = signedInUser(c);
+    try {
+      await consumeEnrollmentAttempt(deps, user.id);
+    } catch (error) {
+      if (error instanceof AppError) c.header('retry-after', String(error.extra?.retry_after ?? 60));
+      throw error;
+    }
     const input = { pan: body.pan, expMonth: body.exp_month, expYear: body.exp_year };
     // The idempotency record hashes the request: hand it the keyed fingerprint, never the PAN.
     const { fingerprint } = describeCard(deps.config.cardFingerprintKey, input);
