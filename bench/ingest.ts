@@ -1,0 +1,405 @@
+/**
+ * `npm run bench -- ingest [--large | --large=<events>] [--duration=20] [--batch-connections=8] [--log-level=info]`
+ *
+ * Starts the real server (`tsx src/main.ts --api`, its own database `cardlink_bench`, dropped first so the
+ * tables start empty, created and migrated by the app itself), seeds 100,000 enrolled cards, registers a
+ * processor through the API and measures POST /v1/events with autocannon, every request carrying unique
+ * event ids and a fresh Standard Webhooks signature:
+ *   (a) single-event requests at 32 connections;
+ *   (b) batches of 500 events;
+ *   (c) with --large: (b) again after 5,000,000 events are stored (bulk SQL into the real tables:
+ *       `events`, partitioned by month, spread over the last 60 days, and the `event_keys` ledger).
+ * Prints a table and writes bench/results/ingest-<time>.json. Targets are reported, never asserted.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import postgres from 'postgres';
+import { fingerprintPan } from '../src/cards/fingerprint.ts';
+import { createDatabase } from '../src/db/client.ts';
+import { cards, users } from '../src/db/schema/index.ts';
+import { signStandardWebhook } from '../src/ingest/signature.ts';
+import { dropDatabase, startServer } from './server.ts';
+
+const CARD_COUNT = 100_000;
+const LARGE_EVENT_COUNT = 5_000_000;
+const BATCH_SIZE = 500;
+const SINGLE_CONNECTIONS = 32;
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+interface Options {
+  /** Events to store before (c); 0 = skip (c). */
+  large: number;
+  duration: number;
+  batchConnections: number;
+  logLevel: string;
+}
+
+function parseOptions(args: string[]): Options {
+  const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+  const known = ['--large', '--large=', '--duration=', '--batch-connections=', '--log-level='];
+  const unknown = args.filter((a) => !known.some((k) => (k.endsWith('=') ? a.startsWith(k) : a === k)));
+  if (unknown.length > 0) throw new Error(`unknown flag(s): ${unknown.join(' ')}`);
+  return {
+    large: args.includes('--large') ? LARGE_EVENT_COUNT : Number(value('large') ?? 0),
+    duration: Number(value('duration') ?? 20),
+    batchConnections: Number(value('batch-connections') ?? 8),
+    logLevel: value('log-level') ?? 'info',
+  };
+}
+
+/** A Luhn-valid 16-digit Visa-range PAN, unique per index (synthetic; no real card). */
+export function benchPan(index: number): string {
+  const body = `4${String(index).padStart(14, '0')}`;
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let digit = body.charCodeAt(body.length - 1 - i) - 48;
+    if (i % 2 === 0) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+  }
+  return `${body}${(10 - (sum % 10)) % 10}`;
+}
+
+async function seedCards(databaseUrl: string, fingerprintKey: string): Promise<string[]> {
+  const { sql, db, close } = createDatabase(databaseUrl, { max: 2 });
+  const pans: string[] = [];
+  const chunk = 5000;
+  for (let start = 0; start < CARD_COUNT; start += chunk) {
+    const userRows: (typeof users.$inferInsert)[] = [];
+    const cardRows: (typeof cards.$inferInsert)[] = [];
+    for (let i = start; i < Math.min(start + chunk, CARD_COUNT); i++) {
+      const pan = benchPan(i);
+      pans.push(pan);
+      const userId = `usr_bench${String(i).padStart(8, '0')}`;
+      userRows.push({ id: userId, email: `bench${i}@example.test`, passwordHash: 'bench-no-login' });
+      cardRows.push({
+        id: `crd_bench${String(i).padStart(8, '0')}`,
+        userId,
+        fingerprint: fingerprintPan(pan, fingerprintKey),
+        bin: pan.slice(0, 6),
+        last4: pan.slice(-4),
+        scheme: 'visa',
+        expMonth: 12,
+        expYear: 2030,
+      });
+    }
+    await db.insert(users).values(userRows);
+    await db.insert(cards).values(cardRows);
+  }
+  await sql`analyze users`;
+  await sql`analyze cards`;
+  await close();
+  return pans;
+}
+
+/**
+ * Stores `total` authorizations for the bench processor straight into the real tables, received
+ * over the last 60 days (past months get their own partitions, as they would have had), plus their
+ * `event_keys` rows, then ANALYZE: the state a processor's history leaves behind.
+ */
+async function seedLargeHistory(databaseUrl: string, processorId: string, total: number): Promise<number> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, idle_timeout: 0 });
+  const started = performance.now();
+  await sql`create temp table bench_cards as
+    select id, user_id, (row_number() over (order by id) - 1)::int as rn from cards`;
+  await sql`create index on bench_cards (rn)`;
+  const [bounds] = await sql<
+    { first: Date }[]
+  >`select date_trunc('month', now() - interval '60 days') as first`;
+  for (let month = new Date(bounds!.first); ; ) {
+    const next = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1));
+    const name = `events_${month.getUTCFullYear()}_${String(month.getUTCMonth() + 1).padStart(2, '0')}`;
+    const [exists] = await sql`select to_regclass(${name}) as r`;
+    if (exists?.r) break; // from here on the app created the partitions itself
+    await sql.unsafe(
+      `create table "${name}" partition of events for values from ('${month.toISOString()}') to ('${next.toISOString()}')`,
+    );
+    month = next;
+  }
+  const chunk = 500_000;
+  for (let from = 1; from <= total; from += chunk) {
+    const to = Math.min(from + chunk - 1, total);
+    await sql.begin(async (tx) => {
+      await tx`
+        insert into events (id, received_at, processor_id, external_id, type, occurred_at, local_at,
+          utc_offset_minutes, card_id, user_id, card_scheme, amount, currency, mid, merchant_name, mcc,
+          merchant_city, merchant_region, merchant_postal_code, merchant_country, terminal_id, auth_code, rrn,
+          entry_mode)
+        select 'evt_00' || lpad(g::text, 24, '0'), t.ts, ${processorId}, 'seed-' || g, 'authorization',
+          t.ts - interval '2 seconds', (t.ts - interval '2 seconds') at time zone 'America/Los_Angeles', -480,
+          c.id, c.user_id, 'visa', 100 + g % 5000, 'USD', 'M' || lpad((g % 1000)::text, 6, '0'),
+          'BENCH MERCHANT ' || g % 1000, '5814', 'Oakland', 'CA', '94607', 'US', 'T1', 'A1B2C3',
+          lpad(g::text, 12, '0'), 'contactless'
+        from generate_series(${from}::int, ${to}::int) g
+        cross join lateral (
+          select now() - interval '60 days' + (g::float8 / ${total}) * interval '60 days' - interval '1 minute' as ts
+        ) t
+        join bench_cards c on c.rn = g % ${CARD_COUNT}`;
+      await tx`
+        insert into event_keys (processor_id, external_id, event_id, received_at, stored)
+        select ${processorId}, 'seed-' || g, 'evt_00' || lpad(g::text, 24, '0'),
+          now() - interval '60 days' + (g::float8 / ${total}) * interval '60 days' - interval '1 minute', true
+        from generate_series(${from}::int, ${to}::int) g`;
+    });
+    process.stdout.write(`  seeded ${to.toLocaleString('en-US')} events\r`);
+  }
+  process.stdout.write('\n');
+  await sql`analyze events`;
+  await sql`analyze event_keys`;
+  await sql.end({ timeout: 5 });
+  return (performance.now() - started) / 1000;
+}
+
+const MIDS = Array.from({ length: 1000 }, (_, i) => `M${String(i).padStart(6, '0')}`);
+
+function eventJson(id: string, pan: string, seq: number): string {
+  const mid = MIDS[seq % MIDS.length]!;
+  return (
+    `{"id":"${id}","type":"authorization","occurred_at":"${new Date().toISOString()}",` +
+    `"card":{"pan":"${pan}"},"amount":${100 + (seq % 9000)},"currency":"USD",` +
+    `"merchant":{"mid":"${mid}","name":"BENCH MERCHANT ${mid}","mcc":"5814","city":"Oakland","region":"CA",` +
+    `"postal_code":"94607","country":"US","terminal_id":"T1"},"auth_code":"A1B2C3","rrn":"123456789012",` +
+    `"entry_mode":"contactless","original_id":null}`
+  );
+}
+
+interface Processor {
+  id: string;
+  apiKey: string;
+  signingSecret: string;
+}
+
+interface Measurement {
+  name: string;
+  connections: number;
+  eventsPerRequest: number;
+  durationSeconds: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  eventsStored: number;
+  eventsPerSecond: number;
+  requestsPerSecond: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+}
+
+let runSeq = 0;
+
+async function measure(
+  name: string,
+  url: string,
+  processor: Processor,
+  pans: string[],
+  options: { connections: number; eventsPerRequest: number; duration: number },
+  countStored: () => Promise<number>,
+): Promise<Measurement> {
+  const run = `${Date.now().toString(36)}${(runSeq++).toString(36)}`;
+  let seq = 0;
+  const before = await countStored();
+  const result = await autocannon({
+    url,
+    connections: options.connections,
+    duration: options.duration,
+    timeout: 30,
+    requests: [
+      {
+        method: 'POST',
+        path: '/v1/events',
+        setupRequest: (request) => {
+          const events: string[] = [];
+          for (let i = 0; i < options.eventsPerRequest; i++) {
+            const n = seq++;
+            events.push(eventJson(`b-${run}-${n}`, pans[(n * 7919) % pans.length]!, n));
+          }
+          const body = options.eventsPerRequest === 1 ? events[0]! : `{"events":[${events.join(',')}]}`;
+          const messageId = `msg_${run}_${seq}`;
+          const timestamp = Math.floor(Date.now() / 1000);
+          return {
+            ...request,
+            body,
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Bearer ${processor.apiKey}`,
+              'webhook-id': messageId,
+              'webhook-timestamp': String(timestamp),
+              'webhook-signature': signStandardWebhook(processor.signingSecret, messageId, timestamp, body),
+            },
+          };
+        },
+      },
+    ],
+  });
+  const stored = (await countStored()) - before;
+  const ok = result['2xx'];
+  return {
+    name,
+    connections: options.connections,
+    eventsPerRequest: options.eventsPerRequest,
+    durationSeconds: result.duration,
+    requests: ok + result.non2xx,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    eventsStored: stored,
+    eventsPerSecond: Math.round(stored / result.duration),
+    requestsPerSecond: Math.round(ok / result.duration),
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      mean: Math.round(result.latency.average * 100) / 100,
+    },
+  };
+}
+
+function printTable(rows: (Measurement & { target: string })[]) {
+  const header = [
+    'scenario',
+    'conns',
+    'events/req',
+    'requests',
+    'non-2xx',
+    'events stored',
+    'events/s',
+    'p50 ms',
+    'p99 ms',
+    'target',
+  ];
+  const lines = rows.map((r) => [
+    r.name,
+    String(r.connections),
+    String(r.eventsPerRequest),
+    r.requests.toLocaleString('en-US'),
+    String(r.non2xx + r.errors + r.timeouts),
+    r.eventsStored.toLocaleString('en-US'),
+    r.eventsPerSecond.toLocaleString('en-US'),
+    String(r.latencyMs.p50),
+    String(r.latencyMs.p99),
+    r.target,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  console.log(`\n${fmt(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+  for (const line of lines) console.log(fmt(line));
+}
+
+export async function run(args: string[]): Promise<void> {
+  const options = parseOptions(args);
+  const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/cardlink_bench';
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const secrets = {
+    ADMIN_TOKEN: randomBytes(24).toString('base64url'),
+    CARD_FINGERPRINT_KEY: randomBytes(32).toString('base64url'),
+    SECRETS_KEY: randomBytes(32).toString('base64url'),
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const startedAt = new Date();
+  const logFile = `${tmpdir()}/cardlink-bench-server-${startedAt.getTime()}.log`;
+
+  console.log(
+    `ingest bench: fresh database ${new URL(databaseUrl).pathname.slice(1)}, server log ${logFile}`,
+  );
+  await dropDatabase(databaseUrl);
+  const server = await startServer(
+    {
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: `bench${startedAt.getTime().toString(36)}`,
+      LOG_LEVEL: options.logLevel,
+      ...secrets,
+    },
+    logFile,
+  );
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const seedStarted = performance.now();
+    const pans = await seedCards(databaseUrl, secrets.CARD_FINGERPRINT_KEY);
+    console.log(
+      `seeded ${CARD_COUNT.toLocaleString('en-US')} enrolled cards in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
+    );
+
+    const created = await fetch(`${server.url}/v1/processors`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secrets.ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Bench processor' }),
+    });
+    if (created.status !== 201)
+      throw new Error(`processor not created: ${created.status} ${await created.text()}`);
+    const body = (await created.json()) as { id: string; api_key: string; signing_secret: string };
+    const processor = { id: body.id, apiKey: body.api_key, signingSecret: body.signing_secret };
+    const countStored = async () =>
+      Number(
+        (await sql`select count(*)::bigint as n from event_keys where processor_id = ${processor.id}`)[0]!.n,
+      );
+
+    const single = { connections: SINGLE_CONNECTIONS, eventsPerRequest: 1, duration: options.duration };
+    const batch = {
+      connections: options.batchConnections,
+      eventsPerRequest: BATCH_SIZE,
+      duration: options.duration,
+    };
+    console.log('warming up (5 s, not reported)…');
+    await measure('warm-up', server.url, processor, pans, { ...single, duration: 5 }, countStored);
+
+    const rows: (Measurement & { target: string })[] = [];
+    console.log(`(a) single events, ${SINGLE_CONNECTIONS} connections, ${options.duration} s…`);
+    rows.push({
+      ...(await measure('(a) single', server.url, processor, pans, single, countStored)),
+      target: '≥ 4,000/s, p99 ≤ 25 ms',
+    });
+    console.log(
+      `(b) batches of ${BATCH_SIZE}, ${options.batchConnections} connections, ${options.duration} s…`,
+    );
+    rows.push({
+      ...(await measure('(b) batch 500', server.url, processor, pans, batch, countStored)),
+      target: '≥ 25,000/s',
+    });
+
+    let seedSeconds: number | undefined;
+    if (options.large > 0) {
+      console.log(`(c) storing ${options.large.toLocaleString('en-US')} events in bulk…`);
+      seedSeconds = await seedLargeHistory(databaseUrl, processor.id, options.large);
+      console.log(`    done in ${seedSeconds.toFixed(0)} s; warming up (5 s)…`);
+      await measure('warm-up', server.url, processor, pans, { ...batch, duration: 5 }, countStored);
+      const label = `${(options.large / 1e6).toLocaleString('en-US')}M stored`;
+      console.log(`(c) batches of ${BATCH_SIZE} with ${label}…`);
+      const large = await measure(`(c) batch 500, ${label}`, server.url, processor, pans, batch, countStored);
+      const ratio = large.eventsPerSecond / rows[1]!.eventsPerSecond;
+      rows.push({ ...large, target: `within 10% of (b): ${(ratio * 100).toFixed(0)}%` });
+    }
+
+    printTable(rows);
+    const [events] =
+      await sql`select count(*)::bigint as n, pg_size_pretty(pg_total_relation_size('event_keys')) as keys_size from events`;
+    const file = `${RESULTS_DIR}ingest-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;
+    writeFileSync(
+      file,
+      `${JSON.stringify(
+        {
+          scenario: 'ingest',
+          started_at: startedAt.toISOString(),
+          machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, load_average_at_end: loadavg() },
+          server: { command: 'tsx src/main.ts --api', node_env: 'production', log_level: options.logLevel },
+          cards: CARD_COUNT,
+          large_history: options.large > 0 ? { events: options.large, seed_seconds: seedSeconds } : null,
+          events_table_rows_at_end: Number(events?.n ?? 0),
+          results: rows,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    console.log(`\nwritten ${file}`);
+  } finally {
+    await sql.end({ timeout: 5 });
+    await server.stop();
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * `npm run bench -- <scenario> [flags]`: runs a benchmark scenario against the real server.
+ * Scenarios: ingest (flags: --large, --duration=<s>, --batch-connections=<n>, --log-level=<level>).
+ */
+const scenarios: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
+  ingest: () => import('./ingest.ts'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const load = name ? scenarios[name] : undefined;
+if (!load) {
+  console.error(`usage: npm run bench -- <${Object.keys(scenarios).join('|')}> [flags]`);
+  process.exit(2);
+}
+load()
+  .then((scenario) => scenario.run(args))
+  .then(() => process.exit(0))
+  .catch((error: unknown) => {
+    // Query errors carry whole statements and their parameters: keep the report readable.
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    console.error(text.length > 2000 ? `${text.slice(0, 1000)} … ${text.slice(-1000)}` : text);
+    process.exit(1);
+  });
