@@ -1,5 +1,6 @@
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { purgeExpiredCredentials } from '../../src/oauth/housekeeping.ts';
 import { signingKey } from '../../src/oauth/keys.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import {
@@ -466,5 +467,20 @@ describe('discovery and keys', () => {
       .sql`update signing_keys set expires_at = now() - interval '1 second' where kid = ${oldKid}`;
     const later = await platform.request('GET', '/.well-known/jwks.json');
     expect(later.body.keys.map((k: { kid: string }) => k.kid)).not.toContain(oldKid);
+  });
+});
+
+describe('housekeeping', () => {
+  it('purges only credentials that can no longer be used', async () => {
+    const tokens = await authorize(platform, user, app, 'transactions');
+    const later = new Date(Date.now() + 40 * 24 * 60 * 60 * 1000);
+    const none = await purgeExpiredCredentials(platform.deps.db, new Date());
+    expect(none.refreshTokens).toBe(0);
+    expect((await introspect(tokens.refresh_token)).body.active).toBe(true);
+    const purged = await purgeExpiredCredentials(platform.deps.db, later);
+    expect(purged.refreshTokens).toBeGreaterThan(0);
+    expect(purged.sessions).toBeGreaterThan(0);
+    expect(purged.codes).toBeGreaterThan(0);
+    expect((await introspect(tokens.refresh_token)).body.active).toBe(false);
   });
 });
