@@ -9,6 +9,8 @@ import {
   oauthRevokedAccessTokens,
   oauthTokenFamilies,
 } from '../db/schema/index.ts';
+import { AppError } from '../errors.ts';
+import { revokeGrant } from '../grants/grants.ts';
 import { newId } from '../lib/ids.ts';
 import { hashToken, randomToken, type SecretBox, safeEqual } from '../lib/secrets.ts';
 import { checkAccessToken, issueAccessToken } from './access-tokens.ts';
@@ -20,7 +22,7 @@ export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
 interface OAuthDeps {
   db: Db;
   secretBox: SecretBox;
-  config: { publicUrl: string };
+  config: { publicUrl: string; secretsKey: string };
 }
 
 /** The RFC 6749 §5.1 success body. */
@@ -221,18 +223,30 @@ export async function clientCredentialsToken(
 }
 
 /**
- * RFC 7009 revocation. A refresh token revokes its whole authorization (every access token issued under it
- * stops working at once); an access token is revoked alone. Unknown tokens, or another client's, are ignored.
+ * RFC 7009 revocation. A refresh token stands for the app's whole connection to the user, so revoking it
+ * revokes the user's grant to the app (as `DELETE /v1/me/grants/{app_id}` does: every token of the app for that
+ * user is refused at once, the consent history records it, a `grant.revoked` delivery is queued). An access
+ * token is revoked alone. Unknown tokens, or another client's, are ignored.
  */
 export async function revokeToken(deps: OAuthDeps, app: AppRow, token: string): Promise<void> {
   const [refresh] = await deps.db
-    .select({ familyId: oauthTokenFamilies.id, appId: oauthTokenFamilies.appId })
+    .select({ family: oauthTokenFamilies })
     .from(oauthRefreshTokens)
     .innerJoin(oauthTokenFamilies, eq(oauthTokenFamilies.id, oauthRefreshTokens.familyId))
     .where(eq(oauthRefreshTokens.tokenHash, hashToken(token)));
   if (refresh) {
-    if (refresh.appId === app.id)
-      await revokeFamily(deps.db, eq(oauthTokenFamilies.id, refresh.familyId), 'revoked_by_client');
+    const { family } = refresh;
+    if (family.appId !== app.id || family.revokedAt) return;
+    if (await liveGrant(deps.db, family.grantId)) {
+      try {
+        await revokeGrant(deps, { userId: family.userId, appId: app.id, source: 'oauth_revoke' });
+        return;
+      } catch (error) {
+        // Revoked concurrently by the user: the family is revoked below all the same.
+        if (!(error instanceof AppError && error.code === 'not_found')) throw error;
+      }
+    }
+    await revokeFamily(deps.db, eq(oauthTokenFamilies.id, family.id), 'revoked_by_client');
     return;
   }
   const checked = await checkAccessToken(deps, token);

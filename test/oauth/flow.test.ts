@@ -232,7 +232,7 @@ describe('authorization code + PKCE with oauth4webapi against the listening serv
     expect((await introspect(refreshed.refresh_token!)).active).toBe(true);
     expect((await introspect(tokens.refresh_token!)).active).toBe(false);
 
-    // Revocation (RFC 7009) of the refresh token ends the authorization: its access tokens stop at once.
+    // Revocation (RFC 7009) of the refresh token disconnects the app: its tokens for the user stop at once.
     await oauth.processRevocationResponse(
       await oauth.revocationRequest(as, client, clientAuth, refreshed.refresh_token!, options),
     );
@@ -256,6 +256,16 @@ describe('authorization code + PKCE with oauth4webapi against the listening serv
         await oauth.refreshTokenGrantRequest(as, client, clientAuth, refreshed.refresh_token!, options),
       ),
     ).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await platform.request('GET', '/v1/me/grants', { token: user.token })).body.data).toEqual([]);
+    const revokedHistory = await platform.request('GET', '/v1/me/grants/history', { token: user.token });
+    expect(revokedHistory.body.data[0]).toMatchObject({
+      action: 'revoked',
+      source: 'oauth_revoke',
+      app_id: app.id,
+    });
+    const [delivery] = await platform.deps.sql`
+      select type, status, payload from deliveries where app_id = ${app.id} and user_id = ${user.id} order by id desc limit 1`;
+    expect(delivery).toMatchObject({ type: 'grant.revoked', status: 'pending' });
   });
 
   it('client_credentials with client_secret_post gives the app its own token', async () => {

@@ -111,6 +111,13 @@ describe('sessions', () => {
     expect(wrong.body.detail).toBe(unknown.body.detail);
   });
 
+  it('refuses an expired session', async () => {
+    const user = await signUp(platform);
+    expect((await platform.request('GET', '/v1/me', { token: user.token })).status).toBe(200);
+    await platform.deps.sql`update sessions set expires_at = now() - interval '1 second' where user_id = ${user.id}`;
+    expect((await platform.request('GET', '/v1/me', { token: user.token })).status).toBe(401);
+  });
+
   it('refuses a missing or forged session token', async () => {
     expect((await platform.request('GET', '/v1/me')).status).toBe(401);
     expect((await platform.request('GET', '/v1/me', { token: 'ses_forged' })).status).toBe(401);

@@ -43,7 +43,8 @@ const ConsentEvent = z
       .openapi({ description: 'The scopes granted after this event (empty once revoked)' }),
     previous_scopes: z.array(Scope).nullable(),
     source: z.enum(CONSENT_SOURCES).openapi({
-      description: '`api` (POST/DELETE /v1/me/grants), `oauth` (the consent page)',
+      description:
+        '`api` (POST/DELETE /v1/me/grants), `oauth` (the consent page), `oauth_revoke` (the app revoked its refresh token)',
     }),
     created_at: Timestamp,
   })

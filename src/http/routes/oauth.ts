@@ -413,8 +413,10 @@ oauthRouter.openAPIRegistry.registerPath({
   tags: ['OAuth 2.0'],
   summary: 'Token revocation (RFC 7009)',
   description:
-    'Client-authenticated. Revoking a refresh token ends the whole authorization: its access tokens are refused ' +
-    'at once. Revoking an access token revokes that token. Unknown tokens, or another client’s, still answer 200.',
+    'Client-authenticated. Revoking a refresh token disconnects the app from the user: the user’s grant to the app ' +
+    'is revoked (recorded in the consent history with source `oauth_revoke`, and a `grant.revoked` webhook is ' +
+    'queued), so every access and refresh token of the app for that user is refused at once. Revoking an access ' +
+    'token revokes that token alone. Unknown tokens, or another client’s, still answer 200.',
   request: {
     body: form(
       z.object({
