@@ -60,7 +60,7 @@ export async function enrollCard(deps: CardDeps, userId: string, input: NewCard)
   }
 }
 
-/** A user's live cards, newest first. */
+/** A page of a user's live cards, newest first. */
 export async function listCards(db: Executor, userId: string, page: Page) {
   const rows = await db
     .select()

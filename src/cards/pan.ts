@@ -41,7 +41,7 @@ export function schemeOf(pan: string): CardScheme {
   return 'unknown';
 }
 
-/** The last valid moment of a card expiring at the end of `month`/`year` (UTC, generous by a day). */
+/** Whether a card valid through the end of `month`/`year` has expired (UTC, with a day of grace for time zones). */
 export function expired(month: number, year: number, now: Date): boolean {
   const firstOfNextMonth = Date.UTC(year, month, 1) + 24 * 60 * 60 * 1000;
   return now.getTime() >= firstOfNextMonth;

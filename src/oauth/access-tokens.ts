@@ -104,16 +104,30 @@ export async function checkAccessToken(
   const scopes = typeof payload.scope === 'string' && payload.scope ? payload.scope.split(' ') : [];
   const familyId = typeof payload.sid === 'string' ? payload.sid : undefined;
 
-  const [app] = await deps.db
-    .select({ id: apps.id, status: apps.status })
+  // One round trip: the app, any revocation of this token, and (for a user's token) its family and grant.
+  const [row] = await deps.db
+    .select({
+      appId: apps.id,
+      appStatus: apps.status,
+      revokedJti: oauthRevokedAccessTokens.jti,
+      userId: oauthTokenFamilies.userId,
+      grantId: grants.id,
+      grantScopes: grants.scopes,
+    })
     .from(apps)
+    .leftJoin(oauthRevokedAccessTokens, eq(oauthRevokedAccessTokens.jti, jti))
+    .leftJoin(
+      oauthTokenFamilies,
+      and(
+        eq(oauthTokenFamilies.id, familyId ?? ''),
+        eq(oauthTokenFamilies.appId, apps.id),
+        isNull(oauthTokenFamilies.revokedAt),
+      ),
+    )
+    .leftJoin(grants, and(eq(grants.id, oauthTokenFamilies.grantId), isNull(grants.revokedAt)))
     .where(eq(apps.clientId, clientId));
-  if (app?.status !== 'active') return { ok: false, reason: 'revoked' };
-  const [revoked] = await deps.db
-    .select({ jti: oauthRevokedAccessTokens.jti })
-    .from(oauthRevokedAccessTokens)
-    .where(eq(oauthRevokedAccessTokens.jti, jti));
-  if (revoked) return { ok: false, reason: 'revoked' };
+  if (row?.appStatus !== 'active' || row.revokedJti) return { ok: false, reason: 'revoked' };
+  const app = { id: row.appId };
 
   const base = {
     appId: app.id,
@@ -127,26 +141,16 @@ export async function checkAccessToken(
     if (payload.sub !== clientId) return { ok: false, reason: 'invalid' };
     return { ok: true, access: { ...base, kind: 'app', scopes } };
   }
-  const [live] = await deps.db
-    .select({ userId: oauthTokenFamilies.userId, grantId: grants.id, grantScopes: grants.scopes })
-    .from(oauthTokenFamilies)
-    .innerJoin(grants, and(eq(grants.id, oauthTokenFamilies.grantId), isNull(grants.revokedAt)))
-    .where(
-      and(
-        eq(oauthTokenFamilies.id, familyId),
-        eq(oauthTokenFamilies.appId, app.id),
-        isNull(oauthTokenFamilies.revokedAt),
-      ),
-    );
-  if (!live || live.userId !== payload.sub) return { ok: false, reason: 'revoked' };
+  const { userId, grantId, grantScopes } = row;
+  if (!grantId || !grantScopes || !userId || userId !== payload.sub) return { ok: false, reason: 'revoked' };
   return {
     ok: true,
     access: {
       ...base,
       kind: 'user',
-      userId: live.userId,
-      grantId: live.grantId,
-      scopes: scopes.filter((scope) => live.grantScopes.includes(scope)),
+      userId,
+      grantId,
+      scopes: scopes.filter((scope) => grantScopes.includes(scope)),
     },
   };
 }

@@ -50,6 +50,7 @@ export async function authenticateUser(
   return ok ? row : undefined;
 }
 
+/** The user with this id, or 404. */
 export async function getUser(db: Executor, id: string): Promise<UserRow> {
   const [row] = await db.select().from(users).where(eq(users.id, id));
   if (!row) throw notFound('user');
