@@ -231,6 +231,28 @@ describe('POST /v1/events/iso8583', () => {
     expect(await eventCount(processor.id)).toBe(0);
   });
 
+  it('stores each message once when the same batch is sent twice at the same time', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(8583_009);
+    await enrollCard(platform, pan);
+    const batch = { messages: Array.from({ length: 50 }, () => message(pan)) };
+    const [first, second] = await Promise.all([post(processor, batch), post(processor, batch)]);
+    const statuses = [...first.body.results, ...second.body.results].map((r: { status: string }) => r.status);
+    expect(statuses.filter((s) => s === 'accepted')).toHaveLength(50);
+    expect(statuses.filter((s) => s === 'duplicate')).toHaveLength(50);
+    expect(first.body.results.map((r: { event_id: string }) => r.event_id)).toEqual(
+      second.body.results.map((r: { event_id: string }) => r.event_id),
+    );
+    expect(await eventCount(processor.id)).toBe(50);
+  });
+
+  it('refuses a 2 MB body with a 413 problem', async () => {
+    const processor = await createTestProcessor(platform);
+    const res = await post(processor, { messages: [{ mti: '0100', '43': 'x'.repeat(2 * 1024 * 1024) }] });
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('payload_too_large');
+  });
+
   it('never lets a PAN reach a table or a log line', async () => {
     const processor = await createTestProcessor(platform);
     const pans = [testPan(8583_100), testPan(8583_101), testPan(8583_102)];

@@ -200,6 +200,17 @@ describe('POST /v1/events/stripe/{processor_id}', () => {
     expect((await deliver(processor.id, body, { secret: next })).body.status).toBe('accepted');
   });
 
+  it('refuses a 2 MB body with a 413 problem before anything else', async () => {
+    const processor = await stripeProcessor();
+    const body = {
+      ...stripeEvent('issuing_authorization.created', authorization()),
+      padding: 'x'.repeat(2 * 1024 * 1024),
+    };
+    const res = await deliver(processor.id, body);
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('payload_too_large');
+  });
+
   it('is in the OpenAPI document with its mapping table', async () => {
     const doc = await platform.request('GET', '/openapi.json');
     const post = doc.body.paths['/v1/events/stripe/{processor_id}'].post;
