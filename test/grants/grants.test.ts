@@ -86,6 +86,21 @@ describe('grants', () => {
     expect(await deliveriesOf(user.id)).toHaveLength(1);
   });
 
+  it('simultaneous first grants end in one live grant', async () => {
+    const user = await signUp(platform);
+    const app = await registerApp(platform);
+    const results = await Promise.all(
+      [['transactions'], ['cashback'], ['receipts']].map((scopes) =>
+        platform.request('POST', '/v1/me/grants', { token: user.token, body: { app_id: app.id, scopes } }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual([201, 201, 201]);
+    expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+    const live = await platform.deps
+      .sql`select count(*)::int as n from grants where user_id = ${user.id} and revoked_at is null`;
+    expect(live[0]!.n).toBe(1);
+  });
+
   it('granting the same scopes again changes nothing', async () => {
     const user = await signUp(platform);
     const app = await registerApp(platform);

@@ -316,6 +316,27 @@ describe('the token endpoint', () => {
     );
   });
 
+  it('two simultaneous exchanges of one code: one wins, the other is a replay that revokes the winner', async () => {
+    const { verifier, challenge } = pkcePair();
+    const code = (await consent(platform, user, app, { challenge, scope: 'transactions' })).searchParams.get(
+      'code',
+    )!;
+    const fields = {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    };
+    const results = await Promise.all(
+      [1, 2, 3].map(() => tokenRequest(platform, app, '/oauth/token', fields)),
+    );
+    const winners = results.filter((r) => r.status === 200);
+    expect(winners).toHaveLength(1);
+    for (const loser of results.filter((r) => r.status !== 200))
+      expectOAuthError(loser, 400, 'invalid_grant');
+    expect((await introspect(winners[0]!.body.access_token)).body.active).toBe(false);
+  });
+
   it('reusing a spent refresh token revokes the whole family', async () => {
     const first = await authorize(platform, user, app, 'transactions cashback');
     const second = await tokenRequest(platform, app, '/oauth/token', {
