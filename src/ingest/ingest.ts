@@ -97,19 +97,16 @@ export async function ingestEvents(
   });
 
   const outcomes = await batcherFor(deps).submit(pending);
+  const counts = { accepted: 0, duplicate: 0, unenrolled: 0, rejected: rawEvents.length - pending.length };
   outcomes.forEach((outcome, i) => {
-    const index = pendingAt[i]!;
-    results[index] = {
+    results[pendingAt[i]!] = {
       id: pending[i]!.externalId,
       event_id: outcome.eventId,
       status: outcome.status,
       actions: outcome.actions,
     };
-    ingestedEvents.inc({
-      status: outcome.status === 'accepted' && !outcome.enrolled ? 'unenrolled' : outcome.status,
-    });
+    counts[outcome.status === 'accepted' && !outcome.enrolled ? 'unenrolled' : outcome.status]++;
   });
-  const rejected = rawEvents.length - pending.length;
-  if (rejected > 0) ingestedEvents.inc({ status: 'rejected' }, rejected);
+  for (const [status, count] of Object.entries(counts)) if (count > 0) ingestedEvents.inc({ status }, count);
   return results as IngestResult[];
 }

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import type { Db } from '../db/client.ts';
-import { LINK_WINDOW_DAYS, linkFollowers, type StoredEvent } from './store.ts';
+import type { Db, Sql } from '../db/client.ts';
+import { LINK_WINDOW_DAYS, linkFollowers } from './store.ts';
 
 /** Months of event partitions kept ready beyond the current one. */
 export const EVENT_PARTITIONS_AHEAD = 3;
@@ -21,43 +21,42 @@ export async function ensureEventPartitions(db: Db, monthsAhead = EVENT_PARTITIO
  * is stored, but a follower and its authorization committed by two concurrent transactions cannot see each
  * other: this sweep closes that gap. Returns how many were linked.
  */
-export async function linkOrphanEvents(db: Db, limit = 1000): Promise<number> {
-  return db.transaction(async (tx) => {
-    const orphans = await tx.execute<{
-      id: string;
-      received_at: string;
-      processor_id: string;
-      original_external_id: string | null;
-      card_id: string;
-      mid: string;
-      auth_code: string | null;
-      amount: string;
-      occurred_at: string;
-    }>(sql`
+export async function linkOrphanEvents(sql: Sql, limit = 1000): Promise<number> {
+  return sql.begin(async (tx) => {
+    const orphans = await tx<
+      {
+        id: string;
+        received_at: string;
+        processor_id: string;
+        original_external_id: string | null;
+        card_id: string;
+        mid: string;
+        auth_code: string | null;
+        amount: string;
+        occurred_at: string;
+      }[]
+    >`
       select id, received_at, processor_id, original_external_id, card_id, mid, auth_code, amount, occurred_at
       from events
       where authorization_id is null and type <> 'authorization'
-        and received_at > now() - ${sql.raw(`interval '${LINK_WINDOW_DAYS + 1} days'`)}
+        and received_at > now() - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
       order by received_at
       limit ${limit}
-      for update skip locked`);
+      for update skip locked`;
     if (orphans.length === 0) return 0;
     const links = await linkFollowers(
       tx,
-      orphans.map(
-        (row) =>
-          ({
-            id: row.id,
-            receivedAt: new Date(row.received_at).toISOString(),
-            processorId: row.processor_id,
-            originalExternalId: row.original_external_id,
-            cardId: row.card_id,
-            mid: row.mid,
-            authCode: row.auth_code,
-            amount: Number(row.amount),
-            occurredAt: new Date(row.occurred_at).toISOString(),
-          }) as StoredEvent,
-      ),
+      orphans.map((row) => ({
+        id: row.id,
+        receivedAt: new Date(row.received_at).toISOString(),
+        processorId: row.processor_id,
+        originalExternalId: row.original_external_id,
+        cardId: row.card_id,
+        mid: row.mid,
+        authCode: row.auth_code,
+        amount: Number(row.amount),
+        occurredAt: new Date(row.occurred_at).toISOString(),
+      })),
     );
     return links.size;
   });

@@ -9,9 +9,15 @@ import { type SignatureHeaders, verifyStandardWebhook } from './signature.ts';
 // A processor sends thousands of requests a second: its row is cached briefly per process. A PATCH that
 // disables a processor or a secret rotation takes effect within this many milliseconds.
 const CACHE_MS = 1000;
-const cacheByDeps = new WeakMap<Deps, Map<string, { row: ProcessorRow | undefined; at: number }>>();
+interface CachedProcessor {
+  row: ProcessorRow | undefined;
+  /** The signing secrets, opened once per cache entry rather than per request. */
+  secrets: string[];
+  at: number;
+}
+const cacheByDeps = new WeakMap<Deps, Map<string, CachedProcessor>>();
 
-async function processorByApiKeyHash(deps: Deps, keyHash: string): Promise<ProcessorRow | undefined> {
+async function processorByApiKeyHash(deps: Deps, keyHash: string): Promise<CachedProcessor> {
   let cache = cacheByDeps.get(deps);
   if (!cache) {
     cache = new Map();
@@ -19,11 +25,12 @@ async function processorByApiKeyHash(deps: Deps, keyHash: string): Promise<Proce
   }
   const now = Date.now();
   const hit = cache.get(keyHash);
-  if (hit && now - hit.at < CACHE_MS) return hit.row;
+  if (hit && now - hit.at < CACHE_MS) return hit;
   const [row] = await deps.db.select().from(processors).where(eq(processors.apiKeyHash, keyHash));
+  const entry = { row, secrets: row ? signingSecretsOf(row, deps.secretBox) : [], at: now };
   if (cache.size > 1000) cache.clear();
-  cache.set(keyHash, { row, at: now });
-  return row;
+  cache.set(keyHash, entry);
+  return entry;
 }
 
 export interface ProcessorCredentials {
@@ -46,14 +53,10 @@ export async function authenticateProcessor(
   const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(credentials.authorization ?? '');
   if (!match)
     throw new AppError('unauthorized', 'Send the processor api key as `Authorization: Bearer <api_key>`.');
-  const processor = await processorByApiKeyHash(deps, hashToken(match[1]!));
+  const { row: processor, secrets } = await processorByApiKeyHash(deps, hashToken(match[1]!));
   if (!processor) throw new AppError('unauthorized', 'Unknown api key.');
   if (processor.status !== 'active') throw new AppError('forbidden', 'This processor is disabled.');
-  const check = verifyStandardWebhook(
-    signingSecretsOf(processor, deps.secretBox),
-    credentials.signature,
-    credentials.body,
-  );
+  const check = verifyStandardWebhook(secrets, credentials.signature, credentials.body);
   if (!check.ok) {
     const detail = {
       missing_headers:

@@ -1,10 +1,12 @@
-import { sql } from 'drizzle-orm';
-import type { Db, Executor, Tx } from '../db/client.ts';
+import type postgres from 'postgres';
+import type { Db, Tx } from '../db/client.ts';
 import type { EntryMode, EventType } from '../db/partitioned/events.ts';
 import { pgErrorCode } from '../errors.ts';
 import { newId } from '../lib/ids.ts';
 import { evaluateAndReserve } from './actions-hook.ts';
-import { localTimeOf } from './local-time.ts';
+import { statedOffsetMinutes } from './local-time.ts';
+
+type TxSql = postgres.TransactionSql;
 
 /** An event validated and normalised, its PAN already replaced by a fingerprint: what a flush stores. */
 export interface PendingEvent {
@@ -32,7 +34,7 @@ export interface PendingEvent {
   originalId: string | null;
 }
 
-/** A canonical event as stored (and as handed to the rules engine). Timestamps are ISO strings. */
+/** A canonical event as stored (and as handed to the rules engine). Timestamps are ISO 8601 strings. */
 export interface StoredEvent {
   id: string;
   receivedAt: string;
@@ -40,6 +42,7 @@ export interface StoredEvent {
   externalId: string;
   type: EventType;
   occurredAt: string;
+  /** Wall-clock time where the card was used, `YYYY-MM-DDTHH:MM:SS(.fff)` without zone. */
   localAt: string;
   utcOffsetMinutes: number;
   cardId: string;
@@ -76,136 +79,187 @@ export interface StoreOutcome {
 /** A follower (clearing, refund, reversal) is matched to an authorization this far back. */
 export const LINK_WINDOW_DAYS = 30;
 
-// Bulk rows travel as one jsonb parameter (jsonb_to_recordset): any batch size fits in one statement, far
-// from Postgres' 65,535 bind-parameter limit, and the statement text is the same for every batch.
-const json = (rows: unknown[]) => sql`${JSON.stringify(rows)}::jsonb`;
-
 const keyOf = (processorId: string, externalId: string) => `${processorId}\u0000${externalId}`;
 
-type CardMatch = {
-  card_id: string;
+// Bulk rows travel as ONE jsonb parameter (jsonb_to_recordset): any batch size fits one statement, far from
+// Postgres' 65,535 bind-parameter limit, and the statement text never changes, so postgres.js prepares it
+// once per connection and Postgres can reuse its plan. `::text::jsonb` keeps the parameter a plain string.
+//
+// The whole write is ONE statement: resolve the card (fingerprint, or processor token → fingerprint, live
+// cards only) and the merchant brand, compute local time, claim the idempotency keys, adopt orphaned
+// followers of new authorizations, insert the events of enrolled cards and count the others. Only rows whose
+// key was new get past `k`, so a resend or a concurrent twin never inserts twice.
+function writeBatch(tx: TxSql, rows: string, receivedAt: string, useMerchantZone: boolean) {
+  return tx<WrittenRow[]>`
+    with r as (
+      select * from jsonb_to_recordset(${rows}::text::jsonb) as r(
+        idx int, id text, processor_id text, external_id text, type text, occurred_at timestamptz,
+        stated_offset int, fp text, tok text, amount bigint, currency text, mid text, merchant_name text,
+        mcc text, merchant_city text, merchant_region text, merchant_postal_code text, merchant_country text,
+        terminal_id text, auth_code text, rrn text, entry_mode text, original_external_id text)
+    ), rc as (
+      select r.*, c.id as card_id, c.user_id, c.scheme as card_scheme, m.id as merchant_id,
+        coalesce(
+          r.stated_offset,
+          case when ${useMerchantZone}::boolean and m.timezone is not null then
+            (extract(epoch from (r.occurred_at at time zone m.timezone) - (r.occurred_at at time zone 'UTC')) / 60)::int
+          end,
+          0) as utc_offset_minutes
+      from r
+      left join card_tokens t on r.fp is null and t.processor_id = r.processor_id and t.token = r.tok
+      left join cards c on c.fingerprint = coalesce(r.fp, t.fingerprint) and c.deleted_at is null
+      left join merchant_mids mm on mm.mid = r.mid
+      left join merchants m on m.id = mm.merchant_id
+    ), k as (
+      -- Sorted so that concurrent transactions take key locks in one order (no deadlock between them).
+      insert into event_keys (processor_id, external_id, event_id, received_at, stored)
+      select processor_id, external_id, id, ${receivedAt}::text::timestamptz, card_id is not null
+      from rc order by processor_id, external_id
+      on conflict do nothing
+      returning processor_id, external_id
+    ), fresh as (
+      select rc.* from rc join k using (processor_id, external_id)
+    ), adoptable as (
+      select f.id, f.received_at, a.id as auth_id, f.original_external_id is not null as by_id,
+        f.amount = a.amount as same_amount
+      from fresh a join events f
+        on f.processor_id = a.processor_id and f.original_external_id = a.external_id
+      where a.type = 'authorization' and a.card_id is not null
+        and f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is not null
+        and f.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+          and ${receivedAt}::text::timestamptz
+      union all
+      select f.id, f.received_at, a.id, false, f.amount = a.amount
+      from fresh a join events f on f.card_id = a.card_id and f.mid = a.mid
+      where a.type = 'authorization'
+        and f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is null
+        and f.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+          and ${receivedAt}::text::timestamptz
+        and f.occurred_at between a.occurred_at - interval '1 day' and a.occurred_at + ${LINK_WINDOW_DAYS}::int * interval '1 day'
+        and (case when f.auth_code is not null then f.auth_code = a.auth_code else f.amount = a.amount end)
+    ), adopted as (
+      update events f set authorization_id = x.auth_id, authorization_received_at = ${receivedAt}::text::timestamptz
+      from (
+        select distinct on (id) id, received_at, auth_id from adoptable
+        order by id, by_id desc, same_amount desc, auth_id desc
+      ) x
+      where f.id = x.id and f.received_at = x.received_at and f.authorization_id is null
+      returning f.authorization_id, f.type, f.amount
+    ), adopted_totals as (
+      select authorization_id,
+        coalesce(sum(amount) filter (where type = 'clearing'), 0) as cleared,
+        coalesce(sum(amount) filter (where type = 'refund'), 0) as refunded,
+        coalesce(sum(amount) filter (where type = 'reversal'), 0) as reversed
+      from adopted group by authorization_id
+    ), e as (
+      insert into events (id, received_at, processor_id, external_id, type, occurred_at, local_at,
+        utc_offset_minutes, card_id, user_id, card_scheme, amount, currency, merchant_id, mid, merchant_name, mcc,
+        merchant_city, merchant_region, merchant_postal_code, merchant_country, terminal_id, auth_code, rrn,
+        entry_mode, original_external_id, cleared_amount, refunded_amount, reversed_amount)
+      select f.id, ${receivedAt}::text::timestamptz, f.processor_id, f.external_id, f.type, f.occurred_at,
+        (f.occurred_at at time zone 'UTC') + make_interval(mins => f.utc_offset_minutes), f.utc_offset_minutes,
+        f.card_id, f.user_id, f.card_scheme, f.amount, f.currency, f.merchant_id, f.mid, f.merchant_name, f.mcc,
+        f.merchant_city, f.merchant_region, f.merchant_postal_code, f.merchant_country, f.terminal_id, f.auth_code,
+        f.rrn, f.entry_mode, f.original_external_id,
+        coalesce(t.cleared, 0), coalesce(t.refunded, 0), coalesce(t.reversed, 0)
+      from fresh f left join adopted_totals t on t.authorization_id = f.id
+      where f.card_id is not null
+      returning id, card_id, user_id, card_scheme, merchant_id, utc_offset_minutes, local_at
+    ), unenrolled as (
+      insert into unenrolled_event_counts (processor_id, day, count)
+      select processor_id, (${receivedAt}::text::timestamptz at time zone 'UTC')::date, count(*)
+      from fresh where card_id is null
+      group by processor_id order by processor_id
+      on conflict (processor_id, day) do update set count = unenrolled_event_counts.count + excluded.count
+    )
+    select r.idx, (k.external_id is not null) as is_new, e.card_id, e.user_id, e.card_scheme, e.merchant_id,
+      e.utc_offset_minutes, e.local_at::text as local_at
+    from r
+    left join k using (processor_id, external_id)
+    left join e on e.id = r.id`;
+}
+
+interface WrittenRow {
+  idx: number;
+  is_new: boolean;
+  /** Null unless the event was stored (new, and on an enrolled card). */
+  card_id: string | null;
   user_id: string;
-  scheme: string;
-};
-
-async function resolveCards(tx: Executor, events: PendingEvent[]): Promise<Map<string, CardMatch>> {
-  const refs = new Map<string, { k: string; fp: string | null; pid: string | null; tok: string | null }>();
-  for (const event of events) {
-    const ref = refOf(event);
-    if (!refs.has(ref)) {
-      refs.set(
-        ref,
-        event.card.fingerprint !== undefined
-          ? { k: ref, fp: event.card.fingerprint, pid: null, tok: null }
-          : { k: ref, fp: null, pid: event.processorId, tok: event.card.token },
-      );
-    }
-  }
-  const rows = await tx.execute<{ k: string } & CardMatch>(sql`
-    with refs as (select * from jsonb_to_recordset(${json([...refs.values()])}) as r(k text, fp text, pid text, tok text))
-    select r.k, c.id as card_id, c.user_id, c.scheme
-    from refs r
-    left join card_tokens t on r.fp is null and t.processor_id = r.pid and t.token = r.tok
-    join cards c on c.fingerprint = coalesce(r.fp, t.fingerprint) and c.deleted_at is null`);
-  return new Map(rows.map((row) => [row.k, row]));
+  card_scheme: string;
+  merchant_id: string | null;
+  utc_offset_minutes: number;
+  local_at: string;
 }
 
-function refOf(event: PendingEvent): string {
-  return event.card.fingerprint !== undefined
-    ? `f:${event.card.fingerprint}`
-    : `t:${event.processorId} ${event.card.token}`;
-}
-
-type MerchantMatch = {
-  mid: string;
-  merchant_id: string;
-  timezone: string | null;
-};
-
-async function resolveMerchants(tx: Executor, mids: string[]): Promise<Map<string, MerchantMatch>> {
-  const rows = await tx.execute<MerchantMatch>(sql`
-    select mm.mid, m.id as merchant_id, m.timezone
-    from merchant_mids mm join merchants m on m.id = mm.merchant_id
-    where mm.mid in (select jsonb_array_elements_text(${json(mids)}))`);
-  return new Map(rows.map((row) => [row.mid, row]));
-}
-
-const EVENT_COLUMNS: [string, string][] = [
-  ['id', 'text'],
-  ['received_at', 'timestamptz'],
-  ['processor_id', 'text'],
-  ['external_id', 'text'],
-  ['type', 'text'],
-  ['occurred_at', 'timestamptz'],
-  ['local_at', 'timestamp'],
-  ['utc_offset_minutes', 'smallint'],
-  ['card_id', 'text'],
-  ['user_id', 'text'],
-  ['card_scheme', 'text'],
-  ['amount', 'bigint'],
-  ['currency', 'text'],
-  ['merchant_id', 'text'],
-  ['mid', 'text'],
-  ['merchant_name', 'text'],
-  ['mcc', 'text'],
-  ['merchant_city', 'text'],
-  ['merchant_region', 'text'],
-  ['merchant_postal_code', 'text'],
-  ['merchant_country', 'text'],
-  ['terminal_id', 'text'],
-  ['auth_code', 'text'],
-  ['rrn', 'text'],
-  ['entry_mode', 'text'],
-  ['original_external_id', 'text'],
-];
-const EVENT_COLUMN_LIST = sql.raw(EVENT_COLUMNS.map(([name]) => name).join(', '));
-const EVENT_RECORD_TYPE = sql.raw(EVENT_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', '));
-
-function eventRecord(event: StoredEvent): Record<string, unknown> {
+function storedEvent(event: PendingEvent, id: string, receivedAt: string, row: WrittenRow): StoredEvent {
   return {
-    id: event.id,
-    received_at: event.receivedAt,
+    id,
+    receivedAt,
+    processorId: event.processorId,
+    externalId: event.externalId,
+    type: event.type,
+    occurredAt: new Date(event.occurredAt).toISOString(),
+    localAt: row.local_at.replace(' ', 'T'),
+    utcOffsetMinutes: row.utc_offset_minutes,
+    cardId: row.card_id!,
+    userId: row.user_id,
+    cardScheme: row.card_scheme,
+    amount: event.amount,
+    currency: event.currency,
+    merchantId: row.merchant_id,
+    mid: event.merchant.mid,
+    merchantName: event.merchant.name,
+    mcc: event.merchant.mcc,
+    merchantCity: event.merchant.city,
+    merchantRegion: event.merchant.region,
+    merchantPostalCode: event.merchant.postalCode,
+    merchantCountry: event.merchant.country,
+    terminalId: event.merchant.terminalId,
+    authCode: event.authCode,
+    rrn: event.rrn,
+    entryMode: event.entryMode,
+    originalExternalId: event.originalId,
+    authorizationId: null,
+  };
+}
+
+function recordOf(event: PendingEvent, idx: number, id: string) {
+  return {
+    idx,
+    id,
     processor_id: event.processorId,
     external_id: event.externalId,
     type: event.type,
     occurred_at: event.occurredAt,
-    local_at: event.localAt,
-    utc_offset_minutes: event.utcOffsetMinutes,
-    card_id: event.cardId,
-    user_id: event.userId,
-    card_scheme: event.cardScheme,
+    stated_offset: statedOffsetMinutes(event.occurredAt),
+    fp: event.card.fingerprint ?? null,
+    tok: event.card.token ?? null,
     amount: event.amount,
     currency: event.currency,
-    merchant_id: event.merchantId,
-    mid: event.mid,
-    merchant_name: event.merchantName,
-    mcc: event.mcc,
-    merchant_city: event.merchantCity,
-    merchant_region: event.merchantRegion,
-    merchant_postal_code: event.merchantPostalCode,
-    merchant_country: event.merchantCountry,
-    terminal_id: event.terminalId,
+    mid: event.merchant.mid,
+    merchant_name: event.merchant.name,
+    mcc: event.merchant.mcc,
+    merchant_city: event.merchant.city,
+    merchant_region: event.merchant.region,
+    merchant_postal_code: event.merchant.postalCode,
+    merchant_country: event.merchant.country,
+    terminal_id: event.merchant.terminalId,
     auth_code: event.authCode,
     rrn: event.rrn,
     entry_mode: event.entryMode,
-    original_external_id: event.originalExternalId,
+    original_external_id: event.originalId,
   };
 }
 
-type Link = {
-  id: string;
-  received_at: string;
-  auth_id: string;
-  auth_received_at: string;
-};
+type Link = { id: string; received_at: string; auth_id: string; auth_received_at: string };
 
 // Marks followers as linked and adds their amounts to their authorization's running totals, in one
 // statement. Increments (not recomputed sums) keep totals right when concurrent transactions link to the
 // same authorization: the row lock serialises them and each adds its own part.
-function applyLinks(tx: Executor, links: Link[]): Promise<unknown> {
-  return tx.execute(sql`
+async function applyLinks(tx: TxSql, links: Link[]): Promise<void> {
+  await tx`
     with links as (
-      select * from jsonb_to_recordset(${json(links)})
+      select * from jsonb_to_recordset(${JSON.stringify(links)}::text::jsonb)
         as l(id text, received_at timestamptz, auth_id text, auth_received_at timestamptz)
     ), linked as (
       update events e set authorization_id = l.auth_id, authorization_received_at = l.auth_received_at
@@ -218,6 +272,7 @@ function applyLinks(tx: Executor, links: Link[]): Promise<unknown> {
         coalesce(sum(amount) filter (where type = 'refund'), 0) as refunded,
         coalesce(sum(amount) filter (where type = 'reversal'), 0) as reversed
       from linked group by authorization_id, authorization_received_at
+      order by authorization_id
     )
     update events a set
       cleared_amount = a.cleared_amount + t.cleared,
@@ -225,32 +280,32 @@ function applyLinks(tx: Executor, links: Link[]): Promise<unknown> {
       reversed_amount = a.reversed_amount + t.reversed
     from totals t
     where a.id = t.authorization_id and a.received_at = t.authorization_received_at
-      and a.type = 'authorization'`);
+      and a.type = 'authorization'`;
 }
 
-const WINDOW = sql.raw(`interval '${LINK_WINDOW_DAYS} days'`);
+export type FollowerRef = Pick<
+  StoredEvent,
+  | 'id'
+  | 'receivedAt'
+  | 'processorId'
+  | 'originalExternalId'
+  | 'cardId'
+  | 'mid'
+  | 'authCode'
+  | 'amount'
+  | 'occurredAt'
+>;
 
-/** Links new clearings, refunds and reversals to their authorization: by `original_id`, else by card,
- * MID, auth code (or amount when there is none) within the window, preferring an equal amount. */
-export async function linkFollowers(
-  tx: Executor,
-  followers: Pick<
-    StoredEvent,
-    | 'id'
-    | 'receivedAt'
-    | 'processorId'
-    | 'originalExternalId'
-    | 'cardId'
-    | 'mid'
-    | 'authCode'
-    | 'amount'
-    | 'occurredAt'
-  >[],
-): Promise<Map<string, string>> {
+/**
+ * Links clearings, refunds and reversals to their authorization: by `original_id`, else by card, MID and
+ * auth code (or amount when there is none) within the window, preferring an equal amount. Returns follower
+ * id → authorization id for those linked.
+ */
+export async function linkFollowers(tx: TxSql, followers: FollowerRef[]): Promise<Map<string, string>> {
   if (followers.length === 0) return new Map();
-  const rows = await tx.execute<Link>(sql`
+  const rows = await tx<Link[]>`
     with f as (
-      select * from jsonb_to_recordset(${json(
+      select * from jsonb_to_recordset(${JSON.stringify(
         followers.map((event) => ({
           id: event.id,
           received_at: event.receivedAt,
@@ -262,8 +317,8 @@ export async function linkFollowers(
           amount: event.amount,
           occurred_at: event.occurredAt,
         })),
-      )}) as f(id text, received_at timestamptz, processor_id text, original_id text, card_id text, mid text,
-               auth_code text, amount bigint, occurred_at timestamptz)
+      )}::text::jsonb) as f(id text, received_at timestamptz, processor_id text, original_id text, card_id text,
+               mid text, auth_code text, amount bigint, occurred_at timestamptz)
     )
     select f.id, f.received_at, a.id as auth_id, a.received_at as auth_received_at
     from f
@@ -276,180 +331,93 @@ export async function linkFollowers(
     cross join lateral (
       select a.id, a.received_at from events a
       where a.card_id = f.card_id and a.type = 'authorization' and a.mid = f.mid
-        and a.occurred_at between f.occurred_at - ${WINDOW} and f.occurred_at + interval '1 day'
+        and a.occurred_at between f.occurred_at - ${LINK_WINDOW_DAYS}::int * interval '1 day' and f.occurred_at + interval '1 day'
         and (case when f.auth_code is not null then a.auth_code = f.auth_code else a.amount = f.amount end)
       order by (a.amount = f.amount) desc, a.occurred_at desc
       limit 1
     ) a
-    where f.original_id is null`);
+    where f.original_id is null`;
   if (rows.length > 0) await applyLinks(tx, [...rows]);
   return new Map(rows.map((row) => [row.id, row.auth_id]));
 }
 
 /**
- * Followers stored before their authorization (orphans) are adopted when it arrives: by `original_id`, or
- * (for followers without one) by card, MID and auth code or amount within the window.
+ * The postgres.js transaction under a drizzle transaction: the hot path uses tagged templates (prepared
+ * once per connection, plans reused) while the rules seam keeps a drizzle `Tx` on the same transaction.
  */
-async function adoptOrphans(tx: Executor, authorizations: StoredEvent[]): Promise<void> {
-  if (authorizations.length === 0) return;
-  const rows = await tx.execute<Link>(sql`
-    with a as (
-      select * from jsonb_to_recordset(${json(
-        authorizations.map((event) => ({
-          id: event.id,
-          received_at: event.receivedAt,
-          processor_id: event.processorId,
-          external_id: event.externalId,
-          card_id: event.cardId,
-          mid: event.mid,
-          auth_code: event.authCode,
-          amount: event.amount,
-          occurred_at: event.occurredAt,
-        })),
-      )}) as a(id text, received_at timestamptz, processor_id text, external_id text, card_id text, mid text,
-               auth_code text, amount bigint, occurred_at timestamptz)
-    ), candidates as (
-      select f.id, f.received_at, a.id as auth_id, a.received_at as auth_received_at, true as exact
-      from a join events f
-        on f.processor_id = a.processor_id and f.original_external_id = a.external_id
-      where f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is not null
-      union all
-      select f.id, f.received_at, a.id, a.received_at, f.amount = a.amount
-      from a join events f on f.card_id = a.card_id and f.mid = a.mid
-      where f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is null
-        and f.occurred_at between a.occurred_at - interval '1 day' and a.occurred_at + ${WINDOW}
-        and (case when f.auth_code is not null then f.auth_code = a.auth_code else f.amount = a.amount end)
-    )
-    select distinct on (id) id, received_at, auth_id, auth_received_at
-    from candidates order by id, exact desc, auth_id desc`);
-  if (rows.length > 0) await applyLinks(tx, [...rows]);
+export function sqlOf(tx: Tx): TxSql {
+  const client = (tx as unknown as { session?: { client?: TxSql } }).session?.client;
+  if (typeof client !== 'function') throw new Error('drizzle transaction without a postgres.js client');
+  return client;
 }
 
-async function storeInTransaction(tx: Tx, events: PendingEvent[], receivedAt: string) {
-  const cards = await resolveCards(tx, events);
-  const merchants = await resolveMerchants(tx, [...new Set(events.map((event) => event.merchant.mid))]);
+async function storeInTransaction(
+  drizzleTx: Tx,
+  events: PendingEvent[],
+  receivedAt: string,
+  useMerchantZone: boolean,
+) {
+  const tx = sqlOf(drizzleTx);
+  const ids = events.map(() => newId('evt'));
+  const rows = await writeBatch(
+    tx,
+    JSON.stringify(events.map((event, idx) => recordOf(event, idx, ids[idx]!))),
+    receivedAt,
+    useMerchantZone,
+  );
 
-  const keyRows = events.map((event) => ({
-    processor_id: event.processorId,
-    external_id: event.externalId,
-    event_id: newId('evt'),
-    received_at: receivedAt,
-    stored: cards.has(refOf(event)),
-  }));
-  // Sorted so that concurrent transactions take the key locks in one order (no deadlock between them).
-  const inserted = await tx.execute<{ processor_id: string; external_id: string }>(sql`
-    insert into event_keys (processor_id, external_id, event_id, received_at, stored)
-    select processor_id, external_id, event_id, received_at, stored
-    from jsonb_to_recordset(${json(keyRows)})
-      as k(processor_id text, external_id text, event_id text, received_at timestamptz, stored boolean)
-    order by processor_id, external_id
-    on conflict do nothing
-    returning processor_id, external_id`);
-  const isNew = new Set(inserted.map((row) => keyOf(row.processor_id, row.external_id)));
-
-  const existing = new Map<string, { event_id: string; stored: boolean }>();
-  const resent = keyRows.filter((row) => !isNew.has(keyOf(row.processor_id, row.external_id)));
-  if (resent.length > 0) {
-    const rows = await tx.execute<{
-      processor_id: string;
-      external_id: string;
-      event_id: string;
-      stored: boolean;
-    }>(sql`
-      select k.processor_id, k.external_id, k.event_id, k.stored
-      from jsonb_to_recordset(${json(resent.map(({ processor_id, external_id }) => ({ processor_id, external_id })))})
-        as r(processor_id text, external_id text)
-      join event_keys k using (processor_id, external_id)`);
-    for (const row of rows) existing.set(keyOf(row.processor_id, row.external_id), row);
+  const outcomes: StoreOutcome[] = new Array(events.length);
+  const stored: StoredEvent[] = [];
+  const resent: number[] = [];
+  for (const row of rows) {
+    if (!row.is_new) {
+      resent.push(row.idx);
+      continue;
+    }
+    const enrolled = row.card_id !== null;
+    outcomes[row.idx] = { eventId: ids[row.idx]!, status: 'accepted', enrolled, actions: 0 };
+    if (enrolled) stored.push(storedEvent(events[row.idx]!, ids[row.idx]!, receivedAt, row));
   }
 
-  const outcomes: StoreOutcome[] = [];
-  const stored: StoredEvent[] = [];
-  const unenrolledByProcessor = new Map<string, number>();
-  events.forEach((event, index) => {
-    const keyRow = keyRows[index]!;
-    const key = keyOf(event.processorId, event.externalId);
-    if (!isNew.has(key)) {
-      const original = existing.get(key);
-      if (!original) throw new Error('event key vanished while storing');
-      outcomes.push({
+  if (resent.length > 0) {
+    const keys = resent.map((idx) => ({
+      processor_id: events[idx]!.processorId,
+      external_id: events[idx]!.externalId,
+    }));
+    const existing = await tx<
+      { processor_id: string; external_id: string; event_id: string; stored: boolean }[]
+    >`
+      select k.processor_id, k.external_id, k.event_id, k.stored
+      from jsonb_to_recordset(${JSON.stringify(keys)}::text::jsonb) as r(processor_id text, external_id text)
+      join event_keys k using (processor_id, external_id)`;
+    const byKey = new Map(existing.map((row) => [keyOf(row.processor_id, row.external_id), row]));
+    for (const idx of resent) {
+      const original = byKey.get(keyOf(events[idx]!.processorId, events[idx]!.externalId));
+      if (!original) throw new Error('an event key vanished while storing');
+      outcomes[idx] = {
         eventId: original.event_id,
         status: 'duplicate',
         enrolled: original.stored,
         actions: 0,
-      });
-      return;
+      };
     }
-    const card = cards.get(refOf(event));
-    outcomes.push({ eventId: keyRow.event_id, status: 'accepted', enrolled: card !== undefined, actions: 0 });
-    if (!card) {
-      unenrolledByProcessor.set(event.processorId, (unenrolledByProcessor.get(event.processorId) ?? 0) + 1);
-      return;
-    }
-    const merchant = merchants.get(event.merchant.mid);
-    const local = localTimeOf(event.occurredAt, merchant?.timezone);
-    stored.push({
-      id: keyRow.event_id,
-      receivedAt,
-      processorId: event.processorId,
-      externalId: event.externalId,
-      type: event.type,
-      occurredAt: new Date(event.occurredAt).toISOString(),
-      localAt: local.localAt,
-      utcOffsetMinutes: local.utcOffsetMinutes,
-      cardId: card.card_id,
-      userId: card.user_id,
-      cardScheme: card.scheme,
-      amount: event.amount,
-      currency: event.currency,
-      merchantId: merchant?.merchant_id ?? null,
-      mid: event.merchant.mid,
-      merchantName: event.merchant.name,
-      mcc: event.merchant.mcc,
-      merchantCity: event.merchant.city,
-      merchantRegion: event.merchant.region,
-      merchantPostalCode: event.merchant.postalCode,
-      merchantCountry: event.merchant.country,
-      terminalId: event.merchant.terminalId,
-      authCode: event.authCode,
-      rrn: event.rrn,
-      entryMode: event.entryMode,
-      originalExternalId: event.originalId,
-      authorizationId: null,
-    });
-  });
-
-  if (stored.length > 0) {
-    await tx.execute(sql`
-      insert into events (${EVENT_COLUMN_LIST})
-      select ${EVENT_COLUMN_LIST} from jsonb_to_recordset(${json(stored.map(eventRecord))}) as e(${EVENT_RECORD_TYPE})`);
-    const links = await linkFollowers(
-      tx,
-      stored.filter((event) => event.type !== 'authorization'),
-    );
-    for (const event of stored) event.authorizationId = links.get(event.id) ?? null;
-    await adoptOrphans(
-      tx,
-      stored.filter((event) => event.type === 'authorization'),
-    );
-  }
-  if (unenrolledByProcessor.size > 0) {
-    await tx.execute(sql`
-      insert into unenrolled_event_counts (processor_id, day, count)
-      select processor_id, (${receivedAt}::timestamptz at time zone 'UTC')::date, n
-      from jsonb_to_recordset(${json([...unenrolledByProcessor].map(([processor_id, n]) => ({ processor_id, n })))})
-        as u(processor_id text, n bigint)
-      order by processor_id
-      on conflict (processor_id, day) do update set count = unenrolled_event_counts.count + excluded.count`);
   }
 
-  const actions = stored.length > 0 ? await evaluateAndReserve(tx, stored) : new Map<string, number>();
+  if (stored.length === 0) return outcomes;
+  const followers = stored.filter((event) => event.type !== 'authorization');
+  if (followers.length > 0) {
+    const links = await linkFollowers(tx, followers);
+    for (const event of followers) event.authorizationId = links.get(event.id) ?? null;
+  }
+  const actions = await evaluateAndReserve(drizzleTx, stored);
   for (const outcome of outcomes) {
     if (outcome.status === 'accepted') outcome.actions = actions.get(outcome.eventId) ?? 0;
   }
   return outcomes;
 }
 
+// Deadlock and serialization failures are retried; 22023 (time zone not recognised) would mean a merchant
+// time zone Postgres does not know: the batch is retried with UTC for those rather than lost.
 const RETRYABLE = new Set(['40P01', '40001']);
 
 /**
@@ -472,17 +440,22 @@ export async function storeEvents(db: Db, events: PendingEvent[]): Promise<Store
     }
     return { index, repeat: true };
   });
+  let useMerchantZone = true;
   for (let attempt = 1; ; attempt++) {
     try {
       const receivedAt = new Date().toISOString();
-      const outcomes = await db.transaction((tx) => storeInTransaction(tx, unique, receivedAt));
+      const outcomes = await db.transaction((tx) =>
+        storeInTransaction(tx, unique, receivedAt, useMerchantZone),
+      );
       return slot.map(({ index, repeat }) => {
         const outcome = outcomes[index]!;
-        return repeat ? { ...outcome, status: 'duplicate', actions: 0 } : outcome;
+        return repeat ? { ...outcome, status: 'duplicate' as const, actions: 0 } : outcome;
       });
     } catch (error) {
       const code = pgErrorCode(error);
-      if (attempt >= 3 || !code || !RETRYABLE.has(code)) throw error;
+      if (attempt >= 3 || !code) throw error;
+      if (code === '22023' && useMerchantZone) useMerchantZone = false;
+      else if (!RETRYABLE.has(code)) throw error;
     }
   }
 }

@@ -169,7 +169,7 @@ describe('lifecycle linking', () => {
     await platform.deps
       .sql`update events set authorization_id = null, authorization_received_at = null where id = ${clearing!}`;
     await platform.deps.sql`update events set cleared_amount = 0 where id = ${authId!}`;
-    expect(await linkOrphanEvents(platform.deps.db)).toBeGreaterThanOrEqual(1);
+    expect(await linkOrphanEvents(platform.deps.sql)).toBeGreaterThanOrEqual(1);
     expect((await eventRow(clearing!)).authorization_id).toBe(authId);
     expect(totals(await eventRow(authId!))).toEqual({ cleared: 900, refunded: 0, reversed: 0 });
   });

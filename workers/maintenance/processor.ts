@@ -16,7 +16,7 @@ export function maintenanceProcessor(deps: Deps) {
       case 'create-event-partitions':
         return { created: await ensureEventPartitions(deps.db) };
       case 'link-orphan-events':
-        return { linked: await linkOrphanEvents(deps.db) };
+        return { linked: await linkOrphanEvents(deps.sql) };
       default:
         throw new UnrecoverableError(`Unknown maintenance job ${job.name}`);
     }
