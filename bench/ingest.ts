@@ -301,6 +301,7 @@ export async function run(args: string[]): Promise<void> {
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
   const startedAt = new Date();
+  const loadAtStart = loadavg();
   const logFile = `${tmpdir()}/cardlink-bench-server-${startedAt.getTime()}.log`;
 
   console.log(
@@ -386,7 +387,12 @@ export async function run(args: string[]): Promise<void> {
         {
           scenario: 'ingest',
           started_at: startedAt.toISOString(),
-          machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, load_average_at_end: loadavg() },
+          machine: {
+            cpus: cpus().length,
+            cpu_model: cpus()[0]?.model,
+            load_average_at_start: loadAtStart,
+            load_average_at_end: loadavg(),
+          },
           server: { command: 'tsx src/main.ts --api', node_env: 'production', log_level: options.logLevel },
           cards: CARD_COUNT,
           large_history: options.large > 0 ? { events: options.large, seed_seconds: seedSeconds } : null,
