@@ -1,5 +1,5 @@
 import type { Db } from '../db/client.ts';
-import { ingestFlushes } from './metrics.ts';
+import { ingestFlushEvents } from './metrics.ts';
 import { type PendingEvent, type StoreOutcome, storeEvents } from './store.ts';
 
 export interface BatcherOptions {
@@ -67,7 +67,7 @@ export class MicroBatcher {
       batch.flatMap((waiting) => waiting.events),
     )
       .then((outcomes) => {
-        ingestFlushes.inc();
+        ingestFlushEvents.observe(count);
         let offset = 0;
         for (const waiting of batch) {
           waiting.resolve(outcomes.slice(offset, offset + waiting.events.length));

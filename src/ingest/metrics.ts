@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 
 /** Ingestion outcomes; `unenrolled` counts accepted events on cards nobody enrolled (nothing kept). */
 export const ingestedEvents = new Counter({
@@ -8,9 +8,10 @@ export const ingestedEvents = new Counter({
   registers: [],
 });
 
-export const ingestFlushes = new Counter({
-  name: 'cardlink_ingest_flushes_total',
-  help: 'Ingestion transactions committed (events per transaction = events accepted / flushes)',
+export const ingestFlushEvents = new Histogram({
+  name: 'cardlink_ingest_flush_events',
+  help: 'Events stored per ingestion transaction (micro-batch size); its count is the number of transactions',
+  buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096],
   registers: [],
 });
 
@@ -18,7 +19,7 @@ export const ingestFlushes = new Counter({
 export function registerIngestMetrics(registry: Registry): void {
   const metrics = {
     cardlink_ingest_events_total: ingestedEvents,
-    cardlink_ingest_flushes_total: ingestFlushes,
+    cardlink_ingest_flush_events: ingestFlushEvents,
   };
   for (const [name, metric] of Object.entries(metrics)) {
     if (!registry.getSingleMetric(name)) registry.registerMetric(metric);

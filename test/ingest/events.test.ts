@@ -135,6 +135,52 @@ describe('POST /v1/events', () => {
     expect(count!.n).toBe(0);
   });
 
+  test('over a real socket, a 2 MB body is refused (413) whether its length is declared or streamed', async () => {
+    const processor = await createTestProcessor(platform);
+    const url = `${await platform.listen()}/v1/events`;
+    const big = JSON.stringify({
+      events: [authorization({ pan: testPan(113) })],
+      padding: 'x'.repeat(2 * 1024 * 1024),
+    });
+    const headers = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${processor.apiKey}`,
+      ...signedHeaders(processor, big),
+    };
+    const declared = await fetch(url, { method: 'POST', headers, body: big });
+    expect(declared.status).toBe(413);
+    expect((await declared.json()).code).toBe('payload_too_large');
+    const bytes = new TextEncoder().encode(big);
+    const streamed = await fetch(url, {
+      method: 'POST',
+      headers,
+      body: new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < bytes.length; i += 64 * 1024)
+            controller.enqueue(bytes.subarray(i, i + 64 * 1024));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+    // A normal request over the socket goes through.
+    const small = JSON.stringify(authorization({ pan: testPan(113) }));
+    const ok = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${processor.apiKey}`,
+        ...signedHeaders(processor, small),
+      },
+      body: small,
+    });
+    expect(ok.status).toBe(200);
+    const [count] =
+      await sql()`select count(*)::int as n from event_keys where processor_id = ${processor.id}`;
+    expect(count!.n).toBe(1);
+  });
+
   test('a resend is a duplicate with the original event id, also inside one batch', async () => {
     const processor = await createTestProcessor(platform);
     const pan = testPan(104);
@@ -313,5 +359,4 @@ test('the OpenAPI document describes the processor routes', async () => {
   expect(res.body.paths['/v1/card_tokens'].post).toBeDefined();
   expect(res.body.components.schemas.CardEvent.properties.card).toBeDefined();
   expect(res.body.components.securitySchemes.processorApiKey).toBeDefined();
-  void signedHeaders;
 });

@@ -4,6 +4,7 @@ import { authenticateProcessor } from '../../ingest/processor-auth.ts';
 import type { AppEnv } from '../env.ts';
 
 const PROCESSOR = 'processor' as never;
+const utf8 = new TextDecoder();
 
 /**
  * Processor authentication for ingestion routes: bearer api key plus a Standard Webhooks signature of the
@@ -22,6 +23,8 @@ export const requireProcessor: MiddlewareHandler<AppEnv> = async (c, next) => {
     body,
   });
   c.set(PROCESSOR, processor as never);
+  // Hand the verified bytes to the body parser as text, so it does not rebuild a Response to read them again.
+  (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(utf8.decode(body));
   await next();
 };
 
