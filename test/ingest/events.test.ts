@@ -149,7 +149,7 @@ describe('POST /v1/events', () => {
     };
     const declared = await fetch(url, { method: 'POST', headers, body: big });
     expect(declared.status).toBe(413);
-    expect((await declared.json()).code).toBe('payload_too_large');
+    expect(((await declared.json()) as { code: string }).code).toBe('payload_too_large');
     const bytes = new TextEncoder().encode(big);
     const streamed = await fetch(url, {
       method: 'POST',
