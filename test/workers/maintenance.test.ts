@@ -8,7 +8,12 @@ const platform = usePlatform({ workers: true });
 describe('maintenance worker', () => {
   it('schedules the idempotency purge and deletes only records past 24 hours', async () => {
     const schedulers = await platform.deps.queues.maintenance.getJobSchedulers();
-    expect(schedulers.map((s) => s.key)).toContain('purge-idempotency-keys');
+    expect(schedulers.map((s) => s.key).sort()).toEqual([
+      'create-event-partitions',
+      'link-orphan-events',
+      'purge-expired-credentials',
+      'purge-idempotency-keys',
+    ]);
 
     await platform.deps.sql`
       insert into idempotency_keys (scope, key, request_hash, status_code, response_sealed, created_at)

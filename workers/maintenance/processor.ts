@@ -3,6 +3,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { Deps } from '../../src/deps.ts';
 import { purgeExpiredIdempotencyKeys } from '../../src/idempotency/idempotency.ts';
 import { ensureEventPartitions, linkOrphanEvents } from '../../src/ingest/maintenance.ts';
+import { purgeExpiredCredentials } from '../../src/oauth/housekeeping.ts';
 import type { MaintenanceJobName } from './options.ts';
 
 /** Runs one housekeeping job; unknown names are permanent failures, everything else retries. */
@@ -17,6 +18,8 @@ export function maintenanceProcessor(deps: Deps) {
         return { created: await ensureEventPartitions(deps.db) };
       case 'link-orphan-events':
         return { linked: await linkOrphanEvents(deps.sql) };
+      case 'purge-expired-credentials':
+        return await purgeExpiredCredentials(deps.db);
       default:
         throw new UnrecoverableError(`Unknown maintenance job ${job.name}`);
     }
