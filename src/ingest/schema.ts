@@ -44,11 +44,22 @@ export const CardRef = z
   })
   .openapi('CardReference', { description: '`{ "pan" }` or `{ "token" }`' });
 
-const optionalText = (max: number) => z.string().trim().min(1).max(max).nullish();
+// Control characters (NUL above all, which Postgres text cannot hold) are refused in every text field.
+const NO_CONTROL = /^\P{Cc}*$/u;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(NO_CONTROL, 'must not contain control characters')
+    .refine((value) => !LONE_SURROGATE.test(value), 'must be valid Unicode');
+const optionalText = (max: number) => text(max).nullish();
 
 export const MerchantInput = z
   .object({
-    mid: z.string().trim().min(1).max(64).openapi({ description: 'Merchant id (card acceptor id)' }),
+    mid: text(64).openapi({ description: 'Merchant id (card acceptor id)' }),
     name: optionalText(200),
     mcc: z
       .string()
@@ -93,12 +104,18 @@ export const CardEventInput = z
       .refine((code) => CURRENCIES.has(code), 'is not an ISO 4217 currency')
       .openapi({ example: 'USD' }),
     merchant: MerchantInput,
-    auth_code: z.string().trim().min(1).max(12).nullish(),
-    rrn: z.string().trim().min(1).max(24).nullish(),
+    auth_code: optionalText(12),
+    rrn: optionalText(24),
     entry_mode: z.enum(ENTRY_MODES).nullish(),
-    original_id: z.string().min(1).max(255).nullish().openapi({
-      description: 'For clearing, refund and reversal: the `id` of the authorization they follow',
-    }),
+    original_id: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+      .nullish()
+      .openapi({
+        description: 'For clearing, refund and reversal: the `id` of the authorization they follow',
+      }),
   })
   .refine((event) => event.type !== 'authorization' || event.original_id == null, {
     path: ['original_id'],

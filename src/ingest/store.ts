@@ -81,9 +81,10 @@ export const LINK_WINDOW_DAYS = 30;
 
 const keyOf = (processorId: string, externalId: string) => `${processorId}\u0000${externalId}`;
 
-// Bulk rows travel as ONE jsonb parameter (jsonb_to_recordset): any batch size fits one statement, far from
-// Postgres' 65,535 bind-parameter limit, and the statement text never changes, so postgres.js prepares it
-// once per connection and Postgres can reuse its plan. `::text::jsonb` keeps the parameter a plain string.
+// Bulk rows travel as ONE json parameter (json_to_recordset; plain json parses about twice as fast as jsonb
+// here): any batch size fits one statement, far from Postgres' 65,535 bind-parameter limit, and the statement
+// text never changes, so postgres.js prepares it once per connection and Postgres reuses its plan.
+// `::text::json` keeps the parameter a plain string.
 //
 // The whole write is ONE statement: resolve the card (fingerprint, or processor token → fingerprint, live
 // cards only) and the merchant brand, compute local time, claim the idempotency keys, adopt orphaned
@@ -92,7 +93,7 @@ const keyOf = (processorId: string, externalId: string) => `${processorId}\u0000
 function writeBatch(tx: TxSql, rows: string, receivedAt: string, useMerchantZone: boolean) {
   return tx<WrittenRow[]>`
     with r as (
-      select * from jsonb_to_recordset(${rows}::text::jsonb) as r(
+      select * from json_to_recordset(${rows}::text::json) as r(
         idx int, id text, processor_id text, external_id text, type text, occurred_at timestamptz,
         stated_offset int, fp text, tok text, amount bigint, currency text, mid text, merchant_name text,
         mcc text, merchant_city text, merchant_region text, merchant_postal_code text, merchant_country text,
@@ -259,7 +260,7 @@ type Link = { id: string; received_at: string; auth_id: string; auth_received_at
 async function applyLinks(tx: TxSql, links: Link[]): Promise<void> {
   await tx`
     with links as (
-      select * from jsonb_to_recordset(${JSON.stringify(links)}::text::jsonb)
+      select * from json_to_recordset(${JSON.stringify(links)}::text::json)
         as l(id text, received_at timestamptz, auth_id text, auth_received_at timestamptz)
     ), linked as (
       update events e set authorization_id = l.auth_id, authorization_received_at = l.auth_received_at
@@ -305,7 +306,7 @@ export async function linkFollowers(tx: TxSql, followers: FollowerRef[]): Promis
   if (followers.length === 0) return new Map();
   const rows = await tx<Link[]>`
     with f as (
-      select * from jsonb_to_recordset(${JSON.stringify(
+      select * from json_to_recordset(${JSON.stringify(
         followers.map((event) => ({
           id: event.id,
           received_at: event.receivedAt,
@@ -317,7 +318,7 @@ export async function linkFollowers(tx: TxSql, followers: FollowerRef[]): Promis
           amount: event.amount,
           occurred_at: event.occurredAt,
         })),
-      )}::text::jsonb) as f(id text, received_at timestamptz, processor_id text, original_id text, card_id text,
+      )}::text::json) as f(id text, received_at timestamptz, processor_id text, original_id text, card_id text,
                mid text, auth_code text, amount bigint, occurred_at timestamptz)
     )
     select f.id, f.received_at, a.id as auth_id, a.received_at as auth_received_at
@@ -388,7 +389,7 @@ async function storeInTransaction(
       { processor_id: string; external_id: string; event_id: string; stored: boolean }[]
     >`
       select k.processor_id, k.external_id, k.event_id, k.stored
-      from jsonb_to_recordset(${JSON.stringify(keys)}::text::jsonb) as r(processor_id text, external_id text)
+      from json_to_recordset(${JSON.stringify(keys)}::text::json) as r(processor_id text, external_id text)
       join event_keys k using (processor_id, external_id)`;
     const byKey = new Map(existing.map((row) => [keyOf(row.processor_id, row.external_id), row]));
     for (const idx of resent) {

@@ -25,8 +25,10 @@ describe('POST /v1/events', () => {
     const badCard = authorization({ card: { pan, token: 'tok_x' } });
     const missing = { id: 'missing-everything' };
     const notObject = 42;
+    const nul = authorization({ pan, merchant: { mid: '1', name: 'NUL\u0000BYTE' } });
+    const surrogate = authorization({ pan, merchant: { mid: '1', city: 'Lone \ud800' } });
     const res = await postEvents(platform, processor, {
-      events: [good1, badAmount, good2, badLuhn, badCard, missing, notObject],
+      events: [good1, badAmount, good2, badLuhn, badCard, missing, notObject, nul, surrogate],
     });
     expect(res.status).toBe(200);
     const results = res.body.results;
@@ -38,7 +40,13 @@ describe('POST /v1/events', () => {
       'rejected',
       'rejected',
       'rejected',
+      'rejected',
+      'rejected',
     ]);
+    expect(results[7].errors).toEqual([
+      { path: 'merchant.name', message: 'must not contain control characters' },
+    ]);
+    expect(results[8].errors).toEqual([{ path: 'merchant.city', message: 'must be valid Unicode' }]);
     expect(results[0]).toMatchObject({ id: good1.id, actions: 0 });
     expect(results[0].event_id).toMatch(/^evt_/);
     expect(results[1]).toMatchObject({ id: badAmount.id, event_id: null });

@@ -28,21 +28,9 @@ eventsRouter.openAPIRegistry.registerComponent('securitySchemes', 'processorApiK
     '`webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.',
 });
 
-/** The events of a request body: a batch's array (1 to 1000) or the one event it is. */
-function eventsOf(body: Record<string, unknown>): unknown[] {
-  if (!('events' in body)) {
-    // A single event is the whole request: if it is bad, the request is.
-    const parsed = CardEventInput.safeParse(body);
-    if (!parsed.success) {
-      throw invalidFields(
-        parsed.error.issues.map((issue) => ({
-          path: issue.path.map(String).join('.') || '(body)',
-          message: issue.message,
-        })),
-      );
-    }
-    return [body];
-  }
+/** The events of a request body: a batch's array (1 to 1000), or null when the body is one event. */
+function batchOf(body: Record<string, unknown>): unknown[] | null {
+  if (!('events' in body)) return null;
   const extra = Object.keys(body).filter((key) => key !== 'events');
   if (extra.length > 0) {
     throw invalidFields(extra.map((key) => ({ path: key, message: 'is not allowed beside `events`' })));
@@ -90,8 +78,16 @@ eventsRouter.openapi(
     },
   }),
   async (c) => {
-    const events = eventsOf(c.req.valid('json'));
-    const results = await ingestEvents(c.get('deps'), processorOf(c), events);
+    const body = c.req.valid('json');
+    const batch = batchOf(body);
+    const results = await ingestEvents(c.get('deps'), processorOf(c), batch ?? [body]);
+    // A single event is the whole request: if it is bad, the request is (nothing was stored).
+    if (!batch && results[0]?.status === 'rejected') {
+      const errors = results[0].errors ?? [];
+      throw invalidFields(
+        errors.map((e) => ({ path: e.path === '(event)' ? '(body)' : e.path, message: e.message })),
+      );
+    }
     return c.json({ results }, 200);
   },
 );
