@@ -120,19 +120,35 @@ function writeBatch(tx: TxSql, rows: string, receivedAt: string, useMerchantZone
       returning processor_id, external_id
     ), fresh as (
       select rc.* from rc join k using (processor_id, external_id)
+    ), waiting as (
+      -- Followers still waiting for their authorization, if any (one probe of each small partial index).
+      -- Used below as an uncorrelated one-time filter: when none waits (the common case) adoption is skipped.
+      select exists (
+          select 1 from events o
+          where o.authorization_id is null and o.type <> 'authorization' and o.original_external_id is not null
+            and o.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+              and ${receivedAt}::text::timestamptz
+        ) or exists (
+          select 1 from events o
+          where o.authorization_id is null and o.type <> 'authorization' and o.original_external_id is null
+            and o.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+              and ${receivedAt}::text::timestamptz
+        ) as orphans_waiting
     ), adoptable as (
       select f.id, f.received_at, a.id as auth_id, f.original_external_id is not null as by_id,
         f.amount = a.amount as same_amount
       from fresh a join events f
         on f.processor_id = a.processor_id and f.original_external_id = a.external_id
-      where a.type = 'authorization' and a.card_id is not null
+      where (select orphans_waiting from waiting)
+        and a.type = 'authorization' and a.card_id is not null
         and f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is not null
         and f.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
           and ${receivedAt}::text::timestamptz
       union all
       select f.id, f.received_at, a.id, false, f.amount = a.amount
       from fresh a join events f on f.card_id = a.card_id and f.mid = a.mid
-      where a.type = 'authorization'
+      where (select orphans_waiting from waiting)
+        and a.type = 'authorization'
         and f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is null
         and f.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
           and ${receivedAt}::text::timestamptz
