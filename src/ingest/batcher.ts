@@ -7,6 +7,11 @@ export interface BatcherOptions {
   maxInFlight: number;
   /** Events per transaction at most (a request is never split, so one large request may exceed it). */
   maxEvents: number;
+  /**
+   * A second transaction starts beside a running one only when at least this many events wait: small
+   * requests then gather into larger batches (fewer round trips per event), large ones use both cores.
+   */
+  parallelFrom: number;
 }
 
 interface Waiting {
@@ -25,6 +30,7 @@ export class MicroBatcher {
   readonly #db: Db;
   readonly #options: BatcherOptions;
   #waiting: Waiting[] = [];
+  #waitingEvents = 0;
   #inFlight = 0;
   #scheduled = false;
 
@@ -38,12 +44,18 @@ export class MicroBatcher {
     if (events.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       this.#waiting.push({ events, resolve, reject });
+      this.#waitingEvents += events.length;
       this.#schedule();
     });
   }
 
+  #mayStart(): boolean {
+    if (this.#waiting.length === 0 || this.#inFlight >= this.#options.maxInFlight) return false;
+    return this.#inFlight === 0 || this.#waitingEvents >= this.#options.parallelFrom;
+  }
+
   #schedule() {
-    if (this.#scheduled || this.#inFlight >= this.#options.maxInFlight || this.#waiting.length === 0) return;
+    if (this.#scheduled || !this.#mayStart()) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -52,7 +64,7 @@ export class MicroBatcher {
   }
 
   #flush() {
-    if (this.#inFlight >= this.#options.maxInFlight || this.#waiting.length === 0) return;
+    if (!this.#mayStart()) return;
     const batch: Waiting[] = [];
     let count = 0;
     while (this.#waiting.length > 0) {
@@ -61,6 +73,7 @@ export class MicroBatcher {
       batch.push(this.#waiting.shift()!);
       count += next.events.length;
     }
+    this.#waitingEvents -= count;
     this.#inFlight++;
     storeEvents(
       this.#db,

@@ -14,7 +14,7 @@ const batchers = new WeakMap<Deps['db'], MicroBatcher>();
 function batcherFor(deps: Deps): MicroBatcher {
   let batcher = batchers.get(deps.db);
   if (!batcher) {
-    batcher = new MicroBatcher(deps.db, { maxInFlight: 2, maxEvents: 5000 });
+    batcher = new MicroBatcher(deps.db, { maxInFlight: 2, maxEvents: 5000, parallelFrom: 250 });
     batchers.set(deps.db, batcher);
   }
   return batcher;
