@@ -88,7 +88,13 @@ export class MicroBatcher {
         }
       })
       .catch((error: unknown) => {
-        for (const waiting of batch) waiting.reject(error);
+        // One caller's events must not fail the others grouped with them: each is retried alone.
+        if (batch.length === 1) {
+          batch[0]!.reject(error);
+          return;
+        }
+        for (const waiting of batch)
+          storeEvents(this.#db, waiting.events).then(waiting.resolve, waiting.reject);
       })
       .finally(() => {
         this.#inFlight--;

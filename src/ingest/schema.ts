@@ -4,6 +4,8 @@ import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
 /** Most events a processor may send in one request. */
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
+const EARLIEST = Date.UTC(2000, 0, 1);
+
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 
 /** True when the digits pass the Luhn check. */
@@ -90,6 +92,7 @@ export const CardEventInput = z
     type: z.enum(EVENT_TYPES),
     occurred_at: z.iso
       .datetime({ offset: true, error: 'must be an RFC 3339 timestamp with a time zone (Z or ±hh:mm)' })
+      .refine((value) => Date.parse(value) >= EARLIEST, 'must not be before 2000')
       .openapi({ example: '2026-11-23T08:15:02-08:00' }),
     card: CardRef,
     amount: z
