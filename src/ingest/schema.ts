@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
+import { statedOffsetMinutes } from './local-time.ts';
 
 /** Most events a processor may send in one request. */
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -93,6 +94,10 @@ export const CardEventInput = z
     occurred_at: z.iso
       .datetime({ offset: true, error: 'must be an RFC 3339 timestamp with a time zone (Z or ±hh:mm)' })
       .refine((value) => Date.parse(value) >= EARLIEST, 'must not be before 2000')
+      .refine((value) => {
+        const offset = statedOffsetMinutes(value) ?? 0;
+        return offset >= -12 * 60 && offset <= 14 * 60;
+      }, 'must have a UTC offset between -12:00 and +14:00')
       .openapi({ example: '2026-11-23T08:15:02-08:00' }),
     card: CardRef,
     amount: z

@@ -28,8 +28,21 @@ describe('POST /v1/events', () => {
     const nul = authorization({ pan, merchant: { mid: '1', name: 'NUL\u0000BYTE' } });
     const surrogate = authorization({ pan, merchant: { mid: '1', city: 'Lone \ud800' } });
     const yearZero = authorization({ pan, occurred_at: '0000-01-01T00:00:00Z' });
+    const farOffset = authorization({ pan, occurred_at: '2026-01-01T00:00:00+23:59' });
     const res = await postEvents(platform, processor, {
-      events: [good1, badAmount, good2, badLuhn, badCard, missing, notObject, nul, surrogate, yearZero],
+      events: [
+        good1,
+        badAmount,
+        good2,
+        badLuhn,
+        badCard,
+        missing,
+        notObject,
+        nul,
+        surrogate,
+        yearZero,
+        farOffset,
+      ],
     });
     expect(res.status).toBe(200);
     const results = res.body.results;
@@ -44,8 +57,12 @@ describe('POST /v1/events', () => {
       'rejected',
       'rejected',
       'rejected',
+      'rejected',
     ]);
     expect(results[9].errors).toEqual([{ path: 'occurred_at', message: 'must not be before 2000' }]);
+    expect(results[10].errors).toEqual([
+      { path: 'occurred_at', message: 'must have a UTC offset between -12:00 and +14:00' },
+    ]);
     expect(results[7].errors).toEqual([
       { path: 'merchant.name', message: 'must not contain control characters' },
     ]);
