@@ -12,6 +12,8 @@ if (!load) {
   console.error(`usage: npm run bench -- <${Object.keys(scenarios).join('|')}> [flags]`);
   process.exit(2);
 }
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 load()
   .then((scenario) => scenario.run(args))
   .then(() => process.exit(0))

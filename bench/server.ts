@@ -55,6 +55,11 @@ export async function startServer(env: Record<string, string>, logFile: string):
   child.once('exit', () => {
     exited = true;
   });
+  // Never leave the server behind when the bench itself is stopped.
+  const killChild = () => {
+    if (!exited) child.kill('SIGTERM');
+  };
+  process.once('exit', killChild);
 
   const deadline = Date.now() + 120_000;
   for (;;) {
