@@ -388,3 +388,37 @@ test('the OpenAPI document describes the processor routes', async () => {
   expect(res.body.components.schemas.CardEvent.properties.card).toBeDefined();
   expect(res.body.components.securitySchemes.processorApiKey).toBeDefined();
 });
+
+test('cards enrolled through POST /v1/me/cards receive events by PAN and by token, until removed', async () => {
+  const processor = await createTestProcessor(platform);
+  const email = `ingest-${Date.now().toString(36)}@example.test`;
+  const password = 'correct horse battery staple';
+  expect((await platform.request('POST', '/v1/users', { body: { email, password } })).status).toBe(201);
+  const session = await platform.request('POST', '/v1/sessions', { body: { email, password } });
+  expect(session.status).toBe(200);
+  const pan = '5105105105105100';
+  const link = await processorRequest(platform, processor, '/v1/card_tokens', { token: 'ic_enrolled', pan });
+  expect(link.status).toBe(201);
+  const card = await platform.request('POST', '/v1/me/cards', {
+    token: session.body.token,
+    body: { pan, exp_month: 12, exp_year: new Date().getUTCFullYear() + 2 },
+  });
+  expect(card.status, card.text).toBe(201);
+
+  const res = await postEvents(platform, processor, {
+    events: [authorization({ pan }), authorization({ token: 'ic_enrolled' })],
+  });
+  const ids = res.body.results.map((r: { event_id: string }) => r.event_id);
+  const rows = await sql()<{ card_id: string; card_scheme: string }[]>`
+    select card_id, card_scheme from events where id = any(${ids})`;
+  expect(rows).toHaveLength(2);
+  for (const row of rows) expect(row).toEqual({ card_id: card.body.id, card_scheme: 'mastercard' });
+
+  const removed = await platform.request('DELETE', `/v1/me/cards/${card.body.id}`, {
+    token: session.body.token,
+  });
+  expect(removed.status).toBe(204);
+  const after = await postEvents(platform, processor, authorization({ pan }));
+  expect(after.body.results[0].status).toBe('accepted');
+  expect(await sql()`select 1 from events where id = ${after.body.results[0].event_id}`).toHaveLength(0);
+});
