@@ -1,5 +1,4 @@
-import { sql } from 'drizzle-orm';
-import { bigint, boolean, date, index, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { bigint, boolean, date, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { timestamptz } from './columns.ts';
 
 /**
@@ -18,10 +17,7 @@ export const eventKeys = pgTable(
     /** False when the card was not enrolled: no event row exists. */
     stored: boolean().notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.processorId, t.externalId] }),
-    index('event_keys_event_id_idx').on(t.eventId).where(sql`${t.stored}`),
-  ],
+  (t) => [primaryKey({ columns: [t.processorId, t.externalId] })],
 );
 
 /**

@@ -1,0 +1,1 @@
+DROP INDEX "event_keys_event_id_idx";
