@@ -4,8 +4,8 @@ import { timestamptz } from './columns.ts';
 /**
  * The idempotency ledger of ingestion: one row per (processor, processor's event id), ever. The events
  * table is partitioned by month and a partitioned table's unique constraint must contain the partition
- * key, so uniqueness lives here instead. `received_at` is the partition key of the stored event (null when
- * the card was not enrolled and nothing but this key was kept), so a lookup by key prunes to one partition.
+ * key, so uniqueness lives here instead. When `stored`, `received_at` is the event row's partition key, so
+ * a lookup by key reaches one partition; otherwise (card not enrolled) this key is all that was kept.
  */
 export const eventKeys = pgTable(
   'event_keys',
