@@ -145,6 +145,17 @@ describe('operator: merchants', () => {
     });
     expect(freed.status).toBe(201);
   });
+
+  it.each(['Asia/Kolkata', 'Asia/Calcutta', 'UTC', 'Etc/GMT+5'])(
+    'accepts the IANA zone %s, aliases included',
+    async (tz) => {
+      const res = await platform.admin('POST', '/v1/merchants', {
+        body: { name: tz, mids: [`tz-${tz.length}-${tz.charCodeAt(0)}`], timezone: tz },
+      });
+      expect(res.status).toBe(201);
+      expect(res.body.timezone).toBe(tz);
+    },
+  );
 });
 
 describe('operator auth', () => {

@@ -21,7 +21,15 @@ import {
   Timestamp,
 } from '../schemas.ts';
 
-const TIME_ZONES = new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC']);
+/** Any IANA zone ICU knows, aliases included (`Intl.supportedValuesOf` lists only canonical names). */
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(tz);
+  } catch {
+    return false;
+  }
+}
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
 
 const Name = z.string().trim().min(1).max(200);
@@ -38,9 +46,7 @@ const Country = z
   .string()
   .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals')
   .refine((code) => regionNames.of(code) !== undefined, 'is not an ISO 3166-1 country');
-const TimeZone = z
-  .string()
-  .refine((tz) => TIME_ZONES.has(tz), 'must be an IANA time zone such as America/Los_Angeles');
+const TimeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Los_Angeles');
 
 const MerchantSchema = z
   .object({
