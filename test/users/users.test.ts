@@ -114,7 +114,8 @@ describe('sessions', () => {
   it('refuses an expired session', async () => {
     const user = await signUp(platform);
     expect((await platform.request('GET', '/v1/me', { token: user.token })).status).toBe(200);
-    await platform.deps.sql`update sessions set expires_at = now() - interval '1 second' where user_id = ${user.id}`;
+    await platform.deps
+      .sql`update sessions set expires_at = now() - interval '1 second' where user_id = ${user.id}`;
     expect((await platform.request('GET', '/v1/me', { token: user.token })).status).toBe(401);
   });
 
