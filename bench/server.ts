@@ -44,9 +44,22 @@ export async function startServer(env: Record<string, string>, logFile: string):
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(`${ROOT}node_modules/.bin/tsx`, ['src/main.ts', '--api'], {
+  // BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) runs the same thing as
+  // `node <args> --import tsx src/main.ts --api`, for flags NODE_OPTIONS does not allow.
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const [command, args] =
+    nodeArgs.length > 0
+      ? [process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', '--api']]
+      : [`${ROOT}node_modules/.bin/tsx`, ['src/main.ts', '--api']];
+  const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url },
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: url,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);
