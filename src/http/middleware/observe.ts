@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { Logger } from '../../logger.ts';
 import type { AppEnv } from '../env.ts';
 
 export interface HttpMetrics {
@@ -31,6 +32,20 @@ export function createHttpMetrics(): HttpMetrics {
   };
 }
 
+// The request line holds only fields built here (our request id, the route pattern, status, timing): there
+// is nothing to redact in it. The logger's redaction (wildcard paths such as `*.pan`) runs once per field of
+// every line and made this line cost ~12 µs instead of ~3 µs, a visible share of a single-event ingest
+// request; a child without redaction writes the same line to the same destination.
+const requestLoggers = new WeakMap<Logger, Logger>();
+function requestLogger(logger: Logger): Logger {
+  let child = requestLoggers.get(logger);
+  if (!child) {
+    child = logger.child({}, { redact: [] });
+    requestLoggers.set(logger, child);
+  }
+  return child;
+}
+
 /** Logs one line per request (never a body or query string) and records route metrics. */
 export function observe(metrics: HttpMetrics): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -41,7 +56,7 @@ export function observe(metrics: HttpMetrics): MiddlewareHandler<AppEnv> {
     const route = c.res.status === 404 && !c.req.routePath ? 'unmatched' : routePath(c);
     metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
     metrics.duration.observe({ method: c.req.method, route }, seconds);
-    const log = c.get('deps').logger;
+    const log = requestLogger(c.get('deps').logger);
     const line = {
       request_id: c.get('requestId'),
       method: c.req.method,
