@@ -45,6 +45,7 @@
  */
 import currencyCodes from 'currency-codes';
 import countries from 'i18n-iso-countries';
+import { luhnValid } from '../cards/pan.ts';
 import type { FieldError } from '../errors.ts';
 import type { ContractEvent, Conversion, EntryMode, EventType } from './types.ts';
 
@@ -96,20 +97,6 @@ const MINUTE = 60_000;
 export function foldRepeat(mti: string): string {
   const origin = Number(mti[3]);
   return `${mti.slice(0, 3)}${origin - (origin % 2)}`;
-}
-
-/** Luhn check of a digit string. */
-export function luhnValid(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
 }
 
 /** The event id of a message from its (folded) MTI, DE7, DE11, DE41 and DE42 — see the module comment. */
