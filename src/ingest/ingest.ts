@@ -1,9 +1,10 @@
 import { fingerprintPan } from '../cards/fingerprint.ts';
+import { luhnValid } from '../cards/pan.ts';
 import type { Deps } from '../deps.ts';
 import type { FieldError } from '../errors.ts';
 import { MicroBatcher } from './batcher.ts';
 import { ingestedEvents } from './metrics.ts';
-import { CardEventInput, type IngestResult, luhnValid } from './schema.ts';
+import { CardEventInput, type IngestResult } from './schema.ts';
 import type { PendingEvent } from './store.ts';
 
 export type { IngestResult } from './schema.ts';

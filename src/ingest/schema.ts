@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { luhnValid } from '../cards/pan.ts';
 import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
 import { statedOffsetMinutes } from './local-time.ts';
 
@@ -8,22 +9,6 @@ export const MAX_EVENTS_PER_REQUEST = 1000;
 const EARLIEST = Date.UTC(2000, 0, 1);
 
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
-
-/** True when the digits pass the Luhn check. */
-export function luhnValid(digits: string): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let digit = digits.charCodeAt(i) - 48;
-    if (double) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
 
 // Messages never quote the input: a PAN must not come back in an error.
 export const Pan = z
