@@ -19,45 +19,62 @@ export async function ensureEventPartitions(db: Db, monthsAhead = EVENT_PARTITIO
 /**
  * Links followers still waiting for their authorization. Ingestion links them as soon as the authorization
  * is stored, but a follower and its authorization committed by two concurrent transactions cannot see each
- * other: this sweep closes that gap. Returns how many were linked.
+ * other: this sweep closes that gap. It walks the whole window in pages of `limit` (one transaction each),
+ * so followers that never find an authorization (refunds and force-posts without one) cannot keep the
+ * sweep on the same first page. Returns how many were linked.
  */
 export async function linkOrphanEvents(sql: Sql, limit = 1000): Promise<number> {
-  return sql.begin(async (tx) => {
-    const orphans = await tx<
-      {
-        id: string;
-        received_at: string;
-        processor_id: string;
-        original_external_id: string | null;
-        card_id: string;
-        mid: string;
-        auth_code: string | null;
-        amount: string;
-        occurred_at: string;
-      }[]
-    >`
-      select id, received_at, processor_id, original_external_id, card_id, mid, auth_code, amount, occurred_at
-      from events
-      where authorization_id is null and type <> 'authorization'
-        and received_at > now() - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
-      order by received_at
-      limit ${limit}
-      for update skip locked`;
-    if (orphans.length === 0) return 0;
-    const links = await linkFollowers(
-      tx,
-      orphans.map((row) => ({
-        id: row.id,
-        receivedAt: new Date(row.received_at).toISOString(),
-        processorId: row.processor_id,
-        originalExternalId: row.original_external_id,
-        cardId: row.card_id,
-        mid: row.mid,
-        authCode: row.auth_code,
-        amount: Number(row.amount),
-        occurredAt: new Date(row.occurred_at).toISOString(),
-      })),
-    );
-    return links.size;
-  });
+  let linked = 0;
+  let after: { receivedAt: string; id: string } | null = null;
+  for (;;) {
+    const page: { linked: number; last: { receivedAt: string; id: string } | null; full: boolean } =
+      await sql.begin(async (tx) => {
+        const orphans = await tx<
+          {
+            id: string;
+            received_at: Date;
+            processor_id: string;
+            original_external_id: string | null;
+            card_id: string;
+            mid: string;
+            auth_code: string | null;
+            amount: string;
+            occurred_at: string;
+          }[]
+        >`
+          select id, received_at, processor_id, original_external_id, card_id, mid, auth_code, amount, occurred_at
+          from events
+          where authorization_id is null and type <> 'authorization'
+            and received_at > now() - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+            and (${after === null}::boolean
+              or (received_at, id) > (${after?.receivedAt ?? null}::timestamptz, ${after?.id ?? null}::text))
+          order by received_at, id
+          limit ${limit}
+          for update skip locked`;
+        const last = orphans.at(-1);
+        if (!last) return { linked: 0, last: null, full: false };
+        const links = await linkFollowers(
+          tx,
+          orphans.map((row) => ({
+            id: row.id,
+            receivedAt: new Date(row.received_at).toISOString(),
+            processorId: row.processor_id,
+            originalExternalId: row.original_external_id,
+            cardId: row.card_id,
+            mid: row.mid,
+            authCode: row.auth_code,
+            amount: Number(row.amount),
+            occurredAt: new Date(row.occurred_at).toISOString(),
+          })),
+        );
+        return {
+          linked: links.size,
+          last: { receivedAt: new Date(last.received_at).toISOString(), id: last.id },
+          full: orphans.length === limit,
+        };
+      });
+    linked += page.linked;
+    if (!page.full || !page.last) return linked;
+    after = page.last;
+  }
 }

@@ -173,4 +173,29 @@ describe('lifecycle linking', () => {
     expect((await eventRow(clearing!)).authorization_id).toBe(authId);
     expect(totals(await eventRow(authId!))).toEqual({ cleared: 900, refunded: 0, reversed: 0 });
   });
+
+  test('followers that never find an authorization do not starve the orphan sweep', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(306);
+    await enrollCard(platform, pan);
+    // Refunds and force-posted clearings whose authorization never comes stay unlinked for the whole window:
+    // more of them than one sweep page, received before the follower the sweep should link.
+    await send(
+      processor,
+      Array.from({ length: 6 }, (_, i) =>
+        follower('refund', { pan, amount: 100 + i, original_id: `never-sent-${i}`, auth_code: null }),
+      ),
+    );
+    const auth = authorization({ pan, amount: 700 });
+    const [authId] = await send(processor, [auth]);
+    const [clearing] = await send(processor, [
+      follower('clearing', { pan, amount: 700, original_id: auth.id }),
+    ]);
+    await platform.deps
+      .sql`update events set authorization_id = null, authorization_received_at = null where id = ${clearing!}`;
+    await platform.deps.sql`update events set cleared_amount = 0 where id = ${authId!}`;
+    await linkOrphanEvents(platform.deps.sql, 5);
+    expect((await eventRow(clearing!)).authorization_id).toBe(authId);
+    expect(totals(await eventRow(authId!))).toEqual({ cleared: 700, refunded: 0, reversed: 0 });
+  });
 });
