@@ -62,7 +62,8 @@ const Currency = z
     message: 'must be an ISO 4217 currency code',
   });
 
-const Created = z.number().int().positive();
+// Unix seconds; bounded at 9999-12-31T23:59:59Z so that converting it to a date can never throw.
+const Created = z.number().int().positive().max(253_402_300_799, 'must be Unix seconds before year 10000');
 const expandableId = (prefix: string) =>
   z.union([
     z.string().startsWith(prefix, `must be a ${prefix}… id`),

@@ -150,6 +150,16 @@ describe('Stripe Issuing → event', () => {
       ),
       'data.object.merchant_data.network_id',
     ],
+    [
+      'a created time beyond any date',
+      stripeEvent('issuing_authorization.created', authorization({ created: 1e13 })),
+      'data.object.created',
+    ],
+    [
+      'a transaction created beyond any date',
+      stripeEvent('issuing_transaction.created', transaction({ created: Number.MAX_SAFE_INTEGER })),
+      'data.object.created',
+    ],
   ])('reports %s with its path', (_label, body, path) => {
     const result = convertStripeEvent(body);
     expect(result.kind).toBe('invalid');
