@@ -61,7 +61,8 @@ export async function authenticateClient(
   if (basic && credentials.clientId !== undefined && credentials.clientId !== id) {
     throw new OAuthError('invalid_request', 'client_id in the body does not match the authenticated client.');
   }
-  const [app] = await db.select().from(apps).where(eq(apps.clientId, id));
+  // Postgres refuses text with a NUL byte: such an id cannot be a client's, and must not become a 500.
+  const [app] = id.includes('\u0000') ? [] : await db.select().from(apps).where(eq(apps.clientId, id));
   const ok = app !== undefined && safeEqual(hashToken(secret), app.clientSecretHash);
   if (!app || !ok || app.status !== 'active') {
     throw new OAuthError('invalid_client', 'Unknown client or wrong client secret.');
@@ -71,6 +72,7 @@ export async function authenticateClient(
 
 /** The app whose public `client_id` this is, if it exists and is active. */
 export async function findClient(db: Executor, clientId: string): Promise<AppRow | undefined> {
+  if (clientId.includes('\u0000')) return undefined;
   const [app] = await db.select().from(apps).where(eq(apps.clientId, clientId));
   return app?.status === 'active' ? app : undefined;
 }

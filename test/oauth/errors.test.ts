@@ -164,6 +164,32 @@ describe('the token endpoint', () => {
     expectOAuthError(post, 401, 'invalid_client');
   });
 
+  it('a client_id with a NUL byte is an unknown client (401 invalid_client or an error page), not a 500', async () => {
+    for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect']) {
+      const basic = await tokenRequest(platform, { ...app, client_id: 'cli_\u0000x' }, path, {
+        grant_type: 'client_credentials',
+        token: 'x',
+      });
+      expectOAuthError(basic, 401, 'invalid_client');
+      const post = await tokenRequest(platform, undefined, path, {
+        grant_type: 'client_credentials',
+        token: 'x',
+        client_id: 'cli_\u0000x',
+        client_secret: app.client_secret,
+      });
+      expectOAuthError(post, 401, 'invalid_client');
+    }
+    const page = await platform.request('GET', authorizeQuery({ ...app, client_id: 'cli_\u0000x' }, {}));
+    expect(page.status).toBe(400);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const posted = await platform.request(
+      'POST',
+      '/oauth/authorize',
+      form({ client_id: 'cli_\u0000x', decision: 'approve', csrf: 'x' }),
+    );
+    expect(posted.status).toBe(400);
+  });
+
   it('a disabled app cannot get tokens, and its existing tokens stop working', async () => {
     const doomed = await registerApp(platform, { name: 'Doomed' });
     const tokens = await authorize(platform, user, doomed);

@@ -210,6 +210,17 @@ describe('the login page', () => {
     },
   );
 
+  it('an email with a NUL byte is a wrong email (401 page), not a 500', async () => {
+    const { fields, csrfCookie } = await loginPage('/login');
+    const body = form({ ...fields, email: 'a\u0000@example.com', password: 'whatever it is' });
+    const res = await platform.request('POST', '/login', {
+      raw: body.raw,
+      headers: { ...body.headers, cookie: csrfCookie },
+    });
+    expect(res.status).toBe(401);
+    expect(res.text).toContain('Wrong email or password');
+  });
+
   it('re-renders with an error for a wrong password, and refuses a form without its CSRF cookie', async () => {
     const user = await signUp(platform);
     const { fields, csrfCookie } = await loginPage('/login');
