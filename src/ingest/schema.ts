@@ -22,6 +22,11 @@ export const CardToken = z
   .min(1)
   .max(255)
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
+  // A token is stored (card_tokens) and echoed: one that is or holds a card number would keep a PAN.
+  .refine(
+    (token) => !(token.match(/[0-9]{12,19}/g) ?? []).some(luhnValid),
+    'must not be or contain a card number (send the card number as `pan`)',
+  )
   .openapi({ description: "The processor's own stable card reference, linked with POST /v1/card_tokens" });
 
 export const CardRef = z

@@ -331,6 +331,21 @@ describe('POST /v1/events', () => {
 });
 
 describe('POST /v1/card_tokens', () => {
+  test('a token that is (or holds) a card number is refused and never stored or echoed', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(112);
+    for (const token of [pan, `tok_${pan}`]) {
+      const res = await processorRequest(platform, processor, '/v1/card_tokens', { token, pan });
+      expect(res.status).toBe(422);
+      expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('token');
+      expect(res.text).not.toContain(pan);
+      const event = await postEvents(platform, processor, { events: [authorization({ token })] });
+      expect(event.body.results[0].status).toBe('rejected');
+      expect(event.text).not.toContain(pan);
+    }
+    expect(await sql()`select 1 from card_tokens where processor_id = ${processor.id}`).toHaveLength(0);
+  });
+
   test('links a token once; token events resolve to the card, also one enrolled after the link', async () => {
     const processor = await createTestProcessor(platform);
     const pan = testPan(110);
