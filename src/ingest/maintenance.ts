@@ -33,6 +33,7 @@ export async function linkOrphanEvents(sql: Sql, limit = 1000): Promise<number> 
           {
             id: string;
             received_at: Date;
+            type: 'clearing' | 'refund' | 'reversal';
             processor_id: string;
             original_external_id: string | null;
             card_id: string;
@@ -42,7 +43,7 @@ export async function linkOrphanEvents(sql: Sql, limit = 1000): Promise<number> 
             occurred_at: string;
           }[]
         >`
-          select id, received_at, processor_id, original_external_id, card_id, mid, auth_code, amount, occurred_at
+          select id, received_at, type, processor_id, original_external_id, card_id, mid, auth_code, amount, occurred_at
           from events
           where authorization_id is null and type <> 'authorization'
             and received_at > now() - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
@@ -58,6 +59,7 @@ export async function linkOrphanEvents(sql: Sql, limit = 1000): Promise<number> 
           orphans.map((row) => ({
             id: row.id,
             receivedAt: new Date(row.received_at).toISOString(),
+            type: row.type,
             processorId: row.processor_id,
             originalExternalId: row.original_external_id,
             cardId: row.card_id,

@@ -304,6 +304,7 @@ export type FollowerRef = Pick<
   StoredEvent,
   | 'id'
   | 'receivedAt'
+  | 'type'
   | 'processorId'
   | 'originalExternalId'
   | 'cardId'
@@ -315,7 +316,9 @@ export type FollowerRef = Pick<
 
 /**
  * Links clearings, refunds and reversals to their authorization: by `original_id`, else by card, MID and
- * auth code (or amount when there is none) within the window, preferring an equal amount. Returns follower
+ * auth code (or amount when there is none) within the window, preferring an equal amount, then one this
+ * follower can still settle (not yet cleared or reversed in full; for a refund, cleared beyond what was
+ * refunded), so like authorizations (same card, MID and amount) are settled one each. Returns follower
  * id → authorization id for those linked.
  */
 export async function linkFollowers(tx: TxSql, followers: FollowerRef[]): Promise<Map<string, string>> {
@@ -326,6 +329,7 @@ export async function linkFollowers(tx: TxSql, followers: FollowerRef[]): Promis
         followers.map((event) => ({
           id: event.id,
           received_at: event.receivedAt,
+          type: event.type,
           processor_id: event.processorId,
           original_id: event.originalExternalId,
           card_id: event.cardId,
@@ -334,7 +338,7 @@ export async function linkFollowers(tx: TxSql, followers: FollowerRef[]): Promis
           amount: event.amount,
           occurred_at: event.occurredAt,
         })),
-      )}::text::json) as f(id text, received_at timestamptz, processor_id text, original_id text, card_id text,
+      )}::text::json) as f(id text, received_at timestamptz, type text, processor_id text, original_id text, card_id text,
                mid text, auth_code text, amount bigint, occurred_at timestamptz)
     )
     select f.id, f.received_at, a.id as auth_id, a.received_at as auth_received_at
@@ -350,7 +354,10 @@ export async function linkFollowers(tx: TxSql, followers: FollowerRef[]): Promis
       where a.card_id = f.card_id and a.type = 'authorization' and a.mid = f.mid
         and a.occurred_at between f.occurred_at - ${LINK_WINDOW_DAYS}::int * interval '1 day' and f.occurred_at + interval '1 day'
         and (case when f.auth_code is not null then a.auth_code = f.auth_code else a.amount = f.amount end)
-      order by (a.amount = f.amount) desc, a.occurred_at desc
+      order by (a.amount = f.amount) desc,
+        (case when f.type = 'refund' then a.refunded_amount < a.cleared_amount
+          else a.cleared_amount + a.reversed_amount < a.amount end) desc,
+        a.occurred_at desc
       limit 1
     ) a
     where f.original_id is null`;

@@ -100,6 +100,26 @@ describe('lifecycle linking', () => {
     expect(totals(await eventRow(nId!))).toEqual({ cleared: 777, refunded: 0, reversed: 0 });
   });
 
+  test('two like authorizations without auth code: each matched clearing settles a different one', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(307);
+    await enrollCard(platform, pan);
+    // Two coffees of the same price at one shop, on a feed without auth codes.
+    const first = authorization({ pan, amount: 475, auth_code: null, occurred_at: '2026-11-10T08:00:00Z' });
+    const second = authorization({ pan, amount: 475, auth_code: null, occurred_at: '2026-11-10T09:00:00Z' });
+    const [firstId, secondId] = await send(processor, [first, second]);
+    const [c1] = await send(processor, [
+      follower('clearing', { pan, amount: 475, auth_code: null, occurred_at: '2026-11-11T08:00:00Z' }),
+    ]);
+    const [c2] = await send(processor, [
+      follower('clearing', { pan, amount: 475, auth_code: null, occurred_at: '2026-11-11T08:00:01Z' }),
+    ]);
+    const linked = [(await eventRow(c1!)).authorization_id, (await eventRow(c2!)).authorization_id];
+    expect(linked.sort()).toEqual([firstId, secondId].sort());
+    expect(totals(await eventRow(firstId!)).cleared).toBe(475);
+    expect(totals(await eventRow(secondId!)).cleared).toBe(475);
+  });
+
   test('a clearing that arrives before its authorization is stored and linked when the authorization comes', async () => {
     const processor = await createTestProcessor(platform);
     const pan = testPan(302);
