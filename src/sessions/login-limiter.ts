@@ -47,28 +47,23 @@ const limited = (res: RateLimiterRes) =>
     extra: { retry_after: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) },
   });
 
-/** Refuses (429 `rate_limited`, `retry_after` seconds) when the email or the address is locked out. */
-export async function checkLoginAllowed(deps: Deps, email: string, ip: string): Promise<void> {
+/**
+ * Counts a sign-in attempt against the email and the address before the password is checked, and refuses
+ * (429 `rate_limited`, `retry_after` seconds) once either is over its limit. Counting first (one atomic
+ * increment) means simultaneous guesses cannot all pass a check made before any of them was recorded.
+ */
+export async function consumeLoginAttempt(deps: Deps, email: string, ip: string): Promise<void> {
   const { email: byEmail, ip: byIp } = limiters(deps);
-  const [emailState, ipState] = await Promise.all([byEmail.get(emailKey(email)), byIp.get(ip)]);
-  if (emailState && emailState.consumedPoints >= LOGIN_FAILURES_PER_EMAIL) throw limited(emailState);
-  if (ipState && ipState.consumedPoints >= LOGIN_FAILURES_PER_IP) throw limited(ipState);
+  const results = await Promise.allSettled([byEmail.consume(emailKey(email)), byIp.consume(ip)]);
+  for (const result of results) {
+    if (result.status === 'fulfilled') continue;
+    if (result.reason instanceof RateLimiterRes) throw limited(result.reason);
+    throw result.reason;
+  }
 }
 
-const ignoreLimit = (error: unknown) => {
-  if (!(error instanceof RateLimiterRes)) throw error;
-};
-
-/** Counts a failed sign-in against the email and the address. */
-export async function recordLoginFailure(deps: Deps, email: string, ip: string): Promise<void> {
+/** A successful sign-in clears the email's count and gives the address its attempt back. */
+export async function recordLoginSuccess(deps: Deps, email: string, ip: string): Promise<void> {
   const { email: byEmail, ip: byIp } = limiters(deps);
-  await Promise.all([
-    byEmail.consume(emailKey(email)).catch(ignoreLimit),
-    byIp.consume(ip).catch(ignoreLimit),
-  ]);
-}
-
-/** A successful sign-in clears the email's failures (the address keeps its count). */
-export async function recordLoginSuccess(deps: Deps, email: string): Promise<void> {
-  await limiters(deps).email.delete(emailKey(email));
+  await Promise.all([byEmail.delete(emailKey(email)), byIp.reward(ip, 1)]);
 }

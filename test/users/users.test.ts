@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRedis } from '../../src/redis.ts';
-import {
-  checkLoginAllowed,
-  LOGIN_FAILURES_PER_EMAIL,
-  recordLoginFailure,
-} from '../../src/sessions/login-limiter.ts';
+import { consumeLoginAttempt, LOGIN_FAILURES_PER_EMAIL } from '../../src/sessions/login-limiter.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { form, hiddenFields, signUp, uniqueEmail } from '../oauth/support.ts';
 
@@ -149,6 +145,20 @@ describe('sessions', () => {
     ).toBe(200);
   });
 
+  it('simultaneous guesses cannot slip past the per-email limit', async () => {
+    const user = await signUp(platform);
+    const guesses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        platform.request('POST', '/v1/sessions', {
+          body: { email: user.email, password: `parallel guess ${i}` },
+        }),
+      ),
+    );
+    const statuses = guesses.map((res) => res.status);
+    expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(15);
+  });
+
   it('a successful sign-in clears earlier failures', async () => {
     const user = await signUp(platform);
     for (let round = 0; round < 2; round++) {
@@ -246,12 +256,11 @@ describe('login limits when Redis is unreachable', () => {
     try {
       const deps = { ...platform.deps, redisProbe: dead };
       const email = uniqueEmail('offline');
-      await checkLoginAllowed(deps, email, '192.0.2.1');
-      for (let i = 0; i < LOGIN_FAILURES_PER_EMAIL; i++) await recordLoginFailure(deps, email, '192.0.2.1');
-      await expect(checkLoginAllowed(deps, email, '192.0.2.1')).rejects.toMatchObject({
+      for (let i = 0; i < LOGIN_FAILURES_PER_EMAIL; i++) await consumeLoginAttempt(deps, email, '192.0.2.1');
+      await expect(consumeLoginAttempt(deps, email, '192.0.2.1')).rejects.toMatchObject({
         code: 'rate_limited',
       });
-      await checkLoginAllowed(deps, uniqueEmail('offline'), '192.0.2.1');
+      await consumeLoginAttempt(deps, uniqueEmail('offline'), '192.0.2.1');
     } finally {
       dead.disconnect();
     }

@@ -5,7 +5,7 @@ import { deleteCookie, setCookie } from 'hono/cookie';
 import type { UserRow } from '../../db/schema/index.ts';
 import type { Deps } from '../../deps.ts';
 import { AppError } from '../../errors.ts';
-import { checkLoginAllowed, recordLoginFailure, recordLoginSuccess } from '../../sessions/login-limiter.ts';
+import { consumeLoginAttempt, recordLoginSuccess } from '../../sessions/login-limiter.ts';
 import { createSession, endSession, SESSION_COOKIE, SESSION_TTL_MS } from '../../sessions/sessions.ts';
 import { authenticateUser } from '../../users/users.ts';
 import type { AppEnv } from '../env.ts';
@@ -45,18 +45,15 @@ export async function signIn(
 ): Promise<{ user: UserRow; token: string; expiresAt: Date }> {
   const address = clientAddress(c);
   try {
-    await checkLoginAllowed(deps, credentials.email, address);
+    await consumeLoginAttempt(deps, credentials.email, address);
   } catch (error) {
     if (error instanceof AppError && error.code === 'rate_limited')
       c.header('retry-after', String(error.extra?.retry_after ?? 60));
     throw error;
   }
   const user = await authenticateUser(deps.db, credentials);
-  if (!user) {
-    await recordLoginFailure(deps, credentials.email, address);
-    throw new AppError('unauthorized', 'Wrong email or password.');
-  }
-  await recordLoginSuccess(deps, credentials.email);
+  if (!user) throw new AppError('unauthorized', 'Wrong email or password.');
+  await recordLoginSuccess(deps, credentials.email, address);
   const session = await createSession(deps.db, user.id);
   return { user, token: session.token, expiresAt: session.expiresAt };
 }
