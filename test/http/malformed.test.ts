@@ -365,6 +365,38 @@ const cases: Case[] = [
     status: 413,
     code: 'payload_too_large',
   },
+  {
+    name: 'NUL in a name',
+    path: '/v1/processors',
+    body: { name: 'First\u0000Data' },
+    status: 422,
+    code: 'validation_failed',
+    field: 'name',
+  },
+  {
+    name: 'NUL in a MID',
+    path: '/v1/merchants',
+    body: { name: 'M', mids: ['12\u00003'] },
+    status: 422,
+    code: 'validation_failed',
+    field: 'mids.0',
+  },
+  {
+    name: 'NUL in a cursor',
+    method: 'GET',
+    path: '/v1/apps?starting_after=app_%00',
+    status: 422,
+    code: 'validation_failed',
+    field: 'query.starting_after',
+  },
+  {
+    name: 'NUL in a path id',
+    method: 'GET',
+    path: '/v1/merchants/mer_%00',
+    status: 422,
+    code: 'validation_failed',
+    field: 'param.id',
+  },
   { name: 'unknown route', method: 'GET', path: '/v1/nothing-here', status: 404, code: 'not_found' },
 ];
 
