@@ -165,6 +165,16 @@ describe('enrolling cards', () => {
     expect((await enroll(other.token, '4242424242424241')).status).toBe(422);
   });
 
+  it('ids and cursors with a NUL byte are a 404 or a 422, never a 500', async () => {
+    const user = await signUp(platform);
+    const removed = await platform.request('DELETE', '/v1/me/cards/crd_%00', { token: user.token });
+    expect([404, 422]).toContain(removed.status);
+    const listed = await platform.request('GET', '/v1/me/cards?starting_after=crd_%00', {
+      token: user.token,
+    });
+    expect(listed.status).toBe(422);
+  });
+
   it('needs a session', async () => {
     expect((await enroll('ses_nope', CARDS.visa)).status).toBe(401);
   });

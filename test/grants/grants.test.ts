@@ -208,6 +208,24 @@ describe('grants', () => {
     expect(introspected.body).toMatchObject({ active: true, scope: 'transactions' });
   });
 
+  it('ids and cursors with a NUL byte are a 404 or a 422, never a 500', async () => {
+    const user = await signUp(platform);
+    const grant = await platform.request('POST', '/v1/me/grants', {
+      token: user.token,
+      raw: '{"app_id":"app_\\u0000","scopes":["transactions"]}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect([404, 422]).toContain(grant.status);
+    const revoke = await platform.request('DELETE', '/v1/me/grants/app_%00', { token: user.token });
+    expect([404, 422]).toContain(revoke.status);
+    const history = await platform.request('GET', '/v1/me/grants/history?starting_after=cns_%00', {
+      token: user.token,
+    });
+    expect(history.status).toBe(422);
+    const consents = await platform.admin('GET', '/v1/users/usr_%00/consents');
+    expect([404, 422]).toContain(consents.status);
+  });
+
   it('the operator reads any user’s consent history; users only their own', async () => {
     const user = await signUp(platform);
     const app = await registerApp(platform, { name: 'Audit Me' });
