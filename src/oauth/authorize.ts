@@ -31,6 +31,8 @@ export const AUTHORIZE_PARAM_NAMES = [
 export interface ValidAuthorizeRequest {
   app: AppRow;
   redirectUri: string;
+  /** The request named `redirect_uri` (else the app's only registered one is used). */
+  redirectUriGiven: boolean;
   scopes: string[];
   state: string | undefined;
   codeChallenge: string;
@@ -109,7 +111,17 @@ export async function checkAuthorizeRequest(
   );
   if (unknown.length > 0)
     return fail('invalid_scope', `Scopes not registered by this app: ${unknown.join(' ')}.`);
-  return { kind: 'ok', request: { app, redirectUri, scopes, state, codeChallenge: params.code_challenge } };
+  return {
+    kind: 'ok',
+    request: {
+      app,
+      redirectUri,
+      redirectUriGiven: params.redirect_uri !== undefined,
+      scopes,
+      state,
+      codeChallenge: params.code_challenge,
+    },
+  };
 }
 
 /** Issues a single-use authorization code bound to the client, redirect URI, scopes and PKCE challenge. */
@@ -125,6 +137,7 @@ export async function issueAuthorizationCode(
     userId: input.userId,
     grantId: input.grantId,
     redirectUri: input.request.redirectUri,
+    redirectUriGiven: input.request.redirectUriGiven,
     scopes: input.request.scopes,
     codeChallenge: input.request.codeChallenge,
     createdAt: new Date(now),

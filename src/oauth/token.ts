@@ -91,7 +91,11 @@ export async function exchangeAuthorizationCode(
   if (row.usedAt) throw await replayed();
   if (row.expiresAt.getTime() <= Date.now())
     throw new OAuthError('invalid_grant', 'The authorization code has expired.');
-  if (input.redirectUri !== row.redirectUri)
+  // RFC 6749 §4.1.3: required (and identical) when the authorization request named it; if it did not, an
+  // absent redirect_uri is fine, and a present one must still be the one the code went to.
+  const redirectOk =
+    input.redirectUri === undefined ? !row.redirectUriGiven : input.redirectUri === row.redirectUri;
+  if (!redirectOk)
     throw new OAuthError('invalid_grant', 'redirect_uri does not match the one used to obtain the code.');
 
   const result = await deps.db.transaction(async (tx) => {

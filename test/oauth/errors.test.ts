@@ -8,6 +8,7 @@ import {
   authorizeQuery,
   consent,
   form,
+  hiddenFields,
   pkcePair,
   REDIRECT_URI,
   registerApp,
@@ -261,6 +262,51 @@ describe('the token endpoint', () => {
       client_secret: app.client_secret,
     });
     expectOAuthError(both, 400, 'invalid_request');
+  });
+
+  it('redirect_uri at the token endpoint is required exactly when the authorization request named it (RFC 6749 §4.1.3)', async () => {
+    const cookie = `cardlink_session=${user.token}`;
+    const codeFor = async (redirectUri: string | undefined) => {
+      const { verifier, challenge } = pkcePair();
+      const page = await platform.request(
+        'GET',
+        authorizeQuery(app, {
+          redirect_uri: redirectUri,
+          scope: 'transactions',
+          code_challenge: challenge,
+          code_challenge_method: 'S256',
+        }),
+        { headers: { cookie } },
+      );
+      expect(page.status).toBe(200);
+      const fields = { ...hiddenFields(page.text), decision: 'approve' };
+      const decided = await platform.request('POST', '/oauth/authorize', {
+        ...form(fields),
+        headers: { ...form(fields).headers, cookie },
+      });
+      const back = new URL(decided.headers.get('location')!);
+      expect(`${back.origin}${back.pathname}`).toBe(REDIRECT_URI);
+      return { code: back.searchParams.get('code')!, verifier };
+    };
+    // Omitted at authorization (the app registered one URI): the exchange needs none.
+    const omitted = await codeFor(undefined);
+    const ok = await tokenRequest(platform, app, '/oauth/token', {
+      grant_type: 'authorization_code',
+      code: omitted.code,
+      code_verifier: omitted.verifier,
+    });
+    expect(ok.status).toBe(200);
+    // Named at authorization: the exchange must repeat it.
+    const named = await codeFor(REDIRECT_URI);
+    expectOAuthError(
+      await tokenRequest(platform, app, '/oauth/token', {
+        grant_type: 'authorization_code',
+        code: named.code,
+        code_verifier: named.verifier,
+      }),
+      400,
+      'invalid_grant',
+    );
   });
 
   it('missing PKCE verifier, a wrong verifier and a mismatched redirect_uri fail the exchange', async () => {

@@ -1,4 +1,4 @@
-import { index, pgTable, text } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, text } from 'drizzle-orm/pg-core';
 import { apps } from './apps.ts';
 import { timestamptz } from './columns.ts';
 import { grants } from './grants.ts';
@@ -19,6 +19,8 @@ export const oauthCodes = pgTable(
       .notNull()
       .references(() => grants.id, { onDelete: 'cascade' }),
     redirectUri: text().notNull(),
+    /** Whether the authorization request named `redirect_uri`: then the token request must repeat it. */
+    redirectUriGiven: boolean().notNull().default(true),
     scopes: text().array().notNull(),
     codeChallenge: text().notNull(),
     createdAt: timestamptz().notNull().defaultNow(),

@@ -257,7 +257,7 @@ oauthRouter.get('/oauth/authorize', async (c) => {
       hidden: {
         response_type: 'code',
         client_id: request.app.clientId,
-        redirect_uri: request.redirectUri,
+        ...(request.redirectUriGiven ? { redirect_uri: request.redirectUri } : {}),
         scope: request.scopes.join(' '),
         code_challenge: request.codeChallenge,
         code_challenge_method: 'S256',
