@@ -1,6 +1,7 @@
 import { convertIso8583 } from '../adapters/iso8583.ts';
 import type { Deps } from '../deps.ts';
 import { type IngestResult, ingestEvents } from './ingest.ts';
+import { redactPanLike } from './schema.ts';
 
 /**
  * Ingests ISO 8583 messages (JSON keyed by data element) for an authenticated processor: each message is
@@ -19,7 +20,12 @@ export async function ingestIso8583(
   messages.forEach((message, index) => {
     const converted = convertIso8583(message, now);
     if (!converted.ok) {
-      results[index] = { id: null, event_id: null, status: 'rejected', errors: converted.errors, actions: 0 };
+      // Paths name the message's keys, which the sender chose: a card number used as one is not echoed.
+      const errors = converted.errors.map((e) => ({
+        path: redactPanLike(e.path),
+        message: redactPanLike(e.message),
+      }));
+      results[index] = { id: null, event_id: null, status: 'rejected', errors, actions: 0 };
       return;
     }
     events.push(converted.event);

@@ -4,7 +4,7 @@ import type { Deps } from '../deps.ts';
 import type { FieldError } from '../errors.ts';
 import { MicroBatcher } from './batcher.ts';
 import { ingestedEvents } from './metrics.ts';
-import { CardEventInput, type IngestResult } from './schema.ts';
+import { CardEventInput, type IngestResult, redactPanLike } from './schema.ts';
 import type { PendingEvent } from './store.ts';
 
 export type { IngestResult } from './schema.ts';
@@ -93,8 +93,8 @@ export async function ingestEvents(
     const parsed = CardEventInput.safeParse(raw);
     if (!parsed.success) {
       const errors: FieldError[] = parsed.error.issues.map((issue) => ({
-        path: issue.path.map(String).join('.') || '(event)',
-        message: issue.message,
+        path: redactPanLike(issue.path.map(String).join('.')) || '(event)',
+        message: redactPanLike(issue.message),
       }));
       results[index] = { id: readableId(raw), event_id: null, status: 'rejected', errors, actions: 0 };
       return;

@@ -50,6 +50,14 @@ const text = (max: number) =>
     .refine((value) => !LONE_SURROGATE.test(value), 'must be valid Unicode');
 const optionalText = (max: number) => text(max).nullish();
 
+/**
+ * `text` with every run of digits that could be a card number (12 to 19, Luhn-valid) replaced: for field
+ * errors, whose paths and messages may name keys the sender chose.
+ */
+export function redactPanLike(text: string): string {
+  return text.replace(/[0-9]{12,}/g, (run) => (run.length <= 19 && luhnValid(run) ? '[card number]' : run));
+}
+
 /** True when `digits` appear in `text`, also spread out by separators ("4111 1111-1111 1111"). */
 function containsDigits(text: string, digits: string): boolean {
   let count = 0;

@@ -330,6 +330,37 @@ describe('POST /v1/events', () => {
   });
 });
 
+describe('card numbers used as keys are never echoed', () => {
+  test('in an event, beside the batch and in an ISO 8583 message', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(113);
+    const inEvent = await postEvents(platform, processor, {
+      events: [authorization({ card: { token: 'tok_key', [pan]: 'x' } })],
+    });
+    expect(inEvent.status).toBe(200);
+    expect(inEvent.body.results[0].status).toBe('rejected');
+    expect(inEvent.text).not.toContain(pan);
+    const beside = await postEvents(platform, processor, {
+      events: [authorization({ token: 't' })],
+      [pan]: 1,
+    });
+    expect(beside.status).toBe(422);
+    expect(beside.text).not.toContain(pan);
+    const iso = await processorRequest(platform, processor, '/v1/events/iso8583', {
+      messages: [{ mti: '0100', [pan]: 'x' }],
+    });
+    expect(iso.status).toBe(200);
+    expect(iso.body.results[0].status).toBe('rejected');
+    expect(iso.text).not.toContain(pan);
+    const isoBeside = await processorRequest(platform, processor, '/v1/events/iso8583', {
+      messages: [{ mti: '0100' }],
+      [pan]: 1,
+    });
+    expect(isoBeside.status).toBe(422);
+    expect(isoBeside.text).not.toContain(pan);
+  });
+});
+
 describe('POST /v1/card_tokens', () => {
   test('a token that is (or holds) a card number is refused and never stored or echoed', async () => {
     const processor = await createTestProcessor(platform);

@@ -1,7 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { invalidFields } from '../../errors.ts';
 import { ingestEvents } from '../../ingest/ingest.ts';
-import { CardEventBatch, CardEventInput, IngestResult, MAX_EVENTS_PER_REQUEST } from '../../ingest/schema.ts';
+import {
+  CardEventBatch,
+  CardEventInput,
+  IngestResult,
+  MAX_EVENTS_PER_REQUEST,
+  redactPanLike,
+} from '../../ingest/schema.ts';
 import { processorOf, processorSecurity, requireProcessor } from '../middleware/processor-auth.ts';
 import { createRouter } from '../router.ts';
 import { errorResponses, jsonBody, jsonResponse } from '../schemas.ts';
@@ -33,7 +39,9 @@ function batchOf(body: Record<string, unknown>): unknown[] | null {
   if (!('events' in body)) return null;
   const extra = Object.keys(body).filter((key) => key !== 'events');
   if (extra.length > 0) {
-    throw invalidFields(extra.map((key) => ({ path: key, message: 'is not allowed beside `events`' })));
+    throw invalidFields(
+      extra.map((key) => ({ path: redactPanLike(key), message: 'is not allowed beside `events`' })),
+    );
   }
   const { events } = body;
   if (!Array.isArray(events))
