@@ -274,16 +274,18 @@ export async function introspectToken(deps: OAuthDeps, app: AppRow, token: strin
     .innerJoin(oauthTokenFamilies, eq(oauthTokenFamilies.id, oauthRefreshTokens.familyId))
     .where(eq(oauthRefreshTokens.tokenHash, hashToken(token)));
   if (refresh) {
-    const live =
+    const grant =
       refresh.family.appId === app.id &&
       !refresh.token.usedAt &&
       !refresh.family.revokedAt &&
-      refresh.token.expiresAt.getTime() > Date.now() &&
-      (await liveGrant(deps.db, refresh.family.grantId)) !== undefined;
-    if (!live) return { active: false };
+      refresh.token.expiresAt.getTime() > Date.now()
+        ? await liveGrant(deps.db, refresh.family.grantId)
+        : undefined;
+    if (!grant) return { active: false };
     return {
       active: true,
-      scope: refresh.token.scopes.join(' '),
+      // What a refresh would yield now: the token's scopes the user still grants (as for access tokens).
+      scope: refresh.token.scopes.filter((scope) => grant.scopes.includes(scope)).join(' '),
       client_id: app.clientId,
       sub: refresh.family.userId,
       iss: deps.config.publicUrl,

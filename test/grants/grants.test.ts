@@ -206,6 +206,8 @@ describe('grants', () => {
       token: tokens.access_token,
     });
     expect(introspected.body).toMatchObject({ active: true, scope: 'transactions' });
+    const refresh = await tokenRequest(platform, app, '/oauth/introspect', { token: tokens.refresh_token });
+    expect(refresh.body).toMatchObject({ active: true, scope: 'transactions' });
   });
 
   it('ids and cursors with a NUL byte are a 404 or a 422, never a 500', async () => {
