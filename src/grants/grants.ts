@@ -215,14 +215,22 @@ export async function activeGrant(
   return row;
 }
 
-/** A user's live grants with the app each is for, newest first. */
-export async function listGrants(db: Executor, userId: string) {
-  return db
+/** A page of a user's live grants with the app each is for, newest first. */
+export async function listGrants(db: Executor, userId: string, page: Page) {
+  const rows = await db
     .select({ grant: grants, app: apps })
     .from(grants)
     .innerJoin(apps, eq(apps.id, grants.appId))
-    .where(and(eq(grants.userId, userId), isNull(grants.revokedAt)))
-    .orderBy(desc(grants.grantedAt));
+    .where(
+      and(
+        eq(grants.userId, userId),
+        isNull(grants.revokedAt),
+        page.startingAfter ? lt(grants.id, page.startingAfter) : undefined,
+      ),
+    )
+    .orderBy(desc(grants.id))
+    .limit(page.limit + 1);
+  return toPage(rows, page.limit);
 }
 
 /** A user's consent history (every grant, scope change and revocation), newest first. */

@@ -73,6 +73,31 @@ describe('grants', () => {
     expect(body.data.cards[0].id).not.toBe(card!.id);
   });
 
+  it('lists grants as pages (limit, starting_after, has_more), newest first', async () => {
+    const user = await signUp(platform);
+    const ids: string[] = [];
+    for (const name of ['First', 'Second', 'Third']) {
+      const app = await registerApp(platform, { name });
+      ids.push(app.id);
+      const res = await platform.request('POST', '/v1/me/grants', {
+        token: user.token,
+        body: { app_id: app.id, scopes: ['transactions'] },
+      });
+      expect(res.status).toBe(201);
+    }
+    const first = await platform.request('GET', '/v1/me/grants?limit=2', { token: user.token });
+    expect(first.status).toBe(200);
+    expect(first.body.has_more).toBe(true);
+    expect(first.body.data.map((grant: { app_id: string }) => grant.app_id)).toEqual([ids[2], ids[1]]);
+    const rest = await platform.request(
+      'GET',
+      `/v1/me/grants?limit=2&starting_after=${first.body.data[1].id}`,
+      { token: user.token },
+    );
+    expect(rest.body).toMatchObject({ has_more: false });
+    expect(rest.body.data.map((grant: { app_id: string }) => grant.app_id)).toEqual([ids[0]]);
+  });
+
   it('honours Idempotency-Key on POST /v1/me/grants', async () => {
     const user = await signUp(platform);
     const app = await registerApp(platform);

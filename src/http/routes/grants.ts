@@ -91,14 +91,22 @@ grantsRouter.openapi(
     security,
     summary: 'Apps I have connected',
     middleware: [requireUser] as const,
+    request: { query: ListQuery },
     responses: {
-      200: jsonResponse(z.object({ data: z.array(Grant) }).openapi('GrantList'), 'Live grants'),
+      200: jsonResponse(listOf(Grant, 'GrantList'), 'A page of live grants, newest first'),
       ...errorResponses,
     },
   }),
   async (c) => {
-    const rows = await listGrants(c.get('deps').db, signedInUser(c).user.id);
-    return c.json({ data: rows.map((row) => presentGrant(row.grant, row.app)) }, 200);
+    const { limit, starting_after } = c.req.valid('query');
+    const page = await listGrants(c.get('deps').db, signedInUser(c).user.id, {
+      limit,
+      startingAfter: starting_after,
+    });
+    return c.json(
+      { data: page.data.map((row) => presentGrant(row.grant, row.app)), has_more: page.hasMore },
+      200,
+    );
   },
 );
 
