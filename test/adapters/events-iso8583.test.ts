@@ -64,6 +64,18 @@ const eventCount = async (processorId: string) =>
   );
 
 describe('POST /v1/events/iso8583', () => {
+  it('rejects a message holding a NUL character alone; the rest of the batch is stored', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(8583_090);
+    await enrollCard(platform, pan);
+    const res = await post(processor, {
+      messages: [message(pan, { '43': 'NUL\u0000BYTE' }), message(pan)],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['rejected', 'accepted']);
+    expect(await eventCount(processor.id)).toBe(1);
+  });
+
   it('stores an authorization converted from a message, on the enrolled card', async () => {
     const processor = await createTestProcessor(platform);
     const pan = testPan(8583_001);

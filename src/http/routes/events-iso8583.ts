@@ -6,6 +6,7 @@ import { IngestResult, MAX_EVENTS_PER_REQUEST, redactPanLike } from '../../inges
 import { processorOf, processorSecurity, requireProcessor } from '../middleware/processor-auth.ts';
 import { createRouter } from '../router.ts';
 import { errorResponses, jsonBody, jsonResponse } from '../schemas.ts';
+import { envelopeOnlyHook } from './events.ts';
 
 const de = (description: string, example?: string) =>
   z
@@ -123,4 +124,5 @@ ${mtiTable}
     if (!batch && only?.status === 'rejected') throw invalidFields(only.errors ?? []);
     return c.json({ results }, 200);
   },
+  envelopeOnlyHook,
 );

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { invalidFields } from '../../errors.ts';
+import type { ZodError } from 'zod';
+import { AppError, invalidFields } from '../../errors.ts';
 import { ingestEvents } from '../../ingest/ingest.ts';
 import {
   CardEventBatch,
@@ -9,7 +10,7 @@ import {
   redactPanLike,
 } from '../../ingest/schema.ts';
 import { processorOf, processorSecurity, requireProcessor } from '../middleware/processor-auth.ts';
-import { createRouter } from '../router.ts';
+import { createRouter, fieldErrors } from '../router.ts';
 import { errorResponses, jsonBody, jsonResponse } from '../schemas.ts';
 
 // Validated here only as "a JSON object": each event is validated on its own by ingestEvents, so one bad
@@ -33,6 +34,23 @@ eventsRouter.openAPIRegistry.registerComponent('securitySchemes', 'processorApiK
     '`webhook-id`, `webhook-timestamp` (Unix seconds, within 5 minutes) and ' +
     '`webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.',
 });
+
+/**
+ * Route hook for the batch routes: only the envelope's own validation fails the request. The router's
+ * default hook also refuses the whole request when any string holds a NUL; here each event is validated on
+ * its own (control characters, NUL included, are refused per field), so one bad event is `rejected` alone
+ * as the contract requires, and nothing with a NUL reaches Postgres.
+ */
+export function envelopeOnlyHook(
+  result: { success: true } | { success: false; error: ZodError; target: string },
+): undefined {
+  if (!result.success) {
+    throw new AppError('validation_failed', 'The request has invalid fields.', {
+      errors: fieldErrors(result.error, result.target),
+    });
+  }
+  return undefined;
+}
 
 /** The events of a request body: a batch's array (1 to 1000), or null when the body is one event. */
 function batchOf(body: Record<string, unknown>): unknown[] | null {
@@ -98,4 +116,5 @@ eventsRouter.openapi(
     }
     return c.json({ results }, 200);
   },
+  envelopeOnlyHook,
 );
