@@ -194,6 +194,35 @@ describe('per-app card ids', () => {
     expect(cardIdForApp({ secretsKey: 'another-secrets-key-0123456789abcdef' }, 'app_a', cardId)).not.toBe(a);
   });
 
+  it("an app lists a user's cards as pages under its own ids (limit, starting_after, has_more)", async () => {
+    const user = await signUp(platform);
+    // Numbers no other test enrolls: 4000 0012 3400 00xN with the Luhn digit found by trying.
+    const pans = ['1', '2', '3'].map((n) => {
+      for (let check = 0; check < 10; check++) {
+        const pan = `40000012340000${n}${check}`;
+        if (luhnValid(pan)) return pan;
+      }
+      throw new Error('no check digit');
+    });
+    for (const pan of pans) expect((await enroll(user.token, pan)).status).toBe(201);
+    const app = await registerApp(platform);
+    const token = (await authorize(platform, user, app)).access_token;
+    const first = await platform.request('GET', '/v1/cards?limit=2', { token });
+    expect(first.status).toBe(200);
+    expect(first.body.has_more).toBe(true);
+    expect(first.body.data.map((card: { last4: string }) => card.last4)).toEqual([
+      pans[2]!.slice(-4),
+      pans[1]!.slice(-4),
+    ]);
+    const rest = await platform.request('GET', `/v1/cards?limit=2&starting_after=${first.body.data[1].id}`, {
+      token,
+    });
+    expect(rest.body).toMatchObject({ has_more: false });
+    expect(rest.body.data.map((card: { last4: string }) => card.last4)).toEqual([pans[0]!.slice(-4)]);
+    const bogus = await platform.request('GET', '/v1/cards?starting_after=crd_nope', { token });
+    expect(bogus.status).toBe(422);
+  });
+
   it('two apps granted by one user see different ids for the same card, each resolvable by its app only', async () => {
     const user = await signUp(platform);
     const card = await enroll(user.token, CARDS.discover);

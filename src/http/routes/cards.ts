@@ -1,16 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import {
-  describeCard,
-  enrollCard,
-  listCards,
-  liveCardsOf,
-  removeCard,
-  resolveAppCard,
-} from '../../cards/cards.ts';
+import { describeCard, enrollCard, listCards, removeCard, resolveAppCard } from '../../cards/cards.ts';
 import { consumeEnrollmentAttempt } from '../../cards/enroll-limiter.ts';
-import { cardIdForApp } from '../../cards/pseudonyms.ts';
+import { cardIdForApp, cardIdFromApp } from '../../cards/pseudonyms.ts';
 import { CARD_SCHEMES, type CardRow } from '../../db/schema/index.ts';
-import { AppError, notFound } from '../../errors.ts';
+import { AppError, invalidFields, notFound } from '../../errors.ts';
 import { createdIdempotently } from '../idempotent.ts';
 import { appAccess, requireAppToken } from '../middleware/app-auth.ts';
 import { requireUser, signedInUser } from '../middleware/user-auth.ts';
@@ -232,16 +225,29 @@ cardsRouter.openapi(
       'With a user’s access token: the user’s live cards under this app’s own card ids (the same ids its ' +
       'webhooks carry). Two apps never see the same id for one card.',
     middleware: [requireAppToken] as const,
+    request: { query: ListQuery },
     responses: {
-      200: jsonResponse(z.object({ data: z.array(AppCard) }).openapi('AppCardList'), 'The cards'),
+      200: jsonResponse(listOf(AppCard, 'AppCardList'), 'A page of the cards, newest first'),
       ...errorResponses,
     },
   }),
   async (c) => {
     const deps = c.get('deps');
     const access = delegatedAccess(c);
-    const rows = await liveCardsOf(deps.db, access.userId);
-    return c.json({ data: rows.map((row) => presentForApp(deps.config.secretsKey, access.appId, row)) }, 200);
+    const { limit, starting_after } = c.req.valid('query');
+    // The cursor is one of this app's own card ids: back to the platform id it stands for.
+    const startingAfter =
+      starting_after === undefined ? undefined : cardIdFromApp(deps.config, access.appId, starting_after);
+    if (starting_after !== undefined && !startingAfter)
+      throw invalidFields([{ path: 'query.starting_after', message: 'is not a card id from this API' }]);
+    const page = await listCards(deps.db, access.userId, { limit, startingAfter });
+    return c.json(
+      {
+        data: page.data.map((row) => presentForApp(deps.config.secretsKey, access.appId, row)),
+        has_more: page.hasMore,
+      },
+      200,
+    );
   },
 );
 
