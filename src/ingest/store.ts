@@ -178,7 +178,9 @@ function writeBatch(tx: TxSql, rows: string, receivedAt: string, useMerchantZone
         f.card_id, f.user_id, f.card_scheme, f.amount, f.currency, f.merchant_id, f.mid, f.merchant_name, f.mcc,
         f.merchant_city, f.merchant_region, f.merchant_postal_code, f.merchant_country, f.terminal_id, f.auth_code,
         f.rrn, f.entry_mode, f.original_external_id,
-        coalesce(t.cleared, 0), coalesce(t.refunded, 0), coalesce(t.reversed, 0)
+        -- Totals saturate at bigint's maximum (absurd amounts must not fail the batch with an overflow).
+        least(coalesce(t.cleared, 0), 9223372036854775807), least(coalesce(t.refunded, 0), 9223372036854775807),
+        least(coalesce(t.reversed, 0), 9223372036854775807)
       from fresh f left join adopted_totals t on t.authorization_id = f.id
       where f.card_id is not null
       returning id, card_id, user_id, card_scheme, merchant_id, utc_offset_minutes, local_at
@@ -291,10 +293,11 @@ async function applyLinks(tx: TxSql, links: Link[]): Promise<void> {
       from linked group by authorization_id, authorization_received_at
       order by authorization_id
     )
+    -- Totals saturate at bigint's maximum (absurd amounts must not fail the batch with an overflow).
     update events a set
-      cleared_amount = a.cleared_amount + t.cleared,
-      refunded_amount = a.refunded_amount + t.refunded,
-      reversed_amount = a.reversed_amount + t.reversed
+      cleared_amount = least(a.cleared_amount + t.cleared, 9223372036854775807),
+      refunded_amount = least(a.refunded_amount + t.refunded, 9223372036854775807),
+      reversed_amount = least(a.reversed_amount + t.reversed, 9223372036854775807)
     from totals t
     where a.id = t.authorization_id and a.received_at = t.authorization_received_at
       and a.type = 'authorization'`;

@@ -160,6 +160,23 @@ describe('lifecycle linking', () => {
     expect(totals(await eventRow(authId!))).toEqual({ cleared: 2_500, refunded: 0, reversed: 500 });
   });
 
+  test('running totals beyond bigint saturate instead of failing the request (500)', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(308);
+    await enrollCard(platform, pan);
+    const huge = Number.MAX_SAFE_INTEGER;
+    const auth = authorization({ pan, amount: huge });
+    const [authId] = await send(processor, [auth]);
+    // 2 × 1000 refunds of 2^53 - 1 add up to more than 2^63 - 1.
+    for (let round = 0; round < 2; round++) {
+      await send(
+        processor,
+        Array.from({ length: 1000 }, () => follower('refund', { pan, amount: huge, original_id: auth.id })),
+      );
+    }
+    expect((await eventRow(authId!)).refunded_amount).toBe('9223372036854775807');
+  });
+
   test('concurrent followers of one authorization all count (no lost update)', async () => {
     const processor = await createTestProcessor(platform);
     const pan = testPan(304);
