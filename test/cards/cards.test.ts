@@ -82,6 +82,16 @@ describe('enrolling cards', () => {
     expect(res.text).not.toContain(digits.slice(0, 12));
   });
 
+  it('a card number sent as a field name is refused without being echoed', async () => {
+    const user = await signUp(platform);
+    for (const extra of [{ [CARDS.amex]: 1 }, { [CARDS.amex]: '\u0000' }, { card: { [CARDS.amex]: true } }]) {
+      const res = await enroll(user.token, CARDS.amex, extra);
+      expect(res.status).toBe(422);
+      expect(res.text).not.toContain(CARDS.amex);
+    }
+    expect(JSON.stringify(platform.logs)).not.toContain(CARDS.amex);
+  });
+
   it('refuses an expiry in the past but accepts the current month', async () => {
     const user = await signUp(platform);
     const now = new Date();
