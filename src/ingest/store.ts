@@ -325,8 +325,34 @@ export type FollowerRef = Pick<
  * id → authorization id for those linked.
  */
 export async function linkFollowers(tx: TxSql, followers: FollowerRef[]): Promise<Map<string, string>> {
-  if (followers.length === 0) return new Map();
-  const rows = await tx<Link[]>`
+  const linked = new Map<string, string>();
+  let todo = followers;
+  // Followers matched by card and MID are compared with the authorizations' totals as they were before this
+  // call, so two like followers would both pick the same authorization. One per authorization is applied per
+  // round; the others are matched again against the updated totals (rounds: the most followers matched to
+  // one authorization by card in one call, almost always 1).
+  while (todo.length > 0) {
+    const rows = await matchFollowers(tx, todo);
+    const byCard = new Set(todo.filter((event) => event.originalExternalId == null).map((event) => event.id));
+    const taken = new Set<string>();
+    const now: Link[] = [];
+    const again = new Set<string>();
+    for (const row of rows) {
+      // Only card matches are deferred: a by-id link names its authorization.
+      if (byCard.has(row.id) && taken.has(row.auth_id)) again.add(row.id);
+      else now.push(row);
+      taken.add(row.auth_id);
+    }
+    if (now.length > 0) await applyLinks(tx, now);
+    for (const row of now) linked.set(row.id, row.auth_id);
+    todo = todo.filter((event) => again.has(event.id));
+  }
+  return linked;
+}
+
+async function matchFollowers(tx: TxSql, followers: FollowerRef[]): Promise<readonly Link[]> {
+  if (followers.length === 0) return [];
+  return tx<Link[]>`
     with f as (
       select * from json_to_recordset(${JSON.stringify(
         followers.map((event) => ({
@@ -364,8 +390,6 @@ export async function linkFollowers(tx: TxSql, followers: FollowerRef[]): Promis
       limit 1
     ) a
     where f.original_id is null`;
-  if (rows.length > 0) await applyLinks(tx, [...rows]);
-  return new Map(rows.map((row) => [row.id, row.auth_id]));
 }
 
 /**

@@ -120,6 +120,23 @@ describe('lifecycle linking', () => {
     expect(totals(await eventRow(secondId!)).cleared).toBe(475);
   });
 
+  test('two like clearings in one batch settle two like authorizations, one each', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(309);
+    await enrollCard(platform, pan);
+    const first = authorization({ pan, amount: 475, auth_code: null, occurred_at: '2026-11-12T08:00:00Z' });
+    const second = authorization({ pan, amount: 475, auth_code: null, occurred_at: '2026-11-12T09:00:00Z' });
+    const [firstId, secondId] = await send(processor, [first, second]);
+    const [c1, c2] = await send(processor, [
+      follower('clearing', { pan, amount: 475, auth_code: null, occurred_at: '2026-11-13T08:00:00Z' }),
+      follower('clearing', { pan, amount: 475, auth_code: null, occurred_at: '2026-11-13T08:00:01Z' }),
+    ]);
+    const linked = [(await eventRow(c1!)).authorization_id, (await eventRow(c2!)).authorization_id];
+    expect(linked.sort()).toEqual([firstId, secondId].sort());
+    expect(totals(await eventRow(firstId!)).cleared).toBe(475);
+    expect(totals(await eventRow(secondId!)).cleared).toBe(475);
+  });
+
   test('a clearing that arrives before its authorization is stored and linked when the authorization comes', async () => {
     const processor = await createTestProcessor(platform);
     const pan = testPan(302);
