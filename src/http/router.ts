@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { ZodError } from 'zod';
 import { AppError, type FieldError } from '../errors.ts';
 import type { AppEnv } from './env.ts';
+import { requireAdmin } from './middleware/admin.ts';
 
 /** Zod issues as `{ path, message }`, the path naming where in the request the field is. */
 export function fieldErrors(error: ZodError, target: string): FieldError[] {
@@ -48,4 +49,12 @@ export function createRouter(): OpenAPIHono<AppEnv> {
       }
     },
   });
+}
+
+/** A router whose every route at or below `basePath` is for the operator only. */
+export function createOperatorRouter(basePath: string): OpenAPIHono<AppEnv> {
+  const router = createRouter();
+  router.use(basePath, requireAdmin);
+  router.use(`${basePath}/*`, requireAdmin);
+  return router;
 }

@@ -3,8 +3,7 @@ import { getApp, listApps, registerApp, updateApp } from '../../apps/apps.ts';
 import type { AppRow } from '../../db/schema/index.ts';
 import { SCOPES } from '../../grants/scopes.ts';
 import { createdIdempotently } from '../idempotent.ts';
-import { requireAdmin } from '../middleware/admin.ts';
-import { createRouter } from '../router.ts';
+import { createOperatorRouter } from '../router.ts';
 import {
   Currency,
   errorResponses,
@@ -108,9 +107,7 @@ const present = (row: AppRow): z.infer<typeof App> => ({
 const tags = ['Operator: apps'];
 const security = [{ adminToken: [] }];
 
-export const appsRouter = createRouter();
-appsRouter.use('/v1/apps', requireAdmin);
-appsRouter.use('/v1/apps/*', requireAdmin);
+export const appsRouter = createOperatorRouter('/v1/apps');
 
 appsRouter.openapi(
   createRoute({

@@ -7,8 +7,7 @@ import {
   updateMerchant,
 } from '../../merchants/merchants.ts';
 import { createdIdempotently } from '../idempotent.ts';
-import { requireAdmin } from '../middleware/admin.ts';
-import { createRouter } from '../router.ts';
+import { createOperatorRouter } from '../router.ts';
 import {
   errorResponses,
   IdempotencyHeader,
@@ -79,9 +78,7 @@ const present = (m: Merchant): z.infer<typeof MerchantSchema> => ({
 const tags = ['Operator: merchants'];
 const security = [{ adminToken: [] }];
 
-export const merchantsRouter = createRouter();
-merchantsRouter.use('/v1/merchants', requireAdmin);
-merchantsRouter.use('/v1/merchants/*', requireAdmin);
+export const merchantsRouter = createOperatorRouter('/v1/merchants');
 
 merchantsRouter.openapi(
   createRoute({

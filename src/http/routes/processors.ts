@@ -10,8 +10,7 @@ import {
   updateProcessor,
 } from '../../processors/processors.ts';
 import { createdIdempotently } from '../idempotent.ts';
-import { requireAdmin } from '../middleware/admin.ts';
-import { createRouter } from '../router.ts';
+import { createOperatorRouter } from '../router.ts';
 import {
   errorResponses,
   IdempotencyHeader,
@@ -65,9 +64,7 @@ const present = (row: ProcessorRow, config: Config): z.infer<typeof Processor> =
 const tags = ['Operator: processors'];
 const security = [{ adminToken: [] }];
 
-export const processorsRouter = createRouter();
-processorsRouter.use('/v1/processors', requireAdmin);
-processorsRouter.use('/v1/processors/*', requireAdmin);
+export const processorsRouter = createOperatorRouter('/v1/processors');
 
 processorsRouter.openapi(
   createRoute({
