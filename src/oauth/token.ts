@@ -141,8 +141,11 @@ export async function exchangeAuthorizationCode(
   };
 }
 
-const parseScope = (scope: string | undefined) =>
-  scope === undefined ? undefined : [...new Set(scope.split(' ').filter(Boolean))];
+/** The requested scopes, or undefined when none are named: RFC 6749 §6 treats an empty `scope` as omitted. */
+const parseScope = (scope: string | undefined) => {
+  const named = [...new Set((scope ?? '').split(' ').filter(Boolean))];
+  return named.length > 0 ? named : undefined;
+};
 
 /**
  * `refresh_token`: rotates the refresh token (the old one is spent) and issues a new access token, optionally

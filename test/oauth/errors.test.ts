@@ -1,4 +1,4 @@
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { purgeExpiredCredentials } from '../../src/oauth/housekeeping.ts';
 import { signingKey } from '../../src/oauth/keys.ts';
@@ -440,6 +440,32 @@ describe('the token endpoint', () => {
       scope: 'transactions cashback',
     });
     expectOAuthError(widen, 400, 'invalid_scope');
+  });
+
+  it('an empty scope on a refresh is the same as none: the granted scopes, narrowed to the live grant', async () => {
+    const holder = await signUp(platform, 'empty-scope');
+    const tokens = await authorize(platform, holder, app, 'transactions cashback');
+    const kept = await tokenRequest(platform, app, '/oauth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token,
+      scope: '',
+    });
+    expect(kept.status).toBe(200);
+    expect(kept.body.scope).toBe('transactions cashback');
+    expect(decodeJwt(kept.body.access_token).scope).toBe('transactions cashback');
+    const narrowed = await platform.request('POST', '/v1/me/grants', {
+      token: holder.token,
+      body: { app_id: app.id, scopes: ['cashback'] },
+    });
+    expect(narrowed.status).toBe(201);
+    const again = await tokenRequest(platform, app, '/oauth/token', {
+      grant_type: 'refresh_token',
+      refresh_token: kept.body.refresh_token,
+      scope: '',
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.scope).toBe('cashback');
+    expect(decodeJwt(again.body.access_token).scope).toBe('cashback');
   });
 });
 
