@@ -140,7 +140,7 @@ function writeBatch(tx: TxSql, rows: string, receivedAt: string, useMerchantZone
       from fresh a join events f
         on f.processor_id = a.processor_id and f.original_external_id = a.external_id
       where (select orphans_waiting from waiting)
-        and a.type = 'authorization' and a.card_id is not null
+        and a.type = 'authorization' and a.card_id is not null and f.card_id = a.card_id
         and f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is not null
         and f.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
           and ${receivedAt}::text::timestamptz
@@ -271,6 +271,7 @@ function recordOf(event: PendingEvent, idx: number, id: string) {
 }
 
 type Link = { id: string; received_at: string; auth_id: string; auth_received_at: string };
+type MatchedLink = Link & { by_id: boolean };
 
 // Marks followers as linked and adds their amounts to their authorization's running totals, in one
 // statement. Increments (not recomputed sums) keep totals right when concurrent transactions link to the
@@ -333,13 +334,12 @@ export async function linkFollowers(tx: TxSql, followers: FollowerRef[]): Promis
   // one authorization by card in one call, almost always 1).
   while (todo.length > 0) {
     const rows = await matchFollowers(tx, todo);
-    const byCard = new Set(todo.filter((event) => event.originalExternalId == null).map((event) => event.id));
     const taken = new Set<string>();
     const now: Link[] = [];
     const again = new Set<string>();
     for (const row of rows) {
       // Only card matches are deferred: a by-id link names its authorization.
-      if (byCard.has(row.id) && taken.has(row.auth_id)) again.add(row.id);
+      if (!row.by_id && taken.has(row.auth_id)) again.add(row.id);
       else now.push(row);
       taken.add(row.auth_id);
     }
@@ -350,9 +350,9 @@ export async function linkFollowers(tx: TxSql, followers: FollowerRef[]): Promis
   return linked;
 }
 
-async function matchFollowers(tx: TxSql, followers: FollowerRef[]): Promise<readonly Link[]> {
+async function matchFollowers(tx: TxSql, followers: FollowerRef[]): Promise<readonly MatchedLink[]> {
   if (followers.length === 0) return [];
-  return tx<Link[]>`
+  return tx<MatchedLink[]>`
     with f as (
       select * from json_to_recordset(${JSON.stringify(
         followers.map((event) => ({
@@ -369,14 +369,34 @@ async function matchFollowers(tx: TxSql, followers: FollowerRef[]): Promise<read
         })),
       )}::text::json) as f(id text, received_at timestamptz, type text, processor_id text, original_id text, card_id text,
                mid text, auth_code text, amount bigint, occurred_at timestamptz)
+    ), named as (
+      -- The event each original_id names, when stored (an authorization, or for a refund a clearing).
+      select f.id, o.id as named_id, o.received_at as named_received_at, o.type as named_type, o.card_id as named_card_id,
+        o.processor_id as named_processor_id, o.authorization_id as named_auth_id,
+        o.authorization_received_at as named_auth_received_at
+      from f
+      join event_keys k on k.processor_id = f.processor_id and k.external_id = f.original_id and k.stored
+      join events o on o.id = k.event_id and o.received_at = k.received_at
+      where f.original_id is not null
+    ), by_id as (
+      -- Linked by id only when the named event is on the same card and from the same processor.
+      select f.id, f.received_at, a.id as auth_id, a.received_at as auth_received_at
+      from f join named n on n.id = f.id
+      join events a on a.id = n.named_id and a.received_at = n.named_received_at and a.type = 'authorization'
+      where n.named_card_id = f.card_id and n.named_processor_id = f.processor_id
+      union all
+      -- A refund naming a clearing follows that clearing's authorization, once the clearing is linked.
+      select f.id, f.received_at, a.id, a.received_at
+      from f join named n on n.id = f.id
+      join events a on a.id = n.named_auth_id and a.received_at = n.named_auth_received_at
+        and a.type = 'authorization'
+      where f.type = 'refund' and n.named_type = 'clearing'
+        and n.named_card_id = f.card_id and n.named_processor_id = f.processor_id
+        and a.card_id = f.card_id and a.processor_id = f.processor_id
     )
-    select f.id, f.received_at, a.id as auth_id, a.received_at as auth_received_at
-    from f
-    join event_keys k on k.processor_id = f.processor_id and k.external_id = f.original_id and k.stored
-    join events a on a.id = k.event_id and a.received_at = k.received_at and a.type = 'authorization'
-    where f.original_id is not null
+    select id, received_at, auth_id, auth_received_at, true as by_id from by_id
     union all
-    select f.id, f.received_at, a.id, a.received_at
+    select f.id, f.received_at, a.id, a.received_at, false
     from f
     cross join lateral (
       select a.id, a.received_at from events a
@@ -389,7 +409,10 @@ async function matchFollowers(tx: TxSql, followers: FollowerRef[]): Promise<read
         a.occurred_at desc
       limit 1
     ) a
-    where f.original_id is null`;
+    -- Matched by card: no original_id, or one naming a stored event that gave no link by id (another card's,
+    -- or a clearing not linked yet). An original_id naming nothing stored yet waits for its authorization.
+    where (f.original_id is null or exists (select 1 from named n where n.id = f.id))
+      and not exists (select 1 from by_id b where b.id = f.id)`;
 }
 
 /**

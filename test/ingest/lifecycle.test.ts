@@ -177,6 +177,60 @@ describe('lifecycle linking', () => {
     expect(totals(await eventRow(authId!))).toEqual({ cleared: 2_500, refunded: 0, reversed: 500 });
   });
 
+  test("a follower whose original_id names another card's authorization is not linked to it by id", async () => {
+    const processor = await createTestProcessor(platform);
+    const panA = testPan(320);
+    const panB = testPan(321);
+    await enrollCard(platform, panA);
+    await enrollCard(platform, panB);
+    const authA = authorization({ pan: panA, amount: 1_200, auth_code: 'CRD111' });
+    const authB = authorization({ pan: panB, amount: 1_200, auth_code: 'CRD222' });
+    const [aId, bId] = await send(processor, [authA, authB]);
+    // Card B's clearing names card A's authorization: it must fall back to card matching (card B's own).
+    const [wrong] = await send(processor, [
+      follower('clearing', { pan: panB, amount: 1_200, auth_code: 'CRD222', original_id: authA.id }),
+    ]);
+    expect((await eventRow(wrong!)).authorization_id).toBe(bId);
+    expect(totals(await eventRow(aId!)).cleared).toBe(0);
+    expect(totals(await eventRow(bId!)).cleared).toBe(1_200);
+    // With nothing on its own card to match, it stays unlinked rather than settling another card's.
+    const [stray] = await send(processor, [
+      follower('reversal', { pan: panB, amount: 50, auth_code: 'NOPE00', original_id: authA.id }),
+    ]);
+    expect((await eventRow(stray!)).authorization_id).toBeNull();
+    expect(totals(await eventRow(aId!)).reversed).toBe(0);
+  });
+
+  test('a follower arriving before an authorization of another card is not adopted by it', async () => {
+    const processor = await createTestProcessor(platform);
+    const panA = testPan(322);
+    const panB = testPan(323);
+    await enrollCard(platform, panA);
+    await enrollCard(platform, panB);
+    const authA = authorization({ pan: panA, amount: 900, auth_code: 'EAR111' });
+    const [early] = await send(processor, [
+      follower('clearing', { pan: panB, amount: 900, original_id: authA.id }),
+    ]);
+    const [aId] = await send(processor, [authA]);
+    expect((await eventRow(early!)).authorization_id).toBeNull();
+    expect(totals(await eventRow(aId!)).cleared).toBe(0);
+  });
+
+  test("a refund whose original_id names a clearing links to that clearing's authorization", async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(324);
+    await enrollCard(platform, pan);
+    const auth = authorization({ pan, amount: 4_000, auth_code: 'REF111' });
+    const [authId] = await send(processor, [auth]);
+    const clearing = follower('clearing', { pan, amount: 4_000, original_id: auth.id });
+    await send(processor, [clearing]);
+    const [refund] = await send(processor, [
+      follower('refund', { pan, amount: 1_500, auth_code: null, original_id: clearing.id }),
+    ]);
+    expect((await eventRow(refund!)).authorization_id).toBe(authId);
+    expect(totals(await eventRow(authId!))).toEqual({ cleared: 4_000, refunded: 1_500, reversed: 0 });
+  });
+
   test('running totals beyond bigint saturate instead of failing the request (500)', async () => {
     const processor = await createTestProcessor(platform);
     const pan = testPan(308);
