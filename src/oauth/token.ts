@@ -119,7 +119,10 @@ export async function exchangeAuthorizationCode(
       scopes: claimed.scopes,
     });
     const refreshToken = await newRefreshToken(tx, familyId, claimed.scopes);
-    return { familyId, refreshToken, userId: claimed.userId, scopes: claimed.scopes };
+    // The user may have narrowed the grant since consenting: the access token carries only what it holds now
+    // (as on refresh); the refresh token keeps the consented scopes, narrowed again at each use.
+    const scopes = claimed.scopes.filter((scope) => grant.scopes.includes(scope));
+    return { familyId, refreshToken, userId: claimed.userId, scopes };
   });
   if (result === 'replayed') throw await replayed();
   if (result === 'bad_verifier')

@@ -467,6 +467,29 @@ describe('the token endpoint', () => {
     expect(again.body.scope).toBe('cashback');
     expect(decodeJwt(again.body.access_token).scope).toBe('cashback');
   });
+
+  it('a grant narrowed between consent and code exchange narrows the tokens of the exchange', async () => {
+    const holder = await signUp(platform, 'narrow-before-exchange');
+    const { verifier, challenge } = pkcePair();
+    const code = (
+      await consent(platform, holder, app, { challenge, scope: 'transactions cashback' })
+    ).searchParams.get('code')!;
+    const narrowed = await platform.request('POST', '/v1/me/grants', {
+      token: holder.token,
+      body: { app_id: app.id, scopes: ['transactions'] },
+    });
+    expect(narrowed.status).toBe(201);
+    const res = await tokenRequest(platform, app, '/oauth/token', {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.scope).toBe('transactions');
+    expect(decodeJwt(res.body.access_token).scope).toBe('transactions');
+    expect((await introspect(res.body.access_token)).body.scope).toBe('transactions');
+  });
 });
 
 describe('access tokens', () => {
