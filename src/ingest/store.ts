@@ -121,22 +121,18 @@ function writeBatch(tx: TxSql, rows: string, receivedAt: string, useMerchantZone
     ), fresh as (
       select rc.* from rc join k using (processor_id, external_id)
     ), waiting as (
-      -- Followers still waiting for their authorization, if any (one probe of each small partial index).
+      -- Followers waiting for their authorization by original_id, if any (one probe of a small partial index).
       -- Used below as an uncorrelated one-time filter: when none waits (the common case) adoption is skipped.
       select exists (
           select 1 from events o
           where o.authorization_id is null and o.type <> 'authorization' and o.original_external_id is not null
             and o.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
               and ${receivedAt}::text::timestamptz
-        ) or exists (
-          select 1 from events o
-          where o.authorization_id is null and o.type <> 'authorization' and o.original_external_id is null
-            and o.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
-              and ${receivedAt}::text::timestamptz
         ) as orphans_waiting
     ), adoptable as (
-      select f.id, f.received_at, a.id as auth_id, f.original_external_id is not null as by_id,
-        f.amount = a.amount as same_amount
+      -- By original_id only: followers waiting to be matched by card are linked after this statement
+      -- (linkFollowers), so like followers spread over like authorizations instead of all taking one.
+      select f.id, f.received_at, a.id as auth_id
       from fresh a join events f
         on f.processor_id = a.processor_id and f.original_external_id = a.external_id
       where (select orphans_waiting from waiting)
@@ -144,21 +140,10 @@ function writeBatch(tx: TxSql, rows: string, receivedAt: string, useMerchantZone
         and f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is not null
         and f.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
           and ${receivedAt}::text::timestamptz
-      union all
-      select f.id, f.received_at, a.id, false, f.amount = a.amount
-      from fresh a join events f on f.card_id = a.card_id and f.mid = a.mid
-      where (select orphans_waiting from waiting)
-        and a.type = 'authorization'
-        and f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is null
-        and f.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
-          and ${receivedAt}::text::timestamptz
-        and f.occurred_at between a.occurred_at - interval '1 day' and a.occurred_at + ${LINK_WINDOW_DAYS}::int * interval '1 day'
-        and (case when f.auth_code is not null then f.auth_code = a.auth_code else f.amount = a.amount end)
     ), adopted as (
       update events f set authorization_id = x.auth_id, authorization_received_at = ${receivedAt}::text::timestamptz
       from (
-        select distinct on (id) id, received_at, auth_id from adoptable
-        order by id, by_id desc, same_amount desc, auth_id desc
+        select distinct on (id) id, received_at, auth_id from adoptable order by id, auth_id
       ) x
       where f.id = x.id and f.received_at = x.received_at and f.authorization_id is null
       returning f.authorization_id, f.type, f.amount
@@ -415,6 +400,52 @@ async function matchFollowers(tx: TxSql, followers: FollowerRef[]): Promise<read
       and not exists (select 1 from by_id b where b.id = f.id)`;
 }
 
+/** Stored followers without original_id, still unlinked, on the card and MID of one of `authorizations`. */
+async function earlyFollowersOf(
+  tx: TxSql,
+  authorizations: StoredEvent[],
+  receivedAt: string,
+): Promise<FollowerRef[]> {
+  if (authorizations.length === 0) return [];
+  const rows = await tx<
+    {
+      id: string;
+      received_at: Date;
+      type: 'clearing' | 'refund' | 'reversal';
+      processor_id: string;
+      card_id: string;
+      mid: string;
+      auth_code: string | null;
+      amount: string;
+      occurred_at: Date;
+    }[]
+  >`
+    with a as (
+      select distinct card_id, mid
+      from json_to_recordset(${JSON.stringify(
+        authorizations.map((event) => ({ card_id: event.cardId, mid: event.mid })),
+      )}::text::json) as a(card_id text, mid text)
+    )
+    select f.id, f.received_at, f.type, f.processor_id, f.card_id, f.mid, f.auth_code, f.amount, f.occurred_at
+    from a join events f on f.card_id = a.card_id and f.mid = a.mid
+    where f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is null
+      and f.received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+      and f.received_at < ${receivedAt}::text::timestamptz
+    order by f.received_at, f.id`;
+  return rows.map((row) => ({
+    id: row.id,
+    receivedAt: new Date(row.received_at).toISOString(),
+    type: row.type,
+    processorId: row.processor_id,
+    originalExternalId: null,
+    cardId: row.card_id,
+    mid: row.mid,
+    authCode: row.auth_code,
+    amount: Number(row.amount),
+    occurredAt: new Date(row.occurred_at).toISOString(),
+  }));
+}
+
 /**
  * The postgres.js transaction under a drizzle transaction: the hot path uses tagged templates (prepared
  * once per connection, plans reused) while the rules seam keeps a drizzle `Tx` on the same transaction.
@@ -479,6 +510,14 @@ async function storeInTransaction(
 
   if (stored.length === 0) return outcomes;
   const followers = stored.filter((event) => event.type !== 'authorization');
+  // Followers that came before their authorization and wait to be matched by card: adopted here, by the same
+  // matching as any follower (one each over like authorizations, preferring one they can still settle).
+  const early = await earlyFollowersOf(
+    tx,
+    stored.filter((event) => event.type === 'authorization'),
+    receivedAt,
+  );
+  if (early.length > 0) await linkFollowers(tx, early);
   if (followers.length > 0) {
     const links = await linkFollowers(tx, followers);
     for (const event of followers) event.authorizationId = links.get(event.id) ?? null;

@@ -231,6 +231,26 @@ describe('lifecycle linking', () => {
     expect(totals(await eventRow(authId!))).toEqual({ cleared: 4_000, refunded: 1_500, reversed: 0 });
   });
 
+  test('two like clearings that arrive before two like authorizations (one batch) settle one each', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(325);
+    await enrollCard(platform, pan);
+    const [c1] = await send(processor, [
+      follower('clearing', { pan, amount: 475, auth_code: null, occurred_at: '2026-11-14T08:00:00Z' }),
+    ]);
+    const [c2] = await send(processor, [
+      follower('clearing', { pan, amount: 475, auth_code: null, occurred_at: '2026-11-14T08:00:01Z' }),
+    ]);
+    const [firstId, secondId] = await send(processor, [
+      authorization({ pan, amount: 475, auth_code: null, occurred_at: '2026-11-13T08:00:00Z' }),
+      authorization({ pan, amount: 475, auth_code: null, occurred_at: '2026-11-13T09:00:00Z' }),
+    ]);
+    const linked = [(await eventRow(c1!)).authorization_id, (await eventRow(c2!)).authorization_id];
+    expect(linked.sort()).toEqual([firstId, secondId].sort());
+    expect(totals(await eventRow(firstId!)).cleared).toBe(475);
+    expect(totals(await eventRow(secondId!)).cleared).toBe(475);
+  });
+
   test('running totals beyond bigint saturate instead of failing the request (500)', async () => {
     const processor = await createTestProcessor(platform);
     const pan = testPan(308);
