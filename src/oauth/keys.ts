@@ -22,16 +22,29 @@ export interface ActiveKey {
   loadedAt: number;
 }
 
+/**
+ * A token naming a kid this process does not know makes it reload the published keys (another process may
+ * have rotated), but at most once per this many milliseconds: tokens with made-up kids cannot make every
+ * request reload and re-import the key set. A real rotation is seen within this window at the latest.
+ */
+export const UNKNOWN_KID_RELOAD_MS = 5_000;
+
+type VerifyingKeys = Map<string, { key: CryptoKey; expiresAt: number }>;
+
 interface KeyCache {
   signing?: ActiveKey | undefined;
-  verifying: Map<string, { key: CryptoKey; expiresAt: number }>;
+  verifying: VerifyingKeys;
+  /** When the verifying keys were last loaded (0: never, or forgotten after a local rotation). */
+  verifyingLoadedAt: number;
+  /** The reload under way, which concurrent lookups of unknown kids share. */
+  reloading?: Promise<void> | undefined;
 }
 
 const caches = new WeakMap<object, KeyCache>();
 const cacheOf = (deps: KeyDeps) => {
   let cache = caches.get(deps.db);
   if (!cache) {
-    cache = { verifying: new Map() };
+    cache = { verifying: new Map(), verifyingLoadedAt: 0 };
     caches.set(deps.db, cache);
   }
   return cache;
@@ -96,20 +109,40 @@ export async function signingKey(deps: KeyDeps): Promise<ActiveKey> {
 
 const publishedWhere = () => or(isNull(signingKeys.expiresAt), gt(signingKeys.expiresAt, new Date()));
 
-/** The public key for `kid` if it is still published (active, or retired but not yet expired). */
-export async function verificationKey(deps: KeyDeps, kid: string): Promise<CryptoKey | undefined> {
-  const cache = cacheOf(deps);
-  const cached = cache.verifying.get(kid);
-  if (cached && cached.expiresAt > Date.now()) return cached.key;
+/** Loads the published keys, re-importing only those not already cached, and swaps the set in whole. */
+async function reloadVerifying(deps: KeyDeps, cache: KeyCache): Promise<void> {
+  cache.verifyingLoadedAt = Date.now();
   const rows = await deps.db.select().from(signingKeys).where(publishedWhere());
-  cache.verifying.clear();
+  const next: VerifyingKeys = new Map();
   for (const row of rows) {
-    cache.verifying.set(row.kid, {
-      key: (await importJWK(row.publicJwk as JWK, SIGNING_ALG)) as CryptoKey,
+    const known = cache.verifying.get(row.kid);
+    next.set(row.kid, {
+      key: known?.key ?? ((await importJWK(row.publicJwk as JWK, SIGNING_ALG)) as CryptoKey),
       expiresAt: row.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY,
     });
   }
-  return cache.verifying.get(kid)?.key;
+  cache.verifying = next;
+}
+
+/**
+ * The public key for `kid` if it is still published (active, or retired but not yet expired). An unknown kid
+ * reloads the published keys at most once per {@link UNKNOWN_KID_RELOAD_MS}; concurrent lookups share it.
+ */
+export async function verificationKey(deps: KeyDeps, kid: string): Promise<CryptoKey | undefined> {
+  const cache = cacheOf(deps);
+  const lookup = () => {
+    const cached = cache.verifying.get(kid);
+    return cached && cached.expiresAt > Date.now() ? cached.key : undefined;
+  };
+  const found = lookup();
+  if (found) return found;
+  if (!cache.reloading && Date.now() - cache.verifyingLoadedAt >= UNKNOWN_KID_RELOAD_MS) {
+    cache.reloading = reloadVerifying(deps, cache).finally(() => {
+      cache.reloading = undefined;
+    });
+  }
+  if (cache.reloading) await cache.reloading;
+  return lookup();
 }
 
 /** The JSON Web Key Set: every key whose tokens may still be alive. */
@@ -149,6 +182,11 @@ export async function rotateSigningKey(deps: KeyDeps): Promise<Rotation> {
   });
   const cache = cacheOf(deps);
   cache.signing = undefined;
-  cache.verifying.clear();
+  // The retired keys verify until their new expiry; the new key is loaded at its first token, without waiting.
+  for (const { kid, expiresAt } of result.retired) {
+    const cached = cache.verifying.get(kid);
+    if (cached) cached.expiresAt = expiresAt.getTime();
+  }
+  cache.verifyingLoadedAt = 0;
   return result;
 }
