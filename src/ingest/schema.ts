@@ -8,6 +8,9 @@ export const MAX_EVENTS_PER_REQUEST = 1000;
 
 const EARLIEST = Date.UTC(2000, 0, 1);
 
+/** How far ahead of the server clock an event's `occurred_at` may be (clock skew, not prophecy). */
+export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 
 // Messages never quote the input: a PAN must not come back in an error.
@@ -117,6 +120,10 @@ export const CardEventInput = z
     occurred_at: z.iso
       .datetime({ offset: true, error: 'must be an RFC 3339 timestamp with a time zone (Z or ±hh:mm)' })
       .refine((value) => Date.parse(value) >= EARLIEST, 'must not be before 2000')
+      .refine(
+        (value) => Date.parse(value) <= Date.now() + MAX_FUTURE_MS,
+        'must not be more than 24 hours in the future',
+      )
       .refine((value) => {
         const offset = statedOffsetMinutes(value) ?? 0;
         return offset >= -12 * 60 && offset <= 14 * 60;

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   convertIso8583,
   type Iso8583Message,
@@ -137,8 +137,15 @@ describe('ISO 8583 → event', () => {
             when,
           );
           expect(reversal.original_id).toBe(original.id);
-          expect(CardEventInput.safeParse(original).success).toBe(true);
-          expect(CardEventInput.safeParse(reversal).success).toBe(true);
+          // Valid events when received at `when` (the server clock bounds occurred_at).
+          vi.useFakeTimers({ toFake: ['Date'] });
+          vi.setSystemTime(when);
+          try {
+            expect(CardEventInput.safeParse(original).success).toBe(true);
+            expect(CardEventInput.safeParse(reversal).success).toBe(true);
+          } finally {
+            vi.useRealTimers();
+          }
         },
       ),
     );

@@ -18,7 +18,7 @@ describe('Stripe Issuing → event', () => {
     expect(converted(stripeEvent('issuing_authorization.created', authorization()))).toEqual({
       id: 'iauth_1QZkA2LkdIwHu7ixkWAl3Y2B',
       type: 'authorization',
-      occurred_at: '2026-11-23T16:15:02Z',
+      occurred_at: '2026-11-13T16:15:02Z',
       card: { token: CARD_ID },
       amount: 1250,
       currency: 'USD',
@@ -78,7 +78,7 @@ describe('Stripe Issuing → event', () => {
     expect(converted(stripeEvent('issuing_transaction.created', transaction()))).toMatchObject({
       id: 'ipi_1QZkC0LkdIwHu7ixw8Hc9Ve2',
       type: 'clearing',
-      occurred_at: '2026-11-24T16:15:02Z',
+      occurred_at: '2026-11-14T16:15:02Z',
       card: { token: CARD_ID },
       amount: 1250,
       currency: 'USD',

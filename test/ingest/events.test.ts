@@ -102,6 +102,42 @@ describe('POST /v1/events', () => {
     });
   });
 
+  test('an event more than 24 hours in the future (server clock) is rejected alone on occurred_at', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(130);
+    await enrollCard(platform, pan);
+    const hour = 3_600_000;
+    const at = (ms: number, offset = 'Z') => {
+      const iso = new Date(Date.now() + ms).toISOString();
+      return offset === 'Z' ? iso : iso.replace('Z', offset);
+    };
+    const soon = authorization({ pan, occurred_at: at(23 * hour) });
+    const tooFar = authorization({ pan, occurred_at: at(25 * hour) });
+    // +14:00 local wall clock 25 h ahead in UTC terms is still 25 h ahead: the instant is what counts.
+    const farWithOffset = authorization({
+      pan,
+      occurred_at: new Date(Date.now() + 25 * hour + 14 * hour).toISOString().replace('Z', '+14:00'),
+    });
+    const now = authorization({ pan, occurred_at: at(0) });
+    const res = await postEvents(platform, processor, { events: [soon, tooFar, farWithOffset, now] });
+    expect(res.status).toBe(200);
+    const results = res.body.results;
+    expect(results.map((r: { status: string }) => r.status)).toEqual([
+      'accepted',
+      'rejected',
+      'rejected',
+      'accepted',
+    ]);
+    for (const rejected of [results[1], results[2]]) {
+      expect(rejected.errors).toEqual([
+        { path: 'occurred_at', message: 'must not be more than 24 hours in the future' },
+      ]);
+    }
+    const [row] = await sql()<{ n: number }[]>`
+      select count(*)::int as n from events where external_id in (${tooFar.id}, ${farWithOffset.id})`;
+    expect(row?.n).toBe(0);
+  });
+
   test('a single event is its own request; a bad single event is a 422', async () => {
     const processor = await createTestProcessor(platform);
     const pan = testPan(101);

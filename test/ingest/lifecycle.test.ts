@@ -67,28 +67,28 @@ describe('lifecycle linking', () => {
       pan,
       amount: 1_000,
       auth_code: 'AAA111',
-      occurred_at: '2026-11-01T10:00:00Z',
+      occurred_at: '2026-10-01T10:00:00Z',
     });
     const authB = authorization({
       pan,
       amount: 2_000,
       auth_code: 'BBB222',
-      occurred_at: '2026-11-02T10:00:00Z',
+      occurred_at: '2026-10-02T10:00:00Z',
     });
-    const noCode = authorization({ pan, amount: 777, auth_code: null, occurred_at: '2026-11-03T10:00:00Z' });
+    const noCode = authorization({ pan, amount: 777, auth_code: null, occurred_at: '2026-10-03T10:00:00Z' });
     const [aId, bId, nId] = await send(processor, [authA, authB, noCode]);
     const [clearB, reverseA, clearN, otherMid, tooLate] = await send(processor, [
-      follower('clearing', { pan, amount: 2_000, auth_code: 'BBB222', occurred_at: '2026-11-04T10:00:00Z' }),
-      follower('reversal', { pan, amount: 1_000, auth_code: 'AAA111', occurred_at: '2026-11-01T11:00:00Z' }),
-      follower('clearing', { pan, amount: 777, auth_code: null, occurred_at: '2026-11-05T10:00:00Z' }),
+      follower('clearing', { pan, amount: 2_000, auth_code: 'BBB222', occurred_at: '2026-10-04T10:00:00Z' }),
+      follower('reversal', { pan, amount: 1_000, auth_code: 'AAA111', occurred_at: '2026-10-01T11:00:00Z' }),
+      follower('clearing', { pan, amount: 777, auth_code: null, occurred_at: '2026-10-05T10:00:00Z' }),
       follower('clearing', {
         pan,
         amount: 2_000,
         auth_code: 'BBB222',
         merchant: { mid: 'ELSEWHERE' },
-        occurred_at: '2026-11-04T10:00:00Z',
+        occurred_at: '2026-10-04T10:00:00Z',
       }),
-      follower('clearing', { pan, amount: 1_000, auth_code: 'AAA111', occurred_at: '2027-01-15T10:00:00Z' }),
+      follower('clearing', { pan, amount: 1_000, auth_code: 'AAA111', occurred_at: '2026-11-15T10:00:00Z' }),
     ]);
     expect((await eventRow(clearB!)).authorization_id).toBe(bId);
     expect((await eventRow(reverseA!)).authorization_id).toBe(aId);

@@ -63,8 +63,8 @@ test('stored local time equals the Intl reference: from the stated offset, else 
     fc.asyncProperty(
       fc.array(
         fc.record({
-          // Whole seconds across 2020-2035, including DST transitions.
-          seconds: fc.integer({ min: 1_577_836_800, max: 2_082_758_400 }),
+          // Whole seconds from 2020 to now (events over a day ahead are refused), including DST transitions.
+          seconds: fc.integer({ min: 1_577_836_800, max: Math.floor(Date.now() / 1000) }),
           zoneIndex: fc.integer({ min: 0, max: ZONES.length - 1 }),
           offset: fc.option(fc.integer({ min: -12 * 60, max: 14 * 60 }), { nil: undefined }),
         }),
