@@ -400,6 +400,32 @@ async function matchFollowers(tx: TxSql, followers: FollowerRef[]): Promise<read
       and not exists (select 1 from by_id b where b.id = f.id)`;
 }
 
+interface OrphanRow {
+  id: string;
+  received_at: Date;
+  type: 'clearing' | 'refund' | 'reversal';
+  processor_id: string;
+  original_external_id: string | null;
+  card_id: string;
+  mid: string;
+  auth_code: string | null;
+  amount: string;
+  occurred_at: Date;
+}
+
+const followerRefOf = (row: OrphanRow): FollowerRef => ({
+  id: row.id,
+  receivedAt: new Date(row.received_at).toISOString(),
+  type: row.type,
+  processorId: row.processor_id,
+  originalExternalId: row.original_external_id,
+  cardId: row.card_id,
+  mid: row.mid,
+  authCode: row.auth_code,
+  amount: Number(row.amount),
+  occurredAt: new Date(row.occurred_at).toISOString(),
+});
+
 /** Stored followers without original_id, still unlinked, on the card and MID of one of `authorizations`. */
 async function earlyFollowersOf(
   tx: TxSql,
@@ -407,43 +433,41 @@ async function earlyFollowersOf(
   receivedAt: string,
 ): Promise<FollowerRef[]> {
   if (authorizations.length === 0) return [];
-  const rows = await tx<
-    {
-      id: string;
-      received_at: Date;
-      type: 'clearing' | 'refund' | 'reversal';
-      processor_id: string;
-      card_id: string;
-      mid: string;
-      auth_code: string | null;
-      amount: string;
-      occurred_at: Date;
-    }[]
-  >`
+  const rows = await tx<OrphanRow[]>`
     with a as (
       select distinct card_id, mid
       from json_to_recordset(${JSON.stringify(
         authorizations.map((event) => ({ card_id: event.cardId, mid: event.mid })),
       )}::text::json) as a(card_id text, mid text)
     )
-    select f.id, f.received_at, f.type, f.processor_id, f.card_id, f.mid, f.auth_code, f.amount, f.occurred_at
+    select f.id, f.received_at, f.type, f.processor_id, f.original_external_id, f.card_id, f.mid, f.auth_code,
+      f.amount, f.occurred_at
     from a join events f on f.card_id = a.card_id and f.mid = a.mid
     where f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is null
       and f.received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
       and f.received_at < ${receivedAt}::text::timestamptz
     order by f.received_at, f.id`;
-  return rows.map((row) => ({
-    id: row.id,
-    receivedAt: new Date(row.received_at).toISOString(),
-    type: row.type,
-    processorId: row.processor_id,
-    originalExternalId: null,
-    cardId: row.card_id,
-    mid: row.mid,
-    authCode: row.auth_code,
-    amount: Number(row.amount),
-    occurredAt: new Date(row.occurred_at).toISOString(),
-  }));
+  return rows.map(followerRefOf);
+}
+
+/** Stored followers, still unlinked, whose original_id names one of `events` (same processor). */
+async function followersNaming(tx: TxSql, events: StoredEvent[], receivedAt: string): Promise<FollowerRef[]> {
+  if (events.length === 0) return [];
+  const rows = await tx<OrphanRow[]>`
+    with n as (
+      select distinct processor_id, external_id
+      from json_to_recordset(${JSON.stringify(
+        events.map((event) => ({ processor_id: event.processorId, external_id: event.externalId })),
+      )}::text::json) as n(processor_id text, external_id text)
+    )
+    select f.id, f.received_at, f.type, f.processor_id, f.original_external_id, f.card_id, f.mid, f.auth_code,
+      f.amount, f.occurred_at
+    from n join events f on f.processor_id = n.processor_id and f.original_external_id = n.external_id
+    where f.authorization_id is null and f.type <> 'authorization'
+      and f.received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+      and f.received_at < ${receivedAt}::text::timestamptz
+    order by f.received_at, f.id`;
+  return rows.map(followerRefOf);
 }
 
 /**
@@ -522,6 +546,15 @@ async function storeInTransaction(
     const links = await linkFollowers(tx, followers);
     for (const event of followers) event.authorizationId = links.get(event.id) ?? null;
   }
+  // Followers still waiting whose original_id names an event of this batch that the single statement did not
+  // adopt: a refund naming a clearing (linked just above), or one naming another card's authorization (matched
+  // by card instead).
+  const named = await followersNaming(
+    tx,
+    stored.filter((event) => event.type === 'authorization' || event.type === 'clearing'),
+    receivedAt,
+  );
+  if (named.length > 0) await linkFollowers(tx, named);
   const actions = await evaluateAndReserve(drizzleTx, stored);
   for (const outcome of outcomes) {
     if (outcome.status === 'accepted') outcome.actions = actions.get(outcome.eventId) ?? 0;

@@ -251,6 +251,42 @@ describe('lifecycle linking', () => {
     expect(totals(await eventRow(secondId!)).cleared).toBe(475);
   });
 
+  test('a refund naming a clearing that arrives later links when that clearing comes and links', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(326);
+    await enrollCard(platform, pan);
+    const auth = authorization({ pan, amount: 3_000, auth_code: 'LTR111' });
+    const [authId] = await send(processor, [auth]);
+    const clearing = follower('clearing', { pan, amount: 3_000, original_id: auth.id });
+    const [refund] = await send(processor, [
+      follower('refund', { pan, amount: 700, auth_code: 'NOMTCH', original_id: clearing.id }),
+    ]);
+    expect((await eventRow(refund!)).authorization_id).toBeNull();
+    await send(processor, [clearing]);
+    expect((await eventRow(refund!)).authorization_id).toBe(authId);
+    expect(totals(await eventRow(authId!))).toEqual({ cleared: 3_000, refunded: 700, reversed: 0 });
+  });
+
+  test('an early follower naming an authorization of another card falls back to card matching when it comes', async () => {
+    const processor = await createTestProcessor(platform);
+    const panA = testPan(327);
+    const panB = testPan(328);
+    await enrollCard(platform, panA);
+    await enrollCard(platform, panB);
+    const authB = authorization({ pan: panB, amount: 650, auth_code: 'OWN222' });
+    const [bId] = await send(processor, [authB]);
+    const authA = authorization({ pan: panA, amount: 650, auth_code: 'OTH111' });
+    const [early] = await send(processor, [
+      follower('clearing', { pan: panB, amount: 650, auth_code: 'OWN222', original_id: authA.id }),
+    ]);
+    // Its original_id names nothing stored yet: it waits (no card matching while its authorization may come).
+    expect((await eventRow(early!)).authorization_id).toBeNull();
+    const [aId] = await send(processor, [authA]);
+    expect((await eventRow(early!)).authorization_id).toBe(bId);
+    expect(totals(await eventRow(aId!)).cleared).toBe(0);
+    expect(totals(await eventRow(bId!)).cleared).toBe(650);
+  });
+
   test('running totals beyond bigint saturate instead of failing the request (500)', async () => {
     const processor = await createTestProcessor(platform);
     const pan = testPan(308);
