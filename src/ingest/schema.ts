@@ -128,7 +128,11 @@ export const CardEventInput = z
         const offset = statedOffsetMinutes(value) ?? 0;
         return offset >= -12 * 60 && offset <= 14 * 60;
       }, 'must have a UTC offset between -12:00 and +14:00')
-      .openapi({ example: '2026-11-23T08:15:02-08:00' }),
+      .openapi({
+        example: '2026-11-23T08:15:02-08:00',
+        description:
+          'From 2000 to at most 24 hours ahead of the server clock; its offset gives the local time',
+      }),
     card: CardRef,
     amount: z
       .number()
