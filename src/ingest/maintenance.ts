@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Db, Sql } from '../db/client.ts';
-import { LINK_WINDOW_DAYS, linkFollowers } from './store.ts';
+import { followerRefOf, LINK_WINDOW_DAYS, linkFollowers, type OrphanRow } from './store.ts';
 
 /** Months of event partitions kept ready beyond the current one. */
 export const EVENT_PARTITIONS_AHEAD = 3;
@@ -29,20 +29,7 @@ export async function linkOrphanEvents(sql: Sql, limit = 1000): Promise<number> 
   for (;;) {
     const page: { linked: number; last: { receivedAt: string; id: string } | null; full: boolean } =
       await sql.begin(async (tx) => {
-        const orphans = await tx<
-          {
-            id: string;
-            received_at: Date;
-            type: 'clearing' | 'refund' | 'reversal';
-            processor_id: string;
-            original_external_id: string | null;
-            card_id: string;
-            mid: string;
-            auth_code: string | null;
-            amount: string;
-            occurred_at: string;
-          }[]
-        >`
+        const orphans = await tx<OrphanRow[]>`
           select id, received_at, type, processor_id, original_external_id, card_id, mid, auth_code, amount, occurred_at
           from events
           where authorization_id is null and type <> 'authorization'
@@ -54,21 +41,7 @@ export async function linkOrphanEvents(sql: Sql, limit = 1000): Promise<number> 
           for update skip locked`;
         const last = orphans.at(-1);
         if (!last) return { linked: 0, last: null, full: false };
-        const links = await linkFollowers(
-          tx,
-          orphans.map((row) => ({
-            id: row.id,
-            receivedAt: new Date(row.received_at).toISOString(),
-            type: row.type,
-            processorId: row.processor_id,
-            originalExternalId: row.original_external_id,
-            cardId: row.card_id,
-            mid: row.mid,
-            authCode: row.auth_code,
-            amount: Number(row.amount),
-            occurredAt: new Date(row.occurred_at).toISOString(),
-          })),
-        );
+        const links = await linkFollowers(tx, orphans.map(followerRefOf));
         return {
           linked: links.size,
           last: { receivedAt: new Date(last.received_at).toISOString(), id: last.id },

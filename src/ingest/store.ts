@@ -400,7 +400,8 @@ async function matchFollowers(tx: TxSql, followers: FollowerRef[]): Promise<read
       and not exists (select 1 from by_id b where b.id = f.id)`;
 }
 
-interface OrphanRow {
+/** An unlinked follower as `select id, received_at, type, … from events` returns it. */
+export interface OrphanRow {
   id: string;
   received_at: Date;
   type: 'clearing' | 'refund' | 'reversal';
@@ -413,7 +414,7 @@ interface OrphanRow {
   occurred_at: Date;
 }
 
-const followerRefOf = (row: OrphanRow): FollowerRef => ({
+export const followerRefOf = (row: OrphanRow): FollowerRef => ({
   id: row.id,
   receivedAt: new Date(row.received_at).toISOString(),
   type: row.type,
