@@ -407,6 +407,13 @@ oauthRouter.post('/oauth/token', (c) =>
   }),
 );
 
+/** The body of revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1) requests. */
+const TokenReference = z.object({
+  token: z.string(),
+  token_type_hint: z.enum(['access_token', 'refresh_token']).optional(),
+  ...ClientAuthFields,
+});
+
 oauthRouter.openAPIRegistry.registerPath({
   method: 'post',
   path: '/oauth/revoke',
@@ -418,13 +425,7 @@ oauthRouter.openAPIRegistry.registerPath({
     'queued), so every access and refresh token of the app for that user is refused at once. Revoking an access ' +
     'token revokes that token alone. Unknown tokens, or another client’s, still answer 200.',
   request: {
-    body: form(
-      z.object({
-        token: z.string(),
-        token_type_hint: z.enum(['access_token', 'refresh_token']).optional(),
-        ...ClientAuthFields,
-      }),
-    ),
+    body: form(TokenReference),
   },
   responses: {
     200: { description: 'Revoked (or nothing to revoke)' },
@@ -465,13 +466,7 @@ oauthRouter.openAPIRegistry.registerPath({
     'Client-authenticated; a client can introspect only its own tokens (others read `{"active": false}`). A token ' +
     'is active while unexpired and unrevoked and while the user’s grant to the app is live.',
   request: {
-    body: form(
-      z.object({
-        token: z.string(),
-        token_type_hint: z.enum(['access_token', 'refresh_token']).optional(),
-        ...ClientAuthFields,
-      }),
-    ),
+    body: form(TokenReference),
   },
   responses: {
     200: jsonResponse(Introspection, 'The token’s state'),
