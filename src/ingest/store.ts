@@ -427,48 +427,50 @@ export const followerRefOf = (row: OrphanRow): FollowerRef => ({
   occurredAt: new Date(row.occurred_at).toISOString(),
 });
 
-/** Stored followers without original_id, still unlinked, on the card and MID of one of `authorizations`. */
-async function earlyFollowersOf(
-  tx: TxSql,
-  authorizations: StoredEvent[],
-  receivedAt: string,
-): Promise<FollowerRef[]> {
-  if (authorizations.length === 0) return [];
-  const rows = await tx<OrphanRow[]>`
-    with a as (
-      select distinct card_id, mid
-      from json_to_recordset(${JSON.stringify(
-        authorizations.map((event) => ({ card_id: event.cardId, mid: event.mid })),
-      )}::text::json) as a(card_id text, mid text)
-    )
-    select f.id, f.received_at, f.type, f.processor_id, f.original_external_id, f.card_id, f.mid, f.auth_code,
-      f.amount, f.occurred_at
-    from a join events f on f.card_id = a.card_id and f.mid = a.mid
-    where f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is null
-      and f.received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
-      and f.received_at < ${receivedAt}::text::timestamptz
-    order by f.received_at, f.id`;
-  return rows.map(followerRefOf);
-}
+/** What the two look-ups below search for: waiting followers related to events of the batch. */
+type WaitingKind = 'early' | 'named';
 
-/** Stored followers, still unlinked, whose original_id names one of `events` (same processor). */
-async function followersNaming(tx: TxSql, events: StoredEvent[], receivedAt: string): Promise<FollowerRef[]> {
-  if (events.length === 0) return [];
-  const rows = await tx<OrphanRow[]>`
-    with n as (
+/**
+ * Stored followers, still unlinked and received before this batch, of two kinds: `early` — without
+ * original_id, on the card and MID of one of `authorizations` (they came before it and wait to be matched by
+ * card); `named` — whose original_id names one of `named` (same processor). The kinds are disjoint (one has
+ * no original_id, the other has one), so asking for both costs one round trip and finds the same rows as
+ * asking for each in turn.
+ */
+async function waitingFollowers(
+  tx: TxSql,
+  receivedAt: string,
+  wanted: { authorizations: StoredEvent[]; named: StoredEvent[] },
+): Promise<Record<WaitingKind, FollowerRef[]>> {
+  const found: Record<WaitingKind, FollowerRef[]> = { early: [], named: [] };
+  if (wanted.authorizations.length === 0 && wanted.named.length === 0) return found;
+  const cardsAndMids = JSON.stringify(wanted.authorizations.map((e) => ({ card_id: e.cardId, mid: e.mid })));
+  const ids = JSON.stringify(
+    wanted.named.map((e) => ({ processor_id: e.processorId, external_id: e.externalId })),
+  );
+  const rows = await tx<(OrphanRow & { kind: WaitingKind })[]>`
+    with a as (
+      select distinct card_id, mid from json_to_recordset(${cardsAndMids}::text::json) as a(card_id text, mid text)
+    ), n as (
       select distinct processor_id, external_id
-      from json_to_recordset(${JSON.stringify(
-        events.map((event) => ({ processor_id: event.processorId, external_id: event.externalId })),
-      )}::text::json) as n(processor_id text, external_id text)
+      from json_to_recordset(${ids}::text::json) as n(processor_id text, external_id text)
+    ), waiting as (
+      select 'early' as kind, f.*
+      from a join events f on f.card_id = a.card_id and f.mid = a.mid
+      where f.original_external_id is null
+      union all
+      select 'named' as kind, f.*
+      from n join events f on f.processor_id = n.processor_id and f.original_external_id = n.external_id
     )
-    select f.id, f.received_at, f.type, f.processor_id, f.original_external_id, f.card_id, f.mid, f.auth_code,
-      f.amount, f.occurred_at
-    from n join events f on f.processor_id = n.processor_id and f.original_external_id = n.external_id
-    where f.authorization_id is null and f.type <> 'authorization'
-      and f.received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
-      and f.received_at < ${receivedAt}::text::timestamptz
-    order by f.received_at, f.id`;
-  return rows.map(followerRefOf);
+    select kind, id, received_at, type, processor_id, original_external_id, card_id, mid, auth_code, amount,
+      occurred_at
+    from waiting
+    where authorization_id is null and type <> 'authorization'
+      and received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+      and received_at < ${receivedAt}::text::timestamptz
+    order by kind, received_at, id`;
+  for (const row of rows) found[row.kind].push(followerRefOf(row));
+  return found;
 }
 
 /**
@@ -535,27 +537,26 @@ async function storeInTransaction(
 
   if (stored.length === 0) return outcomes;
   const followers = stored.filter((event) => event.type !== 'authorization');
-  // Followers that came before their authorization and wait to be matched by card: adopted here, by the same
-  // matching as any follower (one each over like authorizations, preferring one they can still settle).
-  const early = await earlyFollowersOf(
-    tx,
-    stored.filter((event) => event.type === 'authorization'),
-    receivedAt,
-  );
-  if (early.length > 0) await linkFollowers(tx, early);
-  if (followers.length > 0) {
+  const authorizations = stored.filter((event) => event.type === 'authorization');
+  // Followers that came before their authorization and wait to be matched by card are adopted by the same
+  // matching as any follower (one each over like authorizations, preferring one they can still settle). Then
+  // followers still waiting whose original_id names an event of this batch that the single statement did not
+  // adopt: a refund naming a clearing (linked just below), or one naming another card's authorization (matched
+  // by card instead). With no followers in the batch (the usual authorization stream) nothing links in between,
+  // so both kinds are fetched in one round trip.
+  if (followers.length === 0) {
+    const waiting = await waitingFollowers(tx, receivedAt, { authorizations, named: authorizations });
+    if (waiting.early.length > 0) await linkFollowers(tx, waiting.early);
+    if (waiting.named.length > 0) await linkFollowers(tx, waiting.named);
+  } else {
+    const { early } = await waitingFollowers(tx, receivedAt, { authorizations, named: [] });
+    if (early.length > 0) await linkFollowers(tx, early);
     const links = await linkFollowers(tx, followers);
     for (const event of followers) event.authorizationId = links.get(event.id) ?? null;
+    const named = stored.filter((event) => event.type === 'authorization' || event.type === 'clearing');
+    const waiting = await waitingFollowers(tx, receivedAt, { authorizations: [], named });
+    if (waiting.named.length > 0) await linkFollowers(tx, waiting.named);
   }
-  // Followers still waiting whose original_id names an event of this batch that the single statement did not
-  // adopt: a refund naming a clearing (linked just above), or one naming another card's authorization (matched
-  // by card instead).
-  const named = await followersNaming(
-    tx,
-    stored.filter((event) => event.type === 'authorization' || event.type === 'clearing'),
-    receivedAt,
-  );
-  if (named.length > 0) await linkFollowers(tx, named);
   const actions = await evaluateAndReserve(drizzleTx, stored);
   for (const outcome of outcomes) {
     if (outcome.status === 'accepted') outcome.actions = actions.get(outcome.eventId) ?? 0;
