@@ -3,7 +3,8 @@ import postgres from 'postgres';
 import * as schema from './schema/index.ts';
 
 export type Schema = typeof schema;
-export type Db = PostgresJsDatabase<Schema>;
+/** Drizzle over postgres.js; `$client` is the postgres.js client underneath (for the hot paths' tagged templates). */
+export type Db = PostgresJsDatabase<Schema> & { $client: Sql };
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 /** What a verb or query runs against: the pool or an open transaction. */
 export type Executor = Db | Tx;
@@ -15,6 +16,11 @@ export interface Database {
   close: () => Promise<void>;
 }
 
+/** Drizzle over a postgres.js client: a pool, or one reserved connection (e.g. inside its transaction). */
+export function drizzleOver(sql: Sql): Db {
+  return drizzle(sql, { schema, casing: 'snake_case' });
+}
+
 /** A postgres.js pool with drizzle on top. */
 export function createDatabase(url: string, options: { max?: number } = {}): Database {
   const sql = postgres(url, {
@@ -22,6 +28,6 @@ export function createDatabase(url: string, options: { max?: number } = {}): Dat
     onnotice: () => {},
     connection: { application_name: 'cardlink' },
   });
-  const db = drizzle(sql, { schema, casing: 'snake_case' });
+  const db = drizzleOver(sql);
   return { sql, db, close: () => sql.end({ timeout: 5 }) };
 }

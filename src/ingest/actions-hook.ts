@@ -1,14 +1,13 @@
-import type { Tx } from '../db/client.ts';
-import type { StoredEvent } from './store.ts';
+import type { IngestTx, StoredEvent } from './store.ts';
 
 /**
  * The seam where the rules engine and the action outbox plug in. Called inside the ingestion transaction
- * with the events that are new in it (never a duplicate), after they are inserted and linked to their
+ * (its connection, and a drizzle database on it) with the events that are new in it (never a duplicate), after they are inserted and linked to their
  * authorization; whatever it writes commits or rolls back with them. Returns how many actions each event
  * caused (absent = 0). Today no trigger exists, so it reserves nothing.
  */
 export async function evaluateAndReserve(
-  _tx: Tx,
+  _tx: IngestTx,
   _newEvents: readonly StoredEvent[],
 ): Promise<Map<string, number>> {
   return new Map();
