@@ -617,13 +617,18 @@ async function reserveActions(
  * small ones in one write), so a batch with nothing else to do costs two round trips, statement and COMMIT,
  * instead of four with `sql.begin` (BEGIN, statement, look-up, COMMIT).
  */
-async function inTransaction<T>(pool: Sql, work: (tx: IngestTx) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(pool: Sql, work: (tx: IngestTx) => Promise<T>): Promise<T> {
   const conn = await pool.reserve();
   let db: Db | undefined;
   const begun = conn`begin`.execute();
   begun.catch(() => {}); // awaited below; a failure must not surface as an unhandled rejection meanwhile
   try {
-    const result = await work({ sql: conn, db: () => (db ??= drizzleOver(conn)) });
+    // A reserved connection lacks the pool's `options`, which drizzle reads (and sets its parsers on): it
+    // gets the pool's, whose parsers the pool's own drizzle already set, so nothing changes for the pool.
+    const result = await work({
+      sql: conn,
+      db: () => (db ??= drizzleOver(Object.assign(conn, { options: pool.options }))),
+    });
     await begun;
     await conn`commit`;
     return result;
