@@ -3,6 +3,7 @@ import { luhnValid } from '../cards/pan.ts';
 import type { Deps } from '../deps.ts';
 import type { FieldError } from '../errors.ts';
 import { MicroBatcher } from './batcher.ts';
+import { fastParseCardEvent } from './fast-validate.ts';
 import { ingestedEvents } from './metrics.ts';
 import { CardEventInput, type IngestResult, redactPanLike } from './schema.ts';
 import type { PendingEvent } from './store.ts';
@@ -90,7 +91,8 @@ export async function ingestEvents(
   const pending: PendingEvent[] = [];
   const pendingAt: number[] = [];
   rawEvents.forEach((raw, index) => {
-    const parsed = CardEventInput.safeParse(raw);
+    const fast = fastParseCardEvent(raw);
+    const parsed = fast !== null ? { success: true as const, data: fast } : CardEventInput.safeParse(raw);
     if (!parsed.success) {
       const errors: FieldError[] = parsed.error.issues.map((issue) => ({
         path: redactPanLike(issue.path.map(String).join('.')) || '(event)',

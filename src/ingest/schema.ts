@@ -6,12 +6,33 @@ import { statedOffsetMinutes } from './local-time.ts';
 /** Most events a processor may send in one request. */
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
-const EARLIEST = Date.UTC(2000, 0, 1);
+/** The earliest `occurred_at` accepted. */
+export const EARLIEST = Date.UTC(2000, 0, 1);
 
 /** How far ahead of the server clock an event's `occurred_at` may be (clock skew, not prophecy). */
 export const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 
-const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
+/** The UTC offsets an `occurred_at` may state, in minutes. */
+export const MIN_OFFSET_MINUTES = -12 * 60;
+export const MAX_OFFSET_MINUTES = 14 * 60;
+
+/** Longest processor reference (event id, original_id, card token). */
+export const MAX_REFERENCE_LENGTH = 255;
+
+/** Longest value of each free-text field (after trimming, in code points as zod counts). */
+export const TEXT_MAX = {
+  mid: 64,
+  name: 200,
+  city: 100,
+  region: 100,
+  postal_code: 20,
+  terminal_id: 64,
+  auth_code: 12,
+  rrn: 24,
+} as const;
+
+/** ISO 4217 codes this runtime knows. */
+export const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
 
 // Messages never quote the input: a PAN must not come back in an error.
 export const Pan = z
@@ -23,7 +44,7 @@ export const Pan = z
 export const CardToken = z
   .string()
   .min(1)
-  .max(255)
+  .max(MAX_REFERENCE_LENGTH)
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
   // A token is stored (card_tokens) and echoed: one that is or holds a card number would keep a PAN.
   .refine(
@@ -62,7 +83,7 @@ export function redactPanLike(text: string): string {
 }
 
 /** True when `digits` appear in `text`, also spread out by separators ("4111 1111-1111 1111"). */
-function containsDigits(text: string, digits: string): boolean {
+export function containsDigits(text: string, digits: string): boolean {
   let count = 0;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
@@ -88,20 +109,20 @@ function refuseCopiedPan(
 
 export const MerchantInput = z
   .object({
-    mid: text(64).openapi({ description: 'Merchant id (card acceptor id)' }),
-    name: optionalText(200),
+    mid: text(TEXT_MAX.mid).openapi({ description: 'Merchant id (card acceptor id)' }),
+    name: optionalText(TEXT_MAX.name),
     mcc: z
       .string()
       .regex(/^[0-9]{4}$/, 'must be 4 digits')
       .nullish(),
-    city: optionalText(100),
-    region: optionalText(100),
-    postal_code: optionalText(20),
+    city: optionalText(TEXT_MAX.city),
+    region: optionalText(TEXT_MAX.region),
+    postal_code: optionalText(TEXT_MAX.postal_code),
     country: z
       .string()
       .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals')
       .nullish(),
-    terminal_id: optionalText(64),
+    terminal_id: optionalText(TEXT_MAX.terminal_id),
   })
   .openapi('EventMerchant');
 
@@ -111,7 +132,7 @@ export const CardEventInput = z
     id: z
       .string()
       .min(1)
-      .max(255)
+      .max(MAX_REFERENCE_LENGTH)
       .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
       .openapi({
         description: "The processor's own event id; resending it is a duplicate, never a second event",
@@ -126,7 +147,7 @@ export const CardEventInput = z
       )
       .refine((value) => {
         const offset = statedOffsetMinutes(value) ?? 0;
-        return offset >= -12 * 60 && offset <= 14 * 60;
+        return offset >= MIN_OFFSET_MINUTES && offset <= MAX_OFFSET_MINUTES;
       }, 'must have a UTC offset between -12:00 and +14:00')
       .openapi({
         example: '2026-11-23T08:15:02-08:00',
@@ -146,13 +167,13 @@ export const CardEventInput = z
       .refine((code) => CURRENCIES.has(code), 'is not an ISO 4217 currency')
       .openapi({ example: 'USD' }),
     merchant: MerchantInput,
-    auth_code: optionalText(12),
-    rrn: optionalText(24),
+    auth_code: optionalText(TEXT_MAX.auth_code),
+    rrn: optionalText(TEXT_MAX.rrn),
     entry_mode: z.enum(ENTRY_MODES).nullish(),
     original_id: z
       .string()
       .min(1)
-      .max(255)
+      .max(MAX_REFERENCE_LENGTH)
       .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
       .nullish()
       .openapi({
