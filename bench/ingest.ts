@@ -180,6 +180,13 @@ interface Processor {
   signingSecret: string;
 }
 
+interface Probe {
+  stored: number;
+  walBytes: number;
+  walFpi: number;
+  checkpoints: number;
+}
+
 interface Measurement {
   name: string;
   connections: number;
@@ -193,6 +200,8 @@ interface Measurement {
   eventsPerSecond: number;
   requestsPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  /** Postgres' write-ahead log over the measurement (pg_stat_wal): what each stored event cost it. */
+  wal: { bytes: number; fullPageImages: number; bytesPerEvent: number; checkpoints: number };
   /** With --repeat > 1: every measurement; the fields above are then their medians. */
   samples?: { eventsPerSecond: number; p50: number; p99: number }[];
 }
@@ -217,6 +226,18 @@ async function measureRepeated(repeat: number, ...args: Parameters<typeof measur
     errors: sum((m) => m.errors),
     timeouts: sum((m) => m.timeouts),
     eventsStored: sum((m) => m.eventsStored),
+    wal: {
+      bytes: sum((m) => m.wal.bytes),
+      fullPageImages: sum((m) => m.wal.fullPageImages),
+      bytesPerEvent: Math.round(
+        sum((m) => m.wal.bytes) /
+          Math.max(
+            1,
+            sum((m) => m.eventsStored),
+          ),
+      ),
+      checkpoints: sum((m) => m.wal.checkpoints),
+    },
     eventsPerSecond: median(runs.map((m) => m.eventsPerSecond)),
     requestsPerSecond: median(runs.map((m) => m.requestsPerSecond)),
     latencyMs: {
@@ -242,7 +263,7 @@ async function measure(
   processor: Processor,
   pans: string[],
   options: { connections: number; eventsPerRequest: number; duration: number },
-  countStored: () => Promise<number>,
+  probe: () => Promise<Probe>,
 ): Promise<Measurement> {
   const run = `${Date.now().toString(36)}${(runSeq++).toString(36)}`;
   let seq = 0;
@@ -280,7 +301,7 @@ async function measure(
     signed,
   );
   let next = 0;
-  const before = await countStored();
+  const before = await probe();
   const result = await autocannon({
     url,
     connections: options.connections,
@@ -297,7 +318,9 @@ async function measure(
       },
     ],
   });
-  const stored = (await countStored()) - before;
+  const after = await probe();
+  const stored = after.stored - before.stored;
+  const walBytes = after.walBytes - before.walBytes;
   const ok = result['2xx'];
   return {
     name,
@@ -311,6 +334,12 @@ async function measure(
     eventsStored: stored,
     eventsPerSecond: Math.round(stored / result.duration),
     requestsPerSecond: Math.round(ok / result.duration),
+    wal: {
+      bytes: walBytes,
+      fullPageImages: after.walFpi - before.walFpi,
+      bytesPerEvent: Math.round(walBytes / Math.max(1, stored)),
+      checkpoints: after.checkpoints - before.checkpoints,
+    },
     latencyMs: {
       p50: result.latency.p50,
       p90: result.latency.p90,
@@ -332,6 +361,7 @@ function printTable(rows: (Measurement & { target: string })[]) {
     'events/s',
     'p50 ms',
     'p99 ms',
+    'WAL B/event',
     'target',
   ];
   const lines = rows.map((r) => [
@@ -344,6 +374,7 @@ function printTable(rows: (Measurement & { target: string })[]) {
     r.eventsPerSecond.toLocaleString('en-US'),
     String(r.latencyMs.p50),
     String(r.latencyMs.p99),
+    r.wal.bytesPerEvent.toLocaleString('en-US'),
     r.target,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -398,10 +429,19 @@ export async function run(args: string[]): Promise<void> {
       throw new Error(`processor not created: ${created.status} ${await created.text()}`);
     const body = (await created.json()) as { id: string; api_key: string; signing_secret: string };
     const processor = { id: body.id, apiKey: body.api_key, signingSecret: body.signing_secret };
-    const countStored = async () =>
-      Number(
-        (await sql`select count(*)::bigint as n from event_keys where processor_id = ${processor.id}`)[0]!.n,
-      );
+    // Events stored so far, and Postgres' WAL and checkpoint counters (server-wide: nothing else writes here).
+    const countStored = async (): Promise<Probe> => {
+      const [row] = await sql<{ n: string; wal_bytes: string; wal_fpi: string; checkpoints: string }[]>`
+        select (select count(*) from event_keys where processor_id = ${processor.id})::bigint as n,
+          w.wal_bytes::bigint as wal_bytes, w.wal_fpi, (b.checkpoints_timed + b.checkpoints_req)::bigint as checkpoints
+        from pg_stat_wal w, pg_stat_bgwriter b`;
+      return {
+        stored: Number(row!.n),
+        walBytes: Number(row!.wal_bytes),
+        walFpi: Number(row!.wal_fpi),
+        checkpoints: Number(row!.checkpoints),
+      };
+    };
 
     const single = { connections: SINGLE_CONNECTIONS, eventsPerRequest: 1, duration: options.duration };
     const batch = {
