@@ -23,7 +23,7 @@ import { fingerprintPan } from '../src/cards/fingerprint.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { cards, users } from '../src/db/schema/index.ts';
 import { signStandardWebhook } from '../src/ingest/signature.ts';
-import { dropDatabase, startServer } from './server.ts';
+import { cpuSeconds, dropDatabase, startServer } from './server.ts';
 
 const CARD_COUNT = 100_000;
 const LARGE_EVENT_COUNT = 5_000_000;
@@ -200,6 +200,11 @@ interface Measurement {
   eventsPerSecond: number;
   requestsPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  /**
+   * CPU time per stored event, µs, over the measurement: far steadier than events/s on shared cores, so the
+   * figure to compare changes by. `client` is this process (autocannon).
+   */
+  cpuUsPerEvent: { server: number; postgres: number; client: number; total: number };
   /** Postgres' write-ahead log over the measurement (pg_stat_wal): what each stored event cost it. */
   wal: { bytes: number; fullPageImages: number; bytesPerEvent: number; checkpoints: number };
   /** With --repeat > 1: every measurement; the fields above are then their medians. */
@@ -226,6 +231,12 @@ async function measureRepeated(repeat: number, ...args: Parameters<typeof measur
     errors: sum((m) => m.errors),
     timeouts: sum((m) => m.timeouts),
     eventsStored: sum((m) => m.eventsStored),
+    cpuUsPerEvent: {
+      server: median(runs.map((m) => m.cpuUsPerEvent.server)),
+      postgres: median(runs.map((m) => m.cpuUsPerEvent.postgres)),
+      client: median(runs.map((m) => m.cpuUsPerEvent.client)),
+      total: median(runs.map((m) => m.cpuUsPerEvent.total)),
+    },
     wal: {
       bytes: sum((m) => m.wal.bytes),
       fullPageImages: sum((m) => m.wal.fullPageImages),
@@ -255,6 +266,13 @@ async function measureRepeated(repeat: number, ...args: Parameters<typeof measur
   };
 }
 
+/** CPU seconds so far: the server (with its child processes), Postgres (all its processes), this process. */
+function cpuNow(serverPid: number) {
+  const { tree, postgres } = cpuSeconds(serverPid);
+  const own = process.cpuUsage();
+  return { server: tree, postgres, client: (own.user + own.system) / 1e6 };
+}
+
 let runSeq = 0;
 
 async function measure(
@@ -264,6 +282,7 @@ async function measure(
   pans: string[],
   options: { connections: number; eventsPerRequest: number; duration: number },
   probe: () => Promise<Probe>,
+  serverPid: number,
 ): Promise<Measurement> {
   const run = `${Date.now().toString(36)}${(runSeq++).toString(36)}`;
   let seq = 0;
@@ -302,6 +321,7 @@ async function measure(
   );
   let next = 0;
   const before = await probe();
+  const cpuBefore = cpuNow(serverPid);
   const result = await autocannon({
     url,
     connections: options.connections,
@@ -318,6 +338,7 @@ async function measure(
       },
     ],
   });
+  const cpuAfter = cpuNow(serverPid);
   const after = await probe();
   const stored = after.stored - before.stored;
   const walBytes = after.walBytes - before.walBytes;
@@ -334,6 +355,13 @@ async function measure(
     eventsStored: stored,
     eventsPerSecond: Math.round(stored / result.duration),
     requestsPerSecond: Math.round(ok / result.duration),
+    cpuUsPerEvent: (() => {
+      const per = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, stored));
+      const server = per(cpuAfter.server - cpuBefore.server);
+      const postgres = per(cpuAfter.postgres - cpuBefore.postgres);
+      const client = per(cpuAfter.client - cpuBefore.client);
+      return { server, postgres, client, total: server + postgres + client };
+    })(),
     wal: {
       bytes: walBytes,
       fullPageImages: after.walFpi - before.walFpi,
@@ -361,6 +389,7 @@ function printTable(rows: (Measurement & { target: string })[]) {
     'events/s',
     'p50 ms',
     'p99 ms',
+    'CPU µs/event (srv+pg+client)',
     'WAL B/event',
     'target',
   ];
@@ -374,6 +403,7 @@ function printTable(rows: (Measurement & { target: string })[]) {
     r.eventsPerSecond.toLocaleString('en-US'),
     String(r.latencyMs.p50),
     String(r.latencyMs.p99),
+    `${r.cpuUsPerEvent.total} (${r.cpuUsPerEvent.server}+${r.cpuUsPerEvent.postgres}+${r.cpuUsPerEvent.client})`,
     r.wal.bytesPerEvent.toLocaleString('en-US'),
     r.target,
   ]);
@@ -450,7 +480,15 @@ export async function run(args: string[]): Promise<void> {
       duration: options.duration,
     };
     console.log('warming up (5 s, not reported)…');
-    await measure('warm-up', server.url, processor, pans, { ...single, duration: 5 }, countStored);
+    await measure(
+      'warm-up',
+      server.url,
+      processor,
+      pans,
+      { ...single, duration: 5 },
+      countStored,
+      server.pid,
+    );
 
     const rows: (Measurement & { target: string })[] = [];
     console.log(
@@ -465,11 +503,12 @@ export async function run(args: string[]): Promise<void> {
         pans,
         single,
         countStored,
+        server.pid,
       )),
       target: '≥ 4,000/s, p99 ≤ 25 ms',
     });
     // Every measured phase follows a warm-up of its own shape, so (b) and (c) start from the same footing.
-    await measure('warm-up', server.url, processor, pans, { ...batch, duration: 5 }, countStored);
+    await measure('warm-up', server.url, processor, pans, { ...batch, duration: 5 }, countStored, server.pid);
     console.log(
       `(b) batches of ${BATCH_SIZE}, ${options.batchConnections} connections, ${options.repeat} × ${options.duration} s…`,
     );
@@ -482,6 +521,7 @@ export async function run(args: string[]): Promise<void> {
         pans,
         batch,
         countStored,
+        server.pid,
       )),
       target: '≥ 25,000/s',
     });
@@ -491,7 +531,15 @@ export async function run(args: string[]): Promise<void> {
       console.log(`(c) storing ${options.large.toLocaleString('en-US')} events in bulk…`);
       seedSeconds = await seedLargeHistory(databaseUrl, processor.id, options.large);
       console.log(`    done in ${seedSeconds.toFixed(0)} s; warming up (5 s)…`);
-      await measure('warm-up', server.url, processor, pans, { ...batch, duration: 5 }, countStored);
+      await measure(
+        'warm-up',
+        server.url,
+        processor,
+        pans,
+        { ...batch, duration: 5 },
+        countStored,
+        server.pid,
+      );
       const label = `${(options.large / 1e6).toLocaleString('en-US')}M stored`;
       console.log(`(c) batches of ${BATCH_SIZE} with ${label}…`);
       const large = await measureRepeated(
@@ -502,6 +550,7 @@ export async function run(args: string[]): Promise<void> {
         pans,
         batch,
         countStored,
+        server.pid,
       );
       const ratio = large.eventsPerSecond / rows[1]!.eventsPerSecond;
       rows.push({ ...large, target: `within 10% of (b): ${(ratio * 100).toFixed(0)}%` });

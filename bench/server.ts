@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
@@ -36,6 +36,8 @@ export async function dropDatabase(url: string): Promise<void> {
 
 export interface RunningServer {
   url: string;
+  /** The process started (the server runs in it or in its descendants). */
+  pid: number;
   stop: () => Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export async function startServer(env: Record<string, string>, logFile: string):
 
   return {
     url,
+    pid: child.pid ?? 0,
     stop: () =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();
@@ -95,4 +98,45 @@ export async function startServer(env: Record<string, string>, logFile: string):
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Linux: CPU seconds (user + system) used so far by `pid` and its descendants, and by all `postgres` processes. */
+export function cpuSeconds(rootPid: number): { tree: number; postgres: number } {
+  const ticks = 100; // USER_HZ: 100 on every Linux architecture Node runs on
+  const procs: { pid: number; ppid: number; comm: string; cpu: number }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' '); // fields[0] is field 3 (state)
+    procs.push({
+      pid: Number(entry),
+      ppid: Number(fields[1]),
+      comm,
+      cpu: (Number(fields[11]) + Number(fields[12])) / ticks,
+    });
+  }
+  const inTree = new Set([rootPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) {
+      if (!inTree.has(p.pid) && inTree.has(p.ppid)) {
+        inTree.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  let tree = 0;
+  let postgres = 0;
+  for (const p of procs) {
+    if (inTree.has(p.pid)) tree += p.cpu;
+    if (p.comm === 'postgres') postgres += p.cpu;
+  }
+  return { tree, postgres };
 }

@@ -220,7 +220,8 @@ function writeBatch(tx: Conn, rows: string, receivedAt: string, useMerchantZone:
     )
     select r.idx, (k.external_id is not null) as is_new, e.card_id, e.user_id, e.card_scheme, e.merchant_id,
       e.utc_offset_minutes, e.local_at::text as local_at, (select waiting from followers_waiting) as followers_waiting
-    from r
+    -- From rc, not r: r then has a single reader and is not materialized (a copy of every input row saved).
+    from rc r
     left join k using (processor_id, external_id)
     left join e on e.id = r.id`;
 }
