@@ -131,8 +131,10 @@ function writeBatch(tx: Conn, rows: string, receivedAt: string, useMerchantZone:
       select processor_id, external_id, id, ${receivedAt}::text::timestamptz, card_id is not null
       from rc order by processor_id, external_id
       on conflict do nothing
-      returning processor_id, external_id
-    ), fresh as (
+      returning processor_id, external_id, stored
+    ), fresh as not materialized (
+      -- Inlined where it is read (the event insert; the rest only when followers wait): a materialized copy
+      -- of every new row cost more than joining twice.
       select rc.* from rc join k using (processor_id, external_id)
     ), waiting as (
       -- Whether any follower waits for its authorization, by original_id or by card (one probe of each small
@@ -210,16 +212,16 @@ function writeBatch(tx: Conn, rows: string, receivedAt: string, useMerchantZone:
         least(coalesce(t.reversed, 0), 9223372036854775807)
       from fresh f left join adopted_totals t on t.authorization_id = f.id
       where f.card_id is not null
-      returning id, card_id, user_id, card_scheme, merchant_id, utc_offset_minutes, local_at
+      returning id, local_at
     ), unenrolled as (
       insert into unenrolled_event_counts (processor_id, day, count)
       select processor_id, (${receivedAt}::text::timestamptz at time zone 'UTC')::date, count(*)
-      from fresh where card_id is null
+      from k where not stored
       group by processor_id order by processor_id
       on conflict (processor_id, day) do update set count = unenrolled_event_counts.count + excluded.count
     )
-    select r.idx, (k.external_id is not null) as is_new, e.card_id, e.user_id, e.card_scheme, e.merchant_id,
-      e.utc_offset_minutes, e.local_at::text as local_at, (select waiting from followers_waiting) as followers_waiting
+    select r.idx, (k.external_id is not null) as is_new, r.card_id, r.user_id, r.card_scheme, r.merchant_id,
+      r.utc_offset_minutes, e.local_at::text as local_at, (select waiting from followers_waiting) as followers_waiting
     -- From rc, not r: r then has a single reader and is not materialized (a copy of every input row saved).
     from rc r
     left join k using (processor_id, external_id)
@@ -229,16 +231,20 @@ function writeBatch(tx: Conn, rows: string, receivedAt: string, useMerchantZone:
 interface WrittenRow {
   idx: number;
   is_new: boolean;
-  /** Null unless the event was stored (new, and on an enrolled card). */
+  /** The live card the event resolved to, null when none (then nothing is stored). */
   card_id: string | null;
   user_id: string;
   card_scheme: string;
   merchant_id: string | null;
   utc_offset_minutes: number;
-  local_at: string;
+  /** Null unless the event was stored (new, and on an enrolled card). */
+  local_at: string | null;
   /** The same on every row: whether an earlier follower may wait for one of the batch's new events. */
   followers_waiting: boolean;
 }
+
+/** `toISOString()`'s own form: such a timestamp is already canonical (no Date round trip per event). */
+const CANONICAL_UTC = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$/;
 
 function storedEvent(event: PendingEvent, id: string, receivedAt: string, row: WrittenRow): StoredEvent {
   return {
@@ -247,8 +253,10 @@ function storedEvent(event: PendingEvent, id: string, receivedAt: string, row: W
     processorId: event.processorId,
     externalId: event.externalId,
     type: event.type,
-    occurredAt: new Date(event.occurredAt).toISOString(),
-    localAt: row.local_at.replace(' ', 'T'),
+    occurredAt: CANONICAL_UTC.test(event.occurredAt)
+      ? event.occurredAt
+      : new Date(event.occurredAt).toISOString(),
+    localAt: row.local_at!.replace(' ', 'T'),
     utcOffsetMinutes: row.utc_offset_minutes,
     cardId: row.card_id!,
     userId: row.user_id,
@@ -543,7 +551,7 @@ async function storeInTransaction(
       resent.push(row.idx);
       continue;
     }
-    const enrolled = row.card_id !== null;
+    const enrolled = row.local_at !== null; // the event row exists
     outcomes[row.idx] = { eventId: ids[row.idx]!, status: 'accepted', enrolled, actions: 0 };
     if (enrolled) stored.push(storedEvent(events[row.idx]!, ids[row.idx]!, receivedAt, row));
   }
