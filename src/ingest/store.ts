@@ -97,11 +97,13 @@ const keyOf = (processorId: string, externalId: string) => `${processorId}\u0000
 // and the text is 2.4× shorter. `::text::jsonb` keeps the parameter a plain string.
 //
 // The whole write is ONE statement: resolve the card (fingerprint, or processor token → fingerprint, live
-// cards only) and the merchant brand, compute local time, claim the idempotency keys, adopt orphaned
-// followers of new authorizations, insert the events of enrolled cards and count the others. Only rows whose
-// key was new get past `k`, so a resend or a concurrent twin never inserts twice. It also says whether any
-// follower stored earlier may wait for one of the new events (`followers_waiting`): when none does (the
-// usual stream of authorizations) the transaction needs no further look-up before COMMIT.
+// cards only) and the merchant brand, compute local time, claim the idempotency keys, insert the events of
+// enrolled cards and count the others. Only rows whose key was new get past `k`, so a resend or a concurrent
+// twin never inserts twice. It also says whether any follower stored earlier may wait for one of the new
+// events (`followers_waiting`): when none does (the usual stream of authorizations) the transaction needs no
+// further look-up before COMMIT. Linking is left out of it on purpose: every reference to the partitioned
+// `events` costs executor set-up per partition on every execution, which in small batches cost more than the
+// rare follow-up round trip.
 function writeBatch(tx: Conn, rows: string, receivedAt: string, useMerchantZone: boolean) {
   return tx<WrittenRow[]>`
     with r as (
@@ -138,8 +140,8 @@ function writeBatch(tx: Conn, rows: string, receivedAt: string, useMerchantZone:
       select rc.* from rc join k using (processor_id, external_id)
     ), waiting as (
       -- Whether any follower waits for its authorization, by original_id or by card (one probe of each small
-      -- partial index). Used below as uncorrelated one-time filters: when none waits (the common case)
-      -- adoption and the per-event look-ups are skipped.
+      -- partial index). Used below as uncorrelated one-time filters: when none waits (the common case) the
+      -- per-event look-ups are skipped.
       select
         exists (
           select 1 from events o
@@ -156,7 +158,6 @@ function writeBatch(tx: Conn, rows: string, receivedAt: string, useMerchantZone:
     ), followers_waiting as (
       -- Followers stored before this batch that may now link to one of its events: without original_id, on
       -- the card and MID of a new authorization; or naming a new authorization or clearing by original_id.
-      -- (The adoption below links some of the latter in this statement; the look-up after it finds the rest.)
       select
         ((select early_waiting from waiting) and exists (
           select 1 from fresh a join events f on f.card_id = a.card_id and f.mid = a.mid
@@ -173,30 +174,6 @@ function writeBatch(tx: Conn, rows: string, receivedAt: string, useMerchantZone:
             and f.received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
             and f.received_at < ${receivedAt}::text::timestamptz
         )) as waiting
-    ), adoptable as (
-      -- By original_id only: followers waiting to be matched by card are linked after this statement
-      -- (linkFollowers), so like followers spread over like authorizations instead of all taking one.
-      select f.id, f.received_at, a.id as auth_id
-      from fresh a join events f
-        on f.processor_id = a.processor_id and f.original_external_id = a.external_id
-      where (select orphans_waiting from waiting)
-        and a.type = 'authorization' and a.card_id is not null and f.card_id = a.card_id
-        and f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is not null
-        and f.received_at between ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
-          and ${receivedAt}::text::timestamptz
-    ), adopted as (
-      update events f set authorization_id = x.auth_id, authorization_received_at = ${receivedAt}::text::timestamptz
-      from (
-        select distinct on (id) id, received_at, auth_id from adoptable order by id, auth_id
-      ) x
-      where f.id = x.id and f.received_at = x.received_at and f.authorization_id is null
-      returning f.authorization_id, f.type, f.amount
-    ), adopted_totals as (
-      select authorization_id,
-        coalesce(sum(amount) filter (where type = 'clearing'), 0) as cleared,
-        coalesce(sum(amount) filter (where type = 'refund'), 0) as refunded,
-        coalesce(sum(amount) filter (where type = 'reversal'), 0) as reversed
-      from adopted group by authorization_id
     ), e as (
       insert into events (id, received_at, processor_id, external_id, type, occurred_at, local_at,
         utc_offset_minutes, card_id, user_id, card_scheme, amount, currency, merchant_id, mid, merchant_name, mcc,
@@ -206,11 +183,8 @@ function writeBatch(tx: Conn, rows: string, receivedAt: string, useMerchantZone:
         (f.occurred_at at time zone 'UTC') + make_interval(mins => f.utc_offset_minutes), f.utc_offset_minutes,
         f.card_id, f.user_id, f.card_scheme, f.amount, f.currency, f.merchant_id, f.mid, f.merchant_name, f.mcc,
         f.merchant_city, f.merchant_region, f.merchant_postal_code, f.merchant_country, f.terminal_id, f.auth_code,
-        f.rrn, f.entry_mode, f.original_external_id,
-        -- Totals saturate at bigint's maximum (absurd amounts must not fail the batch with an overflow).
-        least(coalesce(t.cleared, 0), 9223372036854775807), least(coalesce(t.refunded, 0), 9223372036854775807),
-        least(coalesce(t.reversed, 0), 9223372036854775807)
-      from fresh f left join adopted_totals t on t.authorization_id = f.id
+        f.rrn, f.entry_mode, f.original_external_id, 0, 0, 0
+      from fresh f
       where f.card_id is not null
       returning id, local_at
     ), unenrolled as (
@@ -584,25 +558,26 @@ async function storeInTransaction(
   const followers = stored.filter((event) => event.type !== 'authorization');
   const authorizations = stored.filter((event) => event.type === 'authorization');
   const followersWaiting = rows[0]?.followers_waiting === true;
-  // Followers that came before their authorization and wait to be matched by card are adopted by the same
-  // matching as any follower (one each over like authorizations, preferring one they can still settle). Then
-  // followers still waiting whose original_id names an event of this batch that the single statement did not
-  // adopt: a refund naming a clearing (linked just below), or one naming another card's authorization (matched
-  // by card instead). With no followers in the batch (the usual authorization stream) nothing links in between,
-  // so both kinds are fetched in one round trip.
-  if (followers.length === 0) {
-    if (!followersWaiting) return reserveActions(ingestTx, stored, outcomes);
-    const waiting = await waitingFollowers(tx, receivedAt, { authorizations, named: authorizations });
-    if (waiting.early.length > 0) await linkFollowers(tx, waiting.early);
-    if (waiting.named.length > 0) await linkFollowers(tx, waiting.named);
-  } else {
-    const { early } = await waitingFollowers(tx, receivedAt, { authorizations, named: [] });
-    if (early.length > 0) await linkFollowers(tx, early);
+  // Followers that came before their authorization are linked by the same matching as any follower (by
+  // original_id, else one each over like authorizations, preferring one they can still settle); so are the
+  // batch's own followers.
+  if (!followersWaiting && followers.length === 0) return reserveActions(ingestTx, stored, outcomes);
+  // Waiting followers that name a new authorization by original_id are linked first (they name it: no
+  // choice), so that those matched by card next see its totals with them and prefer another it can settle.
+  const clearings = followers.filter((event) => event.type === 'clearing');
+  const waiting = followersWaiting
+    ? await waitingFollowers(tx, receivedAt, { authorizations, named: authorizations })
+    : { early: [], named: [] };
+  if (waiting.named.length > 0) await linkFollowers(tx, waiting.named);
+  if (waiting.early.length > 0) await linkFollowers(tx, waiting.early);
+  if (followers.length > 0) {
     const links = await linkFollowers(tx, followers);
     for (const event of followers) event.authorizationId = links.get(event.id) ?? null;
-    const named = stored.filter((event) => event.type === 'authorization' || event.type === 'clearing');
-    const waiting = await waitingFollowers(tx, receivedAt, { authorizations: [], named });
-    if (waiting.named.length > 0) await linkFollowers(tx, waiting.named);
+  }
+  // Then refunds waiting for a clearing of this batch, now that the clearing is linked to its authorization.
+  if (followersWaiting && clearings.length > 0) {
+    const forClearings = await waitingFollowers(tx, receivedAt, { authorizations: [], named: clearings });
+    if (forClearings.named.length > 0) await linkFollowers(tx, forClearings.named);
   }
   return reserveActions(ingestTx, stored, outcomes);
 }
