@@ -13,6 +13,7 @@
  * Each phase is measured --repeat times after a warm-up; the table shows medians (the 2 cores are shared).
  * Prints a table and writes bench/results/ingest-<time>.json. Targets are reported, never asserted.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -105,7 +106,7 @@ async function seedCards(databaseUrl: string, fingerprintKey: string): Promise<s
 /**
  * Stores `total` authorizations for the bench processor straight into the real tables, received
  * over the last 60 days (past months get their own partitions, as they would have had), plus their
- * `event_keys` rows, then VACUUM (ANALYZE): the state a processor's history leaves behind.
+ * `event_keys` rows, then VACUUM (ANALYZE) and a CHECKPOINT: the state a processor's history leaves behind.
  */
 async function seedLargeHistory(databaseUrl: string, processorId: string, total: number): Promise<number> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, idle_timeout: 0 });
@@ -157,6 +158,12 @@ async function seedLargeHistory(databaseUrl: string, processorId: string, total:
   // History that old would long since have been vacuumed: without this, autovacuum's catch-up pass over the
   // 5,000,000 fresh rows (hint bits, visibility map) runs during (c) and competes for the same two cores.
   await sql`vacuum (analyze) events, event_keys`;
+  // Likewise its pages would long since have reached the disk: flush them now (Postgres' dirty buffers, then
+  // the kernel's dirty pages), or the writeback of gigabytes just loaded competes with (c) for the cores.
+  await sql`checkpoint`.catch((error: unknown) => {
+    console.log(`    (checkpoint not run: ${error instanceof Error ? error.message : error})`);
+  });
+  spawnSync('sync');
   await sql.end({ timeout: 5 });
   return (performance.now() - started) / 1000;
 }
@@ -281,7 +288,7 @@ async function measure(
   processor: Processor,
   pans: string[],
   options: { connections: number; eventsPerRequest: number; duration: number },
-  probe: () => Promise<Probe>,
+  probe: (run: string) => Promise<Probe>,
   serverPid: number,
 ): Promise<Measurement> {
   const run = `${Date.now().toString(36)}${(runSeq++).toString(36)}`;
@@ -320,7 +327,7 @@ async function measure(
     signed,
   );
   let next = 0;
-  const before = await probe();
+  const before = await probe(run);
   const cpuBefore = cpuNow(serverPid);
   const result = await autocannon({
     url,
@@ -339,7 +346,7 @@ async function measure(
     ],
   });
   const cpuAfter = cpuNow(serverPid);
-  const after = await probe();
+  const after = await probe(run);
   const stored = after.stored - before.stored;
   const walBytes = after.walBytes - before.walBytes;
   const ok = result['2xx'];
@@ -460,9 +467,15 @@ export async function run(args: string[]): Promise<void> {
     const body = (await created.json()) as { id: string; api_key: string; signing_secret: string };
     const processor = { id: body.id, apiKey: body.api_key, signingSecret: body.signing_secret };
     // Events stored so far, and Postgres' WAL and checkpoint counters (server-wide: nothing else writes here).
-    const countStored = async (): Promise<Probe> => {
+    // Counted by the measurement's own id prefix (a range of the key index): counting all of the processor's
+    // keys would walk the whole index, 5,000,000 entries in (c), and evict the server's working set from
+    // Postgres' buffers right before every measurement.
+    const countStored = async (run: string): Promise<Probe> => {
       const [row] = await sql<{ n: string; wal_bytes: string; wal_fpi: string; checkpoints: string }[]>`
-        select (select count(*) from event_keys where processor_id = ${processor.id})::bigint as n,
+        select (
+          select count(*) from event_keys
+          where processor_id = ${processor.id} and external_id >= ${`b-${run}-`} and external_id < ${`b-${run}.`}
+        )::bigint as n,
           w.wal_bytes::bigint as wal_bytes, w.wal_fpi, (b.checkpoints_timed + b.checkpoints_req)::bigint as checkpoints
         from pg_stat_wal w, pg_stat_bgwriter b`;
       return {
