@@ -414,7 +414,9 @@ async function matchFollowers(tx: Conn, followers: FollowerRef[]): Promise<reado
     from f
     cross join lateral (
       select a.id, a.received_at from events a
-      where a.card_id = f.card_id and a.type = 'authorization' and a.mid = f.mid
+      -- The hash is the key of events_authorizations_by_card_idx (migration 0007).
+      where hashtextextended(a.card_id, 0) = hashtextextended(f.card_id, 0) and a.card_id = f.card_id
+        and a.type = 'authorization' and a.mid = f.mid
         and a.occurred_at between f.occurred_at - ${LINK_WINDOW_DAYS}::int * interval '1 day' and f.occurred_at + interval '1 day'
         and (case when f.auth_code is not null then a.auth_code = f.auth_code else a.amount = f.amount end)
       order by (a.amount = f.amount) desc,

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigint, index, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
 import { timestamptz } from '../schema/columns.ts';
 
@@ -62,7 +63,13 @@ export const events = pgTable(
     refundedAmount: bigint({ mode: 'number' }).notNull().default(0),
     reversedAmount: bigint({ mode: 'number' }).notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.id, t.receivedAt] }), index().on(t.cardId, t.occurredAt)],
+  (t) => [
+    primaryKey({ columns: [t.id, t.receivedAt] }),
+    // Migration 0007: authorizations by card, keyed by an 8-byte hash of the card id (see its comment).
+    index('events_authorizations_by_card_idx')
+      .on(sql`hashtextextended(${t.cardId}, 0)`, t.occurredAt)
+      .where(sql`${t.type} = 'authorization'`),
+  ],
 );
 
 export type EventRow = typeof events.$inferSelect;
