@@ -12,6 +12,8 @@ export interface BatcherOptions {
    * requests then gather into larger batches (fewer round trips per event), large ones use both cores.
    */
   parallelFrom: number;
+  /** ...or when the oldest waiting request has waited this long (ms): fewer events never wait longer. */
+  maxWaitMs: number;
 }
 
 interface Waiting {
@@ -22,9 +24,10 @@ interface Waiting {
 
 /**
  * Group commit for ingestion: events submitted by concurrent requests are stored together in one
- * transaction. A request never waits for a timer: the batch is cut on the next turn of the event loop when
- * a transaction slot is free, and while all slots are busy, arriving requests pile up for the next batch
- * (so the wait is at most one transaction, a few milliseconds). Each caller's promise settles after commit.
+ * transaction. When nothing is being stored the batch is cut on the next turn of the event loop; beside
+ * running transactions a new one opens once `parallelFrom` events wait or the oldest has waited `maxWaitMs`;
+ * while all slots are busy, arriving requests pile up for the next batch (so the wait is at most one
+ * transaction, or `maxWaitMs`). Each caller's promise settles after commit.
  */
 export class MicroBatcher {
   readonly #db: Db;
@@ -33,6 +36,7 @@ export class MicroBatcher {
   #waitingEvents = 0;
   #inFlight = 0;
   #scheduled = false;
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(db: Db, options: BatcherOptions) {
     this.#db = db;
@@ -49,22 +53,35 @@ export class MicroBatcher {
     });
   }
 
-  #mayStart(): boolean {
+  #mayStart(waitedEnough = false): boolean {
     if (this.#waiting.length === 0 || this.#inFlight >= this.#options.maxInFlight) return false;
-    return this.#inFlight === 0 || this.#waitingEvents >= this.#options.parallelFrom;
+    return waitedEnough || this.#inFlight === 0 || this.#waitingEvents >= this.#options.parallelFrom;
   }
 
   #schedule() {
-    if (this.#scheduled || !this.#mayStart()) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      this.#flush();
-    });
+    if (this.#scheduled) return;
+    if (this.#mayStart()) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#flush();
+      });
+    } else if (this.#timer === undefined && this.#mayStart(true)) {
+      // A slot is free but too few events wait to open a transaction beside the running ones: they get
+      // one after maxWaitMs anyway, unless a running one finishes (or more arrive) first.
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#flush(true);
+      }, this.#options.maxWaitMs);
+    }
   }
 
-  #flush() {
-    if (!this.#mayStart()) return;
+  #flush(waitedEnough = false) {
+    if (!this.#mayStart(waitedEnough)) return;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     const batch: Waiting[] = [];
     let count = 0;
     while (this.#waiting.length > 0) {

@@ -16,13 +16,14 @@ const batchers = new WeakMap<Deps['db'], MicroBatcher>();
 function batcherFor(deps: Deps): MicroBatcher {
   let batcher = batchers.get(deps.db);
   if (!batcher) {
-    // Up to 4 transactions overlap (of the pool's 10 connections), each starting as soon as a slot is free:
-    // while one waits for its commit's WAL flush or for this process's event loop, others are parsed and
-    // executed, so Postgres works on both cores and commits together. Measured (npm run bench -- ingest):
-    // against 2 in flight with a second only from 250 waiting events, (b) batches of 500 went from
-    // ~14,000–18,600 to ~21,500 events/s and (a) single events from ~2,000–2,300 to ~2,350–2,500/s;
-    // 6 in flight did no better for (a) and worse for (b) (more transactions contending for 2 cores).
-    batcher = new MicroBatcher(deps.db, { maxInFlight: 4, maxEvents: 5000, parallelFrom: 1 });
+    // Up to 4 transactions overlap (of the pool's 10 connections): while one waits for its commit's WAL
+    // flush or for this process's event loop, others are parsed and executed, so Postgres works on both
+    // cores and commits together. A transaction opens beside running ones only once 6 events wait (or the
+    // oldest has waited 2 ms): single-event requests then share transactions instead of each opening its
+    // own. Measured (npm run bench -- ingest, 3 x 10 s each): opening at 1 waiting event, (a) 2,500-3,300
+    // events/s at ~450-560 CPU us per event; from 6, 3,851 and 3,905 events/s at ~375 (12: 3,834; 8: 3,522;
+    // 4: 3,895 and 3,191), and (b) no worse (26,800-29,700). 3 in flight did worse for (a) (3,076).
+    batcher = new MicroBatcher(deps.db, { maxInFlight: 4, maxEvents: 5000, parallelFrom: 6, maxWaitMs: 2 });
     batchers.set(deps.db, batcher);
   }
   return batcher;

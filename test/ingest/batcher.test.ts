@@ -58,3 +58,23 @@ test('concurrent callers with overlapping ids: each id is stored once and every 
     { numRuns: 20 },
   );
 });
+
+test('a small request beside a large transaction gets its own after a short wait, not after the large one', async () => {
+  const processor = await createTestProcessor(platform);
+  const pan = testPan(710);
+  await enrollCard(platform, pan);
+  const order: string[] = [];
+  // 5,000 events: one transaction of a good fraction of a second on these machines.
+  const large = ingestEvents(
+    platform.deps,
+    processor,
+    Array.from({ length: 5000 }, (_, n) => authorization({ id: `large-${n}`, pan })),
+  ).then(() => order.push('large'));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  // Fewer events than open a second transaction at once (parallelFrom): they wait maxWaitMs, not for `large`.
+  const small = ingestEvents(platform.deps, processor, [authorization({ id: 'small-1', pan })]).then(() =>
+    order.push('small'),
+  );
+  await Promise.all([large, small]);
+  expect(order).toEqual(['small', 'large']);
+});
