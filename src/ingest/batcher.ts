@@ -17,6 +17,8 @@ export interface BatcherOptions {
 }
 
 interface Waiting {
+  /** performance.now() when submitted. */
+  at: number;
   events: PendingEvent[];
   resolve: (outcomes: StoreOutcome[]) => void;
   reject: (error: unknown) => void;
@@ -47,7 +49,7 @@ export class MicroBatcher {
   submit(events: PendingEvent[]): Promise<StoreOutcome[]> {
     if (events.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ events, resolve, reject });
+      this.#waiting.push({ at: performance.now(), events, resolve, reject });
       this.#waitingEvents += events.length;
       this.#schedule();
     });
@@ -67,12 +69,17 @@ export class MicroBatcher {
         this.#flush();
       });
     } else if (this.#timer === undefined && this.#mayStart(true)) {
-      // A slot is free but too few events wait to open a transaction beside the running ones: they get
-      // one after maxWaitMs anyway, unless a running one finishes (or more arrive) first.
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        this.#flush(true);
-      }, this.#options.maxWaitMs);
+      // A slot is free but too few events wait to open a transaction beside the running ones: they get one
+      // once the oldest has waited maxWaitMs (counting time spent while every slot was busy), unless a running
+      // one finishes (or more arrive) first.
+      const waited = performance.now() - this.#waiting[0]!.at;
+      this.#timer = setTimeout(
+        () => {
+          this.#timer = undefined;
+          this.#flush(true);
+        },
+        Math.max(0, this.#options.maxWaitMs - waited),
+      );
     }
   }
 
