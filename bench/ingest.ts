@@ -282,15 +282,21 @@ function cpuNow(serverPid: number) {
 
 let runSeq = 0;
 
+/** What every measurement runs against: the server, its processor and cards, and how to read the counters. */
+interface Target {
+  url: string;
+  processor: Processor;
+  pans: string[];
+  probe: (run: string) => Promise<Probe>;
+  serverPid: number;
+}
+
 async function measure(
   name: string,
-  url: string,
-  processor: Processor,
-  pans: string[],
+  target: Target,
   options: { connections: number; eventsPerRequest: number; duration: number },
-  probe: (run: string) => Promise<Probe>,
-  serverPid: number,
 ): Promise<Measurement> {
+  const { url, processor, pans, probe, serverPid } = target;
   const run = `${Date.now().toString(36)}${(runSeq++).toString(36)}`;
   let seq = 0;
   let messages = 0;
@@ -486,6 +492,7 @@ export async function run(args: string[]): Promise<void> {
       };
     };
 
+    const target: Target = { url: server.url, processor, pans, probe: countStored, serverPid: server.pid };
     const single = { connections: SINGLE_CONNECTIONS, eventsPerRequest: 1, duration: options.duration };
     const batch = {
       connections: options.batchConnections,
@@ -493,49 +500,23 @@ export async function run(args: string[]): Promise<void> {
       duration: options.duration,
     };
     console.log('warming up (5 s, not reported)…');
-    await measure(
-      'warm-up',
-      server.url,
-      processor,
-      pans,
-      { ...single, duration: 5 },
-      countStored,
-      server.pid,
-    );
+    await measure('warm-up', target, { ...single, duration: 5 });
 
     const rows: (Measurement & { target: string })[] = [];
     console.log(
       `(a) single events, ${SINGLE_CONNECTIONS} connections, ${options.repeat} × ${options.duration} s…`,
     );
     rows.push({
-      ...(await measureRepeated(
-        options.repeat,
-        '(a) single',
-        server.url,
-        processor,
-        pans,
-        single,
-        countStored,
-        server.pid,
-      )),
+      ...(await measureRepeated(options.repeat, '(a) single', target, single)),
       target: '≥ 4,000/s, p99 ≤ 25 ms',
     });
     // Every measured phase follows a warm-up of its own shape, so (b) and (c) start from the same footing.
-    await measure('warm-up', server.url, processor, pans, { ...batch, duration: 5 }, countStored, server.pid);
+    await measure('warm-up', target, { ...batch, duration: 5 });
     console.log(
       `(b) batches of ${BATCH_SIZE}, ${options.batchConnections} connections, ${options.repeat} × ${options.duration} s…`,
     );
     rows.push({
-      ...(await measureRepeated(
-        options.repeat,
-        '(b) batch 500',
-        server.url,
-        processor,
-        pans,
-        batch,
-        countStored,
-        server.pid,
-      )),
+      ...(await measureRepeated(options.repeat, '(b) batch 500', target, batch)),
       target: '≥ 25,000/s',
     });
 
@@ -544,27 +525,10 @@ export async function run(args: string[]): Promise<void> {
       console.log(`(c) storing ${options.large.toLocaleString('en-US')} events in bulk…`);
       seedSeconds = await seedLargeHistory(databaseUrl, processor.id, options.large);
       console.log(`    done in ${seedSeconds.toFixed(0)} s; warming up (5 s)…`);
-      await measure(
-        'warm-up',
-        server.url,
-        processor,
-        pans,
-        { ...batch, duration: 5 },
-        countStored,
-        server.pid,
-      );
+      await measure('warm-up', target, { ...batch, duration: 5 });
       const label = `${(options.large / 1e6).toLocaleString('en-US')}M stored`;
       console.log(`(c) batches of ${BATCH_SIZE} with ${label}…`);
-      const large = await measureRepeated(
-        options.repeat,
-        `(c) batch 500, ${label}`,
-        server.url,
-        processor,
-        pans,
-        batch,
-        countStored,
-        server.pid,
-      );
+      const large = await measureRepeated(options.repeat, `(c) batch 500, ${label}`, target, batch);
       const ratio = large.eventsPerSecond / rows[1]!.eventsPerSecond;
       rows.push({ ...large, target: `within 10% of (b): ${(ratio * 100).toFixed(0)}%` });
     }
