@@ -23,10 +23,21 @@ type Merchant = CardEventInput['merchant'];
 const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 const ENTRY_MODE_SET: ReadonlySet<string> = new Set(ENTRY_MODES);
 
-/** What a nullish field holds: nothing (the key stays out), a value to keep (null or valid), or doubt. */
-const ABSENT = 0;
-const KEEP = 1;
-const UNSURE = 2;
+const textUpTo = (max: number) => (value: string) => isCleanText(value, max);
+const isAuthCode = textUpTo(TEXT_MAX.auth_code);
+const isRrn = textUpTo(TEXT_MAX.rrn);
+const isEntryMode = (value: string) => ENTRY_MODE_SET.has(value);
+
+/** The merchant's nullish fields in the schema's order, each with what a string in it must be. */
+const MERCHANT_NULLISH: readonly (readonly [key: string, accepts: (value: string) => boolean])[] = [
+  ['name', textUpTo(TEXT_MAX.name)],
+  ['mcc', isMcc],
+  ['city', textUpTo(TEXT_MAX.city)],
+  ['region', textUpTo(TEXT_MAX.region)],
+  ['postal_code', textUpTo(TEXT_MAX.postal_code)],
+  ['country', isCountry],
+  ['terminal_id', textUpTo(TEXT_MAX.terminal_id)],
+];
 
 /**
  * The event zod's `CardEventInput.safeParse(raw)` would produce, or null when that is not certain (invalid
@@ -83,20 +94,10 @@ export function fastParseCardEvent(raw: unknown): CardEventInput | null {
     currency,
     merchant,
   };
-  const authCode = raw.auth_code;
-  const authCodeState = nullishText(raw, 'auth_code', authCode, TEXT_MAX.auth_code);
-  if (authCodeState === UNSURE) return null;
-  if (authCodeState === KEEP) event.auth_code = authCode as string | null;
-  const rrn = raw.rrn;
-  const rrnState = nullishText(raw, 'rrn', rrn, TEXT_MAX.rrn);
-  if (rrnState === UNSURE) return null;
-  if (rrnState === KEEP) event.rrn = rrn as string | null;
-  const entryMode = raw.entry_mode;
-  if (entryMode === undefined) {
-    if ('entry_mode' in raw) return null;
-  } else if (entryMode === null || (typeof entryMode === 'string' && ENTRY_MODE_SET.has(entryMode))) {
-    event.entry_mode = entryMode as CardEventInput['entry_mode'];
-  } else return null;
+  const fields = event as Record<string, unknown>;
+  if (!copyNullish(raw, fields, 'auth_code', isAuthCode)) return null;
+  if (!copyNullish(raw, fields, 'rrn', isRrn)) return null;
+  if (!copyNullish(raw, fields, 'entry_mode', isEntryMode)) return null;
   const originalId = raw.original_id;
   if (originalId === undefined) {
     if ('original_id' in raw) return null;
@@ -117,38 +118,9 @@ function parseMerchant(raw: unknown): Merchant | null {
   const mid = raw.mid;
   if (typeof mid !== 'string' || !isCleanText(mid, TEXT_MAX.mid)) return null;
   const merchant: Merchant = { mid };
-  const name = raw.name;
-  const nameState = nullishText(raw, 'name', name, TEXT_MAX.name);
-  if (nameState === UNSURE) return null;
-  if (nameState === KEEP) merchant.name = name as string | null;
-  const mcc = raw.mcc;
-  if (mcc === undefined) {
-    if ('mcc' in raw) return null;
-  } else if (mcc === null || (typeof mcc === 'string' && isMcc(mcc))) {
-    merchant.mcc = mcc;
-  } else return null;
-  const city = raw.city;
-  const cityState = nullishText(raw, 'city', city, TEXT_MAX.city);
-  if (cityState === UNSURE) return null;
-  if (cityState === KEEP) merchant.city = city as string | null;
-  const region = raw.region;
-  const regionState = nullishText(raw, 'region', region, TEXT_MAX.region);
-  if (regionState === UNSURE) return null;
-  if (regionState === KEEP) merchant.region = region as string | null;
-  const postalCode = raw.postal_code;
-  const postalCodeState = nullishText(raw, 'postal_code', postalCode, TEXT_MAX.postal_code);
-  if (postalCodeState === UNSURE) return null;
-  if (postalCodeState === KEEP) merchant.postal_code = postalCode as string | null;
-  const country = raw.country;
-  if (country === undefined) {
-    if ('country' in raw) return null;
-  } else if (country === null || (typeof country === 'string' && isCountry(country))) {
-    merchant.country = country;
-  } else return null;
-  const terminalId = raw.terminal_id;
-  const terminalIdState = nullishText(raw, 'terminal_id', terminalId, TEXT_MAX.terminal_id);
-  if (terminalIdState === UNSURE) return null;
-  if (terminalIdState === KEEP) merchant.terminal_id = terminalId as string | null;
+  for (const [key, accepts] of MERCHANT_NULLISH) {
+    if (!copyNullish(raw, merchant as Record<string, unknown>, key, accepts)) return null;
+  }
   return merchant;
 }
 
@@ -159,11 +131,22 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-// An explicit `undefined` is kept by zod as a key holding undefined; JSON never sends one, so it is left to zod.
-function nullishText(holder: Record<string, unknown>, key: string, value: unknown, max: number): number {
-  if (value === undefined) return key in holder ? UNSURE : ABSENT;
-  if (value === null) return KEEP;
-  return typeof value === 'string' && isCleanText(value, max) ? KEEP : UNSURE;
+/**
+ * Copies the nullish field `key` of `from` to `to` as zod would: absent stays absent, null is kept, and so is
+ * a string that `accepts` approves. False when that is not certain (an explicit `undefined`, another type, a
+ * string it does not approve): the caller then asks zod.
+ */
+function copyNullish(
+  from: Record<string, unknown>,
+  to: Record<string, unknown>,
+  key: string,
+  accepts: (value: string) => boolean,
+): boolean {
+  const value = from[key];
+  if (value === undefined) return !(key in from);
+  if (value !== null && (typeof value !== 'string' || !accepts(value))) return false;
+  to[key] = value;
+  return true;
 }
 
 /** Printable ASCII without spaces, 1 to 255 characters (event ids, original_id, tokens). */
