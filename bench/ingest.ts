@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- ingest [--large | --large=<events>] [--duration=15] [--repeat=3] [--batch-connections=8]
- *   [--log-level=info]`
+ *   [--log-level=info] [--only=a|b]`
  *
  * Starts the real server (`tsx src/main.ts --api`, its own database `cardlink_bench`, dropped first so the
  * tables start empty, created and migrated by the app itself), seeds 100,000 enrolled cards, registers a
@@ -40,11 +40,21 @@ interface Options {
   duration: number;
   batchConnections: number;
   logLevel: string;
+  /** Run only (a) or only (b) (and (c) after it); null = all. For profiling one shape of load. */
+  only: 'a' | 'b' | null;
 }
 
 function parseOptions(args: string[]): Options {
   const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const known = ['--large', '--large=', '--duration=', '--batch-connections=', '--log-level=', '--repeat='];
+  const known = [
+    '--large',
+    '--large=',
+    '--duration=',
+    '--batch-connections=',
+    '--log-level=',
+    '--repeat=',
+    '--only=',
+  ];
   const unknown = args.filter((a) => !known.some((k) => (k.endsWith('=') ? a.startsWith(k) : a === k)));
   if (unknown.length > 0) throw new Error(`unknown flag(s): ${unknown.join(' ')}`);
   return {
@@ -53,7 +63,14 @@ function parseOptions(args: string[]): Options {
     repeat: Number(value('repeat') ?? 3),
     batchConnections: Number(value('batch-connections') ?? 8),
     logLevel: value('log-level') ?? 'info',
+    only: onlyOption(value('only')),
   };
+}
+
+function onlyOption(value: string | undefined): Options['only'] {
+  if (value === undefined) return null;
+  if (value === 'a' || value === 'b') return value;
+  throw new Error(`--only takes a or b, not ${value}`);
 }
 
 /** A Luhn-valid 16-digit Visa-range PAN, unique per index (synthetic; no real card). */
@@ -214,6 +231,8 @@ interface Measurement {
   cpuUsPerEvent: { server: number; postgres: number; client: number; total: number };
   /** Postgres' write-ahead log over the measurement (pg_stat_wal): what each stored event cost it. */
   wal: { bytes: number; fullPageImages: number; bytesPerEvent: number; checkpoints: number };
+  /** Ingestion transactions the server committed (its `cardlink_ingest_flush_events` histogram). */
+  transactions: { count: number; eventsPerTransaction: number };
   /** With --repeat > 1: every measurement; the fields above are then their medians. */
   samples?: { eventsPerSecond: number; p50: number; p99: number }[];
 }
@@ -256,6 +275,10 @@ async function measureRepeated(repeat: number, ...args: Parameters<typeof measur
       ),
       checkpoints: sum((m) => m.wal.checkpoints),
     },
+    transactions: {
+      count: sum((m) => m.transactions.count),
+      eventsPerTransaction: median(runs.map((m) => m.transactions.eventsPerTransaction)),
+    },
     eventsPerSecond: median(runs.map((m) => m.eventsPerSecond)),
     requestsPerSecond: median(runs.map((m) => m.requestsPerSecond)),
     latencyMs: {
@@ -281,6 +304,16 @@ function cpuNow(serverPid: number) {
 }
 
 let runSeq = 0;
+
+/** The server's ingestion transactions so far and the events they held, from its Prometheus metrics. */
+async function flushCounters(url: string): Promise<{ count: number; events: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? 0);
+  return {
+    count: read('cardlink_ingest_flush_events_count'),
+    events: read('cardlink_ingest_flush_events_sum'),
+  };
+}
 
 /** What every measurement runs against: the server, its processor and cards, and how to read the counters. */
 interface Target {
@@ -334,6 +367,7 @@ async function measure(
   );
   let next = 0;
   const before = await probe(run);
+  const flushesBefore = await flushCounters(url);
   const cpuBefore = cpuNow(serverPid);
   const result = await autocannon({
     url,
@@ -352,7 +386,9 @@ async function measure(
     ],
   });
   const cpuAfter = cpuNow(serverPid);
+  const flushesAfter = await flushCounters(url);
   const after = await probe(run);
+  const transactions = flushesAfter.count - flushesBefore.count;
   const stored = after.stored - before.stored;
   const walBytes = after.walBytes - before.walBytes;
   const ok = result['2xx'];
@@ -381,6 +417,11 @@ async function measure(
       bytesPerEvent: Math.round(walBytes / Math.max(1, stored)),
       checkpoints: after.checkpoints - before.checkpoints,
     },
+    transactions: {
+      count: transactions,
+      eventsPerTransaction:
+        Math.round(((flushesAfter.events - flushesBefore.events) / Math.max(1, transactions)) * 10) / 10,
+    },
     latencyMs: {
       p50: result.latency.p50,
       p90: result.latency.p90,
@@ -404,6 +445,7 @@ function printTable(rows: (Measurement & { target: string })[]) {
     'p99 ms',
     'CPU µs/event (srv+pg+client)',
     'WAL B/event',
+    'events/txn',
     'target',
   ];
   const lines = rows.map((r) => [
@@ -418,6 +460,7 @@ function printTable(rows: (Measurement & { target: string })[]) {
     String(r.latencyMs.p99),
     `${r.cpuUsPerEvent.total} (${r.cpuUsPerEvent.server}+${r.cpuUsPerEvent.postgres}+${r.cpuUsPerEvent.client})`,
     r.wal.bytesPerEvent.toLocaleString('en-US'),
+    String(r.transactions.eventsPerTransaction),
     r.target,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -499,29 +542,31 @@ export async function run(args: string[]): Promise<void> {
       eventsPerRequest: BATCH_SIZE,
       duration: options.duration,
     };
-    console.log('warming up (5 s, not reported)…');
-    await measure('warm-up', target, { ...single, duration: 5 });
-
     const rows: (Measurement & { target: string })[] = [];
-    console.log(
-      `(a) single events, ${SINGLE_CONNECTIONS} connections, ${options.repeat} × ${options.duration} s…`,
-    );
-    rows.push({
-      ...(await measureRepeated(options.repeat, '(a) single', target, single)),
-      target: '≥ 4,000/s, p99 ≤ 25 ms',
-    });
-    // Every measured phase follows a warm-up of its own shape, so (b) and (c) start from the same footing.
-    await measure('warm-up', target, { ...batch, duration: 5 });
-    console.log(
-      `(b) batches of ${BATCH_SIZE}, ${options.batchConnections} connections, ${options.repeat} × ${options.duration} s…`,
-    );
-    rows.push({
-      ...(await measureRepeated(options.repeat, '(b) batch 500', target, batch)),
-      target: '≥ 25,000/s',
-    });
+    if (options.only !== 'b') {
+      console.log('warming up (5 s, not reported)…');
+      await measure('warm-up', target, { ...single, duration: 5 });
+      console.log(
+        `(a) single events, ${SINGLE_CONNECTIONS} connections, ${options.repeat} × ${options.duration} s…`,
+      );
+      rows.push({
+        ...(await measureRepeated(options.repeat, '(a) single', target, single)),
+        target: '≥ 4,000/s, p99 ≤ 25 ms',
+      });
+    }
+    let batchRow: Measurement | undefined;
+    if (options.only !== 'a') {
+      // Every measured phase follows a warm-up of its own shape, so (b) and (c) start from the same footing.
+      await measure('warm-up', target, { ...batch, duration: 5 });
+      console.log(
+        `(b) batches of ${BATCH_SIZE}, ${options.batchConnections} connections, ${options.repeat} × ${options.duration} s…`,
+      );
+      batchRow = await measureRepeated(options.repeat, '(b) batch 500', target, batch);
+      rows.push({ ...batchRow, target: '≥ 25,000/s' });
+    }
 
     let seedSeconds: number | undefined;
-    if (options.large > 0) {
+    if (options.large > 0 && batchRow) {
       console.log(`(c) storing ${options.large.toLocaleString('en-US')} events in bulk…`);
       seedSeconds = await seedLargeHistory(databaseUrl, processor.id, options.large);
       console.log(`    done in ${seedSeconds.toFixed(0)} s; warming up (5 s)…`);
@@ -529,7 +574,7 @@ export async function run(args: string[]): Promise<void> {
       const label = `${(options.large / 1e6).toLocaleString('en-US')}M stored`;
       console.log(`(c) batches of ${BATCH_SIZE} with ${label}…`);
       const large = await measureRepeated(options.repeat, `(c) batch 500, ${label}`, target, batch);
-      const ratio = large.eventsPerSecond / rows[1]!.eventsPerSecond;
+      const ratio = large.eventsPerSecond / batchRow.eventsPerSecond;
       rows.push({ ...large, target: `within 10% of (b): ${(ratio * 100).toFixed(0)}%` });
     }
 
