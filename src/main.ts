@@ -1,8 +1,8 @@
-import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from './config.ts';
 import { runMigrations } from './db/migrate.ts';
 import { createDeps } from './deps.ts';
-import { createApp } from './http/app.ts';
+import { createHttpServer } from './http/server.ts';
 
 /** Starts the API; with no `--api` flag the workers run in the same process (what `npm start` does). */
 async function main() {
@@ -12,10 +12,11 @@ async function main() {
   const log = deps.logger;
 
   await runMigrations(config.databaseUrl);
-  const app = createApp(deps);
   const workers = withWorkers ? await (await import('../workers/main.ts')).startWorkers(deps) : undefined;
 
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  const { server } = createHttpServer(deps, { hostname: config.host });
+  server.listen(config.port, config.host, () => {
+    const info = server.address() as AddressInfo;
     const base = config.publicUrl;
     const tokenSource =
       config.nodeEnv === 'production' || !envFile

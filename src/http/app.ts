@@ -6,15 +6,14 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { requestId } from 'hono/request-id';
 import type { Deps } from '../deps.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { registerIngestMetrics } from '../ingest/metrics.ts';
-import { newId } from '../lib/ids.ts';
 import type { AppEnv } from './env.ts';
 import { requireAdmin } from './middleware/admin.ts';
 import { createHttpMetrics, type HttpMetrics, observe } from './middleware/observe.ts';
 import { problem, statusOf, TITLES } from './problem.ts';
+import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
 import { appsRouter } from './routes/apps.ts';
 import { cardTokensRouter } from './routes/card-tokens.ts';
 import { cardsRouter } from './routes/cards.ts';
@@ -58,13 +57,10 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   const publicUrl = deps.config.publicUrl;
   const app = new OpenAPIHono<AppEnv>();
 
-  app.use(
-    requestId({
-      headerName: 'x-request-id',
-      generator: () => newId('req'),
-    }),
-  );
   app.use(async (c, next) => {
+    const id = requestIdFor(c.req.header(REQUEST_ID_HEADER));
+    c.set('requestId', id);
+    c.header(REQUEST_ID_HEADER, id);
     c.set('deps', deps);
     await next();
   });

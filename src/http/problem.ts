@@ -47,18 +47,23 @@ export interface ProblemInput {
   extra?: Record<string, unknown>;
 }
 
-/** Writes an RFC 9457 problem+json response with our stable `code` and the request id. */
-export function problem(c: Context, input: ProblemInput, publicUrl: string): Response {
+/** The RFC 9457 problem+json body for an error, with our stable `code` and the request id. */
+export function problemBody(input: ProblemInput, publicUrl: string, requestId: string | null) {
   const status = statusOf(input.code);
-  const body = {
+  return {
     type: `${publicUrl}/problems/${input.code}`,
     title: TITLES[input.code],
     status,
     detail: input.detail,
     code: input.code,
-    request_id: (c.get('requestId' as never) as string | undefined) ?? null,
+    request_id: requestId,
     ...(input.errors ? { errors: input.errors } : {}),
     ...input.extra,
   };
-  return c.body(JSON.stringify(body), status, { 'content-type': 'application/problem+json' });
+}
+
+/** Writes an RFC 9457 problem+json response with our stable `code` and the request id. */
+export function problem(c: Context, input: ProblemInput, publicUrl: string): Response {
+  const body = problemBody(input, publicUrl, (c.get('requestId' as never) as string | undefined) ?? null);
+  return c.body(JSON.stringify(body), body.status, { 'content-type': 'application/problem+json' });
 }

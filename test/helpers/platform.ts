@@ -1,11 +1,11 @@
 import { Writable } from 'node:stream';
-import { serve } from '@hono/node-server';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { type Config, parseConfig } from '../../src/config.ts';
 import { createDeps, type OwnedDeps } from '../../src/deps.ts';
 import { createApp } from '../../src/http/app.ts';
 import type { AppEnv } from '../../src/http/env.ts';
+import { createHttpServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRedis } from '../../src/redis.ts';
 import { type RunningWorkers, startWorkers } from '../../workers/main.ts';
@@ -41,10 +41,13 @@ export interface TestPlatform {
   /** Every log line written during the file, for scanning. */
   logs: string[];
   databaseName: string;
+  /** Through the app in-process (`app.request`). */
   request: <T = any>(method: string, path: string, options?: RequestOptions) => Promise<ApiResponse<T>>;
+  /** Over a real socket to the server as it runs in production (`createHttpServer`: the app and its fast path). */
+  http: <T = any>(method: string, path: string, options?: RequestOptions) => Promise<ApiResponse<T>>;
   /** `request` with the operator token. */
   admin: <T = any>(method: string, path: string, options?: RequestOptions) => Promise<ApiResponse<T>>;
-  /** Serves the app on a real port (for clients that need a URL); closed after the file. */
+  /** Serves the production server (`createHttpServer`) on a real port; closed after the file. */
   listen: () => Promise<string>;
 }
 
@@ -86,7 +89,22 @@ export function usePlatform(options: PlatformOptions = {}): TestPlatform {
     const app = createApp(deps);
     if (options.workers) workers = await startWorkers(deps);
 
-    const request = async (method: string, path: string, req: RequestOptions = {}) => {
+    const listen = () =>
+      new Promise<string>((resolve) => {
+        const { server } = createHttpServer(deps, { hostname: '127.0.0.1' });
+        server.listen(0, '127.0.0.1', () => {
+          const address = server.address() as { port: number };
+          resolve(`http://127.0.0.1:${address.port}`);
+        });
+        servers.push(server);
+      });
+    let served: Promise<string> | undefined;
+    const servedUrl = () => {
+      served ??= listen();
+      return served;
+    };
+
+    const send = async (over: 'app' | 'http', method: string, path: string, req: RequestOptions) => {
       const headers: Record<string, string> = { ...req.headers };
       if (req.token) headers.authorization = `Bearer ${req.token}`;
       let body: string | undefined = req.raw;
@@ -94,7 +112,10 @@ export function usePlatform(options: PlatformOptions = {}): TestPlatform {
       if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
         headers['content-type'] = 'application/json';
       }
-      const res = await app.request(path, { method, headers, body });
+      const res =
+        over === 'app'
+          ? await app.request(path, { method, headers, body })
+          : await fetch(`${await servedUrl()}${path}`, { method, headers, body });
       const text = await res.text();
       let parsed: unknown = text;
       try {
@@ -109,16 +130,11 @@ export function usePlatform(options: PlatformOptions = {}): TestPlatform {
       app,
       logs,
       databaseName,
-      request,
+      request: (method: string, path: string, req: RequestOptions = {}) => send('app', method, path, req),
+      http: (method: string, path: string, req: RequestOptions = {}) => send('http', method, path, req),
       admin: (method: string, path: string, req: RequestOptions = {}) =>
-        request(method, path, { ...req, token: req.token ?? ADMIN_TOKEN }),
-      listen: () =>
-        new Promise<string>((resolve) => {
-          const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
-            resolve(`http://127.0.0.1:${info.port}`),
-          );
-          servers.push(server);
-        }),
+        send('app', method, path, { ...req, token: req.token ?? ADMIN_TOKEN }),
+      listen,
     } satisfies TestPlatform);
   });
 

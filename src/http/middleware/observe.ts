@@ -46,25 +46,44 @@ function requestLogger(logger: Logger): Logger {
   return child;
 }
 
+/** What one answered request leaves behind: route metrics and one log line (never a body or query string). */
+export interface RequestRecord {
+  requestId: string;
+  method: string;
+  /** The matched pattern (`/v1/apps/:id`), never the raw path: label cardinality stays bounded. */
+  route: string;
+  status: number;
+  seconds: number;
+}
+
+/** Records a request in the route metrics and writes its log line. */
+export function recordRequest(metrics: HttpMetrics, logger: Logger, request: RequestRecord): void {
+  const { method, route, status, seconds } = request;
+  metrics.requests.inc({ method, route, status: String(status) });
+  metrics.duration.observe({ method, route }, seconds);
+  const log = requestLogger(logger);
+  const line = {
+    request_id: request.requestId,
+    method,
+    route,
+    status,
+    duration_ms: Math.round(seconds * 10_000) / 10,
+  };
+  if (status >= 500) log.error(line, 'request failed');
+  else log.info(line, 'request');
+}
+
 /** Logs one line per request (never a body or query string) and records route metrics. */
 export function observe(metrics: HttpMetrics): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     await next();
-    const seconds = (performance.now() - started) / 1000;
-    // The matched pattern (`/v1/apps/:id`), never the raw path, keeps label cardinality bounded.
-    const route = c.res.status === 404 && !c.req.routePath ? 'unmatched' : routePath(c);
-    metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    metrics.duration.observe({ method: c.req.method, route }, seconds);
-    const log = requestLogger(c.get('deps').logger);
-    const line = {
-      request_id: c.get('requestId'),
+    recordRequest(metrics, c.get('deps').logger, {
+      requestId: c.get('requestId'),
       method: c.req.method,
-      route,
+      route: c.res.status === 404 && !c.req.routePath ? 'unmatched' : routePath(c),
       status: c.res.status,
-      duration_ms: Math.round(seconds * 10_000) / 10,
-    };
-    if (c.res.status >= 500) log.error(line, 'request failed');
-    else log.info(line, 'request');
+      seconds: (performance.now() - started) / 1000,
+    });
   };
 }

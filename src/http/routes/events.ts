@@ -53,7 +53,7 @@ export function envelopeOnlyHook(
 }
 
 /** The events of a request body: a batch's array (1 to 1000), or null when the body is one event. */
-function batchOf(body: Record<string, unknown>): unknown[] | null {
+export function batchOf(body: Record<string, unknown>): unknown[] | null {
   if (!('events' in body)) return null;
   const extra = Object.keys(body).filter((key) => key !== 'events');
   if (extra.length > 0) {
@@ -71,6 +71,20 @@ function batchOf(body: Record<string, unknown>): unknown[] | null {
     ]);
   }
   return events;
+}
+
+/**
+ * A request of one event is that event: when it was rejected (and so nothing was stored), the request is
+ * refused with its field errors. Null when it was accepted or a duplicate.
+ */
+export function singleEventRejection(result: IngestResult): AppError | null {
+  if (result.status !== 'rejected') return null;
+  return invalidFields(
+    (result.errors ?? []).map((e) => ({
+      path: e.path === '(event)' ? '(body)' : e.path,
+      message: e.message,
+    })),
+  );
 }
 
 eventsRouter.openapi(
@@ -107,13 +121,8 @@ eventsRouter.openapi(
     const body = c.req.valid('json');
     const batch = batchOf(body);
     const results = await ingestEvents(c.get('deps'), processorOf(c), batch ?? [body]);
-    // A single event is the whole request: if it is bad, the request is (nothing was stored).
-    if (!batch && results[0]?.status === 'rejected') {
-      const errors = results[0].errors ?? [];
-      throw invalidFields(
-        errors.map((e) => ({ path: e.path === '(event)' ? '(body)' : e.path, message: e.message })),
-      );
-    }
+    const rejection = batch ? null : singleEventRejection(results[0]!);
+    if (rejection) throw rejection;
     return c.json({ results }, 200);
   },
   envelopeOnlyHook,
