@@ -1,4 +1,5 @@
 import type { Db } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
 import { ingestFlushEvents } from './metrics.ts';
 import { type PendingEvent, type StoreOutcome, storeEvents } from './store.ts';
 
@@ -14,6 +15,8 @@ export interface BatcherOptions {
   parallelFrom: number;
   /** ...or when the oldest waiting request has waited this long (ms): fewer events never wait longer. */
   maxWaitMs: number;
+  /** Where failures after a commit are reported (see `storeEvents`). */
+  logger?: Logger;
 }
 
 interface Waiting {
@@ -102,6 +105,7 @@ export class MicroBatcher {
     storeEvents(
       this.#db,
       batch.flatMap((waiting) => waiting.events),
+      { logger: this.#options.logger },
     )
       .then((outcomes) => {
         ingestFlushEvents.observe(count);
@@ -118,7 +122,10 @@ export class MicroBatcher {
           return;
         }
         for (const waiting of batch)
-          storeEvents(this.#db, waiting.events).then(waiting.resolve, waiting.reject);
+          storeEvents(this.#db, waiting.events, { logger: this.#options.logger }).then(
+            waiting.resolve,
+            waiting.reject,
+          );
       })
       .finally(() => {
         this.#inFlight--;

@@ -25,7 +25,13 @@ function batcherFor(deps: Deps): MicroBatcher {
     // (12: 3,834; 8: 3,522; 4: 3,895 and 3,191), and (b) no worse (26,800-29,700). 3 in flight did worse for
     // (a) (3,076). A 2 ms bound gave back most of the gain in (a) (2,599); 5 ms is the compromise kept, its
     // effect not separable from this machine's noise in the runs made.
-    batcher = new MicroBatcher(deps.db, { maxInFlight: 4, maxEvents: 5000, parallelFrom: 6, maxWaitMs: 5 });
+    batcher = new MicroBatcher(deps.db, {
+      maxInFlight: 4,
+      maxEvents: 5000,
+      parallelFrom: 6,
+      maxWaitMs: 5,
+      logger: deps.logger,
+    });
     batchers.set(deps.db, batcher);
   }
   return batcher;

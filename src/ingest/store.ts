@@ -3,7 +3,8 @@ import { type Db, drizzleOver, type Sql } from '../db/client.ts';
 import type { EntryMode, EventType } from '../db/partitioned/events.ts';
 import { pgErrorCode } from '../errors.ts';
 import { newId } from '../lib/ids.ts';
-import { evaluateAndReserve } from './actions-hook.ts';
+import type { Logger } from '../logger.ts';
+import { evaluateAndReserve, mayReserveActions } from './actions-hook.ts';
 import { statedOffsetMinutes } from './local-time.ts';
 
 /** A postgres.js connection inside an open transaction (a reserved connection, or `sql.begin`'s). */
@@ -100,10 +101,10 @@ const keyOf = (processorId: string, externalId: string) => `${processorId}\u0000
 // cards only) and the merchant brand, compute local time, claim the idempotency keys, insert the events of
 // enrolled cards and count the others. Only rows whose key was new get past `k`, so a resend or a concurrent
 // twin never inserts twice. It also says whether any follower stored earlier may wait for one of the new
-// events (`followers_waiting`): when none does (the usual stream of authorizations) the transaction needs no
-// further look-up before COMMIT. Linking is left out of it on purpose: every reference to the partitioned
-// `events` costs executor set-up per partition on every execution, which in small batches cost more than the
-// rare follow-up round trip.
+// events (`followers_waiting`): when none does (the usual stream of authorizations) nothing follows it, and a
+// batch of authorizations is this statement alone, committed as it runs (see `storeEvents`). Linking is left
+// out of it on purpose: every reference to the partitioned `events` costs executor set-up per partition on
+// every execution, which in small batches cost more than the rare follow-up round trip.
 function writeBatch(tx: Conn, rows: string, receivedAt: string, useMerchantZone: boolean) {
   return tx<WrittenRow[]>`
     with r as (
@@ -504,21 +505,22 @@ async function waitingFollowers(
   return found;
 }
 
-async function storeInTransaction(
-  ingestTx: IngestTx,
-  events: PendingEvent[],
-  receivedAt: string,
-  useMerchantZone: boolean,
-) {
-  const tx = ingestTx.sql;
-  const ids = events.map(() => newId('evt'));
-  const rows = await writeBatch(
-    tx,
-    JSON.stringify(events.map((event, idx) => recordOf(event, idx, ids[idx]!))),
-    receivedAt,
-    useMerchantZone,
-  );
+/** What one write of a batch gave: per event its outcome (duplicates still to resolve) and the new rows. */
+interface Written {
+  outcomes: StoreOutcome[];
+  stored: StoredEvent[];
+  /** Indexes of events whose key existed already: their original ids are read by `resolveDuplicates`. */
+  resent: number[];
+  /** Whether an earlier follower may wait for one of the new events (see `writeBatch`). */
+  followersWaiting: boolean;
+}
 
+function written(
+  events: PendingEvent[],
+  ids: string[],
+  receivedAt: string,
+  rows: readonly WrittenRow[],
+): Written {
   const outcomes: StoreOutcome[] = new Array(events.length);
   const stored: StoredEvent[] = [];
   const resent: number[] = [];
@@ -531,52 +533,88 @@ async function storeInTransaction(
     outcomes[row.idx] = { eventId: ids[row.idx]!, status: 'accepted', enrolled, actions: 0 };
     if (enrolled) stored.push(storedEvent(events[row.idx]!, ids[row.idx]!, receivedAt, row));
   }
+  return { outcomes, stored, resent, followersWaiting: rows[0]?.followers_waiting === true };
+}
 
-  if (resent.length > 0) {
-    const keys = resent.map((idx) => ({
-      processor_id: events[idx]!.processorId,
-      external_id: events[idx]!.externalId,
-    }));
-    const existing = await tx<
-      { processor_id: string; external_id: string; event_id: string; stored: boolean }[]
-    >`
-      select k.processor_id, k.external_id, k.event_id, k.stored
-      from json_to_recordset(${JSON.stringify(keys)}::text::json) as r(processor_id text, external_id text)
-      join event_keys k using (processor_id, external_id)`;
-    const byKey = new Map(existing.map((row) => [keyOf(row.processor_id, row.external_id), row]));
-    for (const idx of resent) {
-      const original = byKey.get(keyOf(events[idx]!.processorId, events[idx]!.externalId));
-      if (!original) throw new Error('an event key vanished while storing');
-      outcomes[idx] = {
-        eventId: original.event_id,
-        status: 'duplicate',
-        enrolled: original.stored,
-        actions: 0,
-      };
-    }
+/**
+ * Fills in the outcomes of resent events with their original event ids. The keys are committed by now:
+ * the write's insert waited for any concurrent transaction holding one, and this query sees what it did.
+ */
+async function resolveDuplicates(sql: Conn, events: PendingEvent[], { resent, outcomes }: Written) {
+  if (resent.length === 0) return;
+  const keys = resent.map((idx) => ({
+    processor_id: events[idx]!.processorId,
+    external_id: events[idx]!.externalId,
+  }));
+  const existing = await sql<
+    { processor_id: string; external_id: string; event_id: string; stored: boolean }[]
+  >`
+    select k.processor_id, k.external_id, k.event_id, k.stored
+    from json_to_recordset(${JSON.stringify(keys)}::text::json) as r(processor_id text, external_id text)
+    join event_keys k using (processor_id, external_id)`;
+  const byKey = new Map(existing.map((row) => [keyOf(row.processor_id, row.external_id), row]));
+  for (const idx of resent) {
+    const original = byKey.get(keyOf(events[idx]!.processorId, events[idx]!.externalId));
+    if (!original) throw new Error('an event key vanished while storing');
+    outcomes[idx] = {
+      eventId: original.event_id,
+      status: 'duplicate',
+      enrolled: original.stored,
+      actions: 0,
+    };
   }
+}
 
+/**
+ * Links followers stored before this batch that wait for one of its new authorizations: those naming one
+ * by original_id first (they name it: no choice), so that those matched by card next see its totals with
+ * them and prefer another it can settle.
+ */
+async function linkWaitingFor(tx: Conn, authorizations: StoredEvent[], receivedAt: string) {
+  const waiting = await waitingFollowers(tx, receivedAt, { authorizations, named: authorizations });
+  if (waiting.named.length > 0) await linkFollowers(tx, waiting.named);
+  if (waiting.early.length > 0) await linkFollowers(tx, waiting.early);
+}
+
+function writeOf(
+  tx: Conn,
+  events: PendingEvent[],
+  ids: string[],
+  receivedAt: string,
+  useMerchantZone: boolean,
+) {
+  return writeBatch(
+    tx,
+    JSON.stringify(events.map((event, idx) => recordOf(event, idx, ids[idx]!))),
+    receivedAt,
+    useMerchantZone,
+  );
+}
+
+async function storeInTransaction(
+  ingestTx: IngestTx,
+  events: PendingEvent[],
+  receivedAt: string,
+  useMerchantZone: boolean,
+) {
+  const tx = ingestTx.sql;
+  const ids = events.map(() => newId('evt'));
+  const write = written(events, ids, receivedAt, await writeOf(tx, events, ids, receivedAt, useMerchantZone));
+  await resolveDuplicates(tx, events, write);
+  const { outcomes, stored, followersWaiting } = write;
   if (stored.length === 0) return outcomes;
   const followers = stored.filter((event) => event.type !== 'authorization');
   const authorizations = stored.filter((event) => event.type === 'authorization');
-  const followersWaiting = rows[0]?.followers_waiting === true;
   // Followers that came before their authorization are linked by the same matching as any follower (by
   // original_id, else one each over like authorizations, preferring one they can still settle); so are the
   // batch's own followers.
-  if (!followersWaiting && followers.length === 0) return reserveActions(ingestTx, stored, outcomes);
-  // Waiting followers that name a new authorization by original_id are linked first (they name it: no
-  // choice), so that those matched by card next see its totals with them and prefer another it can settle.
-  const clearings = followers.filter((event) => event.type === 'clearing');
-  const waiting = followersWaiting
-    ? await waitingFollowers(tx, receivedAt, { authorizations, named: authorizations })
-    : { early: [], named: [] };
-  if (waiting.named.length > 0) await linkFollowers(tx, waiting.named);
-  if (waiting.early.length > 0) await linkFollowers(tx, waiting.early);
+  if (followersWaiting) await linkWaitingFor(tx, authorizations, receivedAt);
   if (followers.length > 0) {
     const links = await linkFollowers(tx, followers);
     for (const event of followers) event.authorizationId = links.get(event.id) ?? null;
   }
   // Then refunds waiting for a clearing of this batch, now that the clearing is linked to its authorization.
+  const clearings = followers.filter((event) => event.type === 'clearing');
   if (followersWaiting && clearings.length > 0) {
     const forClearings = await waitingFollowers(tx, receivedAt, { authorizations: [], named: clearings });
     if (forClearings.named.length > 0) await linkFollowers(tx, forClearings.named);
@@ -642,12 +680,27 @@ export async function inTransaction<T>(pool: Sql, work: (tx: IngestTx) => Promis
 // time zone Postgres does not know: the batch is retried with UTC for those rather than lost.
 const RETRYABLE = new Set(['40P01', '40001']);
 
+export interface StoreOptions {
+  /** Where a failure of the work done after commit (linking earlier followers) is reported. */
+  logger?: Logger;
+}
+
 /**
  * Stores normalised events in ONE transaction and returns, per input event and in order, its event id and
  * whether it is new or a resend. The same (processor, id) twice in `events` is stored once: the second is a
  * duplicate of the first. Retries the transaction on deadlock or serialization failure.
+ *
+ * A batch of authorizations for which the rules seam has nothing to do (the usual stream) is its write
+ * statement alone, committed as it runs (no BEGIN or COMMIT: one round trip instead of two): what the
+ * transaction would do after it only reads (the original ids of resent events) or links followers stored
+ * earlier, which is done right after, in a transaction of its own, before the callers are answered. Should
+ * that linking fail, the orphan sweep links them later (maintenance.ts).
  */
-export async function storeEvents(db: Db, events: PendingEvent[]): Promise<StoreOutcome[]> {
+export async function storeEvents(
+  db: Db,
+  events: PendingEvent[],
+  options: StoreOptions = {},
+): Promise<StoreOutcome[]> {
   if (events.length === 0) return [];
   const firstIndex = new Map<string, number>();
   const unique: PendingEvent[] = [];
@@ -662,22 +715,69 @@ export async function storeEvents(db: Db, events: PendingEvent[]): Promise<Store
     }
     return { index, repeat: true };
   });
-  let useMerchantZone = true;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const receivedAt = new Date().toISOString();
-      const outcomes = await inTransaction(db.$client, (tx) =>
-        storeInTransaction(tx, unique, receivedAt, useMerchantZone),
+  const withWrite = unique.every((event) => event.type === 'authorization') && !mayReserveActions(unique);
+  const outcomes = withWrite
+    ? await storeCommittedWithWrite(db, unique, options)
+    : await retried((receivedAt, useMerchantZone) =>
+        inTransaction(db.$client, (tx) => storeInTransaction(tx, unique, receivedAt, useMerchantZone)),
       );
-      return slot.map(({ index, repeat }) => {
-        const outcome = outcomes[index]!;
-        return repeat ? { ...outcome, status: 'duplicate' as const, actions: 0 } : outcome;
-      });
+  return slot.map(({ index, repeat }) => {
+    const outcome = outcomes[index]!;
+    return repeat ? { ...outcome, status: 'duplicate' as const, actions: 0 } : outcome;
+  });
+}
+
+/**
+ * Runs a transaction (given when it is received and whether merchant time zones apply) up to 3 times: again
+ * on deadlock or serialization failure, and without merchant zones when Postgres does not know one.
+ */
+async function retried<T>(attempt: (receivedAt: string, useMerchantZone: boolean) => Promise<T>): Promise<T> {
+  let useMerchantZone = true;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt(new Date().toISOString(), useMerchantZone);
     } catch (error) {
       const code = pgErrorCode(error);
-      if (attempt >= 3 || !code) throw error;
+      if (tries >= 3 || !code) throw error;
       if (code === '22023' && useMerchantZone) useMerchantZone = false;
       else if (!RETRYABLE.has(code)) throw error;
     }
   }
+}
+
+async function storeCommittedWithWrite(
+  db: Db,
+  events: PendingEvent[],
+  options: StoreOptions,
+): Promise<StoreOutcome[]> {
+  const pool = db.$client;
+  const ids = events.map(() => newId('evt'));
+  const write = await retried(async (receivedAt, useMerchantZone) =>
+    written(
+      events,
+      ids,
+      receivedAt,
+      // One statement outside any transaction block is a transaction of its own: Postgres commits it before
+      // it answers (ReadyForQuery, on which postgres.js resolves), and a failure leaves nothing of it.
+      await writeOf(pool, events, ids, receivedAt, useMerchantZone),
+    ),
+  );
+  // Committed. Should reading the originals of resent events fail now, the callers' retry finds every event
+  // of the batch stored and answers `duplicate` with its id: nothing is lost or stored twice.
+  await resolveDuplicates(pool, events, write);
+  if (write.followersWaiting && write.stored.length > 0) {
+    const receivedAt = write.stored[0]!.receivedAt;
+    try {
+      await retried(() => inTransaction(pool, (tx) => linkWaitingFor(tx.sql, write.stored, receivedAt)));
+    } catch (error) {
+      if (!options.logger) throw error;
+      options.logger.warn(
+        {
+          err: { message: error instanceof Error ? error.message : String(error), code: pgErrorCode(error) },
+        },
+        'earlier followers not linked to new authorizations; the orphan sweep will link them',
+      );
+    }
+  }
+  return write.outcomes;
 }

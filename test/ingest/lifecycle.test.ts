@@ -320,6 +320,36 @@ describe('lifecycle linking', () => {
     expect(totals(await eventRow(authId!))).toEqual({ cleared: 2_000, refunded: 0, reversed: 0 });
   });
 
+  test('when linking earlier followers fails after an authorization is committed, the push still succeeds and the sweep links them', async () => {
+    const processor = await createTestProcessor(platform);
+    const pan = testPan(340);
+    await enrollCard(platform, pan);
+    const auth = authorization({ pan, amount: 700 });
+    const [clearing] = await send(processor, [
+      follower('clearing', { pan, amount: 700, original_id: auth.id }),
+    ]);
+    // Every update of an event fails while this trigger exists: the linking after the commit cannot happen.
+    const sql = platform.deps.sql;
+    await sql.unsafe(`
+      create function refuse_link() returns trigger language plpgsql as $$
+        begin raise exception 'linking refused by the test' using errcode = 'P0001'; end $$;
+      create trigger refuse_link before update on events for each row execute function refuse_link();`);
+    try {
+      const [authId] = await send(processor, [auth]);
+      expect((await eventRow(clearing!)).authorization_id).toBeNull();
+      expect(platform.logs.some((line) => line.includes('the orphan sweep will link them'))).toBe(true);
+      // Resent, it is a duplicate of the committed one.
+      const again = await postEvents(platform, processor, auth);
+      expect(again.body.results[0]).toMatchObject({ status: 'duplicate', event_id: authId });
+      await sql.unsafe('drop trigger refuse_link on events; drop function refuse_link()');
+      expect(await linkOrphanEvents(sql)).toBeGreaterThanOrEqual(1);
+      expect((await eventRow(clearing!)).authorization_id).toBe(authId);
+      expect(totals(await eventRow(authId!))).toEqual({ cleared: 700, refunded: 0, reversed: 0 });
+    } finally {
+      await sql.unsafe('drop trigger if exists refuse_link on events; drop function if exists refuse_link()');
+    }
+  });
+
   test('the orphan sweep links followers whose authorization was committed beside them', async () => {
     const processor = await createTestProcessor(platform);
     const pan = testPan(305);
