@@ -14,7 +14,7 @@
  * Prints a table and writes bench/results/ingest-<time>.json. Targets are reported, never asserted.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -242,6 +242,44 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
+
+interface MachineCheck {
+  /** A fixed Node workload (hashing and JSON, like a request's), ms. */
+  nodeMs: number;
+  /** A fixed Postgres query (md5 over 300,000 rows), ms. */
+  postgresMs: number;
+  /** One committed single-row insert, median of 200 in a row, ms (WAL flush included). */
+  commitMs: number;
+}
+
+/**
+ * Times fixed workloads on this machine right now. The cores and disk are shared and their speed drifts by a
+ * quarter or more within an hour: these figures, taken with every run, tell a slow machine from a slow build.
+ */
+async function machineCheck(sql: postgres.Sql): Promise<MachineCheck> {
+  const started = performance.now();
+  const payload = { id: 'check', amount: 1234, merchant: { mid: 'M000001', name: 'CHECK', city: 'Oakland' } };
+  for (let i = 0; i < 50_000; i++) {
+    createHash('sha256')
+      .update(JSON.stringify({ ...payload, n: i }))
+      .digest('hex');
+    JSON.parse(JSON.stringify(payload));
+  }
+  const nodeMs = performance.now() - started;
+  const pgStarted = performance.now();
+  await sql`select count(distinct md5(i::text)) from generate_series(1, 300000) i`;
+  const postgresMs = performance.now() - pgStarted;
+  await sql`create table if not exists bench_machine_check (n int)`;
+  const commits: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const at = performance.now();
+    await sql`insert into bench_machine_check values (${i})`;
+    commits.push(performance.now() - at);
+  }
+  await sql`drop table bench_machine_check`;
+  const round = (ms: number) => Math.round(ms * 100) / 100;
+  return { nodeMs: round(nodeMs), postgresMs: round(postgresMs), commitMs: round(median(commits)) };
+}
 
 /** Measures `repeat` times back to back and reports medians (the machine is shared: single runs are noisy). */
 async function measureRepeated(repeat: number, ...args: Parameters<typeof measure>): Promise<Measurement> {
@@ -505,6 +543,11 @@ export async function run(args: string[]): Promise<void> {
     console.log(
       `seeded ${CARD_COUNT.toLocaleString('en-US')} enrolled cards in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`,
     );
+    const machine = await machineCheck(sql);
+    console.log(
+      `machine check (fixed workloads, lower is faster): node ${machine.nodeMs} ms, postgres ${machine.postgresMs} ms, ` +
+        `commit ${machine.commitMs} ms`,
+    );
 
     const created = await fetch(`${server.url}/v1/processors`, {
       method: 'POST',
@@ -592,6 +635,7 @@ export async function run(args: string[]): Promise<void> {
             cpus: cpus().length,
             cpu_model: cpus()[0]?.model,
             load_average_at_start: loadAtStart,
+            check: machine,
             load_average_at_end: loadavg(),
           },
           server: { command: 'tsx src/main.ts --api', node_env: 'production', log_level: options.logLevel },
