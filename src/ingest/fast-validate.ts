@@ -5,6 +5,7 @@ import {
   CURRENCIES,
   containsDigits,
   EARLIEST,
+  holdsCardNumber,
   MAX_FUTURE_MS,
   MAX_OFFSET_MINUTES,
   MAX_REFERENCE_LENGTH,
@@ -24,16 +25,18 @@ const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 const ENTRY_MODE_SET: ReadonlySet<string> = new Set(ENTRY_MODES);
 
 const textUpTo = (max: number) => (value: string) => isCleanText(value, max);
+const descriptiveUpTo = (max: number) => (value: string) =>
+  isCleanText(value, max) && !holdsCardNumber(value);
 const isAuthCode = textUpTo(TEXT_MAX.auth_code);
 const isRrn = textUpTo(TEXT_MAX.rrn);
 const isEntryMode = (value: string) => ENTRY_MODE_SET.has(value);
 
 /** The merchant's nullish fields in the schema's order, each with what a string in it must be. */
 const MERCHANT_NULLISH: readonly (readonly [key: string, accepts: (value: string) => boolean])[] = [
-  ['name', textUpTo(TEXT_MAX.name)],
+  ['name', descriptiveUpTo(TEXT_MAX.name)],
   ['mcc', isMcc],
-  ['city', textUpTo(TEXT_MAX.city)],
-  ['region', textUpTo(TEXT_MAX.region)],
+  ['city', descriptiveUpTo(TEXT_MAX.city)],
+  ['region', descriptiveUpTo(TEXT_MAX.region)],
   ['postal_code', textUpTo(TEXT_MAX.postal_code)],
   ['country', isCountry],
   ['terminal_id', textUpTo(TEXT_MAX.terminal_id)],

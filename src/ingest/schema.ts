@@ -73,6 +73,11 @@ const text = (max: number) =>
     .regex(NO_CONTROL, 'must not contain control characters')
     .refine((value) => !LONE_SURROGATE.test(value), 'must be valid Unicode');
 const optionalText = (max: number) => text(max).nullish();
+// The merchant's descriptive fields: stored and shown to apps, so never a card number (any card's).
+const descriptiveText = (max: number) =>
+  text(max)
+    .refine((value) => !holdsCardNumber(value), 'must not contain a card number')
+    .nullish();
 
 /**
  * `text` with every run of digits that could be a card number (12 to 19, Luhn-valid) replaced: for field
@@ -80,6 +85,25 @@ const optionalText = (max: number) => text(max).nullish();
  */
 export function redactPanLike(text: string): string {
   return text.replace(/[0-9]{12,}/g, (run) => (run.length <= 19 && luhnValid(run) ? '[card number]' : run));
+}
+
+/**
+ * True when `text` holds what could be any card number: 12 to 19 digits, Luhn-valid, written together or in
+ * groups split by single spaces or hyphens ("4111 1111-1111 1111"). For the merchant's free-text fields,
+ * where a descriptor could carry another card's number that the event's own PAN check would not see.
+ */
+export function holdsCardNumber(text: string): boolean {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 48 && code <= 57) count++;
+  }
+  if (count < 12) return false; // the common case: no allocation
+  for (const run of text.match(/[0-9]+(?:[ -][0-9]+)*/g) ?? []) {
+    const digits = run.replace(/[ -]/g, '');
+    if (digits.length >= 12 && digits.length <= 19 && luhnValid(digits)) return true;
+  }
+  return false;
 }
 
 /** True when `digits` appear in `text`, also spread out by separators ("4111 1111-1111 1111"). */
@@ -110,13 +134,13 @@ function refuseCopiedPan(
 export const MerchantInput = z
   .object({
     mid: text(TEXT_MAX.mid).openapi({ description: 'Merchant id (card acceptor id)' }),
-    name: optionalText(TEXT_MAX.name),
+    name: descriptiveText(TEXT_MAX.name),
     mcc: z
       .string()
       .regex(/^[0-9]{4}$/, 'must be 4 digits')
       .nullish(),
-    city: optionalText(TEXT_MAX.city),
-    region: optionalText(TEXT_MAX.region),
+    city: descriptiveText(TEXT_MAX.city),
+    region: descriptiveText(TEXT_MAX.region),
     postal_code: optionalText(TEXT_MAX.postal_code),
     country: z
       .string()

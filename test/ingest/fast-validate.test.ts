@@ -478,6 +478,33 @@ test('PAN copies spread by separators anywhere in the event are left to zod (whi
   );
 });
 
+test("any card's number in the merchant's name, city or region is refused by zod, and left to it by the fast path", () => {
+  const where = fc.constantFrom('name', 'city', 'region');
+  const grouping = fc.constantFrom('', ' ', '-');
+  fc.assert(
+    fc.property(validEvent, pan, where, grouping, fc.boolean(), (event, other, key, sep, luhn) => {
+      // Another card's number (the event's own is `event.card`), whole or in groups of four; or, as a control,
+      // the same digits with a wrong check digit, which must pass.
+      const digits = luhn ? other : `${other.slice(0, -1)}${(Number(other.at(-1)) + 1) % 10}`;
+      const written = digits.match(/.{1,4}/g)!.join(sep);
+      const input = { ...event, merchant: { ...(event.merchant as object), [key]: `SHOP ${written} X` } };
+      const parsed = CardEventInput.safeParse(input);
+      if (luhn && digits !== (event.card as { pan?: string }).pan) {
+        expect(fastParseCardEvent(input)).toBeNull();
+        expect(parsed.success).toBe(false);
+        expect(parsed.error!.issues.map((i) => [i.path.join('.'), i.message])).toContainEqual([
+          `merchant.${key}`,
+          'must not contain a card number',
+        ]);
+      } else if (!luhn && !digits.includes((event.card as { pan?: string }).pan ?? '-')) {
+        expect(parsed.success).toBe(true);
+        expect(expectSound(input)).toBe(true);
+      }
+    }),
+    RUNS,
+  );
+});
+
 // ---- helpers against their reference ----
 
 test('isTrimmed names exactly the code units String.prototype.trim removes', () => {
@@ -688,13 +715,22 @@ const cases: [string, 'accepted' | 'refused' | 'deferred', (e: Event) => void][]
   ['the PAN in original_id', 'refused', (e) => (e.original_id = `x${PAN}`)],
   ['the PAN in terminal_id', 'refused', (e) => (e.merchant.terminal_id = `T${PAN}`)],
   [
-    'PAN digits in a token event’s text (no PAN to copy)',
+    'PAN digits in a token event’s reference fields (no PAN to copy)',
     'accepted',
+    (e) => {
+      e.card = { token: 'tok' };
+      e.rrn = `R${PAN}`;
+    },
+  ],
+  [
+    'a card number, spread by spaces, in a token event’s merchant name',
+    'refused',
     (e) => {
       e.card = { token: 'tok' };
       e.merchant.name = PAN.split('').join(' ');
     },
   ],
+  ['another card’s number in the merchant city', 'refused', (e) => (e.merchant.city = `X ${AMEX}`)],
   ['a merchant that is an array', 'refused', (e) => Object.assign(e, { merchant: ['m'] })],
 ];
 

@@ -51,6 +51,12 @@ test('a PAN never reaches a table or a log line, whatever the processor sends', 
         merchant: { mid: '1', name: `CARD ${enrolled}` },
       }),
       authorization({ pan: luhnBad, id: `ref-${stranger}` }),
+      // Another card's number in the descriptor of a good event, whole or grouped.
+      authorization({ pan: enrolled, merchant: { mid: '2', name: `PAY ${stranger}` } }),
+      authorization({
+        token: 'tok_pan_scan',
+        merchant: { mid: '3', city: linkedOnly.match(/.{1,4}/g)!.join(' ') },
+      }),
       { id: enrolled, card: { pan: enrolled } },
       authorization({ token: 'tok_pan_scan' }),
     ],
