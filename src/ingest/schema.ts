@@ -77,7 +77,8 @@ const optionalText = (max: number) => text(max).nullish();
 const descriptiveText = (max: number) =>
   text(max)
     .refine((value) => !holdsCardNumber(value), 'must not contain a card number')
-    .nullish();
+    .nullish()
+    .openapi({ description: 'Free text; refused when it holds a card number (any card’s, also in groups)' });
 
 /**
  * `text` with every run of digits that could be a card number (12 to 19, Luhn-valid) replaced: for field
