@@ -244,8 +244,11 @@ describe('POST /v1/events fast path', () => {
     );
     await new Promise((resolve) => setTimeout(resolve, 50));
     socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(platform.logs.some((line) => line.includes('"msg":"request body not read"'))).toBe(true);
+    const noticed = () => platform.logs.some((line) => line.includes('"msg":"request body not read"'));
+    for (let waited = 0; !noticed() && waited < 5000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(noticed()).toBe(true);
     expect(await storedKeys(processor)).toBe(0);
     const next = await send(body, { processor });
     expect(next.status).toBe(200);
