@@ -507,22 +507,19 @@ async function waitingFollowers(
 
 /** What one write of a batch gave: per event its outcome (duplicates still to resolve) and the new rows. */
 interface Written {
+  receivedAt: string;
   outcomes: StoreOutcome[];
-  stored: StoredEvent[];
+  /** The rows of events stored now (new, on an enrolled card): see `storedEvents`. */
+  storedRows: WrittenRow[];
   /** Indexes of events whose key existed already: their original ids are read by `resolveDuplicates`. */
   resent: number[];
   /** Whether an earlier follower may wait for one of the new events (see `writeBatch`). */
   followersWaiting: boolean;
 }
 
-function written(
-  events: PendingEvent[],
-  ids: string[],
-  receivedAt: string,
-  rows: readonly WrittenRow[],
-): Written {
-  const outcomes: StoreOutcome[] = new Array(events.length);
-  const stored: StoredEvent[] = [];
+function written(ids: string[], receivedAt: string, rows: readonly WrittenRow[]): Written {
+  const outcomes: StoreOutcome[] = new Array(ids.length);
+  const storedRows: WrittenRow[] = [];
   const resent: number[] = [];
   for (const row of rows) {
     if (!row.is_new) {
@@ -531,9 +528,14 @@ function written(
     }
     const enrolled = row.local_at !== null; // the event row exists
     outcomes[row.idx] = { eventId: ids[row.idx]!, status: 'accepted', enrolled, actions: 0 };
-    if (enrolled) stored.push(storedEvent(events[row.idx]!, ids[row.idx]!, receivedAt, row));
+    if (enrolled) storedRows.push(row);
   }
-  return { outcomes, stored, resent, followersWaiting: rows[0]?.followers_waiting === true };
+  return { receivedAt, outcomes, storedRows, resent, followersWaiting: rows[0]?.followers_waiting === true };
+}
+
+/** The canonical events a write stored, for linking and the rules seam (built only when one needs them). */
+function storedEvents(events: PendingEvent[], ids: string[], write: Written): StoredEvent[] {
+  return write.storedRows.map((row) => storedEvent(events[row.idx]!, ids[row.idx]!, write.receivedAt, row));
 }
 
 /**
@@ -599,9 +601,10 @@ async function storeInTransaction(
 ) {
   const tx = ingestTx.sql;
   const ids = events.map(() => newId('evt'));
-  const write = written(events, ids, receivedAt, await writeOf(tx, events, ids, receivedAt, useMerchantZone));
+  const write = written(ids, receivedAt, await writeOf(tx, events, ids, receivedAt, useMerchantZone));
   await resolveDuplicates(tx, events, write);
-  const { outcomes, stored, followersWaiting } = write;
+  const { outcomes, followersWaiting } = write;
+  const stored = storedEvents(events, ids, write);
   if (stored.length === 0) return outcomes;
   const followers = stored.filter((event) => event.type !== 'authorization');
   const authorizations = stored.filter((event) => event.type === 'authorization');
@@ -754,7 +757,6 @@ async function storeCommittedWithWrite(
   const ids = events.map(() => newId('evt'));
   const write = await retried(async (receivedAt, useMerchantZone) =>
     written(
-      events,
       ids,
       receivedAt,
       // One statement outside any transaction block is a transaction of its own: Postgres commits it before
@@ -765,10 +767,11 @@ async function storeCommittedWithWrite(
   // Committed. Should reading the originals of resent events fail now, the callers' retry finds every event
   // of the batch stored and answers `duplicate` with its id: nothing is lost or stored twice.
   await resolveDuplicates(pool, events, write);
-  if (write.followersWaiting && write.stored.length > 0) {
-    const receivedAt = write.stored[0]!.receivedAt;
+  if (write.followersWaiting && write.storedRows.length > 0) {
+    // Only then are the stored events needed as objects (the usual batch builds none).
+    const stored = storedEvents(events, ids, write);
     try {
-      await retried(() => inTransaction(pool, (tx) => linkWaitingFor(tx.sql, write.stored, receivedAt)));
+      await retried(() => inTransaction(pool, (tx) => linkWaitingFor(tx.sql, stored, write.receivedAt)));
     } catch (error) {
       if (!options.logger) throw error;
       options.logger.warn(
