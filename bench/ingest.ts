@@ -57,7 +57,7 @@ function parseOptions(args: string[]): Options {
   ];
   const unknown = args.filter((a) => !known.some((k) => (k.endsWith('=') ? a.startsWith(k) : a === k)));
   if (unknown.length > 0) throw new Error(`unknown flag(s): ${unknown.join(' ')}`);
-  return {
+  const options: Options = {
     large: args.includes('--large') ? LARGE_EVENT_COUNT : Number(value('large') ?? 0),
     duration: Number(value('duration') ?? 15),
     repeat: Number(value('repeat') ?? 3),
@@ -65,6 +65,9 @@ function parseOptions(args: string[]): Options {
     logLevel: value('log-level') ?? 'info',
     only: onlyOption(value('only')),
   };
+  if (options.only === 'a' && options.large > 0)
+    throw new Error('--large measures (c) after (b): not with --only=a');
+  return options;
 }
 
 function onlyOption(value: string | undefined): Options['only'] {
@@ -609,7 +612,7 @@ export async function run(args: string[]): Promise<void> {
     }
 
     let seedSeconds: number | undefined;
-    if (options.large > 0 && batchRow) {
+    if (batchRow && options.large > 0) {
       console.log(`(c) storing ${options.large.toLocaleString('en-US')} events in bulk…`);
       seedSeconds = await seedLargeHistory(databaseUrl, processor.id, options.large);
       console.log(`    done in ${seedSeconds.toFixed(0)} s; warming up (5 s)…`);
