@@ -4,10 +4,24 @@ import ipaddr from 'ipaddr.js';
 /** Why a URL may not receive webhooks, or undefined when it may. */
 export type UrlRefusal = string | undefined;
 
-/** True for addresses on the public internet (ipaddr's `unicast` range), false for every other range. */
+// IPv6 global unicast is 2000::/3 (RFC 4291) less the blocks IANA marks as not globally reachable or as
+// carrying another address inside (Teredo and the IETF protocol block, 6to4, documentation).
+const IPV6_GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
+const IPV6_NOT_GLOBAL = ['2001::/23', '2001:db8::/32', '2002::/16', '3fff::/20'].map((cidr) =>
+  ipaddr.parseCIDR(cidr),
+);
+
+/**
+ * True only for a global unicast address. An IPv4-mapped IPv6 address is judged as the IPv4 address it maps;
+ * every other IPv6 form that embeds an IPv4 address (compatible, 6to4, NAT64, SIIT, Teredo) is refused, as
+ * is any range ipaddr.js does not call `unicast`.
+ */
 export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
-  return ipaddr.process(address).range() === 'unicast';
+  const parsed = ipaddr.process(address);
+  if (parsed.range() !== 'unicast') return false;
+  if (parsed.kind() === 'ipv4') return true;
+  return parsed.match(IPV6_GLOBAL_UNICAST) && !IPV6_NOT_GLOBAL.some((cidr) => parsed.match(cidr));
 }
 
 /**
@@ -26,7 +40,9 @@ export async function checkWebhookUrl(raw: string, options: { allowPrivate: bool
     return 'must use https';
   if (options.allowPrivate) return undefined;
 
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  // The URL parser has already turned decimal, octal, hex and short IPv4 forms into dotted quads, and IPv6
+  // into its compressed form; a trailing dot names the same host.
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
   if (ipaddr.isValid(host))
     return isPublicAddress(host) ? undefined : 'must not point at a private or loopback address';
   if (

@@ -19,6 +19,14 @@ describe('webhook URL guard', () => {
     ['::ffff:127.0.0.1', false],
     ['224.0.0.1', false],
     ['not-an-ip', false],
+    ['::7f00:1', false],
+    ['::2', false],
+    ['2002:7f00:1::', false],
+    ['64:ff9b::a9fe:a9fe', false],
+    ['2001:db8::1', false],
+    ['2001::1', false],
+    ['3fff::1', false],
+    ['::ffff:8.8.8.8', true],
   ])('%s public: %s', (address, expected) => {
     expect(isPublicAddress(address)).toBe(expected);
   });
@@ -36,5 +44,60 @@ describe('webhook URL guard', () => {
     expect(await checkWebhookUrl('https://no-such-host.invalid/x', { allowPrivate: false })).toBe(
       'host does not resolve',
     );
+  });
+
+  // Every notation of a non-public address the security probe tried; each must be refused when the
+  // operator has not allowed private webhooks.
+  it.each([
+    ['mapped', 'https://[::ffff:127.0.0.1]/h'],
+    ['mapped, hex', 'https://[::ffff:7f00:1]/h'],
+    ['mapped, metadata', 'https://[::ffff:169.254.169.254]/h'],
+    ['SIIT (RFC 6145)', 'https://[::ffff:0:127.0.0.1]/h'],
+    ['compatible', 'https://[::127.0.0.1]/h'],
+    ['compatible, hex', 'https://[::7f00:1]/h'],
+    ['compatible, metadata', 'https://[::169.254.169.254]/h'],
+    ['compatible, metadata hex', 'https://[::a9fe:a9fe]/h'],
+    ['compatible, private', 'https://[::10.0.0.1]/h'],
+    ['compatible, ::2', 'https://[::2]/h'],
+    ['unspecified', 'https://[::]/h'],
+    ['loopback, long form', 'https://[0:0:0:0:0:0:0:1]/h'],
+    ['6to4 of loopback', 'https://[2002:7f00:1::]/h'],
+    ['6to4 of metadata', 'https://[2002:a9fe:a9fe::1]/h'],
+    ['NAT64 of loopback', 'https://[64:ff9b::127.0.0.1]/h'],
+    ['NAT64 of metadata', 'https://[64:ff9b::a9fe:a9fe]/h'],
+    ['local-use NAT64', 'https://[64:ff9b:1::a00:1]/h'],
+    ['Teredo', 'https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/h'],
+    ['IPv6 documentation', 'https://[2001:db8::1]/h'],
+    ['unique local', 'https://[fd00::1]/h'],
+    ['link local', 'https://[fe80::1]/h'],
+    ['site local', 'https://[fec0::1]/h'],
+    ['multicast', 'https://[ff02::1]/h'],
+    ['decimal', 'https://2130706433/h'],
+    ['decimal, private', 'https://3232235521/h'],
+    ['octal', 'https://0177.0.0.1/h'],
+    ['octal, whole', 'https://017700000001/h'],
+    ['hex', 'https://0x7f.0.0.1/h'],
+    ['hex, whole', 'https://0x7f000001/h'],
+    ['hex, metadata', 'https://0xa9fea9fe/h'],
+    ['short', 'https://127.1/h'],
+    ['short, private', 'https://10.1/h'],
+    ['trailing dot', 'https://127.0.0.1./h'],
+    ['localhost with trailing dot', 'https://localhost./h'],
+    ['zero network', 'https://0.0.0.0/h'],
+    ['carrier-grade NAT', 'https://100.64.0.1/h'],
+    ['benchmarking', 'https://198.18.0.1/h'],
+    ['broadcast', 'https://255.255.255.255/h'],
+  ])('refuses %s: %s', async (_form, url) => {
+    expect(await checkWebhookUrl(url, { allowPrivate: false })).toBe(
+      'must not point at a private or loopback address',
+    );
+  });
+
+  it.each([
+    ['IPv4', 'https://8.8.8.8/h'],
+    ['IPv4-mapped public', 'https://[::ffff:8.8.8.8]/h'],
+    ['IPv6 global', 'https://[2606:4700:4700::1111]/h'],
+  ])('accepts a global unicast address (%s)', async (_form, url) => {
+    expect(await checkWebhookUrl(url, { allowPrivate: false })).toBeUndefined();
   });
 });
