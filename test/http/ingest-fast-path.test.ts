@@ -1,7 +1,7 @@
 import { createServer, type RequestListener } from 'node:http';
 import { connect } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createApp } from '../../src/http/app.ts';
 import { withIngestFastPath } from '../../src/http/ingest-fast-path.ts';
 import { createHttpMetrics } from '../../src/http/middleware/observe.ts';
@@ -237,18 +237,19 @@ describe('POST /v1/events fast path', () => {
       authorization: `Bearer ${processor.apiKey}`,
       ...signedHeaders(processor, body),
     };
+    // The server has the request (and is reading its body) once it emits 'request'; only then leave.
+    const received = new Promise((resolve) => server.once('request', resolve));
     socket.write(
       `POST /v1/events HTTP/1.1\r\nhost: x\r\n${Object.entries(headers)
         .map(([k, v]) => `${k}: ${v}\r\n`)
         .join('')}\r\n${body.slice(0, 40)}`,
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await received;
     socket.destroy();
-    const noticed = () => platform.logs.some((line) => line.includes('"msg":"request body not read"'));
-    for (let waited = 0; !noticed() && waited < 5000; waited += 20) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(noticed()).toBe(true);
+    await vi.waitFor(
+      () => expect(platform.logs.some((line) => line.includes('"msg":"request body not read"'))).toBe(true),
+      { timeout: 5000 },
+    );
     expect(await storedKeys(processor)).toBe(0);
     const next = await send(body, { processor });
     expect(next.status).toBe(200);

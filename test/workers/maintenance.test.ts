@@ -18,11 +18,11 @@ describe('maintenance worker', () => {
     // Every scheduler runs once as the workers start: let those first runs finish, or the scheduled purge
     // could take the old row before the job below (seen as a flake on a loaded machine).
     const queue = platform.deps.queues.maintenance;
-    for (let waited = 0; waited < 10_000; waited += 50) {
-      const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
-      if (Object.values(counts).every((n) => n === 0)) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await expect
+      .poll(async () => Object.values(await queue.getJobCounts('waiting', 'active', 'prioritized')), {
+        timeout: 10_000,
+      })
+      .toEqual([0, 0, 0]);
 
     await platform.deps.sql`
       insert into idempotency_keys (scope, key, request_hash, status_code, response_sealed, created_at)
