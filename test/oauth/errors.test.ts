@@ -162,7 +162,7 @@ describe('the consent form token is bound to its one authorization request', () 
       { headers: { cookie } },
     );
     expect(page.status).toBe(200);
-    const fields = { ...hiddenFields(page.text), decision: 'approve' };
+    const fields: Record<string, string> = { ...hiddenFields(page.text), decision: 'approve' };
     const post = (changes: Record<string, string> = {}) => {
       const body = form({ ...fields, ...changes });
       return platform.request('POST', '/oauth/authorize', {
