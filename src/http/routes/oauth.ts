@@ -11,7 +11,7 @@ import {
   redirectTo,
   type ValidAuthorizeRequest,
 } from '../../oauth/authorize.ts';
-import { authenticateClient, type ClientAuthMethod } from '../../oauth/clients.ts';
+import { authenticateClientFrom, type ClientAuthMethod } from '../../oauth/clients.ts';
 import { OAuthError } from '../../oauth/errors.ts';
 import { publishedKeys, rotateSigningKey } from '../../oauth/keys.ts';
 import {
@@ -23,6 +23,7 @@ import {
 } from '../../oauth/token.ts';
 import { type ConsentBinding, consentCsrfToken, redeemConsentCsrf } from '../../sessions/csrf.ts';
 import { render } from '../../web/render.tsx';
+import { clientAddress } from '../client-address.ts';
 import type { AppEnv } from '../env.ts';
 import { requireAdmin } from '../middleware/admin.ts';
 import { fromOwnOrigin } from '../middleware/same-origin.ts';
@@ -85,7 +86,7 @@ async function oauthEndpoint(
   try {
     const fields = await readForm(c);
     const client = async () => {
-      const authenticated = await authenticateClient(c.get('deps').db, {
+      const authenticated = await authenticateClientFrom(c.get('deps'), clientAddress(c), {
         authorization: c.req.header('authorization'),
         clientId: fields.client_id,
         clientSecret: fields.client_secret,
@@ -99,6 +100,7 @@ async function oauthEndpoint(
       if (error.error === 'invalid_client') {
         c.header('www-authenticate', 'Basic realm="cardlink-oauth"');
       }
+      if (error.retryAfter !== undefined) c.header('retry-after', String(error.retryAfter));
       return c.json({ error: error.error, error_description: error.message }, error.status);
     }
     c.get('deps').logger.error(
@@ -395,6 +397,10 @@ oauthRouter.openAPIRegistry.registerPath({
     200: jsonResponse(TokenResponse, 'Tokens'),
     400: oauthError('invalid_request, invalid_grant, unsupported_grant_type or invalid_scope'),
     401: oauthError('invalid_client'),
+    429: oauthError(
+      '`invalid_client` after too many failed client authentications from this address (`Retry-After`); a ' +
+        'correct secret is still accepted',
+    ),
   },
 });
 oauthRouter.post('/oauth/token', (c) =>
@@ -446,6 +452,10 @@ oauthRouter.openAPIRegistry.registerPath({
     200: { description: 'Revoked (or nothing to revoke)' },
     400: oauthError('invalid_request'),
     401: oauthError('invalid_client'),
+    429: oauthError(
+      '`invalid_client` after too many failed client authentications from this address (`Retry-After`); a ' +
+        'correct secret is still accepted',
+    ),
   },
 });
 oauthRouter.post('/oauth/revoke', (c) =>
@@ -487,6 +497,10 @@ oauthRouter.openAPIRegistry.registerPath({
     200: jsonResponse(Introspection, 'The token’s state'),
     400: oauthError('invalid_request'),
     401: oauthError('invalid_client'),
+    429: oauthError(
+      '`invalid_client` after too many failed client authentications from this address (`Retry-After`); a ' +
+        'correct secret is still accepted',
+    ),
   },
 });
 oauthRouter.post('/oauth/introspect', (c) =>
