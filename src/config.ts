@@ -40,6 +40,14 @@ const configSchema = z
       .regex(/^[a-z0-9_-]+$/i, 'letters, digits, "_" and "-" only')
       .default('cardlink'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+    CLIENT_SECRET_FAILURES_PER_IP: z.coerce.number().int().min(1).default(50),
+    API_KEY_FAILURES_PER_IP: z.coerce.number().int().min(1).default(50),
+    AUTH_FAILURE_WINDOW_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(15 * 60),
+    ENROLL_REFUSALS_PER_USER_PER_DAY: z.coerce.number().int().min(1).default(10),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -55,6 +63,12 @@ const configSchema = z
     logLevel: env.LOG_LEVEL,
     queuePrefix: env.QUEUE_PREFIX,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    limits: {
+      clientSecretFailuresPerIp: env.CLIENT_SECRET_FAILURES_PER_IP,
+      apiKeyFailuresPerIp: env.API_KEY_FAILURES_PER_IP,
+      authFailureWindowSeconds: env.AUTH_FAILURE_WINDOW_SECONDS,
+      enrollRefusalsPerUserPerDay: env.ENROLL_REFUSALS_PER_USER_PER_DAY,
+    },
   }));
 
 export type Config = z.output<typeof configSchema>;

@@ -1,6 +1,7 @@
 import type { Config } from './config.ts';
 import { createDatabase, type Db, type Sql } from './db/client.ts';
 import { SecretBox } from './lib/secrets.ts';
+import { createLimiters, type Limiters } from './limits/limiters.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createQueues, type Queues } from './queues.ts';
 import { createRedis, type Redis } from './redis.ts';
@@ -17,6 +18,8 @@ export interface Deps {
   redisProbe: Redis;
   queues: Queues;
   secretBox: SecretBox;
+  /** Redis-backed counters of refused attempts (client secrets, api keys, card enrollments). */
+  limiters: Limiters;
 }
 
 export interface OwnedDeps extends Deps {
@@ -38,6 +41,7 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
     redisProbe,
     queues,
     secretBox: new SecretBox(config.secretsKey),
+    limiters: createLimiters(config, redisProbe),
     close: async () => {
       await queues.close();
       redis.disconnect();

@@ -24,15 +24,24 @@ interface CardDeps {
 const badPan = (message: string) => invalidFields([{ path: 'pan', message }]);
 
 /**
+ * The one answer for every card number we refuse: not a card (Luhn), not a scheme we take, or enrolled by
+ * another user. Telling these apart would tell a user that someone else enrolled the number.
+ */
+export const refusedCard = () =>
+  badPan(
+    'cannot be enrolled: check the number (Visa, Mastercard, American Express and Discover cards are accepted)',
+  );
+
+/**
  * Checks a card number and expiry and returns what may be kept of it (never the PAN). Throws a 422 naming
  * the field, without echoing the value.
  */
 export function describeCard(cardFingerprintKey: string, input: NewCard, now = new Date()) {
   const pan = normalisePan(input.pan);
   if (!isPanShaped(pan)) throw badPan('must be 12 to 19 digits');
-  if (!luhnValid(pan)) throw badPan('is not a valid card number (Luhn check failed)');
+  if (!luhnValid(pan)) throw refusedCard();
   const scheme = schemeOf(pan);
-  if (scheme === 'unknown') throw badPan('is not a Visa, Mastercard, American Express or Discover card');
+  if (scheme === 'unknown') throw refusedCard();
   if (expired(input.expMonth, input.expYear, now))
     throw invalidFields([{ path: 'exp_year', message: 'the card has expired' }]);
   return {
@@ -44,10 +53,17 @@ export function describeCard(cardFingerprintKey: string, input: NewCard, now = n
 }
 
 /**
- * Enrolls a card for a user. The same live card (by fingerprint) for anyone → 409 that never says whose.
+ * Enrolls a card for a user. The user's own live card again → 409; another user's → the same refusal as a
+ * number that is not a card.
  */
 export async function enrollCard(deps: CardDeps, userId: string, input: NewCard): Promise<CardRow> {
   const described = describeCard(deps.config.cardFingerprintKey, input);
+  const [live] = await deps.db
+    .select({ userId: cards.userId })
+    .from(cards)
+    .where(and(eq(cards.fingerprint, described.fingerprint), isNull(cards.deletedAt)));
+  if (live?.userId === userId) throw new AppError('conflict', 'You already enrolled this card.');
+  if (live) throw refusedCard();
   try {
     const [row] = await deps.db
       .insert(cards)
@@ -55,7 +71,8 @@ export async function enrollCard(deps: CardDeps, userId: string, input: NewCard)
       .returning();
     return row!;
   } catch (error) {
-    if (isUniqueViolation(error)) throw new AppError('conflict', 'This card is already enrolled.');
+    // Enrolled at this instant by a concurrent request, whose: the answer must not say.
+    if (isUniqueViolation(error)) throw refusedCard();
     throw error;
   }
 }

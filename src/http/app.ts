@@ -65,6 +65,12 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
     await next();
   });
   app.use(observe(metrics));
+  app.use(async (c, next) => {
+    await next();
+    // Secrets and tokens leave through many routes (creations and their idempotent replays, rotations,
+    // sign-in, OAuth): nothing is stored by a cache unless its route says so (discovery, JWKS).
+    if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
+  });
   const tooLarge = () => {
     throw new AppError('payload_too_large', `The body exceeds ${MAX_BODY_BYTES} bytes.`);
   };

@@ -1,6 +1,8 @@
 import { eq } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { type AppRow, apps } from '../db/schema/index.ts';
+import type { Deps } from '../deps.ts';
+import { AppError } from '../errors.ts';
 import { hashToken, safeEqual } from '../lib/secrets.ts';
 import { OAuthError } from './errors.ts';
 
@@ -68,6 +70,33 @@ export async function authenticateClient(
     throw new OAuthError('invalid_client', 'Unknown client or wrong client secret.');
   }
   return { app, method };
+}
+
+/**
+ * `authenticateClient` under the limit of failed client authentications per client address
+ * (`CLIENT_SECRET_FAILURES_PER_IP` per `AUTH_FAILURE_WINDOW_SECONDS`): each failure is counted, and past the
+ * limit answered 429 with `retryAfter`. A correct secret is always accepted, so nobody sharing an address (a
+ * NAT, a proxy) can lock an app out.
+ */
+export async function authenticateClientFrom(
+  deps: Pick<Deps, 'db' | 'limiters'>,
+  address: string,
+  credentials: ClientCredentials,
+): Promise<{ app: AppRow; method: ClientAuthMethod }> {
+  try {
+    return await authenticateClient(deps.db, credentials);
+  } catch (error) {
+    if (!(error instanceof OAuthError) || error.error !== 'invalid_client') throw error;
+    try {
+      await deps.limiters.clientSecretFailures.consume(address);
+    } catch (limited) {
+      if (!(limited instanceof AppError) || limited.code !== 'rate_limited') throw limited;
+      throw new OAuthError('invalid_client', limited.message, {
+        retryAfter: Number(limited.extra?.retry_after ?? 60),
+      });
+    }
+    throw error;
+  }
 }
 
 /** The app whose public `client_id` this is, if it exists and is active. */

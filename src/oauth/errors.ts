@@ -12,12 +12,17 @@ export type OAuthErrorCode =
 /** An OAuth error: rendered as `{error, error_description}` (never problem+json) by the OAuth routes. */
 export class OAuthError extends Error {
   readonly error: OAuthErrorCode;
-  readonly status: 400 | 401 | 500;
+  readonly status: 400 | 401 | 429 | 500;
+  /** Seconds to wait, when the answer is 429 (too many failed client authentications). */
+  readonly retryAfter?: number;
 
-  constructor(error: OAuthErrorCode, description: string) {
+  constructor(error: OAuthErrorCode, description: string, options: { retryAfter?: number } = {}) {
     super(description);
     this.name = 'OAuthError';
     this.error = error;
-    this.status = error === 'invalid_client' ? 401 : error === 'server_error' ? 500 : 400;
+    if (options.retryAfter !== undefined) {
+      this.status = 429;
+      this.retryAfter = options.retryAfter;
+    } else this.status = error === 'invalid_client' ? 401 : error === 'server_error' ? 500 : 400;
   }
 }

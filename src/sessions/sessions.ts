@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { and, eq, gt } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import { sessions, type UserRow, users } from '../db/schema/index.ts';
@@ -33,14 +32,4 @@ export async function userForSession(db: Executor, token: string): Promise<UserR
 /** Ends a session (sign out). Unknown tokens are ignored. */
 export async function endSession(db: Executor, token: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.tokenHash, hashToken(token)));
-}
-
-/**
- * A CSRF token bound to one session and one purpose: HMAC of the session token's hash, so it cannot be
- * forged without the session and needs no storage.
- */
-export function csrfToken(secretsKey: string, sessionToken: string, purpose: string): string {
-  return createHmac('sha256', secretsKey)
-    .update(`csrf:${purpose}:${hashToken(sessionToken)}`)
-    .digest('base64url');
 }

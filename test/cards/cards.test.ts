@@ -102,19 +102,26 @@ describe('enrolling cards', () => {
     expect(current.status).toBe(201);
   });
 
-  it('refuses the same card twice with 409, for the same user or another, without saying whose', async () => {
+  it("refuses the user's own card again with 409, and another user's card like any refused number", async () => {
     const alice = await signUp(platform, 'alice');
     const bob = await signUp(platform, 'bob');
     expect((await enroll(alice.token, CARDS.amex)).status).toBe(201);
     const again = await enroll(alice.token, CARDS.amex);
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe('conflict');
     const other = await enroll(bob.token, '3782 822463 10005');
-    for (const res of [again, other]) {
-      expect(res.status).toBe(409);
-      expect(res.body.code).toBe('conflict');
-      expect(res.text).not.toContain(alice.email);
-      expect(res.text).not.toContain(alice.id);
-    }
-    expect(other.body.detail).toBe(again.body.detail);
+    const luhnInvalid = await enroll(bob.token, '378282246310006');
+    const otherScheme = await enroll(bob.token, '3530111333300000');
+    const answer = (res: typeof other) => ({ status: res.status, ...res.body, request_id: undefined });
+    expect(answer(other)).toEqual(answer(luhnInvalid));
+    expect(answer(other)).toEqual(answer(otherScheme));
+    expect(other.status).toBe(422);
+    expect(other.body.errors).toEqual([
+      { path: 'pan', message: expect.stringContaining('cannot be enrolled') },
+    ]);
+    expect(other.text).not.toContain(alice.email);
+    expect(other.text).not.toContain(alice.id);
+    expect((await platform.request('GET', '/v1/me/cards', { token: bob.token })).body.data).toEqual([]);
   });
 
   it('removes a card softly (history keeps it) and allows enrolling it again', async () => {
@@ -162,17 +169,36 @@ describe('enrolling cards', () => {
     expect(different.body.code).toBe('idempotency_key_reused');
   });
 
-  it('bounds enrollment attempts per user (429 with Retry-After), so 409s cannot probe numbers', async () => {
+  it('bounds refused enrollments per user (429 with Retry-After, valid cards too), so refusals cannot probe numbers', async () => {
     const user = await signUp(platform, 'prober');
+    const limit = platform.config.limits.enrollRefusalsPerUserPerDay;
+    // Successful enrollments are not counted against it.
+    expect((await enroll(user.token, '4000000000000002')).status).toBe(201);
     const statuses: number[] = [];
-    for (let i = 0; i < 21; i++) statuses.push((await enroll(user.token, '4242424242424241')).status);
-    expect(statuses.slice(0, 20).every((s) => s === 422)).toBe(true);
+    for (let i = 0; i < limit; i++) statuses.push((await enroll(user.token, '4242424242424241')).status);
+    expect(statuses.every((s) => s === 422)).toBe(true);
     const last = await enroll(user.token, CARDS.visa2);
     expect(last.status).toBe(429);
     expect(last.body.code).toBe('rate_limited');
     expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await platform.request('GET', '/v1/me/cards', { token: user.token })).body.data).toHaveLength(1);
     const other = await signUp(platform);
     expect((await enroll(other.token, '4242424242424241')).status).toBe(422);
+  });
+
+  it('bounds enrollment attempts per user, refused or not (429 past 20 an hour)', async () => {
+    const user = await signUp(platform, 'many');
+    const pans = Array.from({ length: 20 }, (_, n) => {
+      for (let check = 0; check < 10; check++) {
+        const pan = `4000009876${String(n).padStart(5, '0')}${check}`;
+        if (luhnValid(pan)) return pan;
+      }
+      throw new Error('no check digit');
+    });
+    for (const pan of pans) expect((await enroll(user.token, pan)).status).toBe(201);
+    const last = await enroll(user.token, CARDS.visa2);
+    expect(last.status).toBe(429);
+    expect(last.body.code).toBe('rate_limited');
   });
 
   it('ids and cursors with a NUL byte are a 404 or a 422, never a 500', async () => {

@@ -142,6 +142,83 @@ describe('the authorization endpoint', () => {
   });
 });
 
+describe('the consent form token is bound to its one authorization request', () => {
+  /** The consent page for `scope` and `challenge`, and a way to post its form with fields changed. */
+  async function consentPage(
+    holder: TestUser,
+    forApp: TestApp,
+    scope: string,
+    challenge = pkcePair().challenge,
+  ) {
+    const cookie = `cardlink_session=${holder.token}`;
+    const page = await platform.request(
+      'GET',
+      authorizeQuery(forApp, {
+        scope,
+        state: 's1',
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+      }),
+      { headers: { cookie } },
+    );
+    expect(page.status).toBe(200);
+    const fields: Record<string, string> = { ...hiddenFields(page.text), decision: 'approve' };
+    const post = (changes: Record<string, string> = {}) => {
+      const body = form({ ...fields, ...changes });
+      return platform.request('POST', '/oauth/authorize', {
+        raw: body.raw,
+        headers: { ...body.headers, cookie },
+      });
+    };
+    return { fields, post };
+  }
+  const grantsOf = async (holder: TestUser) =>
+    (await platform.request('GET', '/v1/me/grants', { token: holder.token })).body.data as {
+      scopes: string[];
+    }[];
+
+  it('refuses it for widened scopes, another PKCE challenge, state or app, and grants nothing', async () => {
+    const holder = await signUp(platform, 'bound');
+    const other = await registerApp(platform, { name: 'Other App', scopes: ['transactions'] });
+    const { fields, post } = await consentPage(holder, app, 'transactions');
+    const attempts = {
+      widened: await post({ scope: 'transactions cashback' }),
+      challenge: await post({ code_challenge: pkcePair().challenge }),
+      state: await post({ state: 's2' }),
+      otherApp: await post({ client_id: other.client_id }),
+    };
+    for (const [name, res] of Object.entries(attempts)) {
+      expect([name, res.status, res.headers.get('location')]).toEqual([name, 403, null]);
+    }
+    expect(await grantsOf(holder)).toEqual([]);
+    // The token still works, once, for the request it was shown for.
+    expect((await post()).status).toBe(303);
+    expect(fields.scope).toBe('transactions');
+    expect((await grantsOf(holder)).map((grant) => grant.scopes)).toEqual([['transactions']]);
+  });
+
+  it('is single use: a second decision with the same form is refused', async () => {
+    const holder = await signUp(platform, 'once');
+    const { post } = await consentPage(holder, app, 'transactions');
+    const first = await post({ decision: 'deny' });
+    expect(first.status).toBe(303);
+    expect(new URL(first.headers.get('location')!).searchParams.get('error')).toBe('access_denied');
+    const again = await post();
+    expect(again.status).toBe(403);
+    expect(again.headers.get('location')).toBeNull();
+    expect(await grantsOf(holder)).toEqual([]);
+  });
+
+  it('a token of an earlier, narrower consent cannot approve a widened one', async () => {
+    const holder = await signUp(platform, 'widen');
+    const narrow = await consentPage(holder, app, 'transactions');
+    const wide = await consentPage(holder, app, 'transactions cashback');
+    const res = await wide.post({ csrf: narrow.fields.csrf! });
+    expect(res.status).toBe(403);
+    expect(await grantsOf(holder)).toEqual([]);
+  });
+});
+
 describe('the token endpoint', () => {
   it('wrong client secret and unknown client → 401 invalid_client with a Basic challenge', async () => {
     const wrong = await tokenRequest(platform, { ...app, client_secret: 'cls_wrong' }, '/oauth/token', {

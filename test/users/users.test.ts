@@ -248,6 +248,27 @@ describe('the login page', () => {
     expect(noCookie.status).toBe(400);
     expect(noCookie.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
   });
+
+  it('refuses a CSRF pair chosen by whoever can set the cookie (the token is signed by the server)', async () => {
+    const user = await signUp(platform);
+    const chosen = 'attacker-chosen-value-0123456789';
+    const body = form({ next: '/login', csrf: chosen, email: user.email, password: user.password });
+    const res = await platform.request('POST', '/login', {
+      raw: body.raw,
+      headers: { ...body.headers, cookie: `cardlink_login_csrf=${chosen}` },
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+    // The page's own token pairs only with the nonce in the cookie it was issued with.
+    const { fields } = await loginPage('/login');
+    const other = form({ ...fields, email: user.email, password: user.password });
+    const mismatched = await platform.request('POST', '/login', {
+      raw: other.raw,
+      headers: { ...other.headers, cookie: `cardlink_login_csrf=${chosen}` },
+    });
+    expect(mismatched.status).toBe(400);
+    expect(mismatched.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+  });
 });
 
 describe('login limits when Redis is unreachable', () => {

@@ -1,6 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ProcessorRow } from '../../db/schema/index.ts';
+import { AppError } from '../../errors.ts';
 import { authenticateProcessor } from '../../ingest/processor-auth.ts';
+import { clientAddress } from '../client-address.ts';
 import type { AppEnv } from '../env.ts';
 
 const PROCESSOR = 'processor' as never;
@@ -13,7 +15,8 @@ const utf8 = new TextDecoder();
  */
 export const requireProcessor: MiddlewareHandler<AppEnv> = async (c, next) => {
   const body = new Uint8Array(await c.req.arrayBuffer());
-  const processor = await authenticateProcessor(c.get('deps'), {
+  const deps = c.get('deps');
+  const processor = await authenticateProcessor(deps, {
     authorization: c.req.header('authorization'),
     signature: {
       id: c.req.header('webhook-id'),
@@ -21,6 +24,17 @@ export const requireProcessor: MiddlewareHandler<AppEnv> = async (c, next) => {
       signature: c.req.header('webhook-signature'),
     },
     body,
+  }).catch(async (error: unknown) => {
+    // A missing or unknown api key counts against the client address (API_KEY_FAILURES_PER_IP); past the
+    // limit it is answered 429. A correct key is never limited: a shared address cannot lock a processor out.
+    if (error instanceof AppError && error.code === 'unauthorized') {
+      await deps.limiters.apiKeyFailures.consume(clientAddress(c)).catch((limited: unknown) => {
+        if (limited instanceof AppError && limited.code === 'rate_limited')
+          c.header('retry-after', String(limited.extra?.retry_after ?? 60));
+        throw limited;
+      });
+    }
+    throw error;
   });
   c.set(PROCESSOR, processor as never);
   // Hand the verified bytes to the body parser as text, so it does not rebuild a Response to read them again.

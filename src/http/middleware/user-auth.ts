@@ -4,6 +4,7 @@ import type { UserRow } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { SESSION_COOKIE, userForSession } from '../../sessions/sessions.ts';
 import type { AppEnv } from '../env.ts';
+import { fromOwnOrigin, isSafeMethod } from './same-origin.ts';
 
 interface SignedIn {
   user: UserRow;
@@ -30,7 +31,10 @@ export async function optionalUser(c: Context<AppEnv>): Promise<SignedIn | undef
   return user ? { user, sessionToken: token } : undefined;
 }
 
-/** Cardholder routes: a live session as a bearer token or the session cookie, else 401. */
+/**
+ * Cardholder routes: a live session as a bearer token or the session cookie, else 401. A change made with the
+ * cookie must come from our own pages (403 otherwise): the browser attaches the cookie to any site's request.
+ */
 export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
   const signedIn = await optionalUser(c);
   if (!signedIn) {
@@ -38,6 +42,13 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw new AppError(
       'unauthorized',
       'Sign in first: send the session token from POST /v1/sessions as a bearer token.',
+    );
+  }
+  const byCookie = c.req.header('authorization') === undefined;
+  if (byCookie && !isSafeMethod(c.req.method) && !fromOwnOrigin(c)) {
+    throw new AppError(
+      'forbidden',
+      'Cross-site request refused: changes made with the session cookie must come from this site’s pages.',
     );
   }
   c.set(SIGNED_IN, signedIn as never);

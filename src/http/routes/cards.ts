@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { describeCard, enrollCard, listCards, removeCard, resolveAppCard } from '../../cards/cards.ts';
 import { consumeEnrollmentAttempt } from '../../cards/enroll-limiter.ts';
+import { withinEnrollRefusalLimit } from '../../cards/enroll-refusals.ts';
 import { cardIdForApp, cardIdFromApp } from '../../cards/pseudonyms.ts';
 import { CARD_SCHEMES, type CardRow } from '../../db/schema/index.ts';
 import { AppError, invalidFields, notFound } from '../../errors.ts';
@@ -114,9 +115,11 @@ cardsRouter.openapi(
     description:
       'Checks the number (12-19 digits, Luhn, a Visa, Mastercard, American Express or Discover BIN range) and ' +
       'that the expiry is not past. Only a keyed fingerprint (HMAC-SHA256 with CARD_FINGERPRINT_KEY), the BIN ' +
-      'and the last 4 digits are kept. A card that is already enrolled (by anyone) → 409 `conflict`, without ' +
-      'saying by whom. Errors name the `pan` field but never repeat its value. Each user may make 20 enrollment ' +
-      'attempts per hour (429 `rate_limited` with `Retry-After` beyond), so the 409 cannot be used to probe numbers.',
+      'and the last 4 digits are kept. A card the user already enrolled → 409 `conflict`. A number that is not a ' +
+      'card, of another scheme, or enrolled by another user gets one answer (422 on `pan`, `cannot be enrolled`), ' +
+      'so it never says that someone else enrolled it. Errors name the `pan` field but never repeat its value. ' +
+      'Each user may make 20 enrollment attempts per hour, and have 10 refused per day ' +
+      '(`ENROLL_REFUSALS_PER_USER_PER_DAY`); beyond either, 429 `rate_limited` with `Retry-After`.',
     middleware: [requireUser] as const,
     request: {
       headers: IdempotencyHeader,
@@ -150,17 +153,20 @@ cardsRouter.openapi(
     const { user } = signedInUser(c);
     try {
       await consumeEnrollmentAttempt(deps, user.id);
+      const input = { pan: body.pan, expMonth: body.exp_month, expYear: body.exp_year };
+      return (await withinEnrollRefusalLimit(deps, user.id, () => {
+        // The idempotency record hashes the request: hand it the keyed fingerprint, never the PAN.
+        const { fingerprint } = describeCard(deps.config.cardFingerprintKey, input);
+        const safeBody = { fingerprint, exp_month: body.exp_month, exp_year: body.exp_year };
+        return createdIdempotently(c, user.id, safeBody, async (db) =>
+          present(await enrollCard({ ...deps, db }, user.id, input)),
+        );
+      })) as never;
     } catch (error) {
-      if (error instanceof AppError) c.header('retry-after', String(error.extra?.retry_after ?? 60));
+      if (error instanceof AppError && error.code === 'rate_limited')
+        c.header('retry-after', String(error.extra?.retry_after ?? 60));
       throw error;
     }
-    const input = { pan: body.pan, expMonth: body.exp_month, expYear: body.exp_year };
-    // The idempotency record hashes the request: hand it the keyed fingerprint, never the PAN.
-    const { fingerprint } = describeCard(deps.config.cardFingerprintKey, input);
-    const safeBody = { fingerprint, exp_month: body.exp_month, exp_year: body.exp_year };
-    return createdIdempotently(c, user.id, safeBody, async (db) =>
-      present(await enrollCard({ ...deps, db }, user.id, input)),
-    ) as never;
   },
 );
 

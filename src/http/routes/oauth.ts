@@ -3,15 +3,15 @@ import type { Context } from 'hono';
 import type { AppRow } from '../../db/schema/index.ts';
 import { grantApp } from '../../grants/grants.ts';
 import { SCOPES } from '../../grants/scopes.ts';
-import { safeEqual } from '../../lib/secrets.ts';
 import {
   AUTHORIZE_PARAM_NAMES,
   type AuthorizeParams,
   checkAuthorizeRequest,
   issueAuthorizationCode,
   redirectTo,
+  type ValidAuthorizeRequest,
 } from '../../oauth/authorize.ts';
-import { authenticateClient, type ClientAuthMethod } from '../../oauth/clients.ts';
+import { authenticateClientFrom, type ClientAuthMethod } from '../../oauth/clients.ts';
 import { OAuthError } from '../../oauth/errors.ts';
 import { publishedKeys, rotateSigningKey } from '../../oauth/keys.ts';
 import {
@@ -21,15 +21,15 @@ import {
   refreshAccessToken,
   revokeToken,
 } from '../../oauth/token.ts';
-import { csrfToken } from '../../sessions/sessions.ts';
+import { type ConsentBinding, consentCsrfToken, redeemConsentCsrf } from '../../sessions/csrf.ts';
 import { render } from '../../web/render.tsx';
+import { clientAddress } from '../client-address.ts';
 import type { AppEnv } from '../env.ts';
 import { requireAdmin } from '../middleware/admin.ts';
+import { fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
 import { errorResponses, jsonResponse, Timestamp } from '../schemas.ts';
-
-const CONSENT_PURPOSE = 'oauth-consent';
 
 const OAuthErrorBody = z
   .object({
@@ -86,7 +86,7 @@ async function oauthEndpoint(
   try {
     const fields = await readForm(c);
     const client = async () => {
-      const authenticated = await authenticateClient(c.get('deps').db, {
+      const authenticated = await authenticateClientFrom(c.get('deps'), clientAddress(c), {
         authorization: c.req.header('authorization'),
         clientId: fields.client_id,
         clientSecret: fields.client_secret,
@@ -100,6 +100,7 @@ async function oauthEndpoint(
       if (error.error === 'invalid_client') {
         c.header('www-authenticate', 'Basic realm="cardlink-oauth"');
       }
+      if (error.retryAfter !== undefined) c.header('retry-after', String(error.retryAfter));
       return c.json({ error: error.error, error_description: error.message }, error.status);
     }
     c.get('deps').logger.error(
@@ -213,6 +214,15 @@ const pageHeaders = (c: Context<AppEnv>) => {
   );
 };
 
+const consentBinding = (sessionToken: string, request: ValidAuthorizeRequest): ConsentBinding => ({
+  sessionToken,
+  clientId: request.app.clientId,
+  redirectUri: request.redirectUri,
+  scopes: request.scopes,
+  codeChallenge: request.codeChallenge,
+  state: request.state,
+});
+
 const authorizeUrl = (params: AuthorizeParams) => {
   const query = new URLSearchParams(params as Record<string, string>);
   return `/oauth/authorize?${query}`;
@@ -263,7 +273,7 @@ oauthRouter.get('/oauth/authorize', async (c) => {
         code_challenge_method: 'S256',
         ...(request.state !== undefined ? { state: request.state } : {}),
       },
-      csrf: csrfToken(deps.config.secretsKey, signedIn.sessionToken, CONSENT_PURPOSE),
+      csrf: consentCsrfToken(deps.config.secretsKey, consentBinding(signedIn.sessionToken, request)),
     }),
   );
 });
@@ -274,8 +284,9 @@ oauthRouter.openAPIRegistry.registerPath({
   tags: ['OAuth 2.0'],
   summary: 'The consent decision (form post from the consent page)',
   description:
-    'The authorization parameters again, `decision` (`approve` or `deny`) and the page’s `csrf` token (bound to ' +
-    'the session). Approve creates or extends the grant (recorded in the consent history, `grant.created` ' +
+    'The authorization parameters again, `decision` (`approve` or `deny`) and the page’s `csrf` token (single ' +
+    'use, valid an hour, bound to the session and to the client, redirect URI, scopes, PKCE challenge and state ' +
+    'the page was shown for). A foreign or `null` `Origin` → 403. Approve creates or extends the grant (recorded in the consent history, `grant.created` ' +
     'webhook) and 303-redirects with a single-use `code` (valid 120 s); deny redirects with `error=access_denied`.',
   request: {
     body: form(authorizeQuery.extend({ decision: z.enum(['approve', 'deny']), csrf: z.string() })),
@@ -283,12 +294,18 @@ oauthRouter.openAPIRegistry.registerPath({
   responses: {
     303: { description: 'Back to the app with `code` or `error`, and `state` and `iss`' },
     400: { description: 'Error page' },
-    403: { description: 'Error page: the form’s CSRF token is wrong' },
+    403: { description: 'Error page: the form’s CSRF token is wrong or used, or another site sent it' },
   },
 });
 oauthRouter.post('/oauth/authorize', async (c) => {
   pageHeaders(c);
   const deps = c.get('deps');
+  if (!fromOwnOrigin(c)) {
+    return c.html(
+      render.error({ title: 'Form refused', message: 'This consent form was not sent from our page.' }),
+      403,
+    );
+  }
   const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const params = pickParams(body);
   const check = await checkAuthorizeRequest(deps.db, params, deps.config.publicUrl);
@@ -296,18 +313,18 @@ oauthRouter.post('/oauth/authorize', async (c) => {
   if (check.kind === 'redirect') return c.redirect(check.url, 303);
   const signedIn = await optionalUser(c);
   if (!signedIn) return c.redirect(`/login?next=${encodeURIComponent(authorizeUrl(params))}`, 303);
+  const { request } = check;
   const csrf = typeof body.csrf === 'string' ? body.csrf : '';
-  const expected = csrfToken(deps.config.secretsKey, signedIn.sessionToken, CONSENT_PURPOSE);
-  if (!csrf || !safeEqual(csrf, expected)) {
+  if (!(await redeemConsentCsrf(deps, consentBinding(signedIn.sessionToken, request), csrf))) {
     return c.html(
       render.error({
         title: 'Form expired',
-        message: 'This consent form is not valid for your session. Start again from the app.',
+        message:
+          'This consent form is not valid for this request or was already used. Start again from the app.',
       }),
       403,
     );
   }
-  const { request } = check;
   const issuer = deps.config.publicUrl;
   if (body.decision === 'deny') {
     return c.redirect(
@@ -380,6 +397,10 @@ oauthRouter.openAPIRegistry.registerPath({
     200: jsonResponse(TokenResponse, 'Tokens'),
     400: oauthError('invalid_request, invalid_grant, unsupported_grant_type or invalid_scope'),
     401: oauthError('invalid_client'),
+    429: oauthError(
+      '`invalid_client` after too many failed client authentications from this address (`Retry-After`); a ' +
+        'correct secret is still accepted',
+    ),
   },
 });
 oauthRouter.post('/oauth/token', (c) =>
@@ -431,6 +452,10 @@ oauthRouter.openAPIRegistry.registerPath({
     200: { description: 'Revoked (or nothing to revoke)' },
     400: oauthError('invalid_request'),
     401: oauthError('invalid_client'),
+    429: oauthError(
+      '`invalid_client` after too many failed client authentications from this address (`Retry-After`); a ' +
+        'correct secret is still accepted',
+    ),
   },
 });
 oauthRouter.post('/oauth/revoke', (c) =>
@@ -472,6 +497,10 @@ oauthRouter.openAPIRegistry.registerPath({
     200: jsonResponse(Introspection, 'The token’s state'),
     400: oauthError('invalid_request'),
     401: oauthError('invalid_client'),
+    429: oauthError(
+      '`invalid_client` after too many failed client authentications from this address (`Retry-After`); a ' +
+        'correct secret is still accepted',
+    ),
   },
 });
 oauthRouter.post('/oauth/introspect', (c) =>

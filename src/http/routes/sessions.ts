@@ -1,4 +1,3 @@
-import { getConnInfo } from '@hono/node-server/conninfo';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
@@ -8,20 +7,12 @@ import { AppError } from '../../errors.ts';
 import { consumeLoginAttempt, recordLoginSuccess } from '../../sessions/login-limiter.ts';
 import { createSession, endSession, SESSION_COOKIE, SESSION_TTL_MS } from '../../sessions/sessions.ts';
 import { authenticateUser } from '../../users/users.ts';
+import { clientAddress } from '../client-address.ts';
 import type { AppEnv } from '../env.ts';
 import { presentedSession, requireUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
 import { errorResponses, jsonBody, jsonResponse, ProblemSchema, Timestamp } from '../schemas.ts';
 import { Email, presentUser, User } from './users.ts';
-
-/** The peer address, for per-address limits (`unknown` when not served over a socket, as in tests). */
-export function clientAddress(c: Context<AppEnv>): string {
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** Sets the web session cookie: HttpOnly, SameSite=Lax, Secure when PUBLIC_URL is https. */
 export function setSessionCookie(c: Context<AppEnv>, token: string) {

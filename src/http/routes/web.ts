@@ -2,9 +2,11 @@ import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { AppError } from '../../errors.ts';
-import { randomToken, safeEqual } from '../../lib/secrets.ts';
+import { randomToken } from '../../lib/secrets.ts';
+import { FORM_TTL_SECONDS, loginCsrfToken, loginCsrfValid } from '../../sessions/csrf.ts';
 import { render } from '../../web/render.tsx';
 import type { AppEnv } from '../env.ts';
+import { fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
 import { setSessionCookie, signIn } from './sessions.ts';
@@ -29,19 +31,20 @@ export function safeNext(next: string | undefined, publicUrl: string): string {
 
 const secureCookies = (c: Context<AppEnv>) => c.get('deps').config.publicUrl.startsWith('https:');
 
-/** A double-submit token for the sign-in form (there is no session yet to bind it to). */
+/** The sign-in form's token: signed over the random nonce of the form's cookie (set here if missing). */
 function loginCsrf(c: Context<AppEnv>): string {
-  const existing = getCookie(c, LOGIN_CSRF_COOKIE);
-  if (existing && /^[A-Za-z0-9_-]{20,64}$/.test(existing)) return existing;
-  const token = randomToken('', 24);
-  setCookie(c, LOGIN_CSRF_COOKIE, token, {
-    httpOnly: true,
-    sameSite: 'Lax',
-    secure: secureCookies(c),
-    path: '/login',
-    maxAge: 60 * 60,
-  });
-  return token;
+  let nonce = getCookie(c, LOGIN_CSRF_COOKIE);
+  if (!nonce || !/^[A-Za-z0-9_-]{20,64}$/.test(nonce)) {
+    nonce = randomToken('', 24);
+    setCookie(c, LOGIN_CSRF_COOKIE, nonce, {
+      httpOnly: true,
+      sameSite: 'Lax',
+      secure: secureCookies(c),
+      path: '/login',
+      maxAge: FORM_TTL_SECONDS,
+    });
+  }
+  return loginCsrfToken(c.get('deps').config.secretsKey, nonce);
 }
 
 const noStore = (c: Context<AppEnv>) => {
@@ -80,7 +83,8 @@ webRouter.openAPIRegistry.registerPath({
   tags: ['Web pages'],
   summary: 'Sign in from the page (HTML form)',
   description:
-    'Form fields `email`, `password`, `next`, `csrf` (the double-submit token from the page). Success sets the ' +
+    'Form fields `email`, `password`, `next`, `csrf` (the page’s token, signed over the nonce in its cookie). A ' +
+    'foreign or `null` `Origin` → 403. Success sets the ' +
     'HttpOnly session cookie and answers 303 to `next`; failure re-renders the page (401, or 429 when rate limited).',
   request: {
     body: {
@@ -99,6 +103,7 @@ webRouter.openAPIRegistry.registerPath({
   responses: {
     303: { description: 'Signed in; redirect to `next`' },
     400: { description: 'Missing fields or a stale form (HTML)' },
+    403: { description: 'Sent from another site (HTML)' },
     401: { description: 'Wrong email or password (HTML)' },
     429: { description: 'Too many attempts (HTML, with Retry-After)' },
   },
@@ -106,6 +111,13 @@ webRouter.openAPIRegistry.registerPath({
 webRouter.post('/login', async (c) => {
   noStore(c);
   const deps = c.get('deps');
+  if (!fromOwnOrigin(c)) {
+    // Login CSRF: another site must not sign the browser in to an account of its choosing.
+    return c.html(
+      render.error({ title: 'Form refused', message: 'This sign-in form was not sent from our page.' }),
+      403,
+    );
+  }
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const field = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : undefined);
   const next = safeNext(field('next'), deps.config.publicUrl);
@@ -113,7 +125,7 @@ webRouter.post('/login', async (c) => {
   const password = field('password')?.slice(0, 256);
   const cookie = getCookie(c, LOGIN_CSRF_COOKIE);
   const csrf = field('csrf');
-  if (!cookie || !csrf || !safeEqual(cookie, csrf)) {
+  if (!cookie || !csrf || !loginCsrfValid(deps.config.secretsKey, cookie, csrf)) {
     return c.html(
       render.login({ next, csrf: loginCsrf(c), error: 'The form expired; please try again.', email }),
       400,
