@@ -11,3 +11,13 @@ export function fingerprintPan(pan: string, key: string): string {
   if (cached?.key !== key) cached = { key, object: createSecretKey(Buffer.from(key, 'utf8')) };
   return createHmac('sha256', cached.object).update(pan).digest('hex');
 }
+
+/**
+ * What is kept of an identifier that must not be stored as given (a reference holding a card number, an
+ * Idempotency-Key): `hmac_` and a keyed HMAC-SHA256 of it in base64url. Equal inputs stay equal, so it still
+ * works as a key; the domain prefix keeps it from ever equalling a card's fingerprint.
+ */
+export function keyedIdentifier(value: string, key: string): string {
+  if (cached?.key !== key) cached = { key, object: createSecretKey(Buffer.from(key, 'utf8')) };
+  return `hmac_${createHmac('sha256', cached.object).update(`cardlink identifier\u0000${value}`).digest('base64url')}`;
+}
