@@ -1,5 +1,5 @@
 import { holdsCardNumber } from '../cards/card-numbers.ts';
-import { keyedIdentifier } from '../cards/fingerprint.ts';
+import { storedReference } from '../cards/fingerprint.ts';
 import type { FieldError } from '../errors.ts';
 import type { CardEventInput } from './schema.ts';
 
@@ -49,7 +49,7 @@ export function guardCardNumbers(event: CardEventInput, fingerprintKey: string):
     errors.push({ path: 'auth_code', message: MESSAGE });
   if (errors.length > 0) return { ok: false, errors };
 
-  const hide = (value: string) => (holdsCardNumber(value) ? keyedIdentifier(value, fingerprintKey) : value);
+  const hide = (value: string) => storedReference(value, fingerprintKey);
   const id = hide(event.id);
   const originalId = event.original_id ? hide(event.original_id) : event.original_id;
   const mid = hide(merchant.mid);

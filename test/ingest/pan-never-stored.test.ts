@@ -132,7 +132,7 @@ const kept = <T extends ApiResponse>(response: T) => {
 };
 const storedEvent = async (processorId: string, externalId: string) => {
   const [row] = await platform.deps.sql`
-    select external_id, mid, rrn, authorization_id from events
+    select external_id, mid, rrn, merchant_id, authorization_id from events
     where processor_id = ${processorId} and external_id = ${externalId}`;
   return row;
 };
@@ -178,13 +178,19 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
       ],
       ['auth_code', authorization({ ...token, auth_code: cardNumber(12) })],
     ];
-    const idNumber = cardNumber();
-    const authId = `auth-${idNumber}`;
+    const authId = `auth-${cardNumber()}`;
+    // A merchant registered with a MID that reads as a card number still matches the events carrying it.
+    const mid = cardNumber(15);
+    const brand = kept(
+      await platform.admin('POST', '/v1/merchants', { body: { name: 'Numeric MID', mids: [mid] } }),
+    );
+    expect(brand.status).toBe(201);
+    expect(brand.body.mids).toEqual([expect.stringMatching(/^hmac_/)]);
     const hashed = [
       authorization({
         ...token,
         id: authId,
-        merchant: { ...merchant, mid: cardNumber(15) },
+        merchant: { ...merchant, mid },
         rrn: cardNumber(12),
       }),
       follower('clearing', { ...token, original_id: authId }),
@@ -216,6 +222,7 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
     expect(storedAuth).toMatchObject({
       mid: expect.stringMatching(/^hmac_/),
       rrn: expect.stringMatching(/^hmac_/),
+      merchant_id: brand.body.id,
     });
     expect((await storedEvent(processor.id, clearing!.id!))!.authorization_id).not.toBeNull();
     expect(await eventsOf(processor.id)).toBe(3);
