@@ -99,6 +99,16 @@ export function foldRepeat(mti: string): string {
   return `${mti.slice(0, 3)}${origin - (origin % 2)}`;
 }
 
+/** Our event's fields → the data elements they came from, for errors found after conversion. */
+export const ISO8583_ELEMENT_OF: Readonly<Record<string, string>> = {
+  rrn: '37',
+  auth_code: '38',
+  'merchant.terminal_id': '41',
+  'merchant.mid': '42',
+  'merchant.name': '43',
+  'merchant.city': '43',
+};
+
 /** The event id of a message from its (folded) MTI, DE7, DE11, DE41 and DE42 — see the module comment. */
 export function iso8583EventId(
   mti: string,

@@ -127,6 +127,16 @@ function merchantOf(data: z.infer<typeof MerchantData>): ContractEvent['merchant
   return merchant;
 }
 
+/** Our event's merchant fields → the Stripe fields they came from, for errors found after conversion. */
+export const STRIPE_FIELD_OF: Readonly<Record<string, string>> = {
+  'merchant.mid': 'data.object.merchant_data.network_id',
+  'merchant.name': 'data.object.merchant_data.name',
+  'merchant.city': 'data.object.merchant_data.city',
+  'merchant.region': 'data.object.merchant_data.state',
+  'merchant.postal_code': 'data.object.merchant_data.postal_code',
+  'merchant.terminal_id': 'data.object.merchant_data.terminal_id',
+};
+
 const isoSeconds = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 
 /** Converts a parsed Stripe webhook event: an event to ingest, an acknowledged-and-ignored one, or field errors. */

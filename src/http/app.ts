@@ -111,8 +111,9 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
       publicUrl,
     );
   });
+  // The path is not echoed: the sender chose it, and it may hold a card number (also percent-encoded).
   app.notFound((c) =>
-    problem(c, { code: 'not_found', detail: `No route for ${c.req.method} ${c.req.path}.` }, publicUrl),
+    problem(c, { code: 'not_found', detail: `No ${c.req.method} route matches this path.` }, publicUrl),
   );
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', {

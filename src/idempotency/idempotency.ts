@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { and, eq, lt } from 'drizzle-orm';
+import { keyedIdentifier } from '../cards/fingerprint.ts';
 import type { Db, Executor } from '../db/client.ts';
 import { idempotencyKeys } from '../db/schema/index.ts';
 import { AppError } from '../errors.ts';
@@ -31,28 +32,33 @@ const requestHash = (req: IdempotentRequest) =>
 /**
  * Runs a creating verb at most once per (scope, key) for 24 hours. The key's record and the verb's writes
  * commit in one transaction, so a crash can never leave one without the other; a concurrent second request
- * waits on the first's row lock and then replays its answer.
+ * waits on the first's row lock and then replays its answer. The key is stored only as a keyed hash: the
+ * caller chose it, and it could be anything, a card number included.
  */
 export async function withIdempotency<T>(
-  deps: { db: Db; secretBox: SecretBox },
+  deps: { db: Db; secretBox: SecretBox; config: { cardFingerprintKey: string } },
   req: IdempotentRequest,
   run: (db: Executor) => Promise<{ status: number; body: T }>,
 ): Promise<IdempotentResult<T>> {
   if (!req.key) return { ...(await run(deps.db)), replayed: false };
   const hash = requestHash(req);
-  const where = and(eq(idempotencyKeys.scope, req.scope), eq(idempotencyKeys.key, req.key));
+  const storedKey = keyedIdentifier(req.key, deps.config.cardFingerprintKey);
+  const where = and(eq(idempotencyKeys.scope, req.scope), eq(idempotencyKeys.key, storedKey));
+  // Records written before keys were hashed hold the key itself; they are honoured until they expire (24 h).
+  const legacyWhere = and(eq(idempotencyKeys.scope, req.scope), eq(idempotencyKeys.key, req.key));
 
   return deps.db.transaction(async (tx) => {
     const claim = () =>
       tx
         .insert(idempotencyKeys)
-        .values({ scope: req.scope, key: req.key!, requestHash: hash })
+        .values({ scope: req.scope, key: storedKey, requestHash: hash })
         .onConflictDoNothing()
         .returning({ key: idempotencyKeys.key });
 
-    let claimed = (await claim()).length > 0;
+    const [legacy] = await tx.select().from(idempotencyKeys).where(legacyWhere);
+    let claimed = legacy === undefined && (await claim()).length > 0;
     if (!claimed) {
-      const [existing] = await tx.select().from(idempotencyKeys).where(where);
+      const [existing] = legacy ? [legacy] : await tx.select().from(idempotencyKeys).where(where);
       if (!existing) {
         throw new AppError(
           'idempotency_key_in_use',
@@ -60,7 +66,7 @@ export async function withIdempotency<T>(
         );
       }
       if (Date.now() - existing.createdAt.getTime() > IDEMPOTENCY_TTL_MS) {
-        await tx.delete(idempotencyKeys).where(where);
+        await tx.delete(idempotencyKeys).where(legacy ? legacyWhere : where);
         claimed = (await claim()).length > 0;
       } else if (existing.requestHash !== hash) {
         throw new AppError(

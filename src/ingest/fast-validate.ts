@@ -1,3 +1,4 @@
+import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
 import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
 import {
@@ -5,7 +6,6 @@ import {
   CURRENCIES,
   containsDigits,
   EARLIEST,
-  holdsCardNumber,
   MAX_FUTURE_MS,
   MAX_OFFSET_MINUTES,
   MAX_REFERENCE_LENGTH,
@@ -25,18 +25,16 @@ const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
 const ENTRY_MODE_SET: ReadonlySet<string> = new Set(ENTRY_MODES);
 
 const textUpTo = (max: number) => (value: string) => isCleanText(value, max);
-const descriptiveUpTo = (max: number) => (value: string) =>
-  isCleanText(value, max) && !holdsCardNumber(value);
 const isAuthCode = textUpTo(TEXT_MAX.auth_code);
 const isRrn = textUpTo(TEXT_MAX.rrn);
 const isEntryMode = (value: string) => ENTRY_MODE_SET.has(value);
 
 /** The merchant's nullish fields in the schema's order, each with what a string in it must be. */
 const MERCHANT_NULLISH: readonly (readonly [key: string, accepts: (value: string) => boolean])[] = [
-  ['name', descriptiveUpTo(TEXT_MAX.name)],
+  ['name', textUpTo(TEXT_MAX.name)],
   ['mcc', isMcc],
-  ['city', descriptiveUpTo(TEXT_MAX.city)],
-  ['region', descriptiveUpTo(TEXT_MAX.region)],
+  ['city', textUpTo(TEXT_MAX.city)],
+  ['region', textUpTo(TEXT_MAX.region)],
   ['postal_code', textUpTo(TEXT_MAX.postal_code)],
   ['country', isCountry],
   ['terminal_id', textUpTo(TEXT_MAX.terminal_id)],
@@ -220,28 +218,7 @@ function isPan(value: string): boolean {
 }
 
 function isToken(value: string): boolean {
-  return isReference(value) && !tokenHoldsCardNumber(value);
-}
-
-/**
- * The schema's `token.match(/[0-9]{12,19}/g).some(luhnValid)` without the regex: each run of digits is taken
- * 19 at a time from its start, and a rest of 12 or more is a candidate too.
- */
-export function tokenHoldsCardNumber(token: string): boolean {
-  const length = token.length;
-  let runStart = -1;
-  for (let i = 0; i <= length; i++) {
-    if (i < length && isDigit(token.charCodeAt(i))) {
-      if (runStart < 0) runStart = i;
-      continue;
-    }
-    if (runStart < 0) continue;
-    for (let start = runStart; i - start >= 12; start += 19) {
-      if (luhnValid(token.slice(start, Math.min(start + 19, i)))) return true;
-    }
-    runStart = -1;
-  }
-  return false;
+  return isReference(value) && !holdsCardNumber(value);
 }
 
 function isCurrency(value: string): boolean {

@@ -1,7 +1,7 @@
-import { convertIso8583 } from '../adapters/iso8583.ts';
+import { convertIso8583, ISO8583_ELEMENT_OF } from '../adapters/iso8583.ts';
+import { redactCardNumbers } from '../cards/card-numbers.ts';
 import type { Deps } from '../deps.ts';
 import { type IngestResult, ingestEvents } from './ingest.ts';
-import { redactPanLike } from './schema.ts';
 
 /**
  * Ingests ISO 8583 messages (JSON keyed by data element) for an authenticated processor: each message is
@@ -22,8 +22,8 @@ export async function ingestIso8583(
     if (!converted.ok) {
       // Paths name the message's keys, which the sender chose: a card number used as one is not echoed.
       const errors = converted.errors.map((e) => ({
-        path: redactPanLike(e.path),
-        message: redactPanLike(e.message),
+        path: redactCardNumbers(e.path),
+        message: redactCardNumbers(e.message),
       }));
       results[index] = { id: null, event_id: null, status: 'rejected', errors, actions: 0 };
       return;
@@ -34,7 +34,9 @@ export async function ingestIso8583(
   if (events.length > 0) {
     const ingested = await ingestEvents(deps, processor, events);
     ingested.forEach((result, i) => {
-      results[at[i]!] = result;
+      // Errors found after conversion (a card number in DE43, say) name the data element.
+      const errors = result.errors?.map((e) => ({ ...e, path: ISO8583_ELEMENT_OF[e.path] ?? e.path }));
+      results[at[i]!] = errors ? { ...result, errors } : result;
     });
   }
   return results as IngestResult[];

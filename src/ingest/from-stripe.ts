@@ -1,4 +1,4 @@
-import { convertStripeEvent } from '../adapters/stripe-issuing.ts';
+import { convertStripeEvent, STRIPE_FIELD_OF } from '../adapters/stripe-issuing.ts';
 import { verifyStripeSignature } from '../adapters/stripe-signature.ts';
 import type { Deps } from '../deps.ts';
 import { AppError, invalidFields } from '../errors.ts';
@@ -74,11 +74,16 @@ export async function ingestStripeEvent(
   if (converted.kind === 'ignored')
     return { status: 'ignored', stripeEventId: converted.stripeEventId ?? null, reason: converted.reason };
   const [result] = await ingestEvents(deps, processor, [converted.event]);
-  if (!result || result.status === 'rejected') throw invalidFields(result?.errors ?? []);
+  if (!result || result.status === 'rejected') {
+    // Named as Stripe names them: a card number refused in merchant_data.postal_code, say.
+    throw invalidFields(
+      (result?.errors ?? []).map((e) => ({ ...e, path: STRIPE_FIELD_OF[e.path] ?? e.path })),
+    );
+  }
   return {
     status: result.status,
     stripeEventId: converted.stripeEventId,
-    id: converted.event.id,
+    id: result.id ?? '', // as stored: a keyed hash when the id held a card number
     eventId: result.event_id,
     actions: result.actions,
   };

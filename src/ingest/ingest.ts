@@ -1,11 +1,12 @@
+import { holdsCardNumber, redactCardNumbers } from '../cards/card-numbers.ts';
 import { fingerprintPan } from '../cards/fingerprint.ts';
-import { luhnValid } from '../cards/pan.ts';
 import type { Deps } from '../deps.ts';
 import type { FieldError } from '../errors.ts';
 import { MicroBatcher } from './batcher.ts';
+import { guardCardNumbers } from './card-number-guard.ts';
 import { fastParseCardEvent } from './fast-validate.ts';
 import { ingestedEvents } from './metrics.ts';
-import { CardEventInput, type IngestResult, redactPanLike } from './schema.ts';
+import { CardEventInput, type IngestResult } from './schema.ts';
 import type { PendingEvent } from './store.ts';
 
 export type { IngestResult } from './schema.ts';
@@ -37,16 +38,11 @@ function batcherFor(deps: Deps): MicroBatcher {
   return batcher;
 }
 
-/** A run of digits that could be a card number. */
-function holdsPanLike(text: string): boolean {
-  return (text.match(/[0-9]+/g) ?? []).some((run) => run.length >= 12 && run.length <= 19 && luhnValid(run));
-}
-
 /** The processor's id for an event we could not parse, when it is readable and could not be a PAN. */
 function readableId(raw: unknown): string | null {
   if (raw && typeof raw === 'object' && 'id' in raw) {
     const id = (raw as { id: unknown }).id;
-    if (typeof id === 'string' && id.length > 0 && id.length <= 255 && !holdsPanLike(id)) return id;
+    if (typeof id === 'string' && id.length > 0 && id.length <= 255 && !holdsCardNumber(id)) return id;
   }
   return null;
 }
@@ -83,8 +79,10 @@ function toPending(processorId: string, event: CardEventInput, fingerprintKey: s
 
 /**
  * Ingests card events for an authenticated processor. Each raw event (the contract's JSON shape, as sent
- * to `POST /v1/events`; adapters translate into it) is validated on its own: a bad one is `rejected` with
- * field errors that never quote a PAN, the others are stored. Resolves only after the new events are
+ * to `POST /v1/events`; adapters translate into it) is validated on its own, then passes the card-number
+ * guard (card-number-guard.ts): a bad one is `rejected` with field errors that never quote a PAN, the others
+ * are stored, references holding a card number as keyed hashes (`id` in the result is the stored one).
+ * Resolves only after the new events are
  * committed (micro-batched with concurrent requests into one transaction), with one result per input event
  * in order: `accepted` (new; also for cards nobody enrolled, of which nothing is kept), `duplicate` (this
  * processor sent that id before, or earlier in the same call: `event_id` is the original's) or `rejected`.
@@ -104,13 +102,25 @@ export async function ingestEvents(
     const parsed = fast !== null ? { success: true as const, data: fast } : CardEventInput.safeParse(raw);
     if (!parsed.success) {
       const errors: FieldError[] = parsed.error.issues.map((issue) => ({
-        path: redactPanLike(issue.path.map(String).join('.')) || '(event)',
-        message: redactPanLike(issue.message),
+        path: redactCardNumbers(issue.path.map(String).join('.')) || '(event)',
+        message: redactCardNumbers(issue.message),
       }));
       results[index] = { id: readableId(raw), event_id: null, status: 'rejected', errors, actions: 0 };
       return;
     }
-    pending.push(toPending(processor.id, parsed.data, deps.config.cardFingerprintKey));
+    const key = deps.config.cardFingerprintKey;
+    const guarded = guardCardNumbers(parsed.data, key);
+    if (!guarded.ok) {
+      results[index] = {
+        id: readableId(raw),
+        event_id: null,
+        status: 'rejected',
+        errors: guarded.errors,
+        actions: 0,
+      };
+      return;
+    }
+    pending.push(toPending(processor.id, guarded.event, key));
     pendingAt.push(index);
   });
 

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
 import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
 import { statedOffsetMinutes } from './local-time.ts';
@@ -48,7 +49,7 @@ export const CardToken = z
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces')
   // A token is stored (card_tokens) and echoed: one that is or holds a card number would keep a PAN.
   .refine(
-    (token) => !(token.match(/[0-9]{12,19}/g) ?? []).some(luhnValid),
+    (token) => !holdsCardNumber(token),
     'must not be or contain a card number (send the card number as `pan`)',
   )
   .openapi({ description: "The processor's own stable card reference, linked with POST /v1/card_tokens" });
@@ -73,39 +74,12 @@ const text = (max: number) =>
     .regex(NO_CONTROL, 'must not contain control characters')
     .refine((value) => !LONE_SURROGATE.test(value), 'must be valid Unicode');
 const optionalText = (max: number) => text(max).nullish();
-// The merchant's descriptive fields: stored and shown to apps, so never a card number (any card's).
+// The merchant's descriptive fields: stored and shown to apps, so never a card number (any card's); that is
+// checked with every other field in card-number-guard.ts, after adapters and before storing.
 const descriptiveText = (max: number) =>
-  text(max)
-    .refine((value) => !holdsCardNumber(value), 'must not contain a card number')
-    .nullish()
-    .openapi({ description: 'Free text; refused when it holds a card number (any card’s, also in groups)' });
-
-/**
- * `text` with every run of digits that could be a card number (12 to 19, Luhn-valid) replaced: for field
- * errors, whose paths and messages may name keys the sender chose.
- */
-export function redactPanLike(text: string): string {
-  return text.replace(/[0-9]{12,}/g, (run) => (run.length <= 19 && luhnValid(run) ? '[card number]' : run));
-}
-
-/**
- * True when `text` holds what could be any card number: 12 to 19 digits, Luhn-valid, written together or in
- * groups split by single spaces or hyphens ("4111 1111-1111 1111"). For the merchant's free-text fields,
- * where a descriptor could carry another card's number that the event's own PAN check would not see.
- */
-export function holdsCardNumber(text: string): boolean {
-  let count = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 48 && code <= 57) count++;
-  }
-  if (count < 12) return false; // the common case: no allocation
-  for (const run of text.match(/[0-9]+(?:[ -][0-9]+)*/g) ?? []) {
-    const digits = run.replace(/[ -]/g, '');
-    if (digits.length >= 12 && digits.length <= 19 && luhnValid(digits)) return true;
-  }
-  return false;
-}
+  optionalText(max).openapi({
+    description: 'Free text; refused when it holds a card number (any card’s, also in groups)',
+  });
 
 /** True when `digits` appear in `text`, also spread out by separators ("4111 1111-1111 1111"). */
 export function containsDigits(text: string, digits: string): boolean {

@@ -1,4 +1,5 @@
 import { desc, eq, inArray, lt } from 'drizzle-orm';
+import { storedReference } from '../cards/fingerprint.ts';
 import type { Executor } from '../db/client.ts';
 import { type Page, toPage } from '../db/paginate.ts';
 import type { Status } from '../db/schema/columns.ts';
@@ -49,8 +50,20 @@ async function claimMids(db: Executor, merchantId: string, mids: string[]) {
   }
 }
 
+/**
+ * MIDs as stored: one holding a card number is kept as its keyed hash, as ingestion stores an event's MID
+ * (src/ingest/card-number-guard.ts), so the two still match.
+ */
+const storedMids = (mids: string[], fingerprintKey: string) =>
+  [...new Set(mids.map((mid) => storedReference(mid, fingerprintKey)))].sort();
+
 /** Creates a merchant brand with its MIDs, atomically. */
-export async function createMerchant(db: Executor, input: NewMerchant): Promise<Merchant> {
+export async function createMerchant(
+  db: Executor,
+  input: NewMerchant,
+  fingerprintKey: string,
+): Promise<Merchant> {
+  const mids = storedMids(input.mids, fingerprintKey);
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(merchants)
@@ -62,8 +75,8 @@ export async function createMerchant(db: Executor, input: NewMerchant): Promise<
         timezone: input.timezone ?? null,
       })
       .returning();
-    await claimMids(tx, row!.id, input.mids);
-    return { ...row!, mids: [...new Set(input.mids)].sort() };
+    await claimMids(tx, row!.id, mids);
+    return { ...row!, mids };
   });
 }
 
@@ -98,7 +111,12 @@ export interface MerchantPatch {
   status?: Status | undefined;
 }
 
-export async function updateMerchant(db: Executor, id: string, patch: MerchantPatch): Promise<Merchant> {
+export async function updateMerchant(
+  db: Executor,
+  id: string,
+  patch: MerchantPatch,
+  fingerprintKey: string,
+): Promise<Merchant> {
   return db.transaction(async (tx) => {
     const [row] = await tx
       .update(merchants)
@@ -115,7 +133,7 @@ export async function updateMerchant(db: Executor, id: string, patch: MerchantPa
     if (!row) throw notFound('merchant');
     if (patch.mids !== undefined) {
       await tx.delete(merchantMids).where(eq(merchantMids.merchantId, id));
-      await claimMids(tx, id, patch.mids);
+      await claimMids(tx, id, storedMids(patch.mids, fingerprintKey));
     }
     return { ...row, mids: (await midsOf(tx, [id])).get(id) ?? [] };
   });

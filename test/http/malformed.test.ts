@@ -430,3 +430,14 @@ describe('malformed operator requests', () => {
     expect(res.status).toBe(201);
   });
 });
+
+describe('an unknown route', () => {
+  it('is a 404 that does not echo the path, which may hold a card number', async () => {
+    for (const path of ['/4242424242424242', '/v1/4242%204242%204242%204242', '/x/4242-4242-4242-4242']) {
+      const res = await platform.http('GET', path);
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ code: 'not_found', detail: 'No GET route matches this path.' });
+      expect(res.text.replace(/[^0-9]/g, '')).not.toContain('4242424242424242');
+    }
+  });
+});

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { keyedIdentifier } from '../../src/cards/fingerprint.ts';
 import { usePlatform } from '../helpers/platform.ts';
 
 const platform = usePlatform();
@@ -193,6 +194,49 @@ describe('Idempotency-Key', () => {
     expect(rows[0]!.n).toBe(1);
     const stored = JSON.stringify(await platform.deps.sql`select * from idempotency_keys`);
     expect(stored).not.toContain(a.body.api_key);
+  });
+
+  it('stores the key only as a keyed hash (it may hold a card number) and still replays on it', async () => {
+    const key = '4242 4242 4242 4242';
+    const headers = { 'idempotency-key': key };
+    const first = await platform.admin('POST', '/v1/processors', { body: { name: 'Keyed' }, headers });
+    const replay = await platform.admin('POST', '/v1/processors', { body: { name: 'Keyed' }, headers });
+    expect(first.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.id).toBe(first.body.id);
+    const keys = (await platform.deps.sql`select key from idempotency_keys`).map((row) => row.key as string);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const stored of keys) expect(stored).toMatch(/^hmac_[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('still honours a record stored with the key itself (before keys were hashed) until it expires', async () => {
+    const headers = { 'idempotency-key': 'legacy-plain-key' };
+    const first = await platform.admin('POST', '/v1/merchants', {
+      body: { name: 'Legacy', mids: ['LEG-1'] },
+      headers,
+    });
+    expect(first.status).toBe(201);
+    // As the row was written before this change: the plaintext key.
+    const hashed = keyedIdentifier('legacy-plain-key', platform.config.cardFingerprintKey);
+    const updated = await platform.deps
+      .sql`update idempotency_keys set key = 'legacy-plain-key' where key = ${hashed}`;
+    expect(updated.count).toBe(1);
+    const replay = await platform.admin('POST', '/v1/merchants', {
+      body: { name: 'Legacy', mids: ['LEG-1'] },
+      headers,
+    });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.id).toBe(first.body.id);
+    const reused = await platform.admin('POST', '/v1/merchants', {
+      body: { name: 'Other', mids: ['LEG-2'] },
+      headers,
+    });
+    expect(reused.status).toBe(409);
+    expect(reused.body.code).toBe('idempotency_key_reused');
+    const [row] = await platform.deps
+      .sql`select count(*)::int as n from merchants where name in ('Legacy', 'Other')`;
+    expect(row!.n).toBe(1);
   });
 
   it('refuses the same key with a different body with 409 idempotency_key_reused', async () => {

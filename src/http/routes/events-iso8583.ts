@@ -1,8 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ISO8583_MTI_TABLE } from '../../adapters/iso8583.ts';
+import { redactCardNumbers } from '../../cards/card-numbers.ts';
 import { invalidFields } from '../../errors.ts';
 import { ingestIso8583 } from '../../ingest/from-iso8583.ts';
-import { IngestResult, MAX_EVENTS_PER_REQUEST, redactPanLike } from '../../ingest/schema.ts';
+import { IngestResult, MAX_EVENTS_PER_REQUEST } from '../../ingest/schema.ts';
 import { processorOf, processorSecurity, requireProcessor } from '../middleware/processor-auth.ts';
 import { createRouter } from '../router.ts';
 import { errorResponses, jsonBody, jsonResponse } from '../schemas.ts';
@@ -67,7 +68,7 @@ function messagesOf(body: Record<string, unknown>): unknown[] {
   const extra = Object.keys(body).filter((key) => key !== 'messages');
   if (extra.length > 0)
     throw invalidFields(
-      extra.map((key) => ({ path: redactPanLike(key), message: 'is not allowed beside `messages`' })),
+      extra.map((key) => ({ path: redactCardNumbers(key), message: 'is not allowed beside `messages`' })),
     );
   const { messages } = body;
   if (!Array.isArray(messages))

@@ -1,14 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { ZodError } from 'zod';
+import { redactCardNumbers } from '../../cards/card-numbers.ts';
 import { AppError, invalidFields } from '../../errors.ts';
 import { ingestEvents } from '../../ingest/ingest.ts';
-import {
-  CardEventBatch,
-  CardEventInput,
-  IngestResult,
-  MAX_EVENTS_PER_REQUEST,
-  redactPanLike,
-} from '../../ingest/schema.ts';
+import { CardEventBatch, CardEventInput, IngestResult, MAX_EVENTS_PER_REQUEST } from '../../ingest/schema.ts';
 import { processorOf, processorSecurity, requireProcessor } from '../middleware/processor-auth.ts';
 import { createRouter, fieldErrors } from '../router.ts';
 import { errorResponses, jsonBody, jsonResponse } from '../schemas.ts';
@@ -58,7 +53,7 @@ export function batchOf(body: Record<string, unknown>): unknown[] | null {
   const extra = Object.keys(body).filter((key) => key !== 'events');
   if (extra.length > 0) {
     throw invalidFields(
-      extra.map((key) => ({ path: redactPanLike(key), message: 'is not allowed beside `events`' })),
+      extra.map((key) => ({ path: redactCardNumbers(key), message: 'is not allowed beside `events`' })),
     );
   }
   const { events } = body;
@@ -102,7 +97,10 @@ eventsRouter.openapi(
       '`rejected` with its `errors` (only inside a batch: a single bad event is a 422). Events on cards ' +
       'nobody enrolled are `accepted` and counted, and nothing identifying the card is kept. Clearings, ' +
       'refunds and reversals are linked to their authorization by `original_id`, else by card, MID, ' +
-      '`auth_code` (or amount) within 30 days; one arriving before its authorization is linked when it comes.',
+      '`auth_code` (or amount) within 30 days; one arriving before its authorization is linked when it comes. ' +
+      'A card number (any card’s, 12-19 Luhn-valid digits, whole or grouped, in any script’s digits) outside ' +
+      '`card.pan` is refused in `merchant.name`, `city`, `region`, `postal_code`, `terminal_id` and `auth_code`, ' +
+      'and kept only as a keyed hash (`hmac_…`, returned as `id`) in `id`, `original_id`, `merchant.mid` and `rrn`.',
     request: { body: jsonBody(EventsRequest) },
     responses: {
       200: jsonResponse(IngestResponse, 'One result per event, in request order'),

@@ -39,7 +39,11 @@ const Mids = z
   .array(Mid)
   .min(1)
   .max(1000)
-  .refine((mids) => new Set(mids).size === mids.length, 'must not repeat a MID');
+  .refine((mids) => new Set(mids).size === mids.length, 'must not repeat a MID')
+  .openapi({
+    description:
+      'A MID holding a card number is stored and shown as its keyed hash (`hmac_…`), as events store it',
+  });
 const Mcc = z.string().regex(/^\d{4}$/, 'must be a 4-digit merchant category code');
 const Country = z
   .string()
@@ -107,7 +111,7 @@ merchantsRouter.openapi(
   async (c) => {
     const body = c.req.valid('json');
     return createdIdempotently(c, 'admin', body, async (db) =>
-      present(await createMerchant(db, body)),
+      present(await createMerchant(db, body, c.get('deps').config.cardFingerprintKey)),
     ) as never;
   },
 );
@@ -171,7 +175,13 @@ merchantsRouter.openapi(
     responses: { 200: jsonResponse(MerchantSchema, 'The updated merchant'), ...errorResponses },
   }),
   async (c) => {
-    const merchant = await updateMerchant(c.get('deps').db, c.req.valid('param').id, c.req.valid('json'));
+    const deps = c.get('deps');
+    const merchant = await updateMerchant(
+      deps.db,
+      c.req.valid('param').id,
+      c.req.valid('json'),
+      deps.config.cardFingerprintKey,
+    );
     return c.json(present(merchant), 200);
   },
 );
