@@ -1,5 +1,6 @@
 import { luhnValid } from '../cards/pan.ts';
 import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
+import { isCountryCode } from '../lib/country.ts';
 import {
   type CardEventInput,
   CURRENCIES,
@@ -38,7 +39,7 @@ const MERCHANT_NULLISH: readonly (readonly [key: string, accepts: (value: string
   ['city', descriptiveUpTo(TEXT_MAX.city)],
   ['region', descriptiveUpTo(TEXT_MAX.region)],
   ['postal_code', textUpTo(TEXT_MAX.postal_code)],
-  ['country', isCountry],
+  ['country', isCountryCode],
   ['terminal_id', textUpTo(TEXT_MAX.terminal_id)],
 ];
 
@@ -266,10 +267,6 @@ function isMcc(value: string): boolean {
     isDigit(value.charCodeAt(2)) &&
     isDigit(value.charCodeAt(3))
   );
-}
-
-function isCountry(value: string): boolean {
-  return value.length === 2 && isCapital(value.charCodeAt(0)) && isCapital(value.charCodeAt(1));
 }
 
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

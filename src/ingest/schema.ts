@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { luhnValid } from '../cards/pan.ts';
 import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
+import { CountryCode } from '../lib/country.ts';
 import { statedOffsetMinutes } from './local-time.ts';
 
 /** Most events a processor may send in one request. */
@@ -143,10 +144,7 @@ export const MerchantInput = z
     city: descriptiveText(TEXT_MAX.city),
     region: descriptiveText(TEXT_MAX.region),
     postal_code: optionalText(TEXT_MAX.postal_code),
-    country: z
-      .string()
-      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals')
-      .nullish(),
+    country: CountryCode.nullish(),
     terminal_id: optionalText(TEXT_MAX.terminal_id),
   })
   .openapi('EventMerchant');

@@ -309,6 +309,25 @@ const cases: Case[] = [
     code: 'validation_failed',
     field: 'country',
   },
+  ...['USA', '1', 'U', ' ', '🇺🇸', 'us'].flatMap((country): Case[] => [
+    {
+      name: `merchant country ${JSON.stringify(country)}`,
+      path: '/v1/merchants',
+      body: { name: 'M', mids: ['1'], country },
+      status: 422,
+      code: 'validation_failed',
+      field: 'country',
+    },
+    {
+      name: `merchant patch country ${JSON.stringify(country)}`,
+      method: 'PATCH',
+      path: '/v1/merchants/mer_x',
+      body: { country },
+      status: 422,
+      code: 'validation_failed',
+      field: 'country',
+    },
+  ]),
   {
     name: 'merchant bad timezone',
     path: '/v1/merchants',
