@@ -162,7 +162,12 @@ export const CardEventInput = z
       }),
     type: z.enum(EVENT_TYPES),
     occurred_at: z.iso
-      .datetime({ offset: true, error: 'must be an RFC 3339 timestamp with a time zone (Z or ±hh:mm)' })
+      // abort: the refinements below would read NaN from a non-timestamp and add contradicting messages.
+      .datetime({
+        offset: true,
+        abort: true,
+        error: 'must be an RFC 3339 timestamp with a time zone (Z or ±hh:mm)',
+      })
       .refine((value) => Date.parse(value) >= EARLIEST, 'must not be before 2000')
       .refine(
         (value) => Date.parse(value) <= Date.now() + MAX_FUTURE_MS,
@@ -186,7 +191,7 @@ export const CardEventInput = z
       .openapi({ description: 'Minor units (cents)' }),
     currency: z
       .string()
-      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 alpha-3 code in capitals')
+      .regex(/^[A-Z]{3}$/, { abort: true, message: 'must be an ISO 4217 alpha-3 code in capitals' })
       .refine((code) => CURRENCIES.has(code), 'is not an ISO 4217 currency')
       .openapi({ example: 'USD' }),
     merchant: MerchantInput,

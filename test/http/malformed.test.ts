@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { usePlatform } from '../helpers/platform.ts';
+import { authorization, createTestProcessor, postEvents, testPan } from '../ingest/fixtures.ts';
 
 const platform = usePlatform({ env: { ALLOW_PRIVATE_WEBHOOKS: 'false' } });
 
@@ -447,5 +448,30 @@ describe('malformed operator requests', () => {
   it('accepts a public https webhook once private targets are refused', async () => {
     const res = await platform.admin('POST', '/v1/apps', { body: goodApp });
     expect(res.status).toBe(201);
+  });
+});
+
+describe('complete error lists', () => {
+  const messagesAt = (body: { errors?: { path: string; message: string }[] }, path: string) =>
+    (body.errors ?? []).filter((e) => e.path === path).map((e) => e.message);
+
+  it('gives one message for a lower-case fee currency', async () => {
+    const res = await platform.admin('POST', '/v1/apps', { body: { ...goodApp, fee: { currency: 'usd' } } });
+    expect(res.status).toBe(422);
+    expect(messagesAt(res.body, 'fee.currency')).toHaveLength(1);
+  });
+
+  it.each([
+    ['occurred_at', { occurred_at: 'yesterday' }],
+    ['currency', { currency: 'usd' }],
+  ])('gives one message for a bad event %s', async (field, overrides) => {
+    const processor = await createTestProcessor(platform);
+    const res = await postEvents(platform, processor, authorization({ pan: testPan(1), ...overrides }));
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
+    expect(res.body.errors).toEqual([{ path: field, message: expect.any(String) }]);
+    const [row] = await platform.deps.sql`
+      select count(*)::int as n from events where processor_id = ${processor.id}`;
+    expect(row!.n).toBe(0);
   });
 });
