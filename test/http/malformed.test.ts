@@ -455,6 +455,32 @@ describe('complete error lists', () => {
   const messagesAt = (body: { errors?: { path: string; message: string }[] }, path: string) =>
     (body.errors ?? []).filter((e) => e.path === path).map((e) => e.message);
 
+  it.each([
+    ['a scheme the schema lets through', 'ftp://93.184.215.14/x'],
+    ['an address only the network check refuses', 'https://10.1.2.3/x'],
+  ])('lists the webhook_url refusal (%s) beside the schema errors, at once', async (_name, webhookUrl) => {
+    const before = await counts();
+    const res = await platform.admin('POST', '/v1/apps', {
+      body: { name: 'A', webhook_url: webhookUrl, fee: { bps: 20000, currency: 'USD' } },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
+    expect(messagesAt(res.body, 'fee.bps')).toHaveLength(1);
+    expect(messagesAt(res.body, 'webhook_url')).toHaveLength(1);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('lists the webhook_url refusal of a PATCH beside the schema errors', async () => {
+    const created = await platform.admin('POST', '/v1/apps', { body: goodApp });
+    const res = await platform.admin('PATCH', `/v1/apps/${created.body.id}`, {
+      body: { webhook_url: 'https://127.0.0.1/x', status: 'deleted' },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['status', 'webhook_url']);
+    const after = await platform.admin('GET', `/v1/apps/${created.body.id}`);
+    expect(after.body.webhook_url).toBe(goodApp.webhook_url);
+  });
+
   it('gives one message for a lower-case fee currency', async () => {
     const res = await platform.admin('POST', '/v1/apps', { body: { ...goodApp, fee: { currency: 'usd' } } });
     expect(res.status).toBe(422);
