@@ -46,6 +46,22 @@ const HTTP_STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   503: 'service_unavailable',
 };
 
+/**
+ * The media types a route declares for its body (OpenAPI path `{id}` is hono's `:id`): zod-openapi answers
+ * 415 for any other without naming them.
+ */
+function bodyTypesOf(app: OpenAPIHono<AppEnv>, method: string, routePath: string): string[] {
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type !== 'route') continue;
+    const { route } = definition;
+    if (route.method.toUpperCase() !== method) continue;
+    if (route.path.replace(/\{([^}]+)\}/g, ':$1') !== routePath) continue;
+    const content = route.request?.body && 'content' in route.request.body ? route.request.body.content : {};
+    return Object.keys(content ?? {});
+  }
+  return [];
+}
+
 export interface AppOptions {
   metrics?: HttpMetrics;
 }
@@ -90,7 +106,13 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
     }
     if (error instanceof HTTPException) {
       const code = HTTP_STATUS_CODES[error.status] ?? (error.status >= 500 ? 'internal' : 'bad_request');
-      return problem(c, { code, detail: error.message || TITLES[code] }, publicUrl);
+      const accepted =
+        code === 'unsupported_media_type' ? bodyTypesOf(app, c.req.method, c.req.routePath) : [];
+      const detail =
+        accepted.length > 0
+          ? `The body must be sent as ${accepted.join(' or ')}.`
+          : error.message || TITLES[code];
+      return problem(c, { code, detail }, publicUrl);
     }
     deps.logger.error(
       {

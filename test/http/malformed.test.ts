@@ -500,4 +500,20 @@ describe('complete error lists', () => {
       select count(*)::int as n from events where processor_id = ${processor.id}`;
     expect(row!.n).toBe(0);
   });
+
+  it('says which content types a 415 accepts', async () => {
+    const post = await platform.admin('POST', '/v1/processors', {
+      raw: 'name=x',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(post.status).toBe(415);
+    expect(post.body.code).toBe('unsupported_media_type');
+    expect(post.body.detail).toBe('The body must be sent as application/json.');
+    const patch = await platform.admin('PATCH', '/v1/merchants/mer_x', {
+      raw: 'name=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(patch.status).toBe(415);
+    expect(patch.body.detail).toBe('The body must be sent as application/json.');
+  });
 });
