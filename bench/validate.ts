@@ -1,8 +1,11 @@
 /**
  * `npx tsx bench/validate.ts`: µs per event for validating ordinary ingest events with zod
- * (`CardEventInput.safeParse`) and with the hand-written fast path. Pure CPU, one thread, a few seconds.
+ * (`CardEventInput.safeParse`) and with the hand-written fast path, and for the nesting-depth scan every
+ * JSON body gets before it is parsed (`depth`, over each event's bytes as one request would carry them).
+ * Pure CPU, one thread, a few seconds.
  */
 import { luhnValid } from '../src/cards/pan.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../src/http/json-depth.ts';
 import { fastParseCardEvent } from '../src/ingest/fast-validate.ts';
 import { CardEventInput } from '../src/ingest/schema.ts';
 
@@ -14,6 +17,8 @@ function panFor(seq: number): string {
   throw new Error('unreachable');
 }
 
+const bodies: Uint8Array[] = [];
+
 // The shape bench/ingest.ts sends, parsed from JSON as the route does; every 4th event uses a token.
 function ordinaryEvents(): unknown[] {
   const now = Date.now();
@@ -22,14 +27,13 @@ function ordinaryEvents(): unknown[] {
     const mid = `M${String(i % 500).padStart(5, '0')}`;
     const card = i % 4 === 3 ? `{"token":"tok_${i.toString(36)}"}` : `{"pan":"${panFor(i % 2000)}"}`;
     const occurredAt = i % 2 ? new Date(now - i * 1000).toISOString() : '2026-11-22T08:15:02-08:00';
-    events.push(
-      JSON.parse(
-        `{"id":"b-${i}","type":"authorization","occurred_at":"${occurredAt}","card":${card},` +
-          `"amount":${100 + (i % 9000)},"currency":"USD","merchant":{"mid":"${mid}","name":"BENCH MERCHANT ${mid}",` +
-          `"mcc":"5814","city":"Oakland","region":"CA","postal_code":"94607","country":"US","terminal_id":"T1"},` +
-          `"auth_code":"A1B2C3","rrn":"${String(i).padStart(12, '0')}","entry_mode":"contactless","original_id":null}`,
-      ),
-    );
+    const body =
+      `{"id":"b-${i}","type":"authorization","occurred_at":"${occurredAt}","card":${card},` +
+      `"amount":${100 + (i % 9000)},"currency":"USD","merchant":{"mid":"${mid}","name":"BENCH MERCHANT ${mid}",` +
+      `"mcc":"5814","city":"Oakland","region":"CA","postal_code":"94607","country":"US","terminal_id":"T1"},` +
+      `"auth_code":"A1B2C3","rrn":"${String(i).padStart(12, '0')}","entry_mode":"contactless","original_id":null}`;
+    bodies.push(Buffer.from(body));
+    events.push(JSON.parse(body));
   }
   return events;
 }
@@ -50,3 +54,4 @@ measure('zod', events, (raw) => CardEventInput.safeParse(raw).success);
 measure('fast', events, (raw) => fastParseCardEvent(raw) !== null);
 measure('zod', events, (raw) => CardEventInput.safeParse(raw).success);
 measure('fast', events, (raw) => fastParseCardEvent(raw) !== null);
+measure('depth', bodies, (raw) => !nestsDeeperThan(raw as Uint8Array, MAX_JSON_DEPTH));

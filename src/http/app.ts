@@ -10,6 +10,7 @@ import type { Deps } from '../deps.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { registerIngestMetrics } from '../ingest/metrics.ts';
 import type { AppEnv } from './env.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-depth.ts';
 import { requireAdmin } from './middleware/admin.ts';
 import { createHttpMetrics, type HttpMetrics, observe } from './middleware/observe.ts';
 import { problem, statusOf, TITLES } from './problem.ts';
@@ -28,6 +29,9 @@ import { processorsRouter } from './routes/processors.ts';
 import { sessionsRouter } from './routes/sessions.ts';
 import { usersRouter } from './routes/users.ts';
 import { webRouter } from './routes/web.ts';
+
+/** What hono's validator and zod-openapi parse as JSON: `application/json`, `application/<x>+json`. */
+const JSON_MEDIA_TYPE = /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i;
 
 /** Requests larger than this are refused with 413 before they are read whole. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -94,6 +98,15 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
       return Number(length) > MAX_BODY_BYTES ? tooLarge() : next();
     }
     return streamedBodyLimit(c, next);
+  });
+  // Measured once here, before any parser sees the body (hono's and zod-openapi's validators, a route's own
+  // c.req.json() or the Stripe route's parse after its signature check): nothing downstream needs to care.
+  app.use(async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
+    // arrayBuffer(), not text(): hono caches it, and signature checks need the exact bytes.
+    if (nestsDeeperThan(new Uint8Array(await c.req.arrayBuffer()), MAX_JSON_DEPTH)) throw tooDeep();
+    return next();
   });
 
   app.onError((error, c) => {
