@@ -11,7 +11,6 @@ import { hashToken, newWebhookSecret, randomToken, type SecretBox } from '../lib
 interface AppDeps {
   db: Executor;
   secretBox: SecretBox;
-  config: { allowPrivateWebhooks: boolean };
 }
 
 export interface Fee {
