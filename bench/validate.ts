@@ -1,9 +1,12 @@
 /**
  * `npx tsx bench/validate.ts`: µs per event for validating ordinary ingest events with zod
- * (`CardEventInput.safeParse`), with the hand-written fast path, and with the fast path followed by the card
- * number guard every stored event passes (`fast+guard`). Pure CPU, one thread, a few seconds.
+ * (`CardEventInput.safeParse`), with the hand-written fast path, with the fast path followed by the card
+ * number guard every stored event passes (`fast+guard`), and for the nesting-depth scan every JSON body gets
+ * before it is parsed (`depth`, over each event's bytes as one request would carry them).
+ * Pure CPU, one thread, a few seconds.
  */
 import { luhnValid } from '../src/cards/pan.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../src/http/json-depth.ts';
 import { guardCardNumbers } from '../src/ingest/card-number-guard.ts';
 import { fastParseCardEvent } from '../src/ingest/fast-validate.ts';
 import { CardEventInput } from '../src/ingest/schema.ts';
@@ -16,6 +19,8 @@ function panFor(seq: number): string {
   throw new Error('unreachable');
 }
 
+const bodies: Uint8Array[] = [];
+
 // The shape bench/ingest.ts sends, parsed from JSON as the route does; every 4th event uses a token.
 function ordinaryEvents(): unknown[] {
   const now = Date.now();
@@ -24,14 +29,13 @@ function ordinaryEvents(): unknown[] {
     const mid = `M${String(i % 500).padStart(5, '0')}`;
     const card = i % 4 === 3 ? `{"token":"tok_${i.toString(36)}"}` : `{"pan":"${panFor(i % 2000)}"}`;
     const occurredAt = i % 2 ? new Date(now - i * 1000).toISOString() : '2026-11-22T08:15:02-08:00';
-    events.push(
-      JSON.parse(
-        `{"id":"b-${i}","type":"authorization","occurred_at":"${occurredAt}","card":${card},` +
-          `"amount":${100 + (i % 9000)},"currency":"USD","merchant":{"mid":"${mid}","name":"BENCH MERCHANT ${mid}",` +
-          `"mcc":"5814","city":"Oakland","region":"CA","postal_code":"94607","country":"US","terminal_id":"T1"},` +
-          `"auth_code":"A1B2C3","rrn":"${String(i).padStart(12, '0')}","entry_mode":"contactless","original_id":null}`,
-      ),
-    );
+    const body =
+      `{"id":"b-${i}","type":"authorization","occurred_at":"${occurredAt}","card":${card},` +
+      `"amount":${100 + (i % 9000)},"currency":"USD","merchant":{"mid":"${mid}","name":"BENCH MERCHANT ${mid}",` +
+      `"mcc":"5814","city":"Oakland","region":"CA","postal_code":"94607","country":"US","terminal_id":"T1"},` +
+      `"auth_code":"A1B2C3","rrn":"${String(i).padStart(12, '0')}","entry_mode":"contactless","original_id":null}`;
+    bodies.push(Buffer.from(body));
+    events.push(JSON.parse(body));
   }
   return events;
 }
@@ -57,3 +61,4 @@ measure('fast+guard', events, (raw) => {
   const event = fastParseCardEvent(raw);
   return event !== null && guardCardNumbers(event, KEY).ok;
 });
+measure('depth', bodies, (raw) => !nestsDeeperThan(raw as Uint8Array, MAX_JSON_DEPTH));

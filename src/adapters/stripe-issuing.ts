@@ -17,9 +17,9 @@
  * online → ecommerce. occurred_at is the object's `created` (UTC).
  */
 import currencyCodes from 'currency-codes';
-import countries from 'i18n-iso-countries';
 import { z } from 'zod';
 import type { FieldError } from '../errors.ts';
+import { CountryCode } from '../lib/country.ts';
 import type { ContractEvent, EntryMode } from './types.ts';
 
 export const HANDLED_STRIPE_EVENTS = [
@@ -49,10 +49,7 @@ const MerchantData = z.object({
   city: optionalText(100),
   state: optionalText(50),
   postal_code: optionalText(20),
-  country: z
-    .string()
-    .refine((c) => /^[A-Z]{2}$/.test(c) && countries.isValid(c), 'must be an ISO 3166 alpha-2 country code')
-    .nullish(),
+  country: CountryCode.nullish(),
   terminal_id: optionalText(64),
 });
 

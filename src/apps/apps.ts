@@ -3,16 +3,14 @@ import type { Executor } from '../db/client.ts';
 import { type Page, toPage } from '../db/paginate.ts';
 import type { Status } from '../db/schema/columns.ts';
 import { type AppRow, apps } from '../db/schema/index.ts';
-import { invalidFields, notFound } from '../errors.ts';
+import { notFound } from '../errors.ts';
 import type { Scope } from '../grants/scopes.ts';
 import { newId } from '../lib/ids.ts';
 import { hashToken, newWebhookSecret, randomToken, type SecretBox } from '../lib/secrets.ts';
-import { checkWebhookUrl } from '../net/webhook-url.ts';
 
 interface AppDeps {
   db: Executor;
   secretBox: SecretBox;
-  config: { allowPrivateWebhooks: boolean };
 }
 
 export interface Fee {
@@ -35,19 +33,16 @@ export interface AppWithSecrets {
   webhookSecret: string;
 }
 
-async function assertWebhookUrl(deps: AppDeps, url: string) {
-  const refusal = await checkWebhookUrl(url, { allowPrivate: deps.config.allowPrivateWebhooks });
-  if (refusal) throw invalidFields([{ path: 'webhook_url', message: refusal }]);
-}
-
 const feeColumns = (fee: Fee | null | undefined) =>
   fee === undefined
     ? {}
     : { feeFixed: fee?.fixed ?? null, feeBps: fee?.bps ?? null, feeCurrency: fee?.currency ?? null };
 
-/** Registers an app (an OAuth client) and returns its secrets: the only time they are readable. */
+/**
+ * Registers an app (an OAuth client) and returns its secrets: the only time they are readable. The webhook
+ * URL has passed `checkWebhookUrl` (the route checks it beside the body's other fields).
+ */
 export async function registerApp(deps: AppDeps, input: NewApp): Promise<AppWithSecrets> {
-  await assertWebhookUrl(deps, input.webhookUrl);
   const clientSecret = randomToken('cls_');
   const webhookSecret = newWebhookSecret();
   const [app] = await deps.db
@@ -92,8 +87,8 @@ export interface AppPatch {
   status?: Status | undefined;
 }
 
+/** Updates an app; a new webhook URL has passed `checkWebhookUrl`, as for `registerApp`. */
 export async function updateApp(deps: AppDeps, id: string, patch: AppPatch): Promise<AppRow> {
-  if (patch.webhookUrl !== undefined) await assertWebhookUrl(deps, patch.webhookUrl);
   const [row] = await deps.db
     .update(apps)
     .set({

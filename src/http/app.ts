@@ -10,6 +10,7 @@ import type { Deps } from '../deps.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { registerIngestMetrics } from '../ingest/metrics.ts';
 import type { AppEnv } from './env.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-depth.ts';
 import { requireAdmin } from './middleware/admin.ts';
 import { createHttpMetrics, type HttpMetrics, observe } from './middleware/observe.ts';
 import { problem, statusOf, TITLES } from './problem.ts';
@@ -29,6 +30,9 @@ import { sessionsRouter } from './routes/sessions.ts';
 import { usersRouter } from './routes/users.ts';
 import { webRouter } from './routes/web.ts';
 
+/** What hono's validator and zod-openapi parse as JSON: `application/json`, `application/<x>+json`. */
+const JSON_MEDIA_TYPE = /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i;
+
 /** Requests larger than this are refused with 413 before they are read whole. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -45,6 +49,22 @@ const HTTP_STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   429: 'rate_limited',
   503: 'service_unavailable',
 };
+
+/**
+ * The media types a route declares for its body (OpenAPI path `{id}` is hono's `:id`): zod-openapi answers
+ * 415 for any other without naming them.
+ */
+function bodyTypesOf(app: OpenAPIHono<AppEnv>, method: string, routePath: string): string[] {
+  for (const definition of app.openAPIRegistry.definitions) {
+    if (definition.type !== 'route') continue;
+    const { route } = definition;
+    if (route.method.toUpperCase() !== method) continue;
+    if (route.path.replace(/\{([^}]+)\}/g, ':$1') !== routePath) continue;
+    const content = route.request?.body && 'content' in route.request.body ? route.request.body.content : {};
+    return Object.keys(content ?? {});
+  }
+  return [];
+}
 
 export interface AppOptions {
   metrics?: HttpMetrics;
@@ -85,6 +105,15 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
     }
     return streamedBodyLimit(c, next);
   });
+  // Measured once here, before any parser sees the body (hono's and zod-openapi's validators, a route's own
+  // c.req.json() or the Stripe route's parse after its signature check): nothing downstream needs to care.
+  app.use(async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
+    // arrayBuffer(), not text(): hono caches it, and signature checks need the exact bytes.
+    if (nestsDeeperThan(new Uint8Array(await c.req.arrayBuffer()), MAX_JSON_DEPTH)) throw tooDeep();
+    return next();
+  });
 
   app.onError((error, c) => {
     if (error instanceof AppError) {
@@ -96,7 +125,13 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
     }
     if (error instanceof HTTPException) {
       const code = HTTP_STATUS_CODES[error.status] ?? (error.status >= 500 ? 'internal' : 'bad_request');
-      return problem(c, { code, detail: error.message || TITLES[code] }, publicUrl);
+      const accepted =
+        code === 'unsupported_media_type' ? bodyTypesOf(app, c.req.method, c.req.routePath) : [];
+      const detail =
+        accepted.length > 0
+          ? `The body must be sent as ${accepted.join(' or ')}.`
+          : error.message || TITLES[code];
+      return problem(c, { code, detail }, publicUrl);
     }
     deps.logger.error(
       {

@@ -5,6 +5,7 @@ import { AppError } from '../errors.ts';
 import { ingestEvents } from '../ingest/ingest.ts';
 import { authenticateProcessor } from '../ingest/processor-auth.ts';
 import { MAX_BODY_BYTES } from './app.ts';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
 import { type HttpMetrics, recordRequest } from './middleware/observe.ts';
 import { problemBody } from './problem.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
@@ -105,12 +106,14 @@ async function handle(
       },
       body,
     });
+    if (nestsDeeperThan(body, MAX_JSON_DEPTH)) return handOver();
     const parsed: unknown = JSON.parse(utf8.decode(body));
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return handOver();
     batch = batchOf(parsed as Record<string, unknown>);
     events = batch ?? [parsed];
   } catch {
-    // A bad key or signature, a body that is not UTF-8 JSON, a bad envelope, or the processor look-up failing:
+    // A bad key or signature, a body that is not UTF-8 JSON (or nests too deep), a bad envelope, or the
+    // processor look-up failing:
     // nothing has been stored, and the app answers each of these as documented.
     return handOver();
   }

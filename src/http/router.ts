@@ -1,6 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { ZodError } from 'zod';
-import { AppError, type FieldError } from '../errors.ts';
+import type { Deps } from '../deps.ts';
+import { type FieldError, invalidFields } from '../errors.ts';
 import type { AppEnv } from './env.ts';
 import { requireAdmin } from './middleware/admin.ts';
 
@@ -29,26 +31,51 @@ const joinPath = (target: string, path: string[]) =>
     : `${target}.${path.join('.') || '(all)'}`;
 
 /**
- * An OpenAPIHono whose validation failures become 422 problem responses listing each field. Every validated
- * value is also refused when a string in it holds a NUL character: Postgres rejects those in text, so they
- * would otherwise surface as a 500 from whichever query first touched them.
+ * A check of one string field of a JSON body that needs I/O (a DNS look-up …): its message, or undefined
+ * when the value passes. Routes list them in `validationHook` so they run beside the schema.
  */
+export type FieldCheck = (deps: Deps, value: string) => Promise<string | undefined>;
+
+type ValidationResult = { target: string } & (
+  | { success: true; data: unknown }
+  | { success: false; error: ZodError; data?: unknown }
+);
+
+/**
+ * How every route validates: zod's issues become a 422 listing each field; a string holding a NUL is
+ * refused too (Postgres rejects those in text, so it would otherwise surface as a 500 from whichever query
+ * first touched it). `fieldChecks` run on the body at the same time, on each named field whose own schema
+ * passed, so a body with several problems gets all of them in one answer, however each is found.
+ */
+export function validationHook(fieldChecks: Record<string, FieldCheck> = {}) {
+  const hook = async (result: ValidationResult, c: Context<AppEnv>): Promise<undefined> => {
+    const errors = result.success ? [] : fieldErrors(result.error, result.target);
+    const nul = result.success ? pathOfNul(result.data) : undefined;
+    if (nul) errors.push({ path: joinPath(result.target, nul), message: 'must not contain NUL characters' });
+    const body = result.data;
+    if (result.target === 'json' && typeof body === 'object' && body !== null && !Array.isArray(body)) {
+      const refused = new Set(errors.map((e) => e.path));
+      const checked = Object.entries(fieldChecks).map(async ([field, check]) => {
+        const value = (body as Record<string, unknown>)[field];
+        if (typeof value !== 'string' || refused.has(field)) return undefined;
+        const message = await check(c.get('deps'), value);
+        return message === undefined ? undefined : { path: field, message };
+      });
+      for (const error of await Promise.all(checked)) if (error) errors.push(error);
+    }
+    if (errors.length > 0) throw invalidFields(errors);
+    return undefined;
+  };
+  // zod-openapi awaits a route's hook, but types an async hook as one that must resolve to a response.
+  return hook as unknown as <T>(
+    result: { target: string } & ({ success: true; data: T } | { success: false; error: ZodError }),
+    c: Context<AppEnv>,
+  ) => undefined;
+}
+
+/** An OpenAPIHono whose routes validate with `validationHook` unless they pass their own hook. */
 export function createRouter(): OpenAPIHono<AppEnv> {
-  return new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        throw new AppError('validation_failed', 'The request has invalid fields.', {
-          errors: fieldErrors(result.error, result.target),
-        });
-      }
-      const nul = pathOfNul(result.data);
-      if (nul) {
-        throw new AppError('validation_failed', 'The request has invalid fields.', {
-          errors: [{ path: joinPath(result.target, nul), message: 'must not contain NUL characters' }],
-        });
-      }
-    },
-  });
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook() });
 }
 
 /** A router whose every route at or below `basePath` is for the operator only. */

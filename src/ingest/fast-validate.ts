@@ -1,6 +1,7 @@
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
 import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
+import { isCountryCode } from '../lib/country.ts';
 import {
   type CardEventInput,
   CURRENCIES,
@@ -36,7 +37,7 @@ const MERCHANT_NULLISH: readonly (readonly [key: string, accepts: (value: string
   ['city', textUpTo(TEXT_MAX.city)],
   ['region', textUpTo(TEXT_MAX.region)],
   ['postal_code', textUpTo(TEXT_MAX.postal_code)],
-  ['country', isCountry],
+  ['country', isCountryCode],
   ['terminal_id', textUpTo(TEXT_MAX.terminal_id)],
 ];
 
@@ -243,10 +244,6 @@ function isMcc(value: string): boolean {
     isDigit(value.charCodeAt(2)) &&
     isDigit(value.charCodeAt(3))
   );
-}
-
-function isCountry(value: string): boolean {
-  return value.length === 2 && isCapital(value.charCodeAt(0)) && isCapital(value.charCodeAt(1));
 }
 
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
 import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
+import { CountryCode } from '../lib/country.ts';
 import { statedOffsetMinutes } from './local-time.ts';
 
 /** Most events a processor may send in one request. */
@@ -117,10 +118,7 @@ export const MerchantInput = z
     city: descriptiveText(TEXT_MAX.city),
     region: descriptiveText(TEXT_MAX.region),
     postal_code: optionalText(TEXT_MAX.postal_code),
-    country: z
-      .string()
-      .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals')
-      .nullish(),
+    country: CountryCode.nullish(),
     terminal_id: optionalText(TEXT_MAX.terminal_id),
   })
   .openapi('EventMerchant');
@@ -138,7 +136,12 @@ export const CardEventInput = z
       }),
     type: z.enum(EVENT_TYPES),
     occurred_at: z.iso
-      .datetime({ offset: true, error: 'must be an RFC 3339 timestamp with a time zone (Z or ±hh:mm)' })
+      // abort: the refinements below would read NaN from a non-timestamp and add contradicting messages.
+      .datetime({
+        offset: true,
+        abort: true,
+        error: 'must be an RFC 3339 timestamp with a time zone (Z or ±hh:mm)',
+      })
       .refine((value) => Date.parse(value) >= EARLIEST, 'must not be before 2000')
       .refine(
         (value) => Date.parse(value) <= Date.now() + MAX_FUTURE_MS,
@@ -162,7 +165,7 @@ export const CardEventInput = z
       .openapi({ description: 'Minor units (cents)' }),
     currency: z
       .string()
-      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 alpha-3 code in capitals')
+      .regex(/^[A-Z]{3}$/, { abort: true, message: 'must be an ISO 4217 alpha-3 code in capitals' })
       .refine((code) => CURRENCIES.has(code), 'is not an ISO 4217 currency')
       .openapi({ example: 'USD' }),
     merchant: MerchantInput,

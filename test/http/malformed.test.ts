@@ -1,7 +1,17 @@
+import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { usePlatform } from '../helpers/platform.ts';
+import { ADMIN_TOKEN, usePlatform } from '../helpers/platform.ts';
+import {
+  authorization,
+  createTestProcessor,
+  postEvents,
+  processorRequest,
+  signedHeaders,
+  testPan,
+} from '../ingest/fixtures.ts';
 
 const platform = usePlatform({ env: { ALLOW_PRIVATE_WEBHOOKS: 'false' } });
+const stripe = new Stripe('sk_test_unused');
 
 interface Case {
   name: string;
@@ -98,8 +108,8 @@ const cases: Case[] = [
     name: 'deeply nested',
     path: '/v1/processors',
     raw: `${'['.repeat(5000)}${']'.repeat(5000)}`,
-    status: 422,
-    code: 'validation_failed',
+    status: 400,
+    code: 'bad_request',
   },
   {
     name: 'app without webhook',
@@ -309,6 +319,25 @@ const cases: Case[] = [
     code: 'validation_failed',
     field: 'country',
   },
+  ...['USA', '1', 'U', ' ', '🇺🇸', 'us'].flatMap((country): Case[] => [
+    {
+      name: `merchant country ${JSON.stringify(country)}`,
+      path: '/v1/merchants',
+      body: { name: 'M', mids: ['1'], country },
+      status: 422,
+      code: 'validation_failed',
+      field: 'country',
+    },
+    {
+      name: `merchant patch country ${JSON.stringify(country)}`,
+      method: 'PATCH',
+      path: '/v1/merchants/mer_x',
+      body: { country },
+      status: 422,
+      code: 'validation_failed',
+      field: 'country',
+    },
+  ]),
   {
     name: 'merchant bad timezone',
     path: '/v1/merchants',
@@ -438,6 +467,158 @@ describe('an unknown route', () => {
       expect(res.status).toBe(404);
       expect(res.body).toMatchObject({ code: 'not_found', detail: 'No GET route matches this path.' });
       expect(res.text.replace(/[^0-9]/g, '')).not.toContain('4242424242424242');
+    }
+  });
+});
+
+describe('complete error lists', () => {
+  const messagesAt = (body: { errors?: { path: string; message: string }[] }, path: string) =>
+    (body.errors ?? []).filter((e) => e.path === path).map((e) => e.message);
+
+  it.each([
+    ['a scheme the schema lets through', 'ftp://93.184.215.14/x'],
+    ['an address only the network check refuses', 'https://10.1.2.3/x'],
+  ])('lists the webhook_url refusal (%s) beside the schema errors, at once', async (_name, webhookUrl) => {
+    const before = await counts();
+    const res = await platform.admin('POST', '/v1/apps', {
+      body: { name: 'A', webhook_url: webhookUrl, fee: { bps: 20000, currency: 'USD' } },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
+    expect(messagesAt(res.body, 'fee.bps')).toHaveLength(1);
+    expect(messagesAt(res.body, 'webhook_url')).toHaveLength(1);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('lists the webhook_url refusal of a PATCH beside the schema errors', async () => {
+    const created = await platform.admin('POST', '/v1/apps', { body: goodApp });
+    const res = await platform.admin('PATCH', `/v1/apps/${created.body.id}`, {
+      body: { webhook_url: 'https://127.0.0.1/x', status: 'deleted' },
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['status', 'webhook_url']);
+    const after = await platform.admin('GET', `/v1/apps/${created.body.id}`);
+    expect(after.body.webhook_url).toBe(goodApp.webhook_url);
+  });
+
+  it('gives one message for a lower-case fee currency', async () => {
+    const res = await platform.admin('POST', '/v1/apps', { body: { ...goodApp, fee: { currency: 'usd' } } });
+    expect(res.status).toBe(422);
+    expect(messagesAt(res.body, 'fee.currency')).toHaveLength(1);
+  });
+
+  it.each([
+    ['occurred_at', { occurred_at: 'yesterday' }],
+    ['currency', { currency: 'usd' }],
+  ])('gives one message for a bad event %s', async (field, overrides) => {
+    const processor = await createTestProcessor(platform);
+    const res = await postEvents(platform, processor, authorization({ pan: testPan(1), ...overrides }));
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
+    expect(res.body.errors).toEqual([{ path: field, message: expect.any(String) }]);
+    const [row] = await platform.deps.sql`
+      select count(*)::int as n from events where processor_id = ${processor.id}`;
+    expect(row!.n).toBe(0);
+  });
+
+  it('says which content types a 415 accepts', async () => {
+    const post = await platform.admin('POST', '/v1/processors', {
+      raw: 'name=x',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(post.status).toBe(415);
+    expect(post.body.code).toBe('unsupported_media_type');
+    expect(post.body.detail).toBe('The body must be sent as application/json.');
+    const patch = await platform.admin('PATCH', '/v1/merchants/mer_x', {
+      raw: 'name=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(patch.status).toBe(415);
+    expect(patch.body.detail).toBe('The body must be sent as application/json.');
+  });
+});
+
+describe('deeply nested JSON', () => {
+  const nested = (depth: number) => `${'['.repeat(depth - 1)}{"a":1}${']'.repeat(depth - 1)}`;
+  const STRIPE_SECRET = 'whsec_stripe_endpoint_secret_deep_0123456789';
+
+  async function eventCount() {
+    const [row] = await platform.deps.sql`select count(*)::int as n from events`;
+    return row!.n as number;
+  }
+
+  /**
+   * A body nesting `depth` arrays and objects in all, through every way a body reaches a JSON parser: the
+   * operator routes, the three event routes, both servers.
+   */
+  async function sendEverywhere(depth: number) {
+    const value = (outer: number) => nested(depth - outer);
+    const processor = await createTestProcessor(platform);
+    const stripeProcessor = await platform.admin('POST', '/v1/processors', {
+      body: { name: 'Stripe', stripe_endpoint_secret: STRIPE_SECRET },
+    });
+    const stripeBody = `{"id":"evt_1","object":"event","type":"issuing_authorization.created","data":{"object":{"metadata":{"x":${value(4)}}}}}`;
+    const single = `{"id":"a-1","type":"authorization","deep":${value(1)}}`;
+    const batch = `{"events":[{"id":"a-1","type":"authorization","deep":${value(3)}}]}`;
+    return {
+      'POST /v1/processors': await platform.admin('POST', '/v1/processors', { raw: `{"name":${value(1)}}` }),
+      'PATCH /v1/merchants/{id}': await platform.admin('PATCH', '/v1/merchants/mer_x', {
+        raw: `{"country":${value(1)}}`,
+      }),
+      'POST /v1/apps over the socket': await platform.http('POST', '/v1/apps', {
+        raw: `{"name":${value(1)}}`,
+        token: ADMIN_TOKEN,
+      }),
+      'POST /v1/events (fast path)': await postEvents(platform, processor, single),
+      'POST /v1/events (batch, in-process)': await platform.request('POST', '/v1/events', {
+        raw: batch,
+        token: processor.apiKey,
+        headers: signedHeaders(processor, batch),
+      }),
+      'POST /v1/events/iso8583': await processorRequest(
+        platform,
+        processor,
+        '/v1/events/iso8583',
+        `{"mti":"0100","2":${value(1)}}`,
+      ),
+      'POST /v1/events/stripe/{id}': await platform.http(
+        'POST',
+        `/v1/events/stripe/${stripeProcessor.body.id}`,
+        {
+          raw: stripeBody,
+          headers: {
+            'stripe-signature': stripe.webhooks.generateTestHeaderString({
+              payload: stripeBody,
+              secret: STRIPE_SECRET,
+            }),
+          },
+        },
+      ),
+    };
+  }
+
+  it.each([65, 10_000])('refuses %i levels with a 400 on every route, storing nothing', async (depth) => {
+    const before = { ...(await counts()), events: await eventCount() } as Record<string, number>;
+    const answers = await sendEverywhere(depth);
+    const seen = Object.entries(answers).map(([route, res]) => [route, res.status, res.body?.detail]);
+    expect(seen).toEqual(
+      Object.keys(answers).map((route) => [
+        route,
+        400,
+        'The JSON body nests deeper than 64 arrays and objects.',
+      ]),
+    );
+    for (const res of Object.values(answers)) expect(res.body.code).toBe('bad_request');
+    // The two processors sendEverywhere created are the only rows added.
+    expect({ ...(await counts()), events: await eventCount() }).toEqual({ ...before, p: before.p! + 2 });
+  });
+
+  it('parses a body nesting 64 levels, the most allowed, and judges its fields as usual', async () => {
+    const answers = await sendEverywhere(64);
+    const seen = Object.entries(answers).map(([route, res]) => [route, res.status, res.body?.detail]);
+    for (const [route, status, detail] of seen) {
+      expect({ route, status, detail }).not.toMatchObject({ status: 400 });
+      expect({ route, status }).not.toMatchObject({ status: expect.toSatisfy((s: number) => s >= 500) });
     }
   });
 });

@@ -690,6 +690,7 @@ const cases: [string, 'accepted' | 'refused' | 'deferred', (e: Event) => void][]
   ['mcc of 3 digits', 'refused', (e) => (e.merchant.mcc = '581')],
   ['mcc as a number', 'refused', (e) => (e.merchant.mcc = 5814)],
   ['country in lower case', 'refused', (e) => (e.merchant.country = 'us')],
+  ['a country code no country has', 'refused', (e) => (e.merchant.country = 'XX')],
   ['an unknown entry mode', 'refused', (e) => (e.entry_mode = 'nfc')],
   ['auth_code too long', 'refused', (e) => (e.auth_code = 'A'.repeat(TEXT_MAX.auth_code + 1))],
   ['rrn at its limit', 'accepted', (e) => (e.rrn = '9'.repeat(TEXT_MAX.rrn))],

@@ -2,8 +2,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { getApp, listApps, registerApp, updateApp } from '../../apps/apps.ts';
 import type { AppRow } from '../../db/schema/index.ts';
 import { SCOPES } from '../../grants/scopes.ts';
+import { checkWebhookUrl } from '../../net/webhook-url.ts';
 import { createdIdempotently } from '../idempotent.ts';
-import { createOperatorRouter } from '../router.ts';
+import { createOperatorRouter, type FieldCheck, validationHook } from '../router.ts';
 import {
   Currency,
   errorResponses,
@@ -35,6 +36,11 @@ function redirectUriProblem(raw: string): string | undefined {
     ? undefined
     : 'must use https (or a reverse-domain private-use scheme)';
 }
+
+/** The SSRF check (DNS included) of `webhook_url`, reported in the same 422 as the schema's errors. */
+const webhookUrlRefusal: FieldCheck = (deps, url) =>
+  checkWebhookUrl(url, { allowPrivate: deps.config.allowPrivateWebhooks });
+const withWebhookUrlCheck = validationHook({ webhook_url: webhookUrlRefusal });
 
 const Name = z.string().trim().min(1).max(200);
 const WebhookUrl = z.string().max(2048).openapi({ example: 'https://app.example.com/cardlink/webhooks' });
@@ -156,6 +162,7 @@ appsRouter.openapi(
       };
     }) as never;
   },
+  withWebhookUrlCheck,
 );
 
 appsRouter.openapi(
@@ -226,4 +233,5 @@ appsRouter.openapi(
     });
     return c.json(present(row), 200);
   },
+  withWebhookUrlCheck,
 );

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { CountryCode } from '../../lib/country.ts';
 import {
   createMerchant,
   getMerchant,
@@ -29,7 +30,6 @@ function isTimeZone(tz: string): boolean {
     return false;
   }
 }
-const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
 
 const Name = z.string().trim().min(1).max(200);
 const Mid = z
@@ -45,10 +45,6 @@ const Mids = z
       'A MID holding a card number is stored and shown as its keyed hash (`hmac_…`), as events store it',
   });
 const Mcc = z.string().regex(/^\d{4}$/, 'must be a 4-digit merchant category code');
-const Country = z
-  .string()
-  .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code in capitals')
-  .refine((code) => regionNames.of(code) !== undefined, 'is not an ISO 3166-1 country');
 const TimeZone = z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Los_Angeles');
 
 const MerchantSchema = z
@@ -100,7 +96,7 @@ merchantsRouter.openapi(
             name: Name,
             mids: Mids,
             mcc: Mcc.optional(),
-            country: Country.optional(),
+            country: CountryCode.optional(),
             timezone: TimeZone.optional(),
           })
           .strict(),
@@ -165,7 +161,7 @@ merchantsRouter.openapi(
             name: Name.optional(),
             mids: Mids.optional(),
             mcc: Mcc.nullable().optional(),
-            country: Country.nullable().optional(),
+            country: CountryCode.nullable().optional(),
             timezone: TimeZone.nullable().optional(),
             status: Status.optional(),
           })

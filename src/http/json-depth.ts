@@ -1,0 +1,48 @@
+import { AppError } from '../errors.ts';
+
+/**
+ * The most arrays and objects a JSON body may nest. Our own documents nest 4 deep and a Stripe event about
+ * 8; 64 leaves room for any sane payload, and keeps whatever walks a parsed body recursively (zod, the NUL
+ * scan, adapters) far from the stack limit: a 10,000-deep body used to block the event loop for half a
+ * second before failing with a 500 (stack overflow).
+ */
+export const MAX_JSON_DEPTH = 64;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_ARRAY = 0x5d;
+const CLOSE_OBJECT = 0x7d;
+
+/**
+ * True when the JSON text in `bytes` (UTF-8) opens more than `max` arrays and objects at once. One pass,
+ * no allocation, before anything parses it; brackets inside strings do not count. Bytes, not characters:
+ * UTF-8 never puts an ASCII byte inside a multi-byte character. Text that is not JSON gives some answer;
+ * the parser refuses it after.
+ */
+export function nestsDeeperThan(bytes: Uint8Array, max: number): boolean {
+  let depth = 0;
+  const length = bytes.length;
+  for (let i = 0; i < length; i++) {
+    const byte = bytes[i]!;
+    if (byte === QUOTE) {
+      // Through the string to its closing quote, stepping over each escaped byte (a plain loop: most
+      // strings are short, where indexOf's call costs more than it saves).
+      for (i++; i < length; i++) {
+        const inner = bytes[i]!;
+        if (inner === QUOTE) break;
+        if (inner === BACKSLASH) i++;
+      }
+    } else if (byte === OPEN_ARRAY || byte === OPEN_OBJECT) {
+      if (++depth > max) return true;
+    } else if (byte === CLOSE_ARRAY || byte === CLOSE_OBJECT) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** The refusal of a body nested deeper than MAX_JSON_DEPTH (400: a body we will not parse). */
+export const tooDeep = () =>
+  new AppError('bad_request', `The JSON body nests deeper than ${MAX_JSON_DEPTH} arrays and objects.`);
