@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { DOCS_SCRIPT_PATH } from '../../src/http/routes/docs.ts';
 import { type OpenBrowser, openBrowser } from '../helpers/chromium.ts';
 import { ADMIN_TOKEN, usePlatform } from '../helpers/platform.ts';
 
@@ -40,6 +41,7 @@ describe('what a browser meets', () => {
     expect(response?.status()).toBe(200);
     await expect.poll(() => page.getByText('maintenance').count(), { timeout: 15_000 }).toBeGreaterThan(0);
     expect(browser.requested.some((url) => url.includes('/admin/queues/static/'))).toBe(true);
+    await page.waitForLoadState('networkidle');
     expect(browser.outside()).toEqual([]);
   });
 
@@ -50,6 +52,8 @@ describe('what a browser meets', () => {
     await expect
       .poll(() => page.getByText('Liveness: the process is up').count(), { timeout: 20_000 })
       .toBeGreaterThan(0);
+    expect(browser.requested).toContain(`${base}${DOCS_SCRIPT_PATH}`);
+    await page.waitForLoadState('networkidle');
     expect(browser.outside()).toEqual([]);
   });
 });

@@ -7,7 +7,8 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../env.ts';
 
 // The reference's browser bundle comes from the exact-pinned @scalar/api-reference in node_modules, so
-// /docs works without internet; the version in its URL lets browsers keep it for a year.
+// /docs works without internet; the version in its URL lets browsers keep it for a year. 1.46 is its last
+// release for Node 20 (later ones declare node >=22, and npm ci warned about dozens of packages).
 const scalarDist = dirname(createRequire(import.meta.url).resolve('@scalar/api-reference'));
 const scalarVersion: string = JSON.parse(
   readFileSync(join(scalarDist, '..', 'package.json'), 'utf8'),
@@ -29,6 +30,8 @@ docsRouter.get(
     // The default fonts come from fonts.scalar.com; the system's fonts need no network.
     withDefaultFonts: false,
     telemetry: false,
+    // On localhost this version offers an AI agent that fetches from Scalar's servers as the page opens.
+    agent: { disabled: true },
   }),
 );
 
