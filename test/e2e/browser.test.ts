@@ -53,6 +53,18 @@ describe('what a browser meets', () => {
       .poll(() => page.getByText('Liveness: the process is up').count(), { timeout: 20_000 })
       .toBeGreaterThan(0);
     expect(browser.requested).toContain(`${base}${DOCS_SCRIPT_PATH}`);
+    const script = await fetch(`${base}${DOCS_SCRIPT_PATH}`);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    await script.arrayBuffer();
+    await page.waitForLoadState('networkidle');
+    expect(browser.outside()).toEqual([]);
+  });
+
+  it("the cardholder's sign-in page loads nothing from outside", async () => {
+    const { browser, page, base } = await browse();
+    const response = await page.goto(`${base}/login`);
+    expect(response?.status()).toBe(200);
     await page.waitForLoadState('networkidle');
     expect(browser.outside()).toEqual([]);
   });

@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, type BrowserContextOptions, chromium } from 'playwright-core';
 
 /** Debian's Chromium (`.ci/run` installs it); never a browser downloaded by Playwright. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 const ARGS = [
   '--no-sandbox',
@@ -40,6 +41,11 @@ const isLoopback = (url: string) => {
  * recorded and aborted, so a page that reaches outside is seen by the test and never sends traffic.
  */
 export async function openBrowser(options: BrowserContextOptions = {}): Promise<OpenBrowser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `No Chromium at ${CHROMIUM_PATH}: install Debian's (apt-get install chromium), as .ci/run does.`,
+    );
+  }
   const profile = await mkdtemp(join(tmpdir(), 'cardlink-chromium-'));
   let context: BrowserContext;
   try {

@@ -11,5 +11,7 @@ export const sameOriginHtml: MiddlewareHandler = async (c, next) => {
   await next();
   if (!c.res.headers.get('content-type')?.startsWith('text/html')) return;
   const html = await c.res.text();
-  c.res = new Response(html.replace(EXTERNAL_LINK, ''), c.res);
+  const headers = new Headers(c.res.headers);
+  headers.delete('content-length');
+  c.res = new Response(html.replace(EXTERNAL_LINK, ''), { status: c.res.status, headers });
 };
