@@ -2,7 +2,7 @@ import type { Config } from './config.ts';
 import { createDatabase, type Db, type Sql } from './db/client.ts';
 import { SecretBox } from './lib/secrets.ts';
 import { createLimiters, type Limiters } from './limits/limiters.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, type Logger, stdoutLogFormat } from './logger.ts';
 import { createQueues, type Queues } from './queues.ts';
 import { createRedis, type Redis } from './redis.ts';
 
@@ -27,7 +27,7 @@ export interface OwnedDeps extends Deps {
 }
 
 export function createDeps(config: Config, options: { logger?: Logger } = {}): OwnedDeps {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, stdoutLogFormat(config.nodeEnv));
   const database = createDatabase(config.databaseUrl);
   const redis = createRedis(config.redisUrl, logger, 'queue');
   const redisProbe = createRedis(config.redisUrl, logger, 'probe');

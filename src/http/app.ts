@@ -3,7 +3,6 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Deps } from '../deps.ts';
@@ -11,13 +10,15 @@ import { AppError, type ErrorCode } from '../errors.ts';
 import { registerIngestMetrics } from '../ingest/metrics.ts';
 import type { AppEnv } from './env.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-depth.ts';
-import { requireAdmin } from './middleware/admin.ts';
+import { requireAdminInBrowser } from './middleware/admin.ts';
 import { createHttpMetrics, type HttpMetrics, observe } from './middleware/observe.ts';
+import { sameOriginHtml } from './middleware/same-origin-html.ts';
 import { problem, statusOf, TITLES } from './problem.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
 import { appsRouter } from './routes/apps.ts';
 import { cardTokensRouter } from './routes/card-tokens.ts';
 import { cardsRouter } from './routes/cards.ts';
+import { docsRouter } from './routes/docs.ts';
 import { eventsRouter } from './routes/events.ts';
 import { iso8583EventsRouter } from './routes/events-iso8583.ts';
 import { stripeEventsRouter } from './routes/events-stripe.ts';
@@ -195,13 +196,13 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
     },
     servers: [{ url: publicUrl }],
   });
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'cardlink API' }));
+  app.route('/', docsRouter);
 
   const board = new HonoAdapter(serveStatic);
   createBullBoard({ queues: deps.queues.all.map((queue) => new BullMQAdapter(queue)), serverAdapter: board });
   board.setBasePath('/admin/queues');
-  app.use('/admin/queues', requireAdmin);
-  app.use('/admin/queues/*', requireAdmin);
+  app.use('/admin/queues', requireAdminInBrowser, sameOriginHtml);
+  app.use('/admin/queues/*', requireAdminInBrowser, sameOriginHtml);
   app.route('/admin/queues', board.registerPlugin());
 
   return app;

@@ -5,6 +5,8 @@ import { hashToken, randomToken } from '../lib/secrets.ts';
 
 export const SESSION_TTL_MS = 14 * 24 * 60 * 60 * 1000;
 export const SESSION_COOKIE = 'cardlink_session';
+/** Every session token starts so, which tells it apart from an OAuth access token (a JWT). */
+export const SESSION_TOKEN_PREFIX = 'ses_';
 
 export interface NewSession {
   token: string;
@@ -13,7 +15,7 @@ export interface NewSession {
 
 /** Opens a session: returns the bearer token (shown once; only its SHA-256 is stored). */
 export async function createSession(db: Executor, userId: string, now = new Date()): Promise<NewSession> {
-  const token = randomToken('ses_');
+  const token = randomToken(SESSION_TOKEN_PREFIX);
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
   await db.insert(sessions).values({ tokenHash: hashToken(token), userId, expiresAt, createdAt: now });
   return { token, expiresAt };

@@ -1,17 +1,36 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { databaseUrl, dropDatabase, TEST_REDIS_URL, uniqueName } from '../helpers/pg.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const children: ChildProcess[] = [];
+const processes: Started[] = [];
 const databases: string[] = [];
+const queuePrefixes: string[] = [];
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  // Each child leads its own process group, so whatever it left running (npm's children) goes too.
+  for (const { child, exited } of processes) {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {} // the group is already gone
+    await exited;
+  }
   for (const name of databases) await dropDatabase(name);
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    for (const prefix of queuePrefixes) {
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    }
+    const left = await Promise.all(queuePrefixes.map((prefix) => redis.keys(`${prefix}:*`)));
+    expect(left.flat()).toEqual([]);
+  } finally {
+    redis.disconnect();
+  }
 });
 
 const freePort = () =>
@@ -27,16 +46,26 @@ interface Started {
   child: ChildProcess;
   port: number;
   output: () => string;
-  exited: Promise<number | null>;
+  /** The exit code, or the signal that ended the process. */
+  exited: Promise<number | NodeJS.Signals | null>;
 }
 
-async function start(database: string, args: string[]): Promise<Started> {
+/** Runs `src/main.ts` with `args`, or `npm start` (what the README tells a newcomer to run). */
+async function start(database: string, args: string[] | 'npm start'): Promise<Started> {
   const port = await freePort();
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+  const queuePrefix = uniqueName('e2e');
+  queuePrefixes.push(queuePrefix);
+  const [command, commandArgs] =
+    args === 'npm start'
+      ? ['npm', ['start', '--silent']]
+      : [process.execPath, ['--import', 'tsx', 'src/main.ts', ...args]];
+  const child = spawn(command, commandArgs, {
     cwd: root,
+    detached: true,
     env: {
       PATH: process.env.PATH,
+      HOME: process.env.HOME,
       NODE_ENV: 'production',
       PORT: String(port),
       HOST: '127.0.0.1',
@@ -45,20 +74,23 @@ async function start(database: string, args: string[]): Promise<Started> {
       ADMIN_TOKEN: 'e2e-admin-token-0123456789abcdef',
       CARD_FINGERPRINT_KEY: 'e2e-fingerprint-key-0123456789abcdef',
       SECRETS_KEY: 'e2e-secrets-key-0123456789abcdef',
-      QUEUE_PREFIX: uniqueName('e2e'),
+      QUEUE_PREFIX: queuePrefix,
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.push(child);
   child.stdout?.on('data', (chunk) => {
     output += chunk;
   });
   child.stderr?.on('data', (chunk) => {
     output += chunk;
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, port, output: () => output, exited };
+  const exited = new Promise<number | NodeJS.Signals | null>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal)),
+  );
+  const result = { child, port, output: () => output, exited };
+  processes.push(result);
+  return result;
 }
 
 async function waitReady(started: Started, timeoutMs = 30_000): Promise<number> {
@@ -100,13 +132,24 @@ describe('starting the platform', () => {
   it('the default start runs API and workers, prints the URLs and drains on SIGTERM', async () => {
     const database = uniqueName('cardlink_e2e');
     databases.push(database);
-    const started = await start(database, []);
-    await waitReady(started);
-    expect(started.output()).toContain('cardlink is up (API and workers)');
-    expect(started.output()).toContain(`/docs`);
-    expect(started.output()).toContain(`/admin/queues`);
-    expect(started.output()).toContain('Admin token: the ADMIN_TOKEN environment variable');
-    started.child.kill('SIGTERM');
-    expect(await started.exited).toBe(0);
+    const app = await start(database, []);
+    await waitReady(app);
+    expect(app.output()).toContain('cardlink is up (API and workers)');
+    expect(app.output()).toContain(`/docs`);
+    expect(app.output()).toContain(`/admin/queues`);
+    expect(app.output()).toContain('Admin token: the ADMIN_TOKEN environment variable');
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+  }, 60_000);
+
+  it('`npm start` drains on SIGTERM and npm exits 0 with it', async () => {
+    const database = uniqueName('cardlink_e2e');
+    databases.push(database);
+    const npm = await start(database, 'npm start');
+    await waitReady(npm);
+    npm.child.kill('SIGTERM');
+    expect(await npm.exited).toBe(0);
+    // The server went with npm (under `sh -c` without exec it was left running, holding the port).
+    await expect(fetch(`http://127.0.0.1:${npm.port}/healthz`)).rejects.toThrow();
   }, 60_000);
 });

@@ -602,6 +602,15 @@ describe('access tokens', () => {
     expect((await introspect(token)).body).toEqual({ active: false });
   });
 
+  it('a cardholder session token at an app route is refused with a 401 that says which token it takes', async () => {
+    const res = await platform.request('GET', '/v1/cards', { token: user.token });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('unauthorized');
+    expect(res.body.detail).toMatch(/session token/);
+    expect(res.body.detail).toMatch(/OAuth access token/);
+    expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+
   it("a token of the wrong type (typ) or another issuer's audience is refused", async () => {
     const { kid, key } = await signingKey(platform.deps);
     const now = Math.floor(Date.now() / 1000);

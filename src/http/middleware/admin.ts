@@ -17,15 +17,27 @@ function presentedToken(header: string | undefined): string | undefined {
   return undefined;
 }
 
+/** Refuses requests without the operator token, naming `challenge` in one `WWW-Authenticate` header. */
+function adminOnly(challenge: string): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = presentedToken(c.req.header('authorization'));
+    if (!token || !safeEqual(token, c.get('deps').config.adminToken)) {
+      c.header('www-authenticate', challenge);
+      throw new AppError(
+        'unauthorized',
+        'A valid operator token is required (Authorization: Bearer $ADMIN_TOKEN).',
+      );
+    }
+    await next();
+  };
+}
+
 /** Operator-only: `Authorization: Bearer $ADMIN_TOKEN`. */
-export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const token = presentedToken(c.req.header('authorization'));
-  if (!token || !safeEqual(token, c.get('deps').config.adminToken)) {
-    c.header('www-authenticate', 'Bearer realm="cardlink-admin", Basic realm="cardlink-admin"');
-    throw new AppError(
-      'unauthorized',
-      'A valid operator token is required (Authorization: Bearer $ADMIN_TOKEN).',
-    );
-  }
-  await next();
-};
+export const requireAdmin = adminOnly('Bearer realm="cardlink-admin"');
+
+/**
+ * Operator-only pages (the queue dashboard): the token as Bearer or as the Basic-auth password. The
+ * challenge is Basic alone: Chromium reads one challenge per header and showed no sign-in prompt when
+ * Bearer came first in the same header.
+ */
+export const requireAdminInBrowser = adminOnly('Basic realm="cardlink-admin", charset="UTF-8"');

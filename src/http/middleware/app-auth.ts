@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { AppError } from '../../errors.ts';
 import { type AccessContext, checkAccessToken } from '../../oauth/access-tokens.ts';
+import { SESSION_TOKEN_PREFIX } from '../../sessions/sessions.ts';
 import type { AppEnv } from '../env.ts';
 
 const ACCESS = 'appAccess' as never;
@@ -23,6 +24,17 @@ export const requireAppToken: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (scheme?.toLowerCase() !== 'bearer' || !token) {
     c.header('www-authenticate', 'Bearer realm="cardlink"');
     throw new AppError('unauthorized', 'An OAuth access token is required (Authorization: Bearer <token>).');
+  }
+  if (token.startsWith(SESSION_TOKEN_PREFIX)) {
+    // The mistake a newcomer makes: the token from POST /v1/sessions is for the cardholder's own routes.
+    const detail =
+      "This is a cardholder's session token; app routes take an OAuth access token from /oauth/token " +
+      "(a user's, through the authorization code flow with PKCE).";
+    c.header(
+      'www-authenticate',
+      `Bearer realm="cardlink", error="invalid_token", error_description="${detail}"`,
+    );
+    throw new AppError('unauthorized', detail);
   }
   const checked = await checkAccessToken(c.get('deps'), token.trim());
   if (!checked.ok) {
