@@ -1,20 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { bigint, index, pgTable, primaryKey, smallint, text, timestamp } from 'drizzle-orm/pg-core';
+import { ENTRY_MODES, EVENT_TYPES } from '../../lib/payments.ts';
 import { timestamptz } from '../schema/columns.ts';
 
-export const EVENT_TYPES = ['authorization', 'clearing', 'refund', 'reversal'] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-export const ENTRY_MODES = [
-  'contactless',
-  'chip',
-  'magstripe',
-  'manual',
-  'ecommerce',
-  'card_on_file',
-  'unknown',
-] as const;
-export type EntryMode = (typeof ENTRY_MODES)[number];
+export { ENTRY_MODES, type EntryMode, EVENT_TYPES, type EventType } from '../../lib/payments.ts';
 
 /**
  * Canonical card events, one row per event on an enrolled card. The real table is declared by hand in a

@@ -1,10 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { CARD_SCHEMES } from '../../lib/payments.ts';
 import { timestamps, timestamptz } from './columns.ts';
 import { users } from './users.ts';
 
-export const CARD_SCHEMES = ['visa', 'mastercard', 'amex', 'discover', 'unknown'] as const;
-export type CardScheme = (typeof CARD_SCHEMES)[number];
+export { CARD_SCHEMES, type CardScheme } from '../../lib/payments.ts';
 
 /**
  * Enrolled cards. The PAN is never stored: `fingerprint` is HMAC-SHA256(CARD_FINGERPRINT_KEY, PAN), the one

@@ -1,0 +1,236 @@
+import { z } from '@hono/zod-openapi';
+import { CountryCode } from '../lib/country.ts';
+import { CurrencyCode } from '../lib/currency.ts';
+import { CARD_SCHEMES, ENTRY_MODES } from '../lib/payments.ts';
+
+// The trigger DSL of CONTRACT.md ("Apps: triggers"): what an app sends, checked field by field so that every
+// nonsense gets a 422 naming it. Every object is strict (an unknown field anywhere is refused), and each
+// field stops at its first failed check (one message per problem).
+
+const MAX_LIST = 1000;
+const KNOWN_SCHEMES = CARD_SCHEMES.filter((scheme) => scheme !== 'unknown') as [
+  'visa',
+  'mastercard',
+  'amex',
+  'discover',
+];
+const Amount = z.number().int('must be an integer amount in minor units').min(0).max(Number.MAX_SAFE_INTEGER);
+const PositiveCount = z.number().int('must be a whole number').min(1).max(1_000_000_000);
+const Instant = z.iso
+  .datetime({
+    offset: true,
+    message: 'must be an RFC 3339 date-time with a zone, such as 2026-01-01T00:00:00Z',
+  })
+  .openapi({ format: 'date-time' });
+const LocalClock = z
+  .string()
+  .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a 24-hour local time HH:MM, such as 07:00');
+
+const listOf = <T extends z.ZodType>(item: T) =>
+  z
+    .array(item)
+    .min(1, 'must name at least one value (leave the field out to match any)')
+    .max(MAX_LIST)
+    .refine((values) => new Set(values.map((v) => JSON.stringify(v))).size === values.length, {
+      message: 'must not repeat a value',
+      abort: true,
+    });
+
+export const EVENT_TYPES_THAT_FIRE = ['authorization', 'clearing'] as const;
+
+export const TriggerMatch = z
+  .strictObject({
+    event_types: listOf(
+      z.enum(EVENT_TYPES_THAT_FIRE, {
+        message: 'must be authorization or clearing (refunds and reversals never fire a trigger)',
+      }),
+    ).optional(),
+    merchant_ids: listOf(
+      z.string().regex(/^mer_[0-9A-Za-z]{1,60}$/, 'must be a merchant id (mer_…)'),
+    ).optional(),
+    mids: listOf(z.string().min(1).max(64)).optional(),
+    mccs: listOf(z.string().regex(/^[0-9]{4}$/, 'must be a four-digit merchant category code')).optional(),
+    merchant_name_contains: z.string().trim().min(1).max(100).optional(),
+    countries: listOf(CountryCode).optional(),
+    currencies: listOf(CurrencyCode).optional(),
+    schemes: listOf(z.enum(KNOWN_SCHEMES)).optional(),
+    entry_modes: listOf(z.enum(ENTRY_MODES)).optional(),
+    amount_min: Amount.optional(),
+    amount_max: Amount.optional(),
+    days_of_week: listOf(
+      z
+        .number()
+        .int('must be a whole day number')
+        .min(1, 'must be 1 (Monday) to 7 (Sunday)')
+        .max(7, 'must be 1 (Monday) to 7 (Sunday)'),
+    ).optional(),
+    local_time: z
+      .strictObject({ from: LocalClock, to: LocalClock })
+      .refine((window) => window.from !== window.to, {
+        message: 'from and to must differ (leave local_time out to match any time)',
+        path: ['to'],
+      })
+      .optional(),
+    starts_at: Instant.optional(),
+    ends_at: Instant.optional(),
+    nth_purchase: z
+      .strictObject({
+        n: z
+          .number()
+          .int('must be a whole number')
+          .min(2, 'must be at least 2 (use first_purchase for the first)')
+          .max(1000),
+        window_days: z.number().int('must be a whole number of days').min(1).max(3650).optional(),
+        repeat: z.boolean().default(true),
+      })
+      .optional(),
+    first_purchase: z.boolean().optional(),
+  })
+  .superRefine((match, ctx) => {
+    if (
+      match.amount_min !== undefined &&
+      match.amount_max !== undefined &&
+      match.amount_min > match.amount_max
+    )
+      ctx.addIssue({ code: 'custom', path: ['amount_max'], message: 'must not be below amount_min' });
+    if (match.starts_at && match.ends_at && Date.parse(match.ends_at) <= Date.parse(match.starts_at))
+      ctx.addIssue({ code: 'custom', path: ['ends_at'], message: 'must be after starts_at' });
+    if (match.first_purchase && match.nth_purchase)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['first_purchase'],
+        message: 'cannot be combined with nth_purchase',
+      });
+  })
+  .openapi('TriggerMatch', {
+    description:
+      'Conditions on a purchase; every given field must hold, an absent field matches anything. Days and ' +
+      'local_time are read in the local time where the card was used; a local_time window may pass midnight.',
+  });
+
+export const TriggerLimits = z
+  .strictObject({
+    per_card: PositiveCount.optional(),
+    per_user_per_day: PositiveCount.optional(),
+    total_redemptions: PositiveCount.optional(),
+    budget: z.strictObject({ amount: Amount.min(1), currency: CurrencyCode }).optional(),
+  })
+  .openapi('TriggerLimits');
+
+const AvailableAfterDays = z.number().int('must be a whole number of days').min(0).max(365).default(0);
+
+// Placeholders a social post may use; anything else in {{…}} is refused when the trigger is saved.
+export const SOCIAL_POST_FIELDS = [
+  'merchant.name',
+  'merchant.city',
+  'merchant.country',
+  'amount',
+  'currency',
+] as const;
+
+const placeholderProblem = (template: string): string | undefined => {
+  for (const [, field] of template.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
+    if (!(SOCIAL_POST_FIELDS as readonly string[]).includes(field ?? ''))
+      return `has an unknown placeholder; the fields are ${SOCIAL_POST_FIELDS.map((f) => `{{${f}}}`).join(', ')}`;
+  }
+  return undefined;
+};
+
+export const TriggerAction = z
+  .discriminatedUnion(
+    'type',
+    [
+      z.strictObject({ type: z.literal('receipt') }),
+      z.strictObject({ type: z.literal('webhook') }),
+      z
+        .strictObject({
+          type: z.literal('points'),
+          fixed: z.number().int().min(0).max(1_000_000_000).default(0),
+          per_unit: z.number().int().min(0).max(1_000_000).default(0),
+          available_after_days: AvailableAfterDays,
+        })
+        .refine((a) => a.fixed > 0 || a.per_unit > 0, {
+          message: 'needs fixed or per_unit above 0',
+          path: ['fixed'],
+        }),
+      z
+        .strictObject({
+          type: z.literal('cashback'),
+          percent_bps: z
+            .number()
+            .int('must be a whole number of basis points')
+            .min(1, 'must be 1 to 10,000 basis points')
+            .max(10_000, 'must be 1 to 10,000 basis points')
+            .optional(),
+          fixed: Amount.default(0),
+          max: Amount.min(1).optional(),
+          available_after_days: AvailableAfterDays,
+        })
+        .refine((a) => a.percent_bps !== undefined || a.fixed > 0, {
+          message: 'needs percent_bps or a fixed amount above 0',
+          path: ['percent_bps'],
+        }),
+      z.strictObject({
+        type: z.literal('coupon'),
+        code_prefix: z
+          .string({ message: 'is required for a coupon' })
+          .regex(/^[A-Z0-9]{1,12}$/, 'must be 1 to 12 capital letters or digits'),
+        value: z.strictObject({ amount: Amount.min(1), currency: CurrencyCode }).optional(),
+        expires_in_days: z.number().int().min(1).max(3650).optional(),
+      }),
+      z.strictObject({
+        type: z.literal('social_post'),
+        template: z
+          .string()
+          .min(1)
+          .max(500)
+          .superRefine((template, ctx) => {
+            const problem = placeholderProblem(template);
+            if (problem) ctx.addIssue({ code: 'custom', message: problem });
+          }),
+      }),
+    ],
+    { message: 'type must be one of receipt, points, cashback, coupon, social_post, webhook' },
+  )
+  .openapi('TriggerAction');
+
+/** The scope a user must grant the app for each action type (CONTRACT.md). */
+export const SCOPE_OF_ACTION = {
+  receipt: 'receipts',
+  points: 'loyalty',
+  cashback: 'cashback',
+  coupon: 'coupons',
+  social_post: 'social',
+  webhook: 'transactions',
+} as const satisfies Record<z.output<typeof TriggerAction>['type'], string>;
+
+export const TRIGGER_STATUSES = ['active', 'paused', 'archived'] as const;
+
+/** A trigger as an app creates it. */
+export const TriggerInput = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200),
+    status: z.enum(['active', 'paused']).default('active'),
+    match: TriggerMatch.default({}),
+    limits: TriggerLimits.default({}),
+    action: TriggerAction,
+  })
+  .openapi('TriggerInput');
+
+/** A change to a trigger: any top-level part, each replaced whole. */
+export const TriggerPatch = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    status: z.enum(['active', 'paused']).optional(),
+    match: TriggerMatch.optional(),
+    limits: TriggerLimits.optional(),
+    action: TriggerAction.optional(),
+  })
+  .openapi('TriggerPatch');
+
+export type TriggerMatch = z.output<typeof TriggerMatch>;
+export type TriggerLimits = z.output<typeof TriggerLimits>;
+export type TriggerAction = z.output<typeof TriggerAction>;
+export type TriggerInput = z.output<typeof TriggerInput>;
+export type TriggerPatch = z.output<typeof TriggerPatch>;
+export type TriggerStatus = (typeof TRIGGER_STATUSES)[number];
