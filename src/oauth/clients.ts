@@ -75,8 +75,8 @@ export async function authenticateClient(
 /**
  * `authenticateClient` under the limit of failed client authentications per client address
  * (`CLIENT_SECRET_FAILURES_PER_IP` per `AUTH_FAILURE_WINDOW_SECONDS`): each failure is counted, and past the
- * limit answered 429 with `retryAfter`. A correct secret is always accepted, so nobody sharing an address (a
- * NAT, a proxy) can lock an app out.
+ * limit refused with `retryAfter` (seconds to wait). A correct secret is always accepted, so nobody sharing
+ * an address (a NAT, a proxy) can lock an app out.
  */
 export async function authenticateClientFrom(
   deps: Pick<Deps, 'db' | 'limiters'>,

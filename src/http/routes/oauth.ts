@@ -28,20 +28,9 @@ import type { AppEnv } from '../env.ts';
 import { requireAdmin } from '../middleware/admin.ts';
 import { fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
+import { oauthErrorResponse, oauthProblem } from '../oauth-problem.ts';
 import { createRouter } from '../router.ts';
 import { errorResponses, jsonResponse, Timestamp } from '../schemas.ts';
-
-const OAuthErrorBody = z
-  .object({
-    error: z.string().openapi({ example: 'invalid_grant' }),
-    error_description: z.string(),
-  })
-  .openapi('OAuthError', { description: 'RFC 6749 §5.2 error (never problem+json on these endpoints)' });
-
-const oauthError = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: OAuthErrorBody } },
-});
 
 const form = (schema: z.ZodType) => ({
   required: true,
@@ -96,13 +85,7 @@ async function oauthEndpoint(
     };
     return await run(fields, client);
   } catch (error) {
-    if (error instanceof OAuthError) {
-      if (error.error === 'invalid_client') {
-        c.header('www-authenticate', 'Basic realm="cardlink-oauth"');
-      }
-      if (error.retryAfter !== undefined) c.header('retry-after', String(error.retryAfter));
-      return c.json({ error: error.error, error_description: error.message }, error.status);
-    }
+    if (error instanceof OAuthError) return oauthProblem(c, error);
     c.get('deps').logger.error(
       {
         request_id: c.get('requestId'),
@@ -395,9 +378,9 @@ oauthRouter.openAPIRegistry.registerPath({
   },
   responses: {
     200: jsonResponse(TokenResponse, 'Tokens'),
-    400: oauthError('invalid_request, invalid_grant, unsupported_grant_type or invalid_scope'),
-    401: oauthError('invalid_client'),
-    429: oauthError(
+    400: oauthErrorResponse('invalid_request, invalid_grant, unsupported_grant_type or invalid_scope'),
+    401: oauthErrorResponse('invalid_client'),
+    429: oauthErrorResponse(
       '`invalid_client` after too many failed client authentications from this address (`Retry-After`); a ' +
         'correct secret is still accepted',
     ),
@@ -450,9 +433,9 @@ oauthRouter.openAPIRegistry.registerPath({
   },
   responses: {
     200: { description: 'Revoked (or nothing to revoke)' },
-    400: oauthError('invalid_request'),
-    401: oauthError('invalid_client'),
-    429: oauthError(
+    400: oauthErrorResponse('invalid_request'),
+    401: oauthErrorResponse('invalid_client'),
+    429: oauthErrorResponse(
       '`invalid_client` after too many failed client authentications from this address (`Retry-After`); a ' +
         'correct secret is still accepted',
     ),
@@ -495,9 +478,9 @@ oauthRouter.openAPIRegistry.registerPath({
   },
   responses: {
     200: jsonResponse(Introspection, 'The token’s state'),
-    400: oauthError('invalid_request'),
-    401: oauthError('invalid_client'),
-    429: oauthError(
+    400: oauthErrorResponse('invalid_request'),
+    401: oauthErrorResponse('invalid_client'),
+    429: oauthErrorResponse(
       '`invalid_client` after too many failed client authentications from this address (`Retry-After`); a ' +
         'correct secret is still accepted',
     ),
