@@ -33,8 +33,8 @@ export const refusedCard = () =>
   );
 
 /**
- * Checks a card number and expiry and returns what may be kept of it (never the PAN). Throws a 422 naming
- * the field, without echoing the value.
+ * Checks a card number and expiry and returns what may be kept of it (never the PAN). Throws
+ * `validation_failed` naming the field, without echoing the value.
  */
 export function describeCard(cardFingerprintKey: string, input: NewCard, now = new Date()) {
   const pan = normalisePan(input.pan);
@@ -53,8 +53,8 @@ export function describeCard(cardFingerprintKey: string, input: NewCard, now = n
 }
 
 /**
- * Enrolls a card for a user. The user's own live card again → 409; another user's → the same refusal as a
- * number that is not a card.
+ * Enrolls a card for a user. The user's own live card again → `conflict`; another user's → the same refusal
+ * as a number that is not a card.
  */
 export async function enrollCard(deps: CardDeps, userId: string, input: NewCard): Promise<CardRow> {
   const described = describeCard(deps.config.cardFingerprintKey, input);

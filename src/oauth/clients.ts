@@ -63,7 +63,7 @@ export async function authenticateClient(
   if (basic && credentials.clientId !== undefined && credentials.clientId !== id) {
     throw new OAuthError('invalid_request', 'client_id in the body does not match the authenticated client.');
   }
-  // Postgres refuses text with a NUL byte: such an id cannot be a client's, and must not become a 500.
+  // Postgres refuses text with a NUL byte: such an id cannot be a client's, and must not become a server error.
   const [app] = id.includes('\u0000') ? [] : await db.select().from(apps).where(eq(apps.clientId, id));
   const ok = app !== undefined && safeEqual(hashToken(secret), app.clientSecretHash);
   if (!app || !ok || app.status !== 'active') {
@@ -75,8 +75,8 @@ export async function authenticateClient(
 /**
  * `authenticateClient` under the limit of failed client authentications per client address
  * (`CLIENT_SECRET_FAILURES_PER_IP` per `AUTH_FAILURE_WINDOW_SECONDS`): each failure is counted, and past the
- * limit answered 429 with `retryAfter`. A correct secret is always accepted, so nobody sharing an address (a
- * NAT, a proxy) can lock an app out.
+ * limit refused with `retryAfter` (seconds to wait). A correct secret is always accepted, so nobody sharing
+ * an address (a NAT, a proxy) can lock an app out.
  */
 export async function authenticateClientFrom(
   deps: Pick<Deps, 'db' | 'limiters'>,

@@ -9,20 +9,16 @@ export type OAuthErrorCode =
   | 'unsupported_token_type'
   | 'server_error';
 
-/** An OAuth error: rendered as `{error, error_description}` (never problem+json) by the OAuth routes. */
+/** An OAuth error: its RFC 6749 code and description; src/http decides how it is answered. */
 export class OAuthError extends Error {
   readonly error: OAuthErrorCode;
-  readonly status: 400 | 401 | 429 | 500;
-  /** Seconds to wait, when the answer is 429 (too many failed client authentications). */
+  /** Seconds to wait before trying again, when the refusal is a limit (too many failed client authentications). */
   readonly retryAfter?: number;
 
   constructor(error: OAuthErrorCode, description: string, options: { retryAfter?: number } = {}) {
     super(description);
     this.name = 'OAuthError';
     this.error = error;
-    if (options.retryAfter !== undefined) {
-      this.status = 429;
-      this.retryAfter = options.retryAfter;
-    } else this.status = error === 'invalid_client' ? 401 : error === 'server_error' ? 500 : 400;
+    if (options.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
 }

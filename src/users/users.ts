@@ -49,7 +49,7 @@ export async function authenticateUser(
   return ok ? row : undefined;
 }
 
-/** The user with this id, or 404. */
+/** The user with this id, or `not_found`. */
 export async function getUser(db: Executor, id: string): Promise<UserRow> {
   const [row] = await db.select().from(users).where(eq(users.id, id));
   if (!row) throw notFound('user');
