@@ -1,5 +1,6 @@
 import type { Config } from './config.ts';
 import { createDatabase, type Db, type Sql } from './db/client.ts';
+import { MicroBatcher } from './ingest/batcher.ts';
 import { SecretBox } from './lib/secrets.ts';
 import { createLimiters, type Limiters } from './limits/limiters.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -20,6 +21,8 @@ export interface Deps {
   secretBox: SecretBox;
   /** Redis-backed counters of refused attempts (client secrets, api keys, card enrollments). */
   limiters: Limiters;
+  /** Groups concurrent requests' events into shared transactions (tuned by `config.ingestBatcher`). */
+  ingestBatcher: MicroBatcher;
 }
 
 export interface OwnedDeps extends Deps {
@@ -42,6 +45,7 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
     queues,
     secretBox: new SecretBox(config.secretsKey),
     limiters: createLimiters(config, redisProbe),
+    ingestBatcher: new MicroBatcher(database.db, { ...config.ingestBatcher, logger }),
     close: async () => {
       await queues.close();
       redis.disconnect();
