@@ -15,14 +15,13 @@ interface CachedProcessor {
   secrets: string[];
   at: number;
 }
-const cacheByDeps = new WeakMap<Deps, Map<string, CachedProcessor>>();
+/** Processors by api-key hash, held by `deps` (one per process). */
+export type ProcessorCache = Map<string, CachedProcessor>;
+
+export const createProcessorCache = (): ProcessorCache => new Map();
 
 async function processorByApiKeyHash(deps: Deps, keyHash: string): Promise<CachedProcessor> {
-  let cache = cacheByDeps.get(deps);
-  if (!cache) {
-    cache = new Map();
-    cacheByDeps.set(deps, cache);
-  }
+  const cache = deps.processorCache;
   const now = Date.now();
   const hit = cache.get(keyHash);
   if (hit && now - hit.at < CACHE_MS) return hit;
