@@ -21,7 +21,7 @@ export interface Deps {
   redisProbe: Redis;
   queues: Queues;
   secretBox: SecretBox;
-  /** Redis-backed counters of refused attempts (client secrets, api keys, card enrollments). */
+  /** Redis-backed attempt limits (sign-ins, client secrets, api keys, card enrollments and their refusals). */
   limiters: Limiters;
   /** Groups concurrent requests' events into shared transactions (tuned by `config.ingestBatcher`). */
   ingestBatcher: MicroBatcher;
