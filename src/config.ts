@@ -47,7 +47,22 @@ const configSchema = z
       .int()
       .min(1)
       .default(15 * 60),
+    LOGIN_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
+    LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(1).default(100),
+    LOGIN_FAILURE_WINDOW_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(15 * 60),
+    ENROLLMENTS_PER_USER_PER_HOUR: z.coerce.number().int().min(1).default(20),
     ENROLL_REFUSALS_PER_USER_PER_DAY: z.coerce.number().int().min(1).default(10),
+    // The ingest micro-batcher (src/ingest/batcher.ts): a few transactions overlap so Postgres works while one
+    // waits for its commit, but a second opens only once enough events wait, so single-event requests share
+    // transactions. At most 8 of the pool's 10 connections. Measurements: bench/README.md.
+    INGEST_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(8).default(4),
+    INGEST_MAX_EVENTS: z.coerce.number().int().min(1).default(5000),
+    INGEST_PARALLEL_FROM: z.coerce.number().int().min(1).default(6),
+    INGEST_MAX_WAIT_MS: z.coerce.number().int().min(0).default(5),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -67,7 +82,17 @@ const configSchema = z
       clientSecretFailuresPerIp: env.CLIENT_SECRET_FAILURES_PER_IP,
       apiKeyFailuresPerIp: env.API_KEY_FAILURES_PER_IP,
       authFailureWindowSeconds: env.AUTH_FAILURE_WINDOW_SECONDS,
+      loginFailuresPerEmail: env.LOGIN_FAILURES_PER_EMAIL,
+      loginFailuresPerIp: env.LOGIN_FAILURES_PER_IP,
+      loginFailureWindowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
+      enrollmentsPerUserPerHour: env.ENROLLMENTS_PER_USER_PER_HOUR,
       enrollRefusalsPerUserPerDay: env.ENROLL_REFUSALS_PER_USER_PER_DAY,
+    },
+    ingestBatcher: {
+      maxInFlight: env.INGEST_MAX_IN_FLIGHT,
+      maxEvents: env.INGEST_MAX_EVENTS,
+      parallelFrom: env.INGEST_PARALLEL_FROM,
+      maxWaitMs: env.INGEST_MAX_WAIT_MS,
     },
   }));
 

@@ -1,8 +1,11 @@
 import type { Config } from './config.ts';
 import { createDatabase, type Db, type Sql } from './db/client.ts';
+import { MicroBatcher } from './ingest/batcher.ts';
+import { createProcessorCache, type ProcessorCache } from './ingest/processor-auth.ts';
 import { SecretBox } from './lib/secrets.ts';
 import { createLimiters, type Limiters } from './limits/limiters.ts';
 import { createLogger, type Logger, stdoutLogFormat } from './logger.ts';
+import { createKeyCache, type KeyCache } from './oauth/keys.ts';
 import { createQueues, type Queues } from './queues.ts';
 import { createRedis, type Redis } from './redis.ts';
 
@@ -18,8 +21,14 @@ export interface Deps {
   redisProbe: Redis;
   queues: Queues;
   secretBox: SecretBox;
-  /** Redis-backed counters of refused attempts (client secrets, api keys, card enrollments). */
+  /** Redis-backed attempt limits (sign-ins, client secrets, api keys, card enrollments and their refusals). */
   limiters: Limiters;
+  /** Groups concurrent requests' events into shared transactions (tuned by `config.ingestBatcher`). */
+  ingestBatcher: MicroBatcher;
+  /** Processors by api key, kept a second so event pushes do not each read the table. */
+  processorCache: ProcessorCache;
+  /** The OAuth signing and verification keys this process has loaded. */
+  signingKeyCache: KeyCache;
 }
 
 export interface OwnedDeps extends Deps {
@@ -42,6 +51,9 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
     queues,
     secretBox: new SecretBox(config.secretsKey),
     limiters: createLimiters(config, redisProbe),
+    ingestBatcher: new MicroBatcher(database.db, { ...config.ingestBatcher, logger }),
+    processorCache: createProcessorCache(),
+    signingKeyCache: createKeyCache(),
     close: async () => {
       await queues.close();
       redis.disconnect();

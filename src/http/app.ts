@@ -11,7 +11,7 @@ import { registerIngestMetrics } from '../ingest/metrics.ts';
 import type { AppEnv } from './env.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-depth.ts';
 import { requireAdminInBrowser } from './middleware/admin.ts';
-import { createHttpMetrics, type HttpMetrics, observe } from './middleware/observe.ts';
+import { createHttpMetrics, type HttpMetrics, observe, requestLogger } from './middleware/observe.ts';
 import { sameOriginHtml } from './middleware/same-origin-html.ts';
 import { problem, statusOf, TITLES } from './problem.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
@@ -89,7 +89,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
     c.set('deps', deps);
     await next();
   });
-  app.use(observe(metrics));
+  app.use(observe(metrics, requestLogger(deps.logger)));
   app.use(async (c, next) => {
     await next();
     // Secrets and tokens leave through many routes (creations and their idempotent replays, rotations,

@@ -4,9 +4,10 @@ import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { ingestEvents } from '../ingest/ingest.ts';
 import { authenticateProcessor } from '../ingest/processor-auth.ts';
+import type { Logger } from '../logger.ts';
 import { MAX_BODY_BYTES } from './app.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
-import { type HttpMetrics, recordRequest } from './middleware/observe.ts';
+import { type HttpMetrics, recordRequest, requestLogger } from './middleware/observe.ts';
 import { problemBody } from './problem.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
 import { batchOf, singleEventRejection } from './routes/events.ts';
@@ -34,12 +35,13 @@ export function withIngestFastPath(
   metrics: HttpMetrics,
   fallback: RequestListener,
 ): RequestListener {
+  const log = requestLogger(deps.logger);
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== ROUTE || !readableAtOnce(req)) {
       fallback(req, res);
       return;
     }
-    handle(deps, metrics, fallback, req, res).catch((error: unknown) => {
+    handle(deps, metrics, log, fallback, req, res).catch((error: unknown) => {
       // Only reading the body can fail here (the client went away): there is nobody left to answer.
       deps.logger.warn(
         { err: { message: error instanceof Error ? error.message : String(error) } },
@@ -82,6 +84,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
 async function handle(
   deps: Deps,
   metrics: HttpMetrics,
+  log: Logger,
   fallback: RequestListener,
   req: IncomingMessage,
   res: ServerResponse,
@@ -150,7 +153,7 @@ async function handle(
     [REQUEST_ID_HEADER]: requestId,
   });
   res.end(answer.payload);
-  recordRequest(metrics, deps.logger, {
+  recordRequest(metrics, log, {
     requestId,
     method: 'POST',
     route: ROUTE,

@@ -48,6 +48,11 @@ export class MicroBatcher {
     this.#options = options;
   }
 
+  /** Transactions running now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
   /** Stores the events (with others' if they arrive together); resolves after commit, in input order. */
   submit(events: PendingEvent[]): Promise<StoreOutcome[]> {
     if (events.length === 0) return Promise.resolve([]);

@@ -2,7 +2,6 @@ import { holdsCardNumber, redactCardNumbers } from '../cards/card-numbers.ts';
 import { fingerprintPan } from '../cards/fingerprint.ts';
 import type { Deps } from '../deps.ts';
 import type { FieldError } from '../errors.ts';
-import { MicroBatcher } from './batcher.ts';
 import { guardCardNumbers } from './card-number-guard.ts';
 import { fastParseCardEvent } from './fast-validate.ts';
 import { ingestedEvents } from './metrics.ts';
@@ -11,32 +10,6 @@ import type { PendingEvent } from './store.ts';
 
 export type { IngestResult } from './schema.ts';
 export { CardEventBatch, CardEventInput, MAX_EVENTS_PER_REQUEST } from './schema.ts';
-
-const batchers = new WeakMap<Deps['db'], MicroBatcher>();
-
-function batcherFor(deps: Deps): MicroBatcher {
-  let batcher = batchers.get(deps.db);
-  if (!batcher) {
-    // Up to 4 transactions overlap (of the pool's 10 connections): while one waits for its commit's WAL
-    // flush or for this process's event loop, others are parsed and executed, so Postgres works on both
-    // cores and commits together. A transaction opens beside running ones only once 6 events wait (or the
-    // oldest has waited 5 ms): single-event requests then share transactions instead of each opening its
-    // own. Measured (npm run bench -- ingest, 3 x 10 s each): opening at 1 waiting event, (a) 2,500-3,300
-    // events/s at ~450-560 CPU us per event; from 6 without a time bound, 3,851 and 3,905 events/s at ~375
-    // (12: 3,834; 8: 3,522; 4: 3,895 and 3,191), and (b) no worse (26,800-29,700). 3 in flight did worse for
-    // (a) (3,076). A 2 ms bound gave back most of the gain in (a) (2,599); 5 ms is the compromise kept, its
-    // effect not separable from this machine's noise in the runs made.
-    batcher = new MicroBatcher(deps.db, {
-      maxInFlight: 4,
-      maxEvents: 5000,
-      parallelFrom: 6,
-      maxWaitMs: 5,
-      logger: deps.logger,
-    });
-    batchers.set(deps.db, batcher);
-  }
-  return batcher;
-}
 
 /** The processor's id for an event we could not parse, when it is readable and could not be a PAN. */
 function readableId(raw: unknown): string | null {
@@ -124,7 +97,7 @@ export async function ingestEvents(
     pendingAt.push(index);
   });
 
-  const outcomes = await batcherFor(deps).submit(pending);
+  const outcomes = await deps.ingestBatcher.submit(pending);
   const counts = { accepted: 0, duplicate: 0, unenrolled: 0, rejected: rawEvents.length - pending.length };
   outcomes.forEach((outcome, i) => {
     results[pendingAt[i]!] = {

@@ -1,33 +1,34 @@
+import type { KeyObject } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { type ProcessorRow, processors } from '../db/schema/index.ts';
 import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { hashToken } from '../lib/secrets.ts';
 import { signingSecretsOf } from '../processors/processors.ts';
-import { type SignatureHeaders, verifyStandardWebhook } from './signature.ts';
+import { type SignatureHeaders, verifyStandardWebhook, webhookSigningKey } from './signature.ts';
 
 // A processor sends thousands of requests a second: its row is cached briefly per process. A PATCH that
 // disables a processor or a secret rotation takes effect within this many milliseconds.
 const CACHE_MS = 1000;
 interface CachedProcessor {
   row: ProcessorRow | undefined;
-  /** The signing secrets, opened once per cache entry rather than per request. */
-  secrets: string[];
+  /** The signing secrets' HMAC keys, opened and made once per cache entry rather than per request. */
+  keys: KeyObject[];
   at: number;
 }
-const cacheByDeps = new WeakMap<Deps, Map<string, CachedProcessor>>();
+/** Processors by api-key hash, held by `deps` (one per process). */
+export type ProcessorCache = Map<string, CachedProcessor>;
+
+export const createProcessorCache = (): ProcessorCache => new Map();
 
 async function processorByApiKeyHash(deps: Deps, keyHash: string): Promise<CachedProcessor> {
-  let cache = cacheByDeps.get(deps);
-  if (!cache) {
-    cache = new Map();
-    cacheByDeps.set(deps, cache);
-  }
+  const cache = deps.processorCache;
   const now = Date.now();
   const hit = cache.get(keyHash);
   if (hit && now - hit.at < CACHE_MS) return hit;
   const [row] = await deps.db.select().from(processors).where(eq(processors.apiKeyHash, keyHash));
-  const entry = { row, secrets: row ? signingSecretsOf(row, deps.secretBox) : [], at: now };
+  const keys = row ? signingSecretsOf(row, deps.secretBox).map(webhookSigningKey) : [];
+  const entry = { row, keys, at: now };
   if (cache.size > 1000) cache.clear();
   cache.set(keyHash, entry);
   return entry;
@@ -53,10 +54,10 @@ export async function authenticateProcessor(
   const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(credentials.authorization ?? '');
   if (!match)
     throw new AppError('unauthorized', 'Send the processor api key as `Authorization: Bearer <api_key>`.');
-  const { row: processor, secrets } = await processorByApiKeyHash(deps, hashToken(match[1]!));
+  const { row: processor, keys } = await processorByApiKeyHash(deps, hashToken(match[1]!));
   if (!processor) throw new AppError('unauthorized', 'Unknown api key.');
   if (processor.status !== 'active') throw new AppError('forbidden', 'This processor is disabled.');
-  const check = verifyStandardWebhook(secrets, credentials.signature, credentials.body);
+  const check = verifyStandardWebhook(keys, credentials.signature, credentials.body);
   if (!check.ok) {
     const detail = {
       missing_headers:

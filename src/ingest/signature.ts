@@ -13,20 +13,21 @@ export type SignatureCheck =
   | { ok: true }
   | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'stale_timestamp' | 'no_match' };
 
-// Key objects by secret: making the HMAC key from bytes on every call was a third of an HMAC's cost. Few
-// secrets are live at once (a processor's current and previous); the map is emptied if it ever grows.
-const keys = new Map<string, KeyObject>();
+/**
+ * The HMAC key of a Standard Webhooks secret (`whsec_<base64>`). Whoever keeps a secret makes its key once
+ * (the processor cache does): making it from the bytes on every signature was a third of an HMAC's cost.
+ */
+export function webhookSigningKey(secret: string): KeyObject {
+  return createSecretKey(
+    Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64'),
+  );
+}
 
-function secretKey(secret: string): KeyObject {
-  let key = keys.get(secret);
-  if (!key) {
-    if (keys.size >= 1000) keys.clear();
-    key = createSecretKey(
-      Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64'),
-    );
-    keys.set(secret, key);
-  }
-  return key;
+function signatureWith(key: KeyObject, id: string, timestamp: number, body: Uint8Array | string): string {
+  const mac = createHmac('sha256', key);
+  mac.update(`${id}.${timestamp}.`);
+  mac.update(body);
+  return `v1,${mac.digest('base64')}`;
 }
 
 /** The `v1,<base64>` signature of a body per Standard Webhooks (HMAC-SHA256 over `id.timestamp.body`). */
@@ -35,19 +36,17 @@ export function signStandardWebhook(
   id: string,
   timestamp: number,
   body: Uint8Array | string,
-) {
-  const mac = createHmac('sha256', secretKey(secret));
-  mac.update(`${id}.${timestamp}.`);
-  mac.update(body);
-  return `v1,${mac.digest('base64')}`;
+): string {
+  return signatureWith(webhookSigningKey(secret), id, timestamp, body);
 }
 
 /**
- * Verifies a Standard Webhooks signature over the raw body bytes against any of `secrets` (current and,
- * during a rotation, previous). Comparison is constant-time; the header may list several signatures.
+ * Verifies a Standard Webhooks signature over the raw body bytes against any of `keys` (`webhookSigningKey`
+ * of the current secret and, during a rotation, the previous). Comparison is constant-time; the header may
+ * list several signatures.
  */
 export function verifyStandardWebhook(
-  secrets: string[],
+  keys: readonly KeyObject[],
   headers: SignatureHeaders,
   body: Uint8Array,
   nowSeconds = Math.floor(Date.now() / 1000),
@@ -64,8 +63,8 @@ export function verifyStandardWebhook(
     .map((part) => part.split(','))
     .filter((pair) => pair[0] === 'v1' && pair[1])
     .map((pair) => Buffer.from(pair[1]!, 'utf8'));
-  for (const secret of secrets) {
-    const expected = Buffer.from(signStandardWebhook(secret, id, sentAt, body).slice(3), 'utf8');
+  for (const key of keys) {
+    const expected = Buffer.from(signatureWith(key, id, sentAt, body).slice(3), 'utf8');
     for (const candidate of offered) {
       if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) return { ok: true };
     }

@@ -3,24 +3,34 @@ import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Redis } from '../redis.ts';
 
-/** A count of refused attempts per key within a window; past the limit it answers `rate_limited`. */
-export class FailureLimiter {
+export interface LimitOptions {
+  /** Names the limit's Redis keys (under `<QUEUE_PREFIX>:rl:`). */
+  name: string;
+  points: number;
+  windowSeconds: number;
+  /** Past the limit, the key stays refused for a whole window from then (else until its window ends). */
+  block: boolean;
+  /** The `rate_limited` error's detail. */
+  message: string;
+}
+
+/** A count of attempts per key within a window; past the limit it answers `rate_limited`. */
+export class AttemptLimiter {
   readonly #limiter: RateLimiterRedis;
 
   constructor(
     redis: Redis,
     keyPrefix: string,
-    readonly points: number,
-    readonly windowSeconds: number,
-    readonly message: string,
+    readonly options: LimitOptions,
   ) {
+    const { points, windowSeconds } = options;
     // In Redis, shared by every API process; if Redis is away the same limits hold per process in memory.
     this.#limiter = new RateLimiterRedis({
       storeClient: redis,
-      keyPrefix,
+      keyPrefix: `${keyPrefix}:${options.name}`,
       points,
       duration: windowSeconds,
-      blockDuration: windowSeconds,
+      ...(options.block ? { blockDuration: windowSeconds } : {}),
       insuranceLimiter: new RateLimiterMemory({ points, duration: windowSeconds }),
     });
   }
@@ -31,7 +41,7 @@ export class FailureLimiter {
       await this.#limiter.consume(key);
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
-      throw new AppError('rate_limited', this.message, {
+      throw new AppError('rate_limited', this.options.message, {
         extra: { retry_after: Math.max(1, Math.ceil(error.msBeforeNext / 1000)) },
       });
     }
@@ -41,42 +51,77 @@ export class FailureLimiter {
   async refund(key: string): Promise<void> {
     await this.#limiter.reward(key, 1);
   }
+
+  /** Forgets every attempt counted for `key`. */
+  async reset(key: string): Promise<void> {
+    await this.#limiter.delete(key);
+  }
 }
 
 export interface Limiters {
   /** Failed OAuth client authentications per client address. */
-  clientSecretFailures: FailureLimiter;
+  clientSecretFailures: AttemptLimiter;
   /** Failed processor api-key checks per client address. */
-  apiKeyFailures: FailureLimiter;
+  apiKeyFailures: AttemptLimiter;
+  /** Sign-in attempts per email, reset by a successful one. */
+  loginsPerEmail: AttemptLimiter;
+  /** Sign-in attempts per client address (many emails from one address), refunded by successful ones. */
+  loginsPerAddress: AttemptLimiter;
+  /**
+   * Card enrollment attempts per user: a 409 tells whether a number is enrolled by someone, so attempts are
+   * bounded to keep that from becoming an oracle over card numbers.
+   */
+  enrollments: AttemptLimiter;
   /** Refused card enrollments per user (each refusal says something about a card number). */
-  enrollRefusals: FailureLimiter;
+  enrollRefusals: AttemptLimiter;
 }
 
 /** The per-process limiters, over the fail-fast Redis connection. */
 export function createLimiters(config: Config, redis: Redis): Limiters {
-  const prefix = `${config.queuePrefix}:rl`;
   const { limits } = config;
+  const limiter = (options: LimitOptions) => new AttemptLimiter(redis, `${config.queuePrefix}:rl`, options);
   return {
-    clientSecretFailures: new FailureLimiter(
-      redis,
-      `${prefix}:client-secret`,
-      limits.clientSecretFailuresPerIp,
-      limits.authFailureWindowSeconds,
-      'Too many failed client authentications from this address; try again later.',
-    ),
-    apiKeyFailures: new FailureLimiter(
-      redis,
-      `${prefix}:api-key`,
-      limits.apiKeyFailuresPerIp,
-      limits.authFailureWindowSeconds,
-      'Too many requests with a wrong api key from this address; try again later.',
-    ),
-    enrollRefusals: new FailureLimiter(
-      redis,
-      `${prefix}:enroll-refused`,
-      limits.enrollRefusalsPerUserPerDay,
-      24 * 60 * 60,
-      'Too many refused card enrollments; try again later.',
-    ),
+    clientSecretFailures: limiter({
+      name: 'client-secret',
+      points: limits.clientSecretFailuresPerIp,
+      windowSeconds: limits.authFailureWindowSeconds,
+      block: true,
+      message: 'Too many failed client authentications from this address; try again later.',
+    }),
+    apiKeyFailures: limiter({
+      name: 'api-key',
+      points: limits.apiKeyFailuresPerIp,
+      windowSeconds: limits.authFailureWindowSeconds,
+      block: true,
+      message: 'Too many requests with a wrong api key from this address; try again later.',
+    }),
+    loginsPerEmail: limiter({
+      name: 'login:email',
+      points: limits.loginFailuresPerEmail,
+      windowSeconds: limits.loginFailureWindowSeconds,
+      block: true,
+      message: 'Too many sign-in attempts; try again later.',
+    }),
+    loginsPerAddress: limiter({
+      name: 'login:ip',
+      points: limits.loginFailuresPerIp,
+      windowSeconds: limits.loginFailureWindowSeconds,
+      block: true,
+      message: 'Too many sign-in attempts; try again later.',
+    }),
+    enrollments: limiter({
+      name: 'enroll',
+      points: limits.enrollmentsPerUserPerHour,
+      windowSeconds: 60 * 60,
+      block: false,
+      message: 'Too many card enrollment attempts; try again later.',
+    }),
+    enrollRefusals: limiter({
+      name: 'enroll-refused',
+      points: limits.enrollRefusalsPerUserPerDay,
+      windowSeconds: 24 * 60 * 60,
+      block: true,
+      message: 'Too many refused card enrollments; try again later.',
+    }),
   };
 }

@@ -1,13 +1,10 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import type { Db } from '../db/client.ts';
 import { apps, grants, oauthRevokedAccessTokens, oauthTokenFamilies } from '../db/schema/index.ts';
-import { randomToken, type SecretBox } from '../lib/secrets.ts';
-import { ACCESS_TOKEN_TTL_SECONDS, SIGNING_ALG, signingKey, verificationKey } from './keys.ts';
+import { randomToken } from '../lib/secrets.ts';
+import { ACCESS_TOKEN_TTL_SECONDS, type KeyDeps, SIGNING_ALG, signingKey, verificationKey } from './keys.ts';
 
-interface TokenDeps {
-  db: Db;
-  secretBox: SecretBox;
+interface TokenDeps extends KeyDeps {
   config: { publicUrl: string };
 }
 

@@ -11,9 +11,11 @@ const RETIRED_KEY_GRACE_MS = (ACCESS_TOKEN_TTL_SECONDS + 300) * 1000;
 /** How long a process keeps signing with the key it loaded before looking again (after another rotated). */
 const SIGNING_CACHE_MS = 60_000;
 
-interface KeyDeps {
+/** What the key verbs need: the database, the box sealing private keys, and this process's key cache. */
+export interface KeyDeps {
   db: Db;
   secretBox: SecretBox;
+  signingKeyCache: KeyCache;
 }
 
 export interface ActiveKey {
@@ -31,7 +33,8 @@ export const UNKNOWN_KID_RELOAD_MS = 5_000;
 
 type VerifyingKeys = Map<string, { key: CryptoKey; expiresAt: number }>;
 
-interface KeyCache {
+/** The keys this process signs and verifies with, held by `deps` (one per process). */
+export interface KeyCache {
   signing?: ActiveKey | undefined;
   verifying: VerifyingKeys;
   /** When the verifying keys were last loaded (0: never, or forgotten after a local rotation). */
@@ -40,15 +43,7 @@ interface KeyCache {
   reloading?: Promise<void> | undefined;
 }
 
-const caches = new WeakMap<object, KeyCache>();
-const cacheOf = (deps: KeyDeps) => {
-  let cache = caches.get(deps.db);
-  if (!cache) {
-    cache = { verifying: new Map(), verifyingLoadedAt: 0 };
-    caches.set(deps.db, cache);
-  }
-  return cache;
-};
+export const createKeyCache = (): KeyCache => ({ verifying: new Map(), verifyingLoadedAt: 0 });
 
 const LOCK = sql`select pg_advisory_xact_lock(hashtext('cardlink:signing-keys'))`;
 
@@ -95,7 +90,7 @@ async function loadActive(deps: KeyDeps): Promise<SigningKeyRow> {
 
 /** The key that signs new access tokens (created on first need). */
 export async function signingKey(deps: KeyDeps): Promise<ActiveKey> {
-  const cache = cacheOf(deps);
+  const cache = deps.signingKeyCache;
   if (cache.signing && Date.now() - cache.signing.loadedAt < SIGNING_CACHE_MS) return cache.signing;
   const row = await loadActive(deps);
   const jwk = JSON.parse(deps.secretBox.open(row.privateJwkSealed)) as JWK;
@@ -129,7 +124,7 @@ async function reloadVerifying(deps: KeyDeps, cache: KeyCache): Promise<void> {
  * reloads the published keys at most once per {@link UNKNOWN_KID_RELOAD_MS}; concurrent lookups share it.
  */
 export async function verificationKey(deps: KeyDeps, kid: string): Promise<CryptoKey | undefined> {
-  const cache = cacheOf(deps);
+  const cache = deps.signingKeyCache;
   const lookup = () => {
     const cached = cache.verifying.get(kid);
     return cached && cached.expiresAt > Date.now() ? cached.key : undefined;
@@ -180,7 +175,7 @@ export async function rotateSigningKey(deps: KeyDeps): Promise<Rotation> {
       .returning();
     return { kid: row!.kid, retired: retired.map((r) => ({ kid: r.kid, expiresAt: r.expiresAt! })) };
   });
-  const cache = cacheOf(deps);
+  const cache = deps.signingKeyCache;
   cache.signing = undefined;
   // The retired keys verify until their new expiry; the new key is loaded at its first token, without waiting.
   for (const { kid, expiresAt } of result.retired) {

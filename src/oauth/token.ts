@@ -1,6 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
-import type { Db, Executor } from '../db/client.ts';
+import type { Executor } from '../db/client.ts';
 import {
   type AppRow,
   grants,
@@ -12,16 +12,15 @@ import {
 import { AppError } from '../errors.ts';
 import { revokeGrant } from '../grants/grants.ts';
 import { newId } from '../lib/ids.ts';
-import { hashToken, randomToken, type SecretBox, safeEqual } from '../lib/secrets.ts';
+import { hashToken, randomToken, safeEqual } from '../lib/secrets.ts';
 import { checkAccessToken, issueAccessToken } from './access-tokens.ts';
 import { s256 } from './authorize.ts';
 import { OAuthError } from './errors.ts';
+import type { KeyDeps } from './keys.ts';
 
 export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
 
-interface OAuthDeps {
-  db: Db;
-  secretBox: SecretBox;
+interface OAuthDeps extends KeyDeps {
   config: { publicUrl: string; secretsKey: string };
 }
 

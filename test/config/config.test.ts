@@ -37,6 +37,23 @@ describe('configuration', () => {
     );
   });
 
+  it('tunes the ingest micro-batcher from optional variables, with the measured defaults', () => {
+    expect(parseConfig(secrets).ingestBatcher).toEqual({
+      maxInFlight: 4,
+      maxEvents: 5000,
+      parallelFrom: 6,
+      maxWaitMs: 5,
+    });
+    expect(
+      parseConfig({ ...secrets, INGEST_MAX_IN_FLIGHT: '2', INGEST_MAX_WAIT_MS: '0' }).ingestBatcher,
+    ).toMatchObject({ maxInFlight: 2, maxWaitMs: 0 });
+    const problems = problemsOf({ ...secrets, INGEST_MAX_IN_FLIGHT: '9', INGEST_PARALLEL_FROM: '0' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'INGEST_MAX_IN_FLIGHT',
+      'INGEST_PARALLEL_FROM',
+    ]);
+  });
+
   it('names every bad or missing variable at once', () => {
     const problems = problemsOf({
       NODE_ENV: 'production',

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { databaseUrl, dropDatabase, TEST_REDIS_URL, uniqueName } from '../helpers/pg.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -93,17 +93,26 @@ async function start(database: string, args: string[] | 'npm start'): Promise<St
   return result;
 }
 
-async function waitReady(started: Started, timeoutMs = 30_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (started.child.exitCode !== null) throw new Error(`process exited early:\n${started.output()}`);
-    try {
+/** Resolves once /readyz answers 200; fails at once if the process exits first. */
+async function waitReady(started: Started, timeoutMs = 30_000): Promise<void> {
+  const ready = vi.waitFor(
+    async () => {
       const res = await fetch(`http://127.0.0.1:${started.port}/readyz`);
-      if (res.status === 200) return res.status;
-    } catch {}
-    await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(res.status).toBe(200);
+    },
+    { timeout: timeoutMs, interval: 200 },
+  );
+  const exitedFirst = started.exited.then((code) => {
+    throw new Error(`process exited early (${code})`);
+  });
+  // The loser settles later (the process is stopped at the end of the test): not an unhandled rejection.
+  ready.catch(() => {});
+  exitedFirst.catch(() => {});
+  try {
+    await Promise.race([ready, exitedFirst]);
+  } catch (error) {
+    throw new Error(`not ready: ${error instanceof Error ? error.message : error}\n${started.output()}`);
   }
-  throw new Error(`not ready in time:\n${started.output()}`);
 }
 
 describe('starting the platform', () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { usePlatform } from '../helpers/platform.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -12,14 +12,16 @@ afterAll(async () => {
 
 const platform = usePlatform({ env: () => ({ REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` }) });
 
-async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+/** The readiness answer once it has `status` (polled: Redis reconnects on its own schedule). */
+const readyzOnce = (status: number) =>
+  vi.waitFor(
+    async () => {
+      const res = await platform.request('GET', '/readyz');
+      expect(res.status).toBe(status);
+      return res;
+    },
+    { timeout: 15_000, interval: 200 },
+  );
 
 describe('operations endpoints', () => {
   it('healthz is 200 with a request id', async () => {
@@ -35,10 +37,7 @@ describe('operations endpoints', () => {
   });
 
   it('readyz is 200, then 503 naming Redis while it is down, then 200 again when it is back', async () => {
-    const ready = await until(
-      () => platform.request('GET', '/readyz'),
-      (r) => r.status === 200,
-    );
+    const ready = await readyzOnce(200);
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({
       status: 'ready',
@@ -46,10 +45,7 @@ describe('operations endpoints', () => {
     });
 
     await redisProxy.stop();
-    const down = await until(
-      () => platform.request('GET', '/readyz'),
-      (r) => r.status === 503,
-    );
+    const down = await readyzOnce(503);
     expect(down.status).toBe(503);
     expect(down.headers.get('content-type')).toBe('application/problem+json');
     expect(down.body.code).toBe('service_unavailable');
@@ -60,10 +56,7 @@ describe('operations endpoints', () => {
     expect((await platform.admin('GET', '/v1/apps')).status).toBe(200);
 
     await redisProxy.start();
-    const back = await until(
-      () => platform.request('GET', '/readyz'),
-      (r) => r.status === 200,
-    );
+    const back = await readyzOnce(200);
     expect(back.status).toBe(200);
   });
 

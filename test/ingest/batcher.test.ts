@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import { ingestEvents } from '../../src/ingest/ingest.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { authorization, createTestProcessor, enrollCard, testPan } from './fixtures.ts';
@@ -70,7 +70,7 @@ test('a small request beside a large transaction gets its own after a short wait
     processor,
     Array.from({ length: 5000 }, (_, n) => authorization({ id: `large-${n}`, pan })),
   ).then(() => order.push('large'));
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await vi.waitFor(() => expect(platform.deps.ingestBatcher.inFlight).toBe(1), { interval: 1 });
   // Fewer events than open a second transaction at once (parallelFrom): they wait maxWaitMs, not for `large`.
   const small = ingestEvents(platform.deps, processor, [authorization({ id: 'small-1', pan })]).then(() =>
     order.push('small'),

@@ -2,10 +2,11 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { SignJWT } from 'jose';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Db } from '../../src/db/client.ts';
 import * as schema from '../../src/db/schema/index.ts';
 import { checkAccessToken } from '../../src/oauth/access-tokens.ts';
 import {
+  createKeyCache,
+  type KeyDeps,
   rotateSigningKey,
   signingKey,
   UNKNOWN_KID_RELOAD_MS,
@@ -21,11 +22,7 @@ const platform = usePlatform();
  */
 let signingKeyQueries = 0;
 let sql: postgres.Sql;
-let deps: {
-  db: Db;
-  secretBox: typeof platform.deps.secretBox;
-  config: { publicUrl: string };
-};
+let deps: KeyDeps & { config: { publicUrl: string } };
 
 beforeAll(() => {
   sql = postgres(platform.config.databaseUrl, {
@@ -38,6 +35,7 @@ beforeAll(() => {
   deps = {
     db: drizzle(sql, { schema, casing: 'snake_case' }),
     secretBox: platform.deps.secretBox,
+    signingKeyCache: createKeyCache(),
     config: { publicUrl: platform.config.publicUrl },
   };
 });

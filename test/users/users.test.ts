@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { createLimiters } from '../../src/limits/limiters.ts';
 import { createRedis } from '../../src/redis.ts';
-import { consumeLoginAttempt, LOGIN_FAILURES_PER_EMAIL } from '../../src/sessions/login-limiter.ts';
+import { consumeLoginAttempt } from '../../src/sessions/login-limiter.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { form, hiddenFields, signUp, uniqueEmail } from '../oauth/support.ts';
 
@@ -275,9 +276,10 @@ describe('login limits when Redis is unreachable', () => {
   it('fall back to the same limits in memory instead of failing or letting everything through', async () => {
     const dead = createRedis('redis://127.0.0.1:1', platform.deps.logger, 'probe');
     try {
-      const deps = { ...platform.deps, redisProbe: dead };
+      const deps = { limiters: createLimiters(platform.config, dead) };
       const email = uniqueEmail('offline');
-      for (let i = 0; i < LOGIN_FAILURES_PER_EMAIL; i++) await consumeLoginAttempt(deps, email, '192.0.2.1');
+      for (let i = 0; i < platform.config.limits.loginFailuresPerEmail; i++)
+        await consumeLoginAttempt(deps, email, '192.0.2.1');
       await expect(consumeLoginAttempt(deps, email, '192.0.2.1')).rejects.toMatchObject({
         code: 'rate_limited',
       });
