@@ -1,4 +1,5 @@
-import type { IngestTx, PendingEvent, StoredEvent } from './store.ts';
+import type { PendingEvent, StoredEvent } from './event-fields.ts';
+import type { IngestTx } from './ingest-transaction.ts';
 
 /**
  * Whether `evaluateAndReserve` may do anything for a batch of these events. When it may not (and nothing

@@ -1,7 +1,7 @@
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
-import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
 import { isCountryCode } from '../lib/country.ts';
+import { ENTRY_MODES, EVENT_TYPES } from './event-fields.ts';
 import {
   type CardEventInput,
   CURRENCIES,

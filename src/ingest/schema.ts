@@ -1,8 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
-import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
 import { CountryCode } from '../lib/country.ts';
+import { ENTRY_MODES, EVENT_TYPES } from './event-fields.ts';
 import { statedOffsetMinutes } from './local-time.ts';
 
 /** Most events a processor may send in one request. */

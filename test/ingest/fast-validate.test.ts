@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { luhnValid } from '../../src/cards/pan.ts';
-import { ENTRY_MODES, EVENT_TYPES } from '../../src/db/partitioned/events.ts';
 import { guardCardNumbers } from '../../src/ingest/card-number-guard.ts';
+import { ENTRY_MODES, EVENT_TYPES } from '../../src/ingest/event-fields.ts';
 import { fastParseCardEvent, isTrimmed } from '../../src/ingest/fast-validate.ts';
 import { CardEventInput, CURRENCIES, TEXT_MAX } from '../../src/ingest/schema.ts';
 
