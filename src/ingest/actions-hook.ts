@@ -1,3 +1,4 @@
+// The seam where the rules engine plugs into the ingest transaction (today it reserves nothing).
 import type { PendingEvent, StoredEvent } from './event-fields.ts';
 import type { IngestTx } from './ingest-transaction.ts';
 

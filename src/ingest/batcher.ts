@@ -1,3 +1,4 @@
+// Group commit: gathers the events of concurrent requests into shared store transactions.
 import type { Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { PendingEvent } from './event-fields.ts';

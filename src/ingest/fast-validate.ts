@@ -1,3 +1,4 @@
+// A hand-written twin of zod's event parse for the ordinary event; zod handles the rest.
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
 import { isCountryCode } from '../lib/country.ts';

@@ -1,3 +1,4 @@
+// The ingest verb: validates raw events, swaps each PAN for its fingerprint, stores them batched.
 import { holdsCardNumber, redactCardNumbers } from '../cards/card-numbers.ts';
 import { fingerprintPan } from '../cards/fingerprint.ts';
 import type { Deps } from '../deps.ts';

@@ -1,3 +1,4 @@
+// Ingest upkeep for the maintenance worker: monthly event partitions ahead, and the orphan sweep.
 import { sql } from 'drizzle-orm';
 import type { Db, Sql } from '../db/client.ts';
 import {

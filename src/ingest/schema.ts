@@ -1,3 +1,4 @@
+// The contract's event as zod schemas (POST /v1/events input and results) with its limits.
 import { z } from '@hono/zod-openapi';
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
