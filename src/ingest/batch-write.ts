@@ -35,6 +35,8 @@ interface BatchWriteRow {
   followers_waiting: boolean;
 }
 
+// Inlined into the statement with `conn.unsafe` (as is READ_EVENT_ROW): built once from our own column
+// names, never from input, so the text stays the same on every call.
 const INSERT_SENT_COLUMNS = SENT_COLUMN_NAMES.join(', ');
 const SELECT_SENT_COLUMNS = SENT_COLUMN_NAMES.map((column) => `new_event.${column}`).join(', ');
 
