@@ -1,5 +1,5 @@
-import type { EntryMode, EventType } from '../db/partitioned/events.ts';
 import type { FieldError } from '../errors.ts';
+import type { EntryMode, EventType } from '../lib/payments.ts';
 
 export type { EntryMode, EventType };
 

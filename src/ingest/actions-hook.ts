@@ -1,4 +1,6 @@
-import type { IngestTx, PendingEvent, StoredEvent } from './store.ts';
+// The seam where the rules engine plugs into the ingest transaction (today it reserves nothing).
+import type { PendingEvent, StoredEvent } from './event-fields.ts';
+import type { IngestTx } from './ingest-transaction.ts';
 
 /**
  * Whether `evaluateAndReserve` may do anything for a batch of these events. When it may not (and nothing

@@ -1,7 +1,9 @@
+// Group commit: gathers the events of concurrent requests into shared store transactions.
 import type { Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import type { PendingEvent } from './event-fields.ts';
 import { ingestFlushEvents } from './metrics.ts';
-import { type PendingEvent, type StoreOutcome, storeEvents } from './store.ts';
+import { type StoreOutcome, storeEvents } from './store-events.ts';
 
 export interface BatcherOptions {
   /** Transactions allowed in flight at once; further requests queue and join the next one. */

@@ -1,3 +1,4 @@
+// Keeps card numbers out of every stored field: refused in text, hashed in references.
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { storedReference } from '../cards/fingerprint.ts';
 import type { FieldError } from '../errors.ts';

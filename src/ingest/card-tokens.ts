@@ -1,3 +1,4 @@
+// Links a processor's card token to a card's keyed fingerprint (POST /v1/card_tokens).
 import { and, eq } from 'drizzle-orm';
 import { fingerprintPan } from '../cards/fingerprint.ts';
 import type { Config } from '../config.ts';

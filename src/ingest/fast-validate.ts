@@ -1,7 +1,8 @@
+// A hand-written twin of zod's event parse for the ordinary event; zod handles the rest.
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
-import { ENTRY_MODES, EVENT_TYPES } from '../db/partitioned/events.ts';
 import { isCountryCode } from '../lib/country.ts';
+import { ENTRY_MODES, EVENT_TYPES } from '../lib/payments.ts';
 import {
   type CardEventInput,
   CURRENCIES,
@@ -15,9 +16,10 @@ import {
 } from './schema.ts';
 
 // A hand-written twin of `CardEventInput.safeParse` for the ordinary event, because zod was the largest CPU
-// cost per event on POST /v1/events (bench/validate.ts: ~11–13 µs with zod, ~1.5 µs here). It answers only when it is sure zod would accept, with the data zod would give;
-// anything unusual (an explicit `undefined`, text that needs trimming, a non-plain object …) gets null and
-// goes to zod, which stays the one judge of invalid input and the one writer of error messages.
+// cost per event on POST /v1/events (bench/README.md). It answers only when it is sure zod would accept,
+// with the data zod would give; anything unusual (an explicit `undefined`, text that needs trimming, a
+// non-plain object …) gets null and goes to zod, which stays the one judge of invalid input and the one
+// writer of error messages.
 // test/ingest/fast-validate.test.ts holds it to zod with fast-check.
 
 type Merchant = CardEventInput['merchant'];

@@ -1,3 +1,4 @@
+// Ingests ISO 8583 messages: converts each into the contract's event shape, then `ingestEvents`.
 import { convertIso8583, ISO8583_ELEMENT_OF } from '../adapters/iso8583.ts';
 import { redactCardNumbers } from '../cards/card-numbers.ts';
 import type { Deps } from '../deps.ts';

@@ -1,3 +1,4 @@
+// Ingests Stripe Issuing webhooks: checks Stripe's signature, converts the event, then `ingestEvents`.
 import { convertStripeEvent, STRIPE_FIELD_OF } from '../adapters/stripe-issuing.ts';
 import { verifyStripeSignature } from '../adapters/stripe-signature.ts';
 import type { Deps } from '../deps.ts';

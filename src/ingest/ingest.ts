@@ -1,12 +1,13 @@
+// The ingest verb: validates raw events, swaps each PAN for its fingerprint, stores them batched.
 import { holdsCardNumber, redactCardNumbers } from '../cards/card-numbers.ts';
 import { fingerprintPan } from '../cards/fingerprint.ts';
 import type { Deps } from '../deps.ts';
 import type { FieldError } from '../errors.ts';
 import { guardCardNumbers } from './card-number-guard.ts';
+import type { PendingEvent } from './event-fields.ts';
 import { fastParseCardEvent } from './fast-validate.ts';
 import { ingestedEvents } from './metrics.ts';
 import { CardEventInput, type IngestResult } from './schema.ts';
-import type { PendingEvent } from './store.ts';
 
 export type { IngestResult } from './schema.ts';
 export { CardEventBatch, CardEventInput, MAX_EVENTS_PER_REQUEST } from './schema.ts';
@@ -33,20 +34,18 @@ function toPending(processorId: string, event: CardEventInput, fingerprintKey: s
         : { token: event.card.token! },
     amount: event.amount,
     currency: event.currency,
-    merchant: {
-      mid: event.merchant.mid,
-      name: event.merchant.name ?? null,
-      mcc: event.merchant.mcc ?? null,
-      city: event.merchant.city ?? null,
-      region: event.merchant.region ?? null,
-      postalCode: event.merchant.postal_code ?? null,
-      country: event.merchant.country ?? null,
-      terminalId: event.merchant.terminal_id ?? null,
-    },
+    mid: event.merchant.mid,
+    merchantName: event.merchant.name ?? null,
+    mcc: event.merchant.mcc ?? null,
+    merchantCity: event.merchant.city ?? null,
+    merchantRegion: event.merchant.region ?? null,
+    merchantPostalCode: event.merchant.postal_code ?? null,
+    merchantCountry: event.merchant.country ?? null,
+    terminalId: event.merchant.terminal_id ?? null,
     authCode: event.auth_code ?? null,
     rrn: event.rrn ?? null,
     entryMode: event.entry_mode ?? null,
-    originalId: event.original_id ?? null,
+    originalExternalId: event.original_id ?? null,
   };
 }
 

@@ -1,3 +1,4 @@
+// Reads the UTC offset an RFC 3339 timestamp states (from which an event's local time follows).
 /**
  * The offset an RFC 3339 timestamp states, or null when it states none (`Z` or `-00:00`, which RFC 3339
  * reserves for "local offset unknown").

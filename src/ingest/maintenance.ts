@@ -1,6 +1,12 @@
+// Ingest upkeep for the maintenance worker: monthly event partitions ahead, and the orphan sweep.
 import { sql } from 'drizzle-orm';
 import type { Db, Sql } from '../db/client.ts';
-import { followerRefOf, LINK_WINDOW_DAYS, linkFollowers, type OrphanRow } from './store.ts';
+import {
+  followerRefOf,
+  LINK_WINDOW_DAYS,
+  linkFollowers,
+  type UnlinkedFollowerRow,
+} from './follower-links.ts';
 
 /** Months of event partitions kept ready beyond the current one. */
 export const EVENT_PARTITIONS_AHEAD = 3;
@@ -29,7 +35,7 @@ export async function linkOrphanEvents(sql: Sql, limit = 1000): Promise<number> 
   for (;;) {
     const page: { linked: number; last: { receivedAt: string; id: string } | null; full: boolean } =
       await sql.begin(async (tx) => {
-        const orphans = await tx<OrphanRow[]>`
+        const orphans = await tx<UnlinkedFollowerRow[]>`
           select id, received_at, type, processor_id, original_external_id, card_id, mid, auth_code, amount, occurred_at
           from events
           where authorization_id is null and type <> 'authorization'

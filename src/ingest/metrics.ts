@@ -1,3 +1,4 @@
+// Prometheus metrics of ingestion: events by outcome, events per stored batch.
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 /** Ingestion outcomes; `unenrolled` counts accepted events on cards nobody enrolled (nothing kept). */

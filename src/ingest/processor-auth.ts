@@ -1,3 +1,4 @@
+// Authenticates a processor's request: its api key, then the Standard Webhooks signature of the body.
 import type { KeyObject } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { type ProcessorRow, processors } from '../db/schema/index.ts';

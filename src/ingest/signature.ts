@@ -1,3 +1,4 @@
+// Signs and verifies Standard Webhooks signatures (processors sign the events they push).
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 
 /** Signatures older or newer than this (seconds) are refused, bounding replays. */

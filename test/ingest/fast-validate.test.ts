@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { luhnValid } from '../../src/cards/pan.ts';
-import { ENTRY_MODES, EVENT_TYPES } from '../../src/db/partitioned/events.ts';
 import { guardCardNumbers } from '../../src/ingest/card-number-guard.ts';
 import { fastParseCardEvent, isTrimmed } from '../../src/ingest/fast-validate.ts';
 import { CardEventInput, CURRENCIES, TEXT_MAX } from '../../src/ingest/schema.ts';
+import { ENTRY_MODES, EVENT_TYPES } from '../../src/lib/payments.ts';
 
 // The clock is pinned (off a whole second, so fraction digits decide at the bound): the "at most 24 hours
 // ahead" refine reads Date.now() in both paths.

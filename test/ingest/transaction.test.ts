@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { beforeAll, expect, test } from 'vitest';
-import { inTransaction } from '../../src/ingest/store.ts';
+import { inTransaction } from '../../src/ingest/ingest-transaction.ts';
 import { usePlatform } from '../helpers/platform.ts';
 
 // The ingestion transaction writes BEGIN together with its first statement (no round trip of its own) on a

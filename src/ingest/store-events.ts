@@ -1,0 +1,126 @@
+// Stores a batch of events: in the ingest transaction, or (plain authorizations) as one statement.
+import type { Db } from '../db/client.ts';
+import { pgErrorCode } from '../errors.ts';
+import { newId } from '../lib/ids.ts';
+import type { Logger } from '../logger.ts';
+import { evaluateAndReserve, mayReserveActions } from './actions-hook.ts';
+import { resolveDuplicates, type StoreOutcome, storedEventsOf, writeEventBatch } from './batch-write.ts';
+import { eventKey, type PendingEvent, type StoredEvent } from './event-fields.ts';
+import { linkEarlierFollowers, linkNewEvents } from './follower-links.ts';
+import { type IngestTx, inTransaction, withRetries } from './ingest-transaction.ts';
+
+export type { StoreOutcome } from './batch-write.ts';
+
+export interface StoreOptions {
+  /** Where a failure of the work done after commit (linking earlier followers) is reported. */
+  logger?: Logger;
+}
+
+/**
+ * Stores normalised events in ONE transaction and returns, per input event and in order, its event id and
+ * whether it is new or a resend. The same (processor, id) twice in `events` is stored once: the second is a
+ * duplicate of the first. Retries the transaction on deadlock or serialization failure.
+ *
+ * A batch of authorizations for which the rules seam has nothing to do (the usual stream) is its write
+ * statement alone, committed as it runs (no BEGIN or COMMIT: one round trip instead of two): what the
+ * transaction would do after it only reads (the original ids of resent events) or links followers stored
+ * earlier, which is done right after, in a transaction of its own, before the callers are answered. Should
+ * that linking fail, the orphan sweep links them later (maintenance.ts).
+ */
+export async function storeEvents(
+  db: Db,
+  events: PendingEvent[],
+  options: StoreOptions = {},
+): Promise<StoreOutcome[]> {
+  if (events.length === 0) return [];
+  const firstIndex = new Map<string, number>();
+  const unique: PendingEvent[] = [];
+  const slot = events.map((event) => {
+    const key = eventKey(event.processorId, event.externalId);
+    let index = firstIndex.get(key);
+    if (index === undefined) {
+      index = unique.length;
+      firstIndex.set(key, index);
+      unique.push(event);
+      return { index, repeat: false };
+    }
+    return { index, repeat: true };
+  });
+  const plainAuthorizations =
+    unique.every((event) => event.type === 'authorization') && !mayReserveActions(unique);
+  const outcomes = plainAuthorizations
+    ? await storeAsOneStatement(db, unique, options)
+    : await withRetries((receivedAt, useMerchantZone) =>
+        inTransaction(db.$client, (tx) => storeInTransaction(tx, unique, receivedAt, useMerchantZone)),
+      );
+  return slot.map(({ index, repeat }) => {
+    const outcome = outcomes[index]!;
+    return repeat ? { ...outcome, status: 'duplicate' as const, actions: 0 } : outcome;
+  });
+}
+
+/** The ingest transaction: the batch write, then linking and the rules seam on the events it stored. */
+async function storeInTransaction(
+  ingestTx: IngestTx,
+  events: PendingEvent[],
+  receivedAt: string,
+  useMerchantZone: boolean,
+): Promise<StoreOutcome[]> {
+  const tx = ingestTx.sql;
+  const ids = events.map(() => newId('evt'));
+  const result = await writeEventBatch(tx, events, ids, receivedAt, useMerchantZone);
+  await resolveDuplicates(tx, events, result);
+  const stored = storedEventsOf(events, ids, result);
+  if (stored.length === 0) return result.outcomes;
+  await linkNewEvents(tx, stored, receivedAt, result.followersWaiting);
+  return reserveActions(ingestTx, stored, result.outcomes);
+}
+
+/** Runs the rules seam on the new stored events and records how many actions each caused. */
+async function reserveActions(
+  ingestTx: IngestTx,
+  stored: StoredEvent[],
+  outcomes: StoreOutcome[],
+): Promise<StoreOutcome[]> {
+  const actions = await evaluateAndReserve(ingestTx, stored);
+  for (const outcome of outcomes) {
+    if (outcome.status === 'accepted') outcome.actions = actions.get(outcome.eventId) ?? 0;
+  }
+  return outcomes;
+}
+
+/** A batch of plain authorizations: the batch write committed on its own, earlier followers linked after. */
+async function storeAsOneStatement(
+  db: Db,
+  events: PendingEvent[],
+  options: StoreOptions,
+): Promise<StoreOutcome[]> {
+  const pool = db.$client;
+  const ids = events.map(() => newId('evt'));
+  // One statement outside any transaction block is a transaction of its own: Postgres commits it before it
+  // answers (ReadyForQuery, on which postgres.js resolves), and a failure leaves nothing of it.
+  const result = await withRetries((receivedAt, useMerchantZone) =>
+    writeEventBatch(pool, events, ids, receivedAt, useMerchantZone),
+  );
+  // Committed. Should reading the originals of resent events fail now, the callers' retry finds every event
+  // of the batch stored and answers `duplicate` with its id: nothing is lost or stored twice.
+  await resolveDuplicates(pool, events, result);
+  if (result.followersWaiting && result.storedRows.length > 0) {
+    // Only then are the stored events needed as objects (the usual batch builds none).
+    const stored = storedEventsOf(events, ids, result);
+    try {
+      await withRetries(() =>
+        inTransaction(pool, (tx) => linkEarlierFollowers(tx.sql, stored, result.receivedAt)),
+      );
+    } catch (error) {
+      if (!options.logger) throw error;
+      options.logger.warn(
+        {
+          err: { message: error instanceof Error ? error.message : String(error), code: pgErrorCode(error) },
+        },
+        'earlier followers not linked to new authorizations; the orphan sweep will link them',
+      );
+    }
+  }
+  return result.outcomes;
+}
