@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentChangeSeq, TRIGGERS_CHANNEL, type TriggerChangeNotice } from '../../src/triggers/changes.ts';
@@ -498,5 +501,27 @@ describe('the OpenAPI document', () => {
       $ref: '#/components/schemas/TriggerInput',
     });
     expect(doc.components.schemas.TriggerMatch.properties).toHaveProperty('days_of_week');
+  });
+});
+
+describe('the README', () => {
+  it('creates a trigger with the curl example, as the app', async () => {
+    const base = await platform.listen();
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)]
+      .map((match) => match[1] ?? '')
+      .filter((text) => text.includes('/v1/triggers'));
+    expect(blocks).toHaveLength(1);
+    const script = blocks[0]!
+      .replaceAll('localhost:3000', base.replace('http://', ''))
+      .split('\n')
+      .filter((line) => !line.startsWith('CLIENT_ID=')) // the placeholders; the test sets both
+      .join('\n');
+    const { stdout } = await promisify(execFile)('bash', ['-c', `set -euo pipefail\n${script}`], {
+      env: { PATH: process.env.PATH, CLIENT_ID: appA.client_id, CLIENT_SECRET: appA.client_secret },
+    });
+    const created = JSON.parse(stdout);
+    expect(created).toMatchObject({ object: 'trigger', app_id: appA.id, status: 'active', version: 1 });
+    expect((await as(tokenA).get(`/v1/triggers/${created.id}`)).body).toEqual(created);
   });
 });
