@@ -158,6 +158,21 @@ describe('the trigger API', () => {
     expect(versions[1]!.match).toEqual({ mccs: ['5812'] });
   });
 
+  it('numbers concurrent changes one after another, none lost', async () => {
+    const { body: trigger } = await as(tokenA).post('/v1/triggers', COFFEE);
+    const names = Array.from({ length: 12 }, (_, i) => `Name ${i}`);
+    const answers = await Promise.all(
+      names.map((name) => as(tokenA).patch(`/v1/triggers/${trigger.id}`, { name })),
+    );
+    expect(answers.map((a) => a.status)).toEqual(names.map(() => 200));
+    expect(answers.map((a) => a.body.version).sort((a, b) => a - b)).toEqual(names.map((_, i) => i + 2));
+    const versions = await listTriggerVersions(platform.deps.db, trigger.id);
+    expect(versions.map((v) => v.version)).toEqual([1, ...names.map((_, i) => i + 2)]);
+    expect(new Set(versions.slice(1).map((v) => v.name))).toEqual(new Set(names));
+    const last = await as(tokenA).get(`/v1/triggers/${trigger.id}`);
+    expect(last.body).toMatchObject({ version: 13, name: versions.at(-1)!.name });
+  });
+
   it('archives on DELETE: still readable, never changed again', async () => {
     const { body: trigger } = await as(tokenA).post('/v1/triggers', COFFEE);
     const deleted = await as(tokenA).delete(`/v1/triggers/${trigger.id}`);
