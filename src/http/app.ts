@@ -32,6 +32,7 @@ import { oauthRevokeRouter } from './routes/oauth-revoke.ts';
 import { oauthTokenRouter } from './routes/oauth-token.ts';
 import { processorsRouter } from './routes/processors.ts';
 import { sessionsRouter } from './routes/sessions.ts';
+import { triggersRouter } from './routes/triggers.ts';
 import { usersRouter } from './routes/users.ts';
 import { webRouter } from './routes/web.ts';
 
@@ -180,6 +181,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   app.route('/', iso8583EventsRouter);
   app.route('/', stripeEventsRouter);
   app.route('/', cardTokensRouter);
+  app.route('/', triggersRouter);
 
   app.get('/metrics', async (c) => {
     c.header('content-type', metrics.registry.contentType);

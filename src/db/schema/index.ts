@@ -11,4 +11,5 @@ export * from './oauth-tokens.ts';
 export * from './processors.ts';
 export * from './sessions.ts';
 export * from './signing-keys.ts';
+export * from './triggers.ts';
 export * from './users.ts';

@@ -1,0 +1,198 @@
+import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+import { type Page, toPage } from '../db/paginate.ts';
+import {
+  apps,
+  type TriggerRow,
+  type TriggerVersionRow,
+  triggers,
+  triggerVersions,
+} from '../db/schema/index.ts';
+import { AppError, invalidFields, notFound } from '../errors.ts';
+import { newId } from '../lib/ids.ts';
+import {
+  SCOPE_OF_ACTION,
+  type TriggerAction,
+  type TriggerInput,
+  type TriggerPatch,
+  type TriggerStatus,
+} from '../rules/dsl.ts';
+import { nextChangeSeq, recordChange } from './changes.ts';
+
+interface TriggerDeps {
+  db: Executor;
+}
+
+/** The scope an action needs must be one the app registered; otherwise a 422 on `action.type`. */
+async function checkActionScope(db: Executor, appId: string, action: TriggerAction): Promise<void> {
+  const [app] = await db.select({ scopes: apps.scopes }).from(apps).where(eq(apps.id, appId));
+  if (!app) throw notFound('app');
+  const needed = SCOPE_OF_ACTION[action.type];
+  if (app.scopes.includes(needed)) return;
+  throw invalidFields([
+    {
+      path: 'action.type',
+      message: `a ${action.type} action needs the "${needed}" scope, which this app did not register (it has: ${app.scopes.join(', ') || 'none'})`,
+    },
+  ]);
+}
+
+/** Creates a trigger (version 1) for an app, recording the version and announcing it in one transaction. */
+export async function createTrigger(
+  deps: TriggerDeps,
+  input: { appId: string; trigger: TriggerInput },
+): Promise<TriggerRow> {
+  await checkActionScope(deps.db, input.appId, input.trigger.action);
+  return deps.db.transaction(async (tx) => {
+    const changeSeq = await nextChangeSeq(tx);
+    const [row] = await tx
+      .insert(triggers)
+      .values({
+        id: newId('trg'),
+        appId: input.appId,
+        name: input.trigger.name,
+        status: input.trigger.status,
+        version: 1,
+        match: input.trigger.match,
+        limits: input.trigger.limits,
+        action: input.trigger.action,
+        changeSeq,
+      })
+      .returning();
+    await recordChange(tx, row!);
+    return row!;
+  });
+}
+
+/** An app's triggers, newest first, optionally of one status. */
+export async function listTriggers(
+  db: Executor,
+  params: Page & { appId: string; status?: TriggerStatus | undefined },
+) {
+  const rows = await db
+    .select()
+    .from(triggers)
+    .where(
+      and(
+        eq(triggers.appId, params.appId),
+        params.status ? eq(triggers.status, params.status) : undefined,
+        params.startingAfter ? lt(triggers.id, params.startingAfter) : undefined,
+      ),
+    )
+    .orderBy(desc(triggers.id))
+    .limit(params.limit + 1);
+  return toPage(rows, params.limit);
+}
+
+/** One of the app's triggers; another app's id is not found, exactly like an unknown one. */
+export async function getTrigger(db: Executor, params: { appId: string; id: string }): Promise<TriggerRow> {
+  const [row] = await db
+    .select()
+    .from(triggers)
+    .where(and(eq(triggers.id, params.id), eq(triggers.appId, params.appId)));
+  if (!row) throw notFound('trigger');
+  return row;
+}
+
+/** Locks the app's trigger for a change; archived ones cannot change (they stay as actions knew them). */
+async function lockForChange(tx: Executor, appId: string, id: string): Promise<TriggerRow> {
+  const [row] = await tx
+    .select()
+    .from(triggers)
+    .where(and(eq(triggers.id, id), eq(triggers.appId, appId)))
+    .for('update');
+  if (!row) throw notFound('trigger');
+  return row;
+}
+
+const archivedConflict = () =>
+  new AppError(
+    'conflict',
+    'This trigger is archived: it can no longer be changed or reactivated. Create a new trigger instead.',
+  );
+
+/**
+ * Replaces the given parts of a trigger (each whole) as its next version. An empty patch changes nothing
+ * and writes no version.
+ */
+export async function patchTrigger(
+  deps: TriggerDeps,
+  input: { appId: string; id: string; patch: TriggerPatch },
+): Promise<TriggerRow> {
+  const { patch } = input;
+  return deps.db.transaction(async (tx) => {
+    const current = await lockForChange(tx, input.appId, input.id);
+    if (current.status === 'archived') throw archivedConflict();
+    const changes = {
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.status !== undefined ? { status: patch.status } : {}),
+      ...(patch.match !== undefined ? { match: patch.match } : {}),
+      ...(patch.limits !== undefined ? { limits: patch.limits } : {}),
+      ...(patch.action !== undefined ? { action: patch.action } : {}),
+    };
+    if (Object.keys(changes).length === 0) return current;
+    if (patch.action) await checkActionScope(tx, input.appId, patch.action);
+    const changeSeq = await nextChangeSeq(tx);
+    const [row] = await tx
+      .update(triggers)
+      .set({
+        ...changes,
+        version: current.version + 1,
+        changeSeq,
+        updatedAt: sql`now()`,
+      })
+      .where(eq(triggers.id, current.id))
+      .returning();
+    await recordChange(tx, row!);
+    return row!;
+  });
+}
+
+/**
+ * Archives a trigger as its next version: it never fires again but stays readable, since actions name it.
+ * Archiving an archived trigger changes nothing.
+ */
+export async function archiveTrigger(
+  deps: TriggerDeps,
+  input: { appId: string; id: string },
+): Promise<TriggerRow> {
+  return deps.db.transaction(async (tx) => {
+    const current = await lockForChange(tx, input.appId, input.id);
+    if (current.status === 'archived') return current;
+    const changeSeq = await nextChangeSeq(tx);
+    const [row] = await tx
+      .update(triggers)
+      .set({
+        status: 'archived',
+        version: current.version + 1,
+        changeSeq,
+        updatedAt: sql`now()`,
+        archivedAt: sql`now()`,
+      })
+      .where(eq(triggers.id, current.id))
+      .returning();
+    await recordChange(tx, row!);
+    return row!;
+  });
+}
+
+/** Every version of a trigger, oldest first. */
+export async function listTriggerVersions(db: Executor, triggerId: string): Promise<TriggerVersionRow[]> {
+  return db
+    .select()
+    .from(triggerVersions)
+    .where(eq(triggerVersions.triggerId, triggerId))
+    .orderBy(asc(triggerVersions.version));
+}
+
+/** The definition a trigger had at `version` (what an action fired under). */
+export async function getTriggerVersion(
+  db: Executor,
+  params: { triggerId: string; version: number },
+): Promise<TriggerVersionRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(triggerVersions)
+    .where(and(eq(triggerVersions.triggerId, params.triggerId), eq(triggerVersions.version, params.version)));
+  return row;
+}
