@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import { storedReference } from '../cards/fingerprint.ts';
 import type { Executor } from '../db/client.ts';
 import { type Page, toPage } from '../db/paginate.ts';
 import {
@@ -14,6 +15,7 @@ import {
   SCOPE_OF_ACTION,
   type TriggerAction,
   type TriggerInput,
+  type TriggerMatch,
   type TriggerPatch,
   type TriggerStatus,
 } from '../rules/dsl.ts';
@@ -21,7 +23,15 @@ import { nextChangeSeq, recordChange } from './changes.ts';
 
 interface TriggerDeps {
   db: Executor;
+  config: { cardFingerprintKey: string };
 }
+
+/**
+ * The match as stored: a MID holding a card number is kept as its keyed hash, as events and merchants keep
+ * theirs (src/ingest/card-number-guard.ts), so that no card number is stored and the two still match.
+ */
+const storedMatch = (match: TriggerMatch, fingerprintKey: string): TriggerMatch =>
+  match.mids ? { ...match, mids: match.mids.map((mid) => storedReference(mid, fingerprintKey)) } : match;
 
 /** The scope an action needs must be one the app registered; otherwise a 422 on `action.type`. */
 async function checkActionScope(db: Executor, appId: string, action: TriggerAction): Promise<void> {
@@ -53,7 +63,7 @@ export async function createTrigger(
         name: input.trigger.name,
         status: input.trigger.status,
         version: 1,
-        match: input.trigger.match,
+        match: storedMatch(input.trigger.match, deps.config.cardFingerprintKey),
         limits: input.trigger.limits,
         action: input.trigger.action,
         changeSeq,
@@ -126,7 +136,9 @@ export async function patchTrigger(
     const changes = {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(patch.status !== undefined ? { status: patch.status } : {}),
-      ...(patch.match !== undefined ? { match: patch.match } : {}),
+      ...(patch.match !== undefined
+        ? { match: storedMatch(patch.match, deps.config.cardFingerprintKey) }
+        : {}),
       ...(patch.limits !== undefined ? { limits: patch.limits } : {}),
       ...(patch.action !== undefined ? { action: patch.action } : {}),
     };
@@ -153,7 +165,7 @@ export async function patchTrigger(
  * Archiving an archived trigger changes nothing.
  */
 export async function archiveTrigger(
-  deps: TriggerDeps,
+  deps: { db: Executor },
   input: { appId: string; id: string },
 ): Promise<TriggerRow> {
   return deps.db.transaction(async (tx) => {

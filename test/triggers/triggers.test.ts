@@ -97,6 +97,24 @@ describe('the trigger API', () => {
     ]);
   });
 
+  it('keeps a MID that holds a card number only as its keyed hash, as events and merchants do', async () => {
+    const pan = '4000056655665556';
+    const created = await as(tokenA).post('/v1/triggers', {
+      ...COFFEE,
+      match: { mids: ['000123', pan], mccs: ['5814'] },
+    });
+    expect(created.status).toBe(201);
+    const mids: string[] = created.body.match.mids;
+    expect(mids[0]).toBe('000123');
+    expect(mids[1]).toMatch(/^hmac_/);
+    const patched = await as(tokenA).patch(`/v1/triggers/${created.body.id}`, { match: { mids: [pan] } });
+    expect(patched.body.match.mids).toEqual([mids[1]]);
+    const stored = await platform.deps.sql`
+      select t.match::text as t, v.match::text as v from triggers t
+      join trigger_versions v on v.trigger_id = t.id where t.id = ${created.body.id}`;
+    for (const row of stored) expect(`${row.t} ${row.v}`).not.toContain(pan);
+  });
+
   it('lists the app’s triggers newest first, by pages, and by status', async () => {
     const ids: string[] = [];
     for (const name of ['one', 'two', 'three']) {
@@ -455,7 +473,10 @@ describe('change notifications', () => {
     const seqBefore = await currentChangeSeq(platform.deps.db);
 
     const rolledBack = platform.deps.db.transaction(async (tx) => {
-      await patchTrigger({ db: tx }, { appId: appA.id, id: trigger.id, patch: { name: 'Never seen' } });
+      await patchTrigger(
+        { db: tx, config: platform.deps.config },
+        { appId: appA.id, id: trigger.id, patch: { name: 'Never seen' } },
+      );
       throw new Error('roll back');
     });
     await expect(rolledBack).rejects.toThrow('roll back');
@@ -470,7 +491,7 @@ describe('change notifications', () => {
     });
     const committed = platform.deps.db.transaction(async (tx) => {
       await patchTrigger(
-        { db: tx },
+        { db: tx, config: platform.deps.config },
         { appId: appA.id, id: trigger.id, patch: { name: 'Seen after commit' } },
       );
       patched();

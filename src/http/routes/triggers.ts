@@ -108,7 +108,7 @@ triggersRouter.openapi(
     const body = c.req.valid('json');
     const appId = appIdOf(c);
     return createdIdempotently(c, appId, body, async (db) =>
-      present(await createTrigger({ db }, { appId, trigger: body })),
+      present(await createTrigger({ db, config: c.get('deps').config }, { appId, trigger: body })),
     ) as never;
   },
 );
@@ -180,10 +180,11 @@ triggersRouter.openapi(
     },
   }),
   async (c) => {
-    const row = await patchTrigger(
-      { db: c.get('deps').db },
-      { appId: appIdOf(c), id: c.req.valid('param').id, patch: c.req.valid('json') },
-    );
+    const row = await patchTrigger(c.get('deps'), {
+      appId: appIdOf(c),
+      id: c.req.valid('param').id,
+      patch: c.req.valid('json'),
+    });
     return c.json(present(row), 200);
   },
 );
