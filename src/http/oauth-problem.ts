@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { redactCardNumbers } from '../cards/card-numbers.ts';
 import type { OAuthError, OAuthErrorCode } from '../oauth/errors.ts';
 import type { AppEnv } from './env.ts';
 
@@ -23,7 +24,11 @@ export const oauthStatusOf = (error: OAuthError): 400 | 401 | 429 | 500 =>
 export function oauthProblem(c: Context<AppEnv>, error: OAuthError): Response {
   if (error.error === 'invalid_client') c.header('www-authenticate', 'Basic realm="cardlink-oauth"');
   if (error.retryAfter !== undefined) c.header('retry-after', String(error.retryAfter));
-  return c.json({ error: error.error, error_description: error.message }, oauthStatusOf(error));
+  // The description may quote what the client sent (a repeated parameter's name): never a card number.
+  return c.json(
+    { error: error.error, error_description: redactCardNumbers(error.message) },
+    oauthStatusOf(error),
+  );
 }
 
 const OAuthErrorBody = z

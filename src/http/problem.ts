@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { redactCardNumbers } from '../cards/card-numbers.ts';
 import type { ErrorCode, FieldError } from '../errors.ts';
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
@@ -47,17 +48,28 @@ export interface ProblemInput {
   extra?: Record<string, unknown>;
 }
 
-/** The RFC 9457 problem+json body for an error, with our stable `code` and the request id. */
+/**
+ * The RFC 9457 problem+json body for an error, with our stable `code` and the request id. Every text in it
+ * that may repeat what the caller sent (a field name, a value quoted by a schema message) passes the card
+ * number redactor here, once for every route.
+ */
 export function problemBody(input: ProblemInput, publicUrl: string, requestId: string | null) {
   const status = statusOf(input.code);
   return {
     type: `${publicUrl}/problems/${input.code}`,
     title: TITLES[input.code],
     status,
-    detail: input.detail,
+    detail: redactCardNumbers(input.detail),
     code: input.code,
     request_id: requestId,
-    ...(input.errors ? { errors: input.errors } : {}),
+    ...(input.errors
+      ? {
+          errors: input.errors.map((error) => ({
+            path: redactCardNumbers(error.path),
+            message: redactCardNumbers(error.message),
+          })),
+        }
+      : {}),
     ...input.extra,
   };
 }
