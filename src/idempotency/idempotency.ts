@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { and, eq, lt } from 'drizzle-orm';
 import { keyedIdentifier } from '../cards/fingerprint.ts';
 import type { Db, Executor } from '../db/client.ts';
@@ -24,28 +24,28 @@ export interface IdempotentResult<T> {
   replayed: boolean;
 }
 
-const requestHash = (req: IdempotentRequest) =>
-  createHash('sha256')
-    .update(`${req.method} ${req.path}\n${JSON.stringify(req.body ?? null)}`)
+// Keyed, because the body may hold what must not be recoverable from a stored digest (a password, a card
+// number: few enough candidates to try them all against a plain hash).
+const requestHash = (req: IdempotentRequest, secretsKey: string) =>
+  createHmac('sha256', secretsKey)
+    .update(`idempotent request\u0000${req.method} ${req.path}\n${JSON.stringify(req.body ?? null)}`)
     .digest('hex');
 
 /**
  * Runs a creating verb at most once per (scope, key) for 24 hours. The key's record and the verb's writes
  * commit in one transaction, so a crash can never leave one without the other; a concurrent second request
- * waits on the first's row lock and then replays its answer. The key is stored only as a keyed hash: the
- * caller chose it, and it could be anything, a card number included.
+ * waits on the first's row lock and then replays its answer. The key and the request are stored only as
+ * keyed hashes: the caller chose both, and either could hold anything, a card number included.
  */
 export async function withIdempotency<T>(
-  deps: { db: Db; secretBox: SecretBox; config: { cardFingerprintKey: string } },
+  deps: { db: Db; secretBox: SecretBox; config: { cardFingerprintKey: string; secretsKey: string } },
   req: IdempotentRequest,
   run: (db: Executor) => Promise<{ status: number; body: T }>,
 ): Promise<IdempotentResult<T>> {
   if (!req.key) return { ...(await run(deps.db)), replayed: false };
-  const hash = requestHash(req);
+  const hash = requestHash(req, deps.config.secretsKey);
   const storedKey = keyedIdentifier(req.key, deps.config.cardFingerprintKey);
   const where = and(eq(idempotencyKeys.scope, req.scope), eq(idempotencyKeys.key, storedKey));
-  // Records written before keys were hashed hold the key itself; they are honoured until they expire (24 h).
-  const legacyWhere = and(eq(idempotencyKeys.scope, req.scope), eq(idempotencyKeys.key, req.key));
 
   return deps.db.transaction(async (tx) => {
     const claim = () =>
@@ -55,10 +55,9 @@ export async function withIdempotency<T>(
         .onConflictDoNothing()
         .returning({ key: idempotencyKeys.key });
 
-    const [legacy] = await tx.select().from(idempotencyKeys).where(legacyWhere);
-    let claimed = legacy === undefined && (await claim()).length > 0;
+    let claimed = (await claim()).length > 0;
     if (!claimed) {
-      const [existing] = legacy ? [legacy] : await tx.select().from(idempotencyKeys).where(where);
+      const [existing] = await tx.select().from(idempotencyKeys).where(where);
       if (!existing) {
         throw new AppError(
           'idempotency_key_in_use',
@@ -66,7 +65,7 @@ export async function withIdempotency<T>(
         );
       }
       if (Date.now() - existing.createdAt.getTime() > IDEMPOTENCY_TTL_MS) {
-        await tx.delete(idempotencyKeys).where(legacy ? legacyWhere : where);
+        await tx.delete(idempotencyKeys).where(where);
         claimed = (await claim()).length > 0;
       } else if (existing.requestHash !== hash) {
         throw new AppError(

@@ -1,5 +1,5 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { keyedIdentifier } from '../../src/cards/fingerprint.ts';
 import { usePlatform } from '../helpers/platform.ts';
 
 const platform = usePlatform();
@@ -209,34 +209,25 @@ describe('Idempotency-Key', () => {
     for (const stored of keys) expect(stored).toMatch(/^hmac_[A-Za-z0-9_-]{43}$/);
   });
 
-  it('still honours a record stored with the key itself (before keys were hashed) until it expires', async () => {
-    const headers = { 'idempotency-key': 'legacy-plain-key' };
-    const first = await platform.admin('POST', '/v1/merchants', {
-      body: { name: 'Legacy', mids: ['LEG-1'] },
-      headers,
-    });
+  it('keeps only a keyed digest of the request, whose body may hold a card number', async () => {
+    const body = { name: 'Keyed body', mids: ['378282246310005'] };
+    const headers = { 'idempotency-key': 'keyed-body-1' };
+    const first = await platform.admin('POST', '/v1/merchants', { body, headers });
     expect(first.status).toBe(201);
-    // As the row was written before this change: the plaintext key.
-    const hashed = keyedIdentifier('legacy-plain-key', platform.config.cardFingerprintKey);
-    const updated = await platform.deps
-      .sql`update idempotency_keys set key = 'legacy-plain-key' where key = ${hashed}`;
-    expect(updated.count).toBe(1);
-    const replay = await platform.admin('POST', '/v1/merchants', {
-      body: { name: 'Legacy', mids: ['LEG-1'] },
-      headers,
-    });
-    expect(replay.status).toBe(201);
+    const [row] = await platform.deps.sql`select request_hash from idempotency_keys`;
+    // An unkeyed digest of the request could be matched by trying every card number of a BIN.
+    const unkeyed = createHash('sha256')
+      .update(`POST /v1/merchants\n${JSON.stringify(body)}`)
+      .digest('hex');
+    expect(row!.request_hash).not.toBe(unkeyed);
+    const replay = await platform.admin('POST', '/v1/merchants', { body, headers });
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
-    expect(replay.body.id).toBe(first.body.id);
     const reused = await platform.admin('POST', '/v1/merchants', {
-      body: { name: 'Other', mids: ['LEG-2'] },
+      body: { ...body, name: 'Other' },
       headers,
     });
     expect(reused.status).toBe(409);
     expect(reused.body.code).toBe('idempotency_key_reused');
-    const [row] = await platform.deps
-      .sql`select count(*)::int as n from merchants where name in ('Legacy', 'Other')`;
-    expect(row!.n).toBe(1);
   });
 
   it('refuses the same key with a different body with 409 idempotency_key_reused', async () => {

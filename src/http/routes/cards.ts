@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { describeCard, enrollCard, listCards, removeCard, resolveAppCard } from '../../cards/cards.ts';
+import { enrollCard, listCards, removeCard, resolveAppCard } from '../../cards/cards.ts';
 import { consumeEnrollmentAttempt } from '../../cards/enroll-limiter.ts';
 import { withinEnrollRefusalLimit } from '../../cards/enroll-refusals.ts';
 import { cardIdForApp, cardIdFromApp } from '../../cards/pseudonyms.ts';
@@ -147,14 +147,11 @@ cardsRouter.openapi(
     try {
       await consumeEnrollmentAttempt(deps, user.id);
       const input = { pan: body.pan, expMonth: body.exp_month, expYear: body.exp_year };
-      return (await withinEnrollRefusalLimit(deps, user.id, () => {
-        // The idempotency record hashes the request: hand it the keyed fingerprint, never the PAN.
-        const { fingerprint } = describeCard(deps.config.cardFingerprintKey, input);
-        const safeBody = { fingerprint, exp_month: body.exp_month, exp_year: body.exp_year };
-        return createdIdempotently(c, user.id, safeBody, async (db) =>
+      return (await withinEnrollRefusalLimit(deps, user.id, () =>
+        createdIdempotently(c, user.id, body, async (db) =>
           present(await enrollCard({ ...deps, db }, user.id, input)),
-        );
-      })) as never;
+        ),
+      )) as never;
     } catch (error) {
       if (error instanceof AppError && error.code === 'rate_limited')
         c.header('retry-after', String(error.extra?.retry_after ?? 60));

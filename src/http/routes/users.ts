@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { UserRow } from '../../db/schema/index.ts';
 import { consentHistory } from '../../grants/grants.ts';
@@ -70,13 +69,7 @@ usersRouter.openapi(
   }),
   async (c) => {
     const body = c.req.valid('json');
-    const deps = c.get('deps');
-    // The idempotency record keeps a hash of the request: give it a keyed digest, never the password itself.
-    const fingerprint = {
-      email: normaliseEmail(body.email),
-      password: createHmac('sha256', deps.config.secretsKey).update(body.password).digest('base64url'),
-    };
-    return createdIdempotently(c, `signup:${fingerprint.email}`, fingerprint, async (db) =>
+    return createdIdempotently(c, `signup:${normaliseEmail(body.email)}`, body, async (db) =>
       presentUser(await createUser(db, body)),
     ) as never;
   },
