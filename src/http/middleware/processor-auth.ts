@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { ProcessorRow } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { authenticateProcessor } from '../../ingest/processor-auth.ts';
+import { handOverBodyText } from '../body-handover.ts';
 import { clientAddress } from '../client-address.ts';
 import type { AppEnv } from '../env.ts';
 
@@ -37,8 +38,7 @@ export const requireProcessor: MiddlewareHandler<AppEnv> = async (c, next) => {
     throw error;
   });
   c.set(PROCESSOR, processor as never);
-  // Hand the verified bytes to the body parser as text, so it does not rebuild a Response to read them again.
-  (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(utf8.decode(body));
+  handOverBodyText(c, utf8.decode(body));
   await next();
 };
 
