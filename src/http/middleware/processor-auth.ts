@@ -6,7 +6,6 @@ import { handOverBodyText } from '../body-handover.ts';
 import { clientAddress } from '../client-address.ts';
 import type { AppEnv } from '../env.ts';
 
-const PROCESSOR = 'processor' as never;
 const utf8 = new TextDecoder();
 
 /**
@@ -37,14 +36,14 @@ export const requireProcessor: MiddlewareHandler<AppEnv> = async (c, next) => {
     }
     throw error;
   });
-  c.set(PROCESSOR, processor as never);
+  c.set('processor', processor);
   handOverBodyText(c, utf8.decode(body));
   await next();
 };
 
 /** The processor `requireProcessor` authenticated for this request. */
 export function processorOf(c: Context<AppEnv>): ProcessorRow {
-  const processor = c.get(PROCESSOR) as ProcessorRow | undefined;
+  const processor = c.get('processor');
   if (!processor) throw new Error('processorOf() used on a route without requireProcessor');
   return processor;
 }

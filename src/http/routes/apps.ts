@@ -160,7 +160,7 @@ appsRouter.openapi(
         client_secret: created.clientSecret,
         webhook_secret: created.webhookSecret,
       };
-    }) as never;
+    });
   },
   withWebhookUrlCheck,
 );

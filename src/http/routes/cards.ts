@@ -154,14 +154,14 @@ cardsRouter.openapi(
     try {
       await consumeEnrollmentAttempt(deps, user.id);
       const input = { pan: body.pan, expMonth: body.exp_month, expYear: body.exp_year };
-      return (await withinEnrollRefusalLimit(deps, user.id, () => {
+      return await withinEnrollRefusalLimit(deps, user.id, () => {
         // The idempotency record hashes the request: hand it the keyed fingerprint, never the PAN.
         const { fingerprint } = describeCard(deps.config.cardFingerprintKey, input);
         const safeBody = { fingerprint, exp_month: body.exp_month, exp_year: body.exp_year };
         return createdIdempotently(c, user.id, safeBody, async (db) =>
           present(await enrollCard({ ...deps, db }, user.id, input)),
         );
-      })) as never;
+      });
     } catch (error) {
       if (error instanceof AppError && error.code === 'rate_limited')
         c.header('retry-after', String(error.extra?.retry_after ?? 60));

@@ -143,7 +143,7 @@ grantsRouter.openapi(
         { userId: user.id, appId: body.app_id, scopes: body.scopes, mode: 'replace', source: 'api' },
       );
       return presentGrant(grant, app);
-    }) as never;
+    });
   },
 );
 

@@ -108,7 +108,7 @@ merchantsRouter.openapi(
     const body = c.req.valid('json');
     return createdIdempotently(c, 'admin', body, async (db) =>
       present(await createMerchant(db, body, c.get('deps').config.cardFingerprintKey)),
-    ) as never;
+    );
   },
 );
 

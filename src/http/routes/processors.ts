@@ -92,7 +92,7 @@ processorsRouter.openapi(
         api_key: created.apiKey,
         signing_secret: created.signingSecret,
       };
-    }) as never;
+    });
   },
 );
 

@@ -78,7 +78,7 @@ usersRouter.openapi(
     };
     return createdIdempotently(c, `signup:${fingerprint.email}`, fingerprint, async (db) =>
       presentUser(await createUser(db, body)),
-    ) as never;
+    );
   },
 );
 
