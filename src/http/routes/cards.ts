@@ -18,6 +18,8 @@ import {
   ListQuery,
   listOf,
   ProblemSchema,
+  pageQuery,
+  presentPage,
   Timestamp,
 } from '../schemas.ts';
 
@@ -185,12 +187,8 @@ cardsRouter.openapi(
     },
   }),
   async (c) => {
-    const { limit, starting_after } = c.req.valid('query');
-    const page = await listCards(c.get('deps').db, signedInUser(c).user.id, {
-      limit,
-      startingAfter: starting_after,
-    });
-    return c.json({ data: page.data.map(present), has_more: page.hasMore }, 200);
+    const page = await listCards(c.get('deps').db, signedInUser(c).user.id, pageQuery(c.req.valid('query')));
+    return c.json(presentPage(page, present), 200);
   },
 );
 
@@ -253,10 +251,7 @@ cardsRouter.openapi(
       throw invalidFields([{ path: 'query.starting_after', message: 'is not a card id from this API' }]);
     const page = await listCards(deps.db, access.userId, { limit, startingAfter });
     return c.json(
-      {
-        data: page.data.map((row) => presentForApp(deps.config.secretsKey, access.appId, row)),
-        has_more: page.hasMore,
-      },
+      presentPage(page, (row) => presentForApp(deps.config.secretsKey, access.appId, row)),
       200,
     );
   },

@@ -13,6 +13,8 @@ import {
   jsonResponse,
   ListQuery,
   listOf,
+  pageQuery,
+  presentPage,
   Timestamp,
 } from '../schemas.ts';
 
@@ -98,13 +100,9 @@ grantsRouter.openapi(
     },
   }),
   async (c) => {
-    const { limit, starting_after } = c.req.valid('query');
-    const page = await listGrants(c.get('deps').db, signedInUser(c).user.id, {
-      limit,
-      startingAfter: starting_after,
-    });
+    const page = await listGrants(c.get('deps').db, signedInUser(c).user.id, pageQuery(c.req.valid('query')));
     return c.json(
-      { data: page.data.map((row) => presentGrant(row.grant, row.app)), has_more: page.hasMore },
+      presentPage(page, (row) => presentGrant(row.grant, row.app)),
       200,
     );
   },
@@ -194,11 +192,8 @@ grantsRouter.openapi(
     responses: { 200: jsonResponse(ConsentHistory, 'A page of consent events'), ...errorResponses },
   }),
   async (c) => {
-    const { limit, starting_after } = c.req.valid('query');
-    const page = await consentHistory(c.get('deps').db, signedInUser(c).user.id, {
-      limit,
-      startingAfter: starting_after,
-    });
-    return c.json({ data: page.data.map(presentConsent), has_more: page.hasMore }, 200);
+    const userId = signedInUser(c).user.id;
+    const page = await consentHistory(c.get('deps').db, userId, pageQuery(c.req.valid('query')));
+    return c.json(presentPage(page, presentConsent), 200);
   },
 );

@@ -14,6 +14,8 @@ import {
   jsonBody,
   jsonResponse,
   ListQuery,
+  pageQuery,
+  presentPage,
   Timestamp,
 } from '../schemas.ts';
 import { ConsentHistory, presentConsent } from './grants.ts';
@@ -111,8 +113,7 @@ usersRouter.openapi(
   async (c) => {
     const { db } = c.get('deps');
     const user = await getUser(db, c.req.valid('param').id);
-    const { limit, starting_after } = c.req.valid('query');
-    const page = await consentHistory(db, user.id, { limit, startingAfter: starting_after });
-    return c.json({ data: page.data.map(presentConsent), has_more: page.hasMore }, 200);
+    const page = await consentHistory(db, user.id, pageQuery(c.req.valid('query')));
+    return c.json(presentPage(page, presentConsent), 200);
   },
 );
