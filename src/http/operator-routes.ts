@@ -33,14 +33,15 @@ export function operatorRoutes<P extends string, T extends z.ZodType>(
   const plural = path.slice(path.lastIndexOf('/') + 1);
   const noun = names.name.toLowerCase();
   const common = { tags: [`Operator: ${plural}`], security: [{ adminToken: [] }] };
-  const one = { path: `${path}/{id}` as const, params: IdParam(names.idPrefix) };
+  const itemPath = `${path}/{id}` as const;
+  const idParams = IdParam(names.idPrefix);
   return {
     register: <B extends z.ZodType, C extends z.ZodType>(
       text: RouteText & { body: B; created: C; createdDescription: string },
     ) =>
       createRoute({
         method: 'post',
-        path: path,
+        path,
         ...common,
         summary: text.summary,
         description: text.description,
@@ -50,7 +51,7 @@ export function operatorRoutes<P extends string, T extends z.ZodType>(
     list: (text: RouteText) =>
       createRoute({
         method: 'get',
-        path: path,
+        path,
         ...common,
         ...text,
         request: { query: ListQuery },
@@ -62,20 +63,20 @@ export function operatorRoutes<P extends string, T extends z.ZodType>(
     get: (text: RouteText) =>
       createRoute({
         method: 'get',
-        path: one.path,
+        path: itemPath,
         ...common,
         ...text,
-        request: { params: one.params },
+        request: { params: idParams },
         responses: { 200: jsonResponse(schema, `The ${noun}`), ...errorResponses },
       }),
     update: <B extends z.ZodType>(text: RouteText & { body: B }) =>
       createRoute({
         method: 'patch',
-        path: one.path,
+        path: itemPath,
         ...common,
         summary: text.summary,
         description: text.description,
-        request: { params: one.params, body: jsonBody(text.body) },
+        request: { params: idParams, body: jsonBody(text.body) },
         responses: { 200: jsonResponse(schema, `The updated ${noun}`), ...errorResponses },
       }),
   };
