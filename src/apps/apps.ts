@@ -1,6 +1,7 @@
-import { desc, eq, lt } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
-import { type Page, toPage } from '../db/paginate.ts';
+import type { Page } from '../db/paginate.ts';
+import { pageOfRows, rowById } from '../db/rows.ts';
 import type { Status } from '../db/schema/columns.ts';
 import { type AppRow, apps } from '../db/schema/index.ts';
 import { notFound } from '../errors.ts';
@@ -62,21 +63,11 @@ export async function registerApp(deps: AppDeps, input: NewApp): Promise<AppWith
   return { app: app!, clientSecret, webhookSecret };
 }
 
-export async function listApps(db: Executor, page: Page) {
-  const rows = await db
-    .select()
-    .from(apps)
-    .where(page.startingAfter ? lt(apps.id, page.startingAfter) : undefined)
-    .orderBy(desc(apps.id))
-    .limit(page.limit + 1);
-  return toPage(rows, page.limit);
-}
+/** A page of apps, newest first. */
+export const listApps = (db: Executor, page: Page) => pageOfRows(db, apps, page);
 
-export async function getApp(db: Executor, id: string): Promise<AppRow> {
-  const [row] = await db.select().from(apps).where(eq(apps.id, id));
-  if (!row) throw notFound('app');
-  return row;
-}
+/** The app with this id, or 404. */
+export const getApp = (db: Executor, id: string): Promise<AppRow> => rowById(db, apps, id, 'app');
 
 export interface AppPatch {
   name?: string | undefined;
@@ -89,14 +80,15 @@ export interface AppPatch {
 
 /** Updates an app; a new webhook URL has passed `checkWebhookUrl`, as for `registerApp`. */
 export async function updateApp(deps: AppDeps, id: string, patch: AppPatch): Promise<AppRow> {
+  // drizzle leaves a field that is undefined out of the UPDATE: only what the patch names changes.
   const [row] = await deps.db
     .update(apps)
     .set({
-      ...(patch.name !== undefined ? { name: patch.name } : {}),
-      ...(patch.webhookUrl !== undefined ? { webhookUrl: patch.webhookUrl } : {}),
-      ...(patch.redirectUris !== undefined ? { redirectUris: patch.redirectUris } : {}),
-      ...(patch.scopes !== undefined ? { scopes: patch.scopes } : {}),
-      ...(patch.status !== undefined ? { status: patch.status } : {}),
+      name: patch.name,
+      webhookUrl: patch.webhookUrl,
+      redirectUris: patch.redirectUris,
+      scopes: patch.scopes,
+      status: patch.status,
       ...feeColumns(patch.fee),
       updatedAt: new Date(),
     })

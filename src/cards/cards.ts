@@ -1,6 +1,7 @@
-import { and, desc, eq, isNull, lt } from 'drizzle-orm';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
-import { type Page, toPage } from '../db/paginate.ts';
+import type { Page } from '../db/paginate.ts';
+import { pageOfRows } from '../db/rows.ts';
 import { type CardRow, cards, grants } from '../db/schema/index.ts';
 import { AppError, invalidFields, isUniqueViolation, notFound } from '../errors.ts';
 import { newId } from '../lib/ids.ts';
@@ -78,21 +79,8 @@ export async function enrollCard(deps: CardDeps, userId: string, input: NewCard)
 }
 
 /** A page of a user's live cards, newest first. */
-export async function listCards(db: Executor, userId: string, page: Page) {
-  const rows = await db
-    .select()
-    .from(cards)
-    .where(
-      and(
-        eq(cards.userId, userId),
-        isNull(cards.deletedAt),
-        page.startingAfter ? lt(cards.id, page.startingAfter) : undefined,
-      ),
-    )
-    .orderBy(desc(cards.id))
-    .limit(page.limit + 1);
-  return toPage(rows, page.limit);
-}
+export const listCards = (db: Executor, userId: string, page: Page) =>
+  pageOfRows(db, cards, page, and(eq(cards.userId, userId), isNull(cards.deletedAt)));
 
 /** Every live card of a user (small: people have a handful). */
 export const liveCardsOf = (db: Executor, userId: string) =>

@@ -3,17 +3,17 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Deps } from '../deps.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { registerIngestMetrics } from '../ingest/metrics.ts';
+import { limitBody } from './body-limit.ts';
 import type { AppEnv } from './env.ts';
-import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-depth.ts';
+import { limitJsonDepth } from './json-depth.ts';
 import { requireAdminInBrowser } from './middleware/admin.ts';
 import { createHttpMetrics, type HttpMetrics, observe, requestLogger } from './middleware/observe.ts';
 import { sameOriginHtml } from './middleware/same-origin-html.ts';
-import { problem, statusOf, TITLES } from './problem.ts';
+import { problem, problemOf, statusOf, TITLES, unhandledProblem } from './problem.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
 import { appsRouter } from './routes/apps.ts';
 import { cardTokensRouter } from './routes/card-tokens.ts';
@@ -35,12 +35,6 @@ import { sessionsRouter } from './routes/sessions.ts';
 import { triggersRouter } from './routes/triggers.ts';
 import { usersRouter } from './routes/users.ts';
 import { webRouter } from './routes/web.ts';
-
-/** What hono's validator and zod-openapi parse as JSON: `application/json`, `application/<x>+json`. */
-const JSON_MEDIA_TYPE = /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i;
-
-/** Requests larger than this are refused with 413 before they are read whole. */
-export const MAX_BODY_BYTES = 1024 * 1024;
 
 const HTTP_STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   400: 'bad_request',
@@ -97,37 +91,12 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
     // sign-in, OAuth): nothing is stored by a cache unless its route says so (discovery, JWKS).
     if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
   });
-  const tooLarge = () => {
-    throw new AppError('payload_too_large', `The body exceeds ${MAX_BODY_BYTES} bytes.`);
-  };
-  const streamedBodyLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
-  app.use((c, next) => {
-    // Decided from the headers when they suffice: hono's bodyLimit reads `c.req.raw.body`, which makes
-    // @hono/node-server build a full web Request per request (a large share of CPU at high request rates).
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    const length = c.req.header('content-length');
-    if (length !== undefined && /^[0-9]+$/.test(length) && c.req.header('transfer-encoding') === undefined) {
-      return Number(length) > MAX_BODY_BYTES ? tooLarge() : next();
-    }
-    return streamedBodyLimit(c, next);
-  });
-  // Measured once here, before any parser sees the body (hono's and zod-openapi's validators, a route's own
-  // c.req.json() or the Stripe route's parse after its signature check): nothing downstream needs to care.
-  app.use(async (c, next) => {
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
-    // arrayBuffer(), not text(): hono caches it, and signature checks need the exact bytes.
-    if (nestsDeeperThan(new Uint8Array(await c.req.arrayBuffer()), MAX_JSON_DEPTH)) throw tooDeep();
-    return next();
-  });
+  app.use(limitBody);
+  app.use(limitJsonDepth);
 
   app.onError((error, c) => {
     if (error instanceof AppError) {
-      return problem(
-        c,
-        { code: error.code, detail: error.message, errors: error.errors, extra: error.extra },
-        publicUrl,
-      );
+      return problem(c, problemOf(error), publicUrl);
     }
     if (error instanceof HTTPException) {
       const code = HTTP_STATUS_CODES[error.status] ?? (error.status >= 500 ? 'internal' : 'bad_request');
@@ -139,18 +108,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
           : error.message || TITLES[code];
       return problem(c, { code, detail }, publicUrl);
     }
-    deps.logger.error(
-      {
-        request_id: c.get('requestId'),
-        err: { name: error.name, message: error.message, stack: error.stack },
-      },
-      'unhandled error',
-    );
-    return problem(
-      c,
-      { code: 'internal', detail: 'Something went wrong on our side; it has been logged.' },
-      publicUrl,
-    );
+    return problem(c, unhandledProblem(deps.logger, c.get('requestId'), error), publicUrl);
   });
   // The path is not echoed: the sender chose it, and it may hold a card number (also percent-encoded).
   app.notFound((c) =>

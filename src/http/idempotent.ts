@@ -7,12 +7,12 @@ import type { AppEnv } from './env.ts';
  * Runs a creating verb under the request's Idempotency-Key (per caller scope) and answers 201 with its
  * result, or replays the first answer with `Idempotent-Replayed: true`.
  */
-export async function createdIdempotently<T>(
+export async function createdIdempotently<T extends object>(
   c: Context<AppEnv>,
   scope: string,
   body: unknown,
   run: (db: Executor) => Promise<T>,
-): Promise<Response> {
+) {
   const deps = c.get('deps');
   const result = await withIdempotency(
     deps,
@@ -20,5 +20,5 @@ export async function createdIdempotently<T>(
     async (db) => ({ status: 201, body: await run(db) }),
   );
   if (result.replayed) c.header('idempotent-replayed', 'true');
-  return c.json(result.body as object, result.status as 201);
+  return c.json(result.body, result.status as 201);
 }

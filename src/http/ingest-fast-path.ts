@@ -1,16 +1,16 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { ProcessorRow } from '../db/schema/index.ts';
 import type { Deps } from '../deps.ts';
-import { AppError } from '../errors.ts';
 import { ingestEvents } from '../ingest/ingest.ts';
 import { authenticateProcessor } from '../ingest/processor-auth.ts';
 import type { Logger } from '../logger.ts';
-import { MAX_BODY_BYTES } from './app.ts';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.ts';
+import { handOverRawBody } from './body-handover.ts';
+import { declaredLength, MAX_BODY_BYTES } from './body-limit.ts';
+import { batchOf, singleEventRejection } from './ingest-envelope.ts';
+import { refuseDeepJson } from './json-depth.ts';
 import { type HttpMetrics, recordRequest, requestLogger } from './middleware/observe.ts';
-import { problemBody } from './problem.ts';
+import { type ProblemInput, problemBody, problemOf, unhandledProblem } from './problem.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
-import { batchOf, singleEventRejection } from './routes/events.ts';
 
 const ROUTE = '/v1/events';
 const JSON_TYPE = /^application\/json\s*(;\s*charset="?utf-8"?\s*)?$/i;
@@ -54,13 +54,9 @@ export function withIngestFastPath(
 
 /** A JSON body of declared length within the limit (a chunked or oversized one is the app's to refuse). */
 function readableAtOnce(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
+  const length = declaredLength(req.headers['content-length'], header(req, 'transfer-encoding'));
   return (
-    length !== undefined &&
-    req.headers['transfer-encoding'] === undefined &&
-    /^[0-9]{1,8}$/.test(length) &&
-    Number(length) <= MAX_BODY_BYTES &&
-    JSON_TYPE.test(req.headers['content-type'] ?? '')
+    length !== undefined && length <= MAX_BODY_BYTES && JSON_TYPE.test(req.headers['content-type'] ?? '')
   );
 }
 
@@ -92,7 +88,7 @@ async function handle(
   const started = performance.now();
   const body = await readBody(req);
   const handOver = () => {
-    (req as IncomingMessage & { rawBody?: Buffer }).rawBody = body;
+    handOverRawBody(req, body);
     fallback(req, res);
   };
 
@@ -109,15 +105,14 @@ async function handle(
       },
       body,
     });
-    if (nestsDeeperThan(body, MAX_JSON_DEPTH)) return handOver();
+    refuseDeepJson(body);
     const parsed: unknown = JSON.parse(utf8.decode(body));
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return handOver();
     batch = batchOf(parsed as Record<string, unknown>);
     events = batch ?? [parsed];
   } catch {
     // A bad key or signature, a body that is not UTF-8 JSON (or nests too deep), a bad envelope, or the
-    // processor look-up failing:
-    // nothing has been stored, and the app answers each of these as documented.
+    // processor look-up failing: nothing has been stored, and the app answers each of these as documented.
     return handOver();
   }
 
@@ -127,25 +122,11 @@ async function handle(
     const results = await ingestEvents(deps, processor, events);
     const rejection = batch ? null : singleEventRejection(results[0]!);
     answer = rejection
-      ? problemAnswer(deps, requestId, rejection)
+      ? problemAnswer(deps, requestId, problemOf(rejection))
       : { status: 200, type: 'application/json', payload: JSON.stringify({ results }) };
   } catch (error) {
-    // Storage failed: nothing new was stored (the processor may resend). Logged as the app logs it.
-    deps.logger.error(
-      {
-        request_id: requestId,
-        err:
-          error instanceof Error
-            ? { name: error.name, message: error.message, stack: error.stack }
-            : { message: String(error) },
-      },
-      'unhandled error',
-    );
-    answer = problemAnswer(
-      deps,
-      requestId,
-      new AppError('internal', 'Something went wrong on our side; it has been logged.'),
-    );
+    // Storage failed: nothing new was stored (the processor may resend).
+    answer = problemAnswer(deps, requestId, unhandledProblem(deps.logger, requestId, error));
   }
   res.writeHead(answer.status, {
     'content-type': answer.type,
@@ -162,11 +143,7 @@ async function handle(
   });
 }
 
-function problemAnswer(deps: Deps, requestId: string, error: AppError) {
-  const body = problemBody(
-    { code: error.code, detail: error.message, errors: error.errors, extra: error.extra },
-    deps.config.publicUrl,
-    requestId,
-  );
+function problemAnswer(deps: Deps, requestId: string, problem: ProblemInput) {
+  const body = problemBody(problem, deps.config.publicUrl, requestId);
   return { status: body.status, type: 'application/problem+json', payload: JSON.stringify(body) };
 }

@@ -1,4 +1,6 @@
+import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../errors.ts';
+import type { AppEnv } from './env.ts';
 
 /**
  * The most arrays and objects a JSON body may nest. Our own documents nest 4 deep and a Stripe event about
@@ -43,6 +45,27 @@ export function nestsDeeperThan(bytes: Uint8Array, max: number): boolean {
   return false;
 }
 
-/** The refusal of a body nested deeper than MAX_JSON_DEPTH (400: a body we will not parse). */
-export const tooDeep = () =>
-  new AppError('bad_request', `The JSON body nests deeper than ${MAX_JSON_DEPTH} arrays and objects.`);
+/** Refuses (400 `bad_request`) JSON text in `bytes` nested deeper than MAX_JSON_DEPTH: we will not parse it. */
+export function refuseDeepJson(bytes: Uint8Array): void {
+  if (nestsDeeperThan(bytes, MAX_JSON_DEPTH)) {
+    throw new AppError(
+      'bad_request',
+      `The JSON body nests deeper than ${MAX_JSON_DEPTH} arrays and objects.`,
+    );
+  }
+}
+
+/** What hono's validator and zod-openapi parse as JSON: `application/json`, `application/<x>+json`. */
+const JSON_MEDIA_TYPE = /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i;
+
+/**
+ * Measures a JSON body once, before any parser sees it (hono's and zod-openapi's validators, a route's own
+ * c.req.json() or the Stripe route's parse after its signature check): nothing downstream needs to care.
+ */
+export const limitJsonDepth: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+  if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
+  // arrayBuffer(), not text(): hono caches it, and signature checks need the exact bytes.
+  refuseDeepJson(new Uint8Array(await c.req.arrayBuffer()));
+  return next();
+};

@@ -1,7 +1,9 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { redactCardNumbers } from '../cards/card-numbers.ts';
-import type { ErrorCode, FieldError } from '../errors.ts';
+import type { AppError, ErrorCode, FieldError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { AppEnv } from './env.ts';
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   bad_request: 400,
@@ -48,6 +50,36 @@ export interface ProblemInput {
   extra?: Record<string, unknown>;
 }
 
+/** What an AppError tells the caller. */
+export const problemOf = (error: AppError): ProblemInput => ({
+  code: error.code,
+  detail: error.message,
+  errors: error.errors,
+  extra: error.extra,
+});
+
+/**
+ * Logs an error nobody expected (the whole stack, with the request id) and gives the 500 the caller sees,
+ * which says nothing of it. Its message may quote a value (Postgres does): redacted like any error text.
+ */
+export function unhandledProblem(logger: Logger, requestId: string, error: unknown): ProblemInput {
+  logger.error(
+    {
+      request_id: requestId,
+      err:
+        error instanceof Error
+          ? {
+              name: error.name,
+              message: redactCardNumbers(error.message),
+              stack: error.stack && redactCardNumbers(error.stack),
+            }
+          : { message: redactCardNumbers(String(error)) },
+    },
+    'unhandled error',
+  );
+  return { code: 'internal', detail: 'Something went wrong on our side; it has been logged.' };
+}
+
 /**
  * The RFC 9457 problem+json body for an error, with our stable `code` and the request id. Every text in it
  * that may repeat what the caller sent (a field name, a value quoted by a schema message) passes the card
@@ -75,7 +107,7 @@ export function problemBody(input: ProblemInput, publicUrl: string, requestId: s
 }
 
 /** Writes an RFC 9457 problem+json response with our stable `code` and the request id. */
-export function problem(c: Context, input: ProblemInput, publicUrl: string): Response {
-  const body = problemBody(input, publicUrl, (c.get('requestId' as never) as string | undefined) ?? null);
+export function problem(c: Context<AppEnv>, input: ProblemInput, publicUrl: string): Response {
+  const body = problemBody(input, publicUrl, c.get('requestId') ?? null);
   return c.body(JSON.stringify(body), body.status, { 'content-type': 'application/problem+json' });
 }

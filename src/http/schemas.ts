@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { Page } from '../db/paginate.ts';
 
 export const ProblemSchema = z
   .object({
@@ -59,6 +60,18 @@ export const ListQuery = z.object({
 
 export const listOf = <T extends z.ZodType>(item: T, name: string) =>
   z.object({ data: z.array(item), has_more: z.boolean() }).openapi(name);
+
+/** The page a list route's query asks for. */
+export const pageQuery = (query: z.infer<typeof ListQuery>): Page => ({
+  limit: query.limit,
+  startingAfter: query.starting_after,
+});
+
+/** A page of rows as a list route answers it (`listOf`). */
+export const presentPage = <Row, Item>(
+  page: { data: Row[]; hasMore: boolean },
+  present: (row: Row) => Item,
+) => ({ data: page.data.map(present), has_more: page.hasMore });
 
 export const IdParam = (prefix: string) =>
   z.object({

@@ -1,7 +1,8 @@
-import { desc, eq, inArray, lt } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { storedReference } from '../cards/fingerprint.ts';
 import type { Executor } from '../db/client.ts';
-import { type Page, toPage } from '../db/paginate.ts';
+import type { Page } from '../db/paginate.ts';
+import { pageOfRows, rowById } from '../db/rows.ts';
 import type { Status } from '../db/schema/columns.ts';
 import { type MerchantRow, merchantMids, merchants } from '../db/schema/index.ts';
 import { AppError, isUniqueViolation, notFound } from '../errors.ts';
@@ -80,14 +81,9 @@ export async function createMerchant(
   });
 }
 
+/** A page of merchants with their MIDs, newest first. */
 export async function listMerchants(db: Executor, page: Page) {
-  const rows = await db
-    .select()
-    .from(merchants)
-    .where(page.startingAfter ? lt(merchants.id, page.startingAfter) : undefined)
-    .orderBy(desc(merchants.id))
-    .limit(page.limit + 1);
-  const { data, hasMore } = toPage(rows, page.limit);
+  const { data, hasMore } = await pageOfRows(db, merchants, page);
   const mids = await midsOf(
     db,
     data.map((m) => m.id),
@@ -95,9 +91,9 @@ export async function listMerchants(db: Executor, page: Page) {
   return { data: data.map((m) => ({ ...m, mids: mids.get(m.id) ?? [] })), hasMore };
 }
 
+/** The merchant with this id and its MIDs, or 404. */
 export async function getMerchant(db: Executor, id: string): Promise<Merchant> {
-  const [row] = await db.select().from(merchants).where(eq(merchants.id, id));
-  if (!row) throw notFound('merchant');
+  const row = await rowById(db, merchants, id, 'merchant');
   return { ...row, mids: (await midsOf(db, [id])).get(id) ?? [] };
 }
 
@@ -118,14 +114,15 @@ export async function updateMerchant(
   fingerprintKey: string,
 ): Promise<Merchant> {
   return db.transaction(async (tx) => {
+    // drizzle leaves a field that is undefined out of the UPDATE: only what the patch names changes.
     const [row] = await tx
       .update(merchants)
       .set({
-        ...(patch.name !== undefined ? { name: patch.name } : {}),
-        ...(patch.mcc !== undefined ? { mcc: patch.mcc } : {}),
-        ...(patch.country !== undefined ? { country: patch.country } : {}),
-        ...(patch.timezone !== undefined ? { timezone: patch.timezone } : {}),
-        ...(patch.status !== undefined ? { status: patch.status } : {}),
+        name: patch.name,
+        mcc: patch.mcc,
+        country: patch.country,
+        timezone: patch.timezone,
+        status: patch.status,
         updatedAt: new Date(),
       })
       .where(eq(merchants.id, id))

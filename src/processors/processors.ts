@@ -1,7 +1,8 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Config } from '../config.ts';
 import type { Executor } from '../db/client.ts';
-import { type Page, toPage } from '../db/paginate.ts';
+import type { Page } from '../db/paginate.ts';
+import { pageOfRows, rowById } from '../db/rows.ts';
 import type { Status } from '../db/schema/columns.ts';
 import { type ProcessorRow, processors } from '../db/schema/index.ts';
 import { AppError, notFound } from '../errors.ts';
@@ -47,21 +48,12 @@ export async function createProcessor(
   return { processor: processor!, apiKey, signingSecret };
 }
 
-export async function listProcessors(db: Executor, page: Page) {
-  const rows = await db
-    .select()
-    .from(processors)
-    .where(page.startingAfter ? lt(processors.id, page.startingAfter) : undefined)
-    .orderBy(desc(processors.id))
-    .limit(page.limit + 1);
-  return toPage(rows, page.limit);
-}
+/** A page of processors, newest first. */
+export const listProcessors = (db: Executor, page: Page) => pageOfRows(db, processors, page);
 
-export async function getProcessor(db: Executor, id: string): Promise<ProcessorRow> {
-  const [row] = await db.select().from(processors).where(eq(processors.id, id));
-  if (!row) throw notFound('processor');
-  return row;
-}
+/** The processor with this id, or 404. */
+export const getProcessor = (db: Executor, id: string): Promise<ProcessorRow> =>
+  rowById(db, processors, id, 'processor');
 
 export interface ProcessorPatch {
   name?: string | undefined;
@@ -75,17 +67,15 @@ export async function updateProcessor(
   id: string,
   patch: ProcessorPatch,
 ): Promise<ProcessorRow> {
+  const secret = patch.stripeEndpointSecret;
+  // drizzle leaves a field that is undefined out of the UPDATE: only what the patch names changes.
   const [row] = await deps.db
     .update(processors)
     .set({
-      ...(patch.name !== undefined ? { name: patch.name } : {}),
-      ...(patch.status !== undefined ? { status: patch.status } : {}),
-      ...(patch.stripeEndpointSecret !== undefined
-        ? {
-            stripeEndpointSecretSealed:
-              patch.stripeEndpointSecret === null ? null : deps.secretBox.seal(patch.stripeEndpointSecret),
-          }
-        : {}),
+      name: patch.name,
+      status: patch.status,
+      stripeEndpointSecretSealed:
+        secret === undefined || secret === null ? secret : deps.secretBox.seal(secret),
       updatedAt: new Date(),
     })
     .where(eq(processors.id, id))

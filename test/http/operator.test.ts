@@ -38,6 +38,9 @@ describe('operator: processors', () => {
       status: 'disabled',
       has_stripe_endpoint_secret: true,
     });
+    // A PATCH changes only the fields it names.
+    const renamed = await platform.admin('PATCH', `/v1/processors/${created.id}`, { body: { name: 'VF' } });
+    expect(renamed.body).toMatchObject({ name: 'VF', status: 'disabled', has_stripe_endpoint_secret: true });
 
     const rotated = await platform.admin('POST', `/v1/processors/${created.id}/rotate_secret`, {
       body: { expire_previous_in_seconds: 3600 },
@@ -102,7 +105,14 @@ describe('operator: apps', () => {
     const patched = await platform.admin('PATCH', `/v1/apps/${res.body.id}`, {
       body: { fee: null, status: 'disabled' },
     });
-    expect(patched.body).toMatchObject({ fee: null, status: 'disabled' });
+    expect(patched.body).toMatchObject({
+      fee: null,
+      status: 'disabled',
+      name: 'Coffee Rewards',
+      webhook_url: res.body.webhook_url,
+      redirect_uris: res.body.redirect_uris,
+      scopes: res.body.scopes,
+    });
     const listed = await platform.admin('GET', '/v1/apps');
     expect(listed.body.data.map((a: { id: string }) => a.id)).toContain(res.body.id);
     expect(listed.body.data[0]).not.toHaveProperty('client_secret');
@@ -140,7 +150,13 @@ describe('operator: merchants', () => {
       body: { mids: ['000124', '000125'] },
     });
     expect(patched.status).toBe(200);
-    expect(patched.body.mids).toEqual(['000124', '000125']);
+    expect(patched.body).toMatchObject({
+      mids: ['000124', '000125'],
+      name: 'Blue Bottle',
+      mcc: '5814',
+      country: 'US',
+      timezone: 'America/Los_Angeles',
+    });
     const freed = await platform.admin('POST', '/v1/merchants', {
       body: { name: 'Reuses 123', mids: ['000123'] },
     });

@@ -4,8 +4,6 @@ import { type AccessContext, checkAccessToken } from '../../oauth/access-tokens.
 import { SESSION_TOKEN_PREFIX } from '../../sessions/sessions.ts';
 import type { AppEnv } from '../env.ts';
 
-const ACCESS = 'appAccess' as never;
-
 const MESSAGES = {
   malformed: 'The access token is malformed.',
   invalid: 'The access token is invalid.',
@@ -44,7 +42,7 @@ export const requireAppToken: MiddlewareHandler<AppEnv> = async (c, next) => {
     );
     throw new AppError('unauthorized', MESSAGES[checked.reason]);
   }
-  c.set(ACCESS, checked.access as never);
+  c.set('appAccess', checked.access);
   await next();
 };
 
@@ -62,7 +60,7 @@ export const requireScope =
 
 /** What `requireAppToken` admitted: the app, and the user and scopes for delegated tokens. */
 export function appAccess(c: Context<AppEnv>): AccessContext {
-  const access = c.get(ACCESS) as AccessContext | undefined;
+  const access = c.get('appAccess');
   if (!access) throw new AppError('unauthorized', 'An OAuth access token is required.');
   return access;
 }

@@ -2,10 +2,10 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { ProcessorRow } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { authenticateProcessor } from '../../ingest/processor-auth.ts';
+import { handOverBodyText } from '../body-handover.ts';
 import { clientAddress } from '../client-address.ts';
 import type { AppEnv } from '../env.ts';
 
-const PROCESSOR = 'processor' as never;
 const utf8 = new TextDecoder();
 
 /**
@@ -36,15 +36,14 @@ export const requireProcessor: MiddlewareHandler<AppEnv> = async (c, next) => {
     }
     throw error;
   });
-  c.set(PROCESSOR, processor as never);
-  // Hand the verified bytes to the body parser as text, so it does not rebuild a Response to read them again.
-  (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(utf8.decode(body));
+  c.set('processor', processor);
+  handOverBodyText(c, utf8.decode(body));
   await next();
 };
 
 /** The processor `requireProcessor` authenticated for this request. */
 export function processorOf(c: Context<AppEnv>): ProcessorRow {
-  const processor = c.get(PROCESSOR) as ProcessorRow | undefined;
+  const processor = c.get('processor');
   if (!processor) throw new Error('processorOf() used on a route without requireProcessor');
   return processor;
 }

@@ -1,17 +1,9 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import type { UserRow } from '../../db/schema/index.ts';
 import { AppError } from '../../errors.ts';
 import { SESSION_COOKIE, userForSession } from '../../sessions/sessions.ts';
-import type { AppEnv } from '../env.ts';
+import type { AppEnv, SignedIn } from '../env.ts';
 import { fromOwnOrigin, isSafeMethod } from './same-origin.ts';
-
-interface SignedIn {
-  user: UserRow;
-  sessionToken: string;
-}
-
-const SIGNED_IN = 'signedIn' as never;
 
 /** The session token a request presents: `Authorization: Bearer ses_…`, else the session cookie. */
 export function presentedSession(c: Context<AppEnv>): string | undefined {
@@ -51,13 +43,13 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
       'Cross-site request refused: changes made with the session cookie must come from this site’s pages.',
     );
   }
-  c.set(SIGNED_IN, signedIn as never);
+  c.set('signedIn', signedIn);
   await next();
 };
 
 /** The user `requireUser` admitted. */
 export function signedInUser(c: Context<AppEnv>): SignedIn {
-  const signedIn = c.get(SIGNED_IN) as SignedIn | undefined;
+  const signedIn = c.get('signedIn');
   if (!signedIn) throw new AppError('unauthorized', 'Sign in first.');
   return signedIn;
 }

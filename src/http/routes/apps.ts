@@ -1,22 +1,12 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { getApp, listApps, registerApp, updateApp } from '../../apps/apps.ts';
 import type { AppRow } from '../../db/schema/index.ts';
 import { SCOPES } from '../../grants/scopes.ts';
 import { checkWebhookUrl } from '../../net/webhook-url.ts';
 import { createdIdempotently } from '../idempotent.ts';
+import { operatorRoutes } from '../operator-routes.ts';
 import { createOperatorRouter, type FieldCheck, validationHook } from '../router.ts';
-import {
-  Currency,
-  errorResponses,
-  IdempotencyHeader,
-  IdParam,
-  jsonBody,
-  jsonResponse,
-  ListQuery,
-  listOf,
-  Status,
-  Timestamp,
-} from '../schemas.ts';
+import { Currency, pageQuery, presentPage, Status, Timestamp } from '../schemas.ts';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -110,36 +100,27 @@ const present = (row: AppRow): z.infer<typeof App> => ({
   updated_at: row.updatedAt.toISOString(),
 });
 
-const tags = ['Operator: apps'];
-const security = [{ adminToken: [] }];
+const routes = operatorRoutes('/v1/apps', App, { name: 'App', idPrefix: 'app' });
 
 export const appsRouter = createOperatorRouter('/v1/apps');
 
 appsRouter.openapi(
-  createRoute({
-    method: 'post',
-    path: '/v1/apps',
-    tags,
-    security,
+  routes.register({
     summary: 'Register an app',
     description:
       'Webhook URLs must be https and must not resolve to private or loopback addresses unless ' +
       '`ALLOW_PRIVATE_WEBHOOKS=true`. `scopes` defaults to every scope.',
-    request: {
-      headers: IdempotencyHeader,
-      body: jsonBody(
-        z
-          .object({
-            name: Name,
-            webhook_url: WebhookUrl,
-            redirect_uris: z.array(RedirectUri).max(20).default([]),
-            scopes: Scopes.default([...SCOPES]),
-            fee: Fee.optional(),
-          })
-          .strict(),
-      ),
-    },
-    responses: { 201: jsonResponse(AppWithSecrets, 'Created; secrets shown once'), ...errorResponses },
+    body: z
+      .object({
+        name: Name,
+        webhook_url: WebhookUrl,
+        redirect_uris: z.array(RedirectUri).max(20).default([]),
+        scopes: Scopes.default([...SCOPES]),
+        fee: Fee.optional(),
+      })
+      .strict(),
+    created: AppWithSecrets,
+    createdDescription: 'Created; secrets shown once',
   }),
   async (c) => {
     const body = c.req.valid('json');
@@ -160,65 +141,34 @@ appsRouter.openapi(
         client_secret: created.clientSecret,
         webhook_secret: created.webhookSecret,
       };
-    }) as never;
+    });
   },
   withWebhookUrlCheck,
 );
 
-appsRouter.openapi(
-  createRoute({
-    method: 'get',
-    path: '/v1/apps',
-    tags,
-    security,
-    summary: 'List apps, newest first',
-    request: { query: ListQuery },
-    responses: { 200: jsonResponse(listOf(App, 'AppList'), 'A page of apps'), ...errorResponses },
-  }),
-  async (c) => {
-    const { limit, starting_after } = c.req.valid('query');
-    const page = await listApps(c.get('deps').db, { limit, startingAfter: starting_after });
-    return c.json({ data: page.data.map(present), has_more: page.hasMore }, 200);
-  },
+appsRouter.openapi(routes.list({ summary: 'List apps, newest first' }), async (c) => {
+  const page = await listApps(c.get('deps').db, pageQuery(c.req.valid('query')));
+  return c.json(presentPage(page, present), 200);
+});
+
+appsRouter.openapi(routes.get({ summary: 'Get an app' }), async (c) =>
+  c.json(present(await getApp(c.get('deps').db, c.req.valid('param').id)), 200),
 );
 
 appsRouter.openapi(
-  createRoute({
-    method: 'get',
-    path: '/v1/apps/{id}',
-    tags,
-    security,
-    summary: 'Get an app',
-    request: { params: IdParam('app') },
-    responses: { 200: jsonResponse(App, 'The app'), ...errorResponses },
-  }),
-  async (c) => c.json(present(await getApp(c.get('deps').db, c.req.valid('param').id)), 200),
-);
-
-appsRouter.openapi(
-  createRoute({
-    method: 'patch',
-    path: '/v1/apps/{id}',
-    tags,
-    security,
+  routes.update({
     summary: 'Update or disable an app',
     description: '`fee: null` removes the fee. A disabled app gets no tokens, actions or deliveries.',
-    request: {
-      params: IdParam('app'),
-      body: jsonBody(
-        z
-          .object({
-            name: Name.optional(),
-            webhook_url: WebhookUrl.optional(),
-            redirect_uris: z.array(RedirectUri).max(20).optional(),
-            scopes: Scopes.optional(),
-            fee: Fee.nullable().optional(),
-            status: Status.optional(),
-          })
-          .strict(),
-      ),
-    },
-    responses: { 200: jsonResponse(App, 'The updated app'), ...errorResponses },
+    body: z
+      .object({
+        name: Name.optional(),
+        webhook_url: WebhookUrl.optional(),
+        redirect_uris: z.array(RedirectUri).max(20).optional(),
+        scopes: Scopes.optional(),
+        fee: Fee.nullable().optional(),
+        status: Status.optional(),
+      })
+      .strict(),
   }),
   async (c) => {
     const body = c.req.valid('json');

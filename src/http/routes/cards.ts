@@ -18,6 +18,8 @@ import {
   ListQuery,
   listOf,
   ProblemSchema,
+  pageQuery,
+  presentPage,
   Timestamp,
 } from '../schemas.ts';
 
@@ -147,11 +149,11 @@ cardsRouter.openapi(
     try {
       await consumeEnrollmentAttempt(deps, user.id);
       const input = { pan: body.pan, expMonth: body.exp_month, expYear: body.exp_year };
-      return (await withinEnrollRefusalLimit(deps, user.id, () =>
+      return await withinEnrollRefusalLimit(deps, user.id, () =>
         createdIdempotently(c, user.id, body, async (db) =>
           present(await enrollCard({ ...deps, db }, user.id, input)),
         ),
-      )) as never;
+      );
     } catch (error) {
       if (error instanceof AppError && error.code === 'rate_limited')
         c.header('retry-after', String(error.extra?.retry_after ?? 60));
@@ -175,12 +177,8 @@ cardsRouter.openapi(
     },
   }),
   async (c) => {
-    const { limit, starting_after } = c.req.valid('query');
-    const page = await listCards(c.get('deps').db, signedInUser(c).user.id, {
-      limit,
-      startingAfter: starting_after,
-    });
-    return c.json({ data: page.data.map(present), has_more: page.hasMore }, 200);
+    const page = await listCards(c.get('deps').db, signedInUser(c).user.id, pageQuery(c.req.valid('query')));
+    return c.json(presentPage(page, present), 200);
   },
 );
 
@@ -243,10 +241,7 @@ cardsRouter.openapi(
       throw invalidFields([{ path: 'query.starting_after', message: 'is not a card id from this API' }]);
     const page = await listCards(deps.db, access.userId, { limit, startingAfter });
     return c.json(
-      {
-        data: page.data.map((row) => presentForApp(deps.config.secretsKey, access.appId, row)),
-        has_more: page.hasMore,
-      },
+      presentPage(page, (row) => presentForApp(deps.config.secretsKey, access.appId, row)),
       200,
     );
   },

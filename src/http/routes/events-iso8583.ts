@@ -1,13 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ISO8583_MTI_TABLE } from '../../adapters/iso8583.ts';
-import { redactCardNumbers } from '../../cards/card-numbers.ts';
 import { invalidFields } from '../../errors.ts';
 import { ingestIso8583 } from '../../ingest/from-iso8583.ts';
 import { IngestResult, MAX_EVENTS_PER_REQUEST } from '../../ingest/schema.ts';
+import { batchOf, envelopeOnlyHook } from '../ingest-envelope.ts';
 import { processorOf, processorSecurity, requireProcessor } from '../middleware/processor-auth.ts';
 import { createRouter } from '../router.ts';
 import { errorResponses, jsonBody, jsonResponse } from '../schemas.ts';
-import { envelopeOnlyHook } from './events.ts';
 
 const de = (description: string, example?: string) =>
   z
@@ -62,26 +61,6 @@ const mtiTable = Object.entries(ISO8583_MTI_TABLE)
   .map(([mti, type]) => `| ${mti}, ${mti.slice(0, 3)}${Number(mti[3]) + 1} | ${type} |`)
   .join('\n');
 
-/** The messages of a request body: a batch's array (1 to 1000) or the one message it is. */
-function messagesOf(body: Record<string, unknown>): unknown[] {
-  if (!('messages' in body)) return [body];
-  const extra = Object.keys(body).filter((key) => key !== 'messages');
-  if (extra.length > 0)
-    throw invalidFields(
-      extra.map((key) => ({ path: redactCardNumbers(key), message: 'is not allowed beside `messages`' })),
-    );
-  const { messages } = body;
-  if (!Array.isArray(messages))
-    throw invalidFields([{ path: 'messages', message: 'must be an array of messages' }]);
-  if (messages.length === 0)
-    throw invalidFields([{ path: 'messages', message: 'must hold at least one message' }]);
-  if (messages.length > MAX_EVENTS_PER_REQUEST)
-    throw invalidFields([
-      { path: 'messages', message: `must hold at most ${MAX_EVENTS_PER_REQUEST} messages per request` },
-    ]);
-  return messages;
-}
-
 export const iso8583EventsRouter = createRouter();
 iso8583EventsRouter.openAPIRegistry.register('Iso8583Message', Iso8583Message);
 iso8583EventsRouter.openAPIRegistry.register('Iso8583Batch', Iso8583Batch);
@@ -118,8 +97,8 @@ ${mtiTable}
   }),
   async (c) => {
     const body = c.req.valid('json');
-    const batch = 'messages' in body;
-    const results = await ingestIso8583(c.get('deps'), processorOf(c), messagesOf(body));
+    const batch = batchOf(body, 'messages');
+    const results = await ingestIso8583(c.get('deps'), processorOf(c), batch ?? [body]);
     const [only] = results;
     // A single message is the whole request: if it is bad, the request is.
     if (!batch && only?.status === 'rejected') throw invalidFields(only.errors ?? []);

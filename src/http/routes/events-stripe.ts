@@ -24,8 +24,6 @@ const StripeWebhookReceipt = z
   })
   .openapi('StripeWebhookReceipt');
 
-const STRIPE_PROCESSOR = 'stripeProcessor' as never;
-
 /** Verifies `Stripe-Signature` over the exact bytes Stripe sent, before anything parses them. */
 const requireStripeSignature: MiddlewareHandler<AppEnv> = async (c, next) => {
   const processor = await authenticateStripeWebhook(
@@ -34,7 +32,7 @@ const requireStripeSignature: MiddlewareHandler<AppEnv> = async (c, next) => {
     c.req.header('stripe-signature'),
     await c.req.text(),
   );
-  c.set(STRIPE_PROCESSOR, processor as never);
+  c.set('stripeProcessor', processor);
   await next();
 };
 
@@ -85,7 +83,8 @@ The Stripe card id (\`ic_…\`) is the card \`token\`: link it to the PAN once w
     },
   }),
   async (c) => {
-    const processor = c.get(STRIPE_PROCESSOR) as { id: string };
+    const processor = c.get('stripeProcessor');
+    if (!processor) throw new Error('the Stripe route ran without requireStripeSignature');
     const outcome = await ingestStripeEvent(c.get('deps'), processor, c.req.valid('json'));
     if (outcome.status === 'ignored') {
       return c.json(

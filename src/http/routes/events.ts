@@ -1,11 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { ZodError } from 'zod';
-import { redactCardNumbers } from '../../cards/card-numbers.ts';
-import { AppError, invalidFields } from '../../errors.ts';
 import { ingestEvents } from '../../ingest/ingest.ts';
-import { CardEventBatch, CardEventInput, IngestResult, MAX_EVENTS_PER_REQUEST } from '../../ingest/schema.ts';
+import { CardEventBatch, CardEventInput, IngestResult } from '../../ingest/schema.ts';
+import { batchOf, envelopeOnlyHook, singleEventRejection } from '../ingest-envelope.ts';
 import { processorOf, processorSecurity, requireProcessor } from '../middleware/processor-auth.ts';
-import { createRouter, fieldErrors } from '../router.ts';
+import { createRouter } from '../router.ts';
 import { errorResponses, jsonBody, jsonResponse } from '../schemas.ts';
 
 // Validated here only as "a JSON object": each event is validated on its own by ingestEvents, so one bad
@@ -29,58 +27,6 @@ eventsRouter.openAPIRegistry.registerComponent('securitySchemes', 'processorApiK
     '`webhook-id`, `webhook-timestamp` (Unix seconds, within 5 minutes) and ' +
     '`webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.',
 });
-
-/**
- * Route hook for the batch routes: only the envelope's own validation fails the request. The router's
- * default hook also refuses the whole request when any string holds a NUL; here each event is validated on
- * its own (control characters, NUL included, are refused per field), so one bad event is `rejected` alone
- * as the contract requires, and nothing with a NUL reaches Postgres.
- */
-export function envelopeOnlyHook(
-  result: { success: true } | { success: false; error: ZodError; target: string },
-): undefined {
-  if (!result.success) {
-    throw new AppError('validation_failed', 'The request has invalid fields.', {
-      errors: fieldErrors(result.error, result.target),
-    });
-  }
-  return undefined;
-}
-
-/** The events of a request body: a batch's array (1 to 1000), or null when the body is one event. */
-export function batchOf(body: Record<string, unknown>): unknown[] | null {
-  if (!('events' in body)) return null;
-  const extra = Object.keys(body).filter((key) => key !== 'events');
-  if (extra.length > 0) {
-    throw invalidFields(
-      extra.map((key) => ({ path: redactCardNumbers(key), message: 'is not allowed beside `events`' })),
-    );
-  }
-  const { events } = body;
-  if (!Array.isArray(events))
-    throw invalidFields([{ path: 'events', message: 'must be an array of events' }]);
-  if (events.length === 0) throw invalidFields([{ path: 'events', message: 'must hold at least one event' }]);
-  if (events.length > MAX_EVENTS_PER_REQUEST) {
-    throw invalidFields([
-      { path: 'events', message: `must hold at most ${MAX_EVENTS_PER_REQUEST} events per request` },
-    ]);
-  }
-  return events;
-}
-
-/**
- * A request of one event is that event: when it was rejected (and so nothing was stored), the request is
- * refused with its field errors. Null when it was accepted or a duplicate.
- */
-export function singleEventRejection(result: IngestResult): AppError | null {
-  if (result.status !== 'rejected') return null;
-  return invalidFields(
-    (result.errors ?? []).map((e) => ({
-      path: e.path === '(event)' ? '(body)' : e.path,
-      message: e.message,
-    })),
-  );
-}
 
 eventsRouter.openapi(
   createRoute({

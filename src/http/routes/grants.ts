@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { AppRow, ConsentEventRow, GrantRow } from '../../db/schema/index.ts';
-import { CONSENT_ACTIONS, CONSENT_SOURCES } from '../../db/schema/index.ts';
+import type { AppRow, GrantRow } from '../../db/schema/index.ts';
 import { consentHistory, grantApp, listGrants, revokeGrant } from '../../grants/grants.ts';
 import { SCOPES } from '../../grants/scopes.ts';
+import { ConsentHistory, presentConsent, Scope } from '../consent-schema.ts';
 import { createdIdempotently } from '../idempotent.ts';
 import { requireUser, signedInUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
@@ -13,12 +13,12 @@ import {
   jsonResponse,
   ListQuery,
   listOf,
+  pageQuery,
+  presentPage,
   Timestamp,
 } from '../schemas.ts';
 
-const Scope = z.enum(SCOPES);
-
-export const Grant = z
+const Grant = z
   .object({
     id: z.string().openapi({ example: 'grt_01jh…' }),
     object: z.literal('grant'),
@@ -30,29 +30,7 @@ export const Grant = z
   })
   .openapi('Grant');
 
-const ConsentEvent = z
-  .object({
-    id: z.string().openapi({ example: 'cns_01jh…' }),
-    object: z.literal('consent_event'),
-    app_id: z.string(),
-    app_name: z.string(),
-    grant_id: z.string(),
-    action: z.enum(CONSENT_ACTIONS),
-    scopes: z
-      .array(Scope)
-      .openapi({ description: 'The scopes granted after this event (empty once revoked)' }),
-    previous_scopes: z.array(Scope).nullable(),
-    source: z.enum(CONSENT_SOURCES).openapi({
-      description:
-        '`api` (POST/DELETE /v1/me/grants), `oauth` (the consent page), `oauth_revoke` (the app revoked its refresh token)',
-    }),
-    created_at: Timestamp,
-  })
-  .openapi('ConsentEvent');
-
-export const ConsentHistory = listOf(ConsentEvent, 'ConsentHistory');
-
-export const presentGrant = (grant: GrantRow, app: AppRow): z.infer<typeof Grant> => ({
+const presentGrant = (grant: GrantRow, app: AppRow): z.infer<typeof Grant> => ({
   id: grant.id,
   object: 'grant',
   app_id: app.id,
@@ -60,22 +38,6 @@ export const presentGrant = (grant: GrantRow, app: AppRow): z.infer<typeof Grant
   scopes: grant.scopes as z.infer<typeof Scope>[],
   granted_at: grant.grantedAt.toISOString(),
   updated_at: grant.updatedAt.toISOString(),
-});
-
-export const presentConsent = (row: {
-  event: ConsentEventRow;
-  appName: string;
-}): z.infer<typeof ConsentEvent> => ({
-  id: row.event.id,
-  object: 'consent_event',
-  app_id: row.event.appId,
-  app_name: row.appName,
-  grant_id: row.event.grantId,
-  action: row.event.action,
-  scopes: row.event.scopes as z.infer<typeof Scope>[],
-  previous_scopes: (row.event.previousScopes as z.infer<typeof Scope>[] | null) ?? null,
-  source: row.event.source,
-  created_at: row.event.createdAt.toISOString(),
 });
 
 const tags = ['Cardholders: grants'];
@@ -98,13 +60,9 @@ grantsRouter.openapi(
     },
   }),
   async (c) => {
-    const { limit, starting_after } = c.req.valid('query');
-    const page = await listGrants(c.get('deps').db, signedInUser(c).user.id, {
-      limit,
-      startingAfter: starting_after,
-    });
+    const page = await listGrants(c.get('deps').db, signedInUser(c).user.id, pageQuery(c.req.valid('query')));
     return c.json(
-      { data: page.data.map((row) => presentGrant(row.grant, row.app)), has_more: page.hasMore },
+      presentPage(page, (row) => presentGrant(row.grant, row.app)),
       200,
     );
   },
@@ -143,7 +101,7 @@ grantsRouter.openapi(
         { userId: user.id, appId: body.app_id, scopes: body.scopes, mode: 'replace', source: 'api' },
       );
       return presentGrant(grant, app);
-    }) as never;
+    });
   },
 );
 
@@ -194,11 +152,8 @@ grantsRouter.openapi(
     responses: { 200: jsonResponse(ConsentHistory, 'A page of consent events'), ...errorResponses },
   }),
   async (c) => {
-    const { limit, starting_after } = c.req.valid('query');
-    const page = await consentHistory(c.get('deps').db, signedInUser(c).user.id, {
-      limit,
-      startingAfter: starting_after,
-    });
-    return c.json({ data: page.data.map(presentConsent), has_more: page.hasMore }, 200);
+    const userId = signedInUser(c).user.id;
+    const page = await consentHistory(c.get('deps').db, userId, pageQuery(c.req.valid('query')));
+    return c.json(presentPage(page, presentConsent), 200);
   },
 );

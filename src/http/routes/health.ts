@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { AppError } from '../../errors.ts';
 import { checkReadiness } from '../../health/readiness.ts';
-import { problem } from '../problem.ts';
 import { createRouter } from '../router.ts';
 import { jsonResponse, ProblemSchema } from '../schemas.ts';
 
@@ -35,20 +35,13 @@ healthRouter.openapi(
     },
   }),
   async (c) => {
-    const deps = c.get('deps');
-    const readiness = await checkReadiness(deps);
+    const readiness = await checkReadiness(c.get('deps'));
     if (readiness.ready) return c.json({ status: 'ready' as const, checks: readiness.checks }, 200);
     const failing = Object.entries(readiness.checks)
       .filter(([, result]) => result !== 'ok')
       .map(([name, result]) => `${name} ${result}`);
-    return problem(
-      c,
-      {
-        code: 'service_unavailable',
-        detail: `Not ready: ${failing.join('; ')}.`,
-        extra: { checks: readiness.checks },
-      },
-      deps.config.publicUrl,
-    ) as never;
+    throw new AppError('service_unavailable', `Not ready: ${failing.join('; ')}.`, {
+      extra: { checks: readiness.checks },
+    });
   },
 );

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { CountryCode } from '../../lib/country.ts';
 import {
   createMerchant,
@@ -8,18 +8,9 @@ import {
   updateMerchant,
 } from '../../merchants/merchants.ts';
 import { createdIdempotently } from '../idempotent.ts';
+import { operatorRoutes } from '../operator-routes.ts';
 import { createOperatorRouter } from '../router.ts';
-import {
-  errorResponses,
-  IdempotencyHeader,
-  IdParam,
-  jsonBody,
-  jsonResponse,
-  ListQuery,
-  listOf,
-  Status,
-  Timestamp,
-} from '../schemas.ts';
+import { pageQuery, presentPage, Status, Timestamp } from '../schemas.ts';
 
 /** Any IANA zone ICU knows, aliases included (`Intl.supportedValuesOf` lists only canonical names). */
 function isTimeZone(tz: string): boolean {
@@ -75,100 +66,57 @@ const present = (m: Merchant): z.infer<typeof MerchantSchema> => ({
   updated_at: m.updatedAt.toISOString(),
 });
 
-const tags = ['Operator: merchants'];
-const security = [{ adminToken: [] }];
+const routes = operatorRoutes('/v1/merchants', MerchantSchema, { name: 'Merchant', idPrefix: 'mer' });
 
 export const merchantsRouter = createOperatorRouter('/v1/merchants');
 
 merchantsRouter.openapi(
-  createRoute({
-    method: 'post',
-    path: '/v1/merchants',
-    tags,
-    security,
+  routes.register({
     summary: 'Register a merchant brand and its MIDs',
     description: 'A MID belongs to one merchant; claiming a MID another merchant holds is 409.',
-    request: {
-      headers: IdempotencyHeader,
-      body: jsonBody(
-        z
-          .object({
-            name: Name,
-            mids: Mids,
-            mcc: Mcc.optional(),
-            country: CountryCode.optional(),
-            timezone: TimeZone.optional(),
-          })
-          .strict(),
-      ),
-    },
-    responses: { 201: jsonResponse(MerchantSchema, 'Created'), ...errorResponses },
+    body: z
+      .object({
+        name: Name,
+        mids: Mids,
+        mcc: Mcc.optional(),
+        country: CountryCode.optional(),
+        timezone: TimeZone.optional(),
+      })
+      .strict(),
+    created: MerchantSchema,
+    createdDescription: 'Created',
   }),
   async (c) => {
     const body = c.req.valid('json');
     return createdIdempotently(c, 'admin', body, async (db) =>
       present(await createMerchant(db, body, c.get('deps').config.cardFingerprintKey)),
-    ) as never;
+    );
   },
 );
 
-merchantsRouter.openapi(
-  createRoute({
-    method: 'get',
-    path: '/v1/merchants',
-    tags,
-    security,
-    summary: 'List merchants, newest first',
-    request: { query: ListQuery },
-    responses: {
-      200: jsonResponse(listOf(MerchantSchema, 'MerchantList'), 'A page of merchants'),
-      ...errorResponses,
-    },
-  }),
-  async (c) => {
-    const { limit, starting_after } = c.req.valid('query');
-    const page = await listMerchants(c.get('deps').db, { limit, startingAfter: starting_after });
-    return c.json({ data: page.data.map(present), has_more: page.hasMore }, 200);
-  },
+merchantsRouter.openapi(routes.list({ summary: 'List merchants, newest first' }), async (c) => {
+  const page = await listMerchants(c.get('deps').db, pageQuery(c.req.valid('query')));
+  return c.json(presentPage(page, present), 200);
+});
+
+merchantsRouter.openapi(routes.get({ summary: 'Get a merchant' }), async (c) =>
+  c.json(present(await getMerchant(c.get('deps').db, c.req.valid('param').id)), 200),
 );
 
 merchantsRouter.openapi(
-  createRoute({
-    method: 'get',
-    path: '/v1/merchants/{id}',
-    tags,
-    security,
-    summary: 'Get a merchant',
-    request: { params: IdParam('mer') },
-    responses: { 200: jsonResponse(MerchantSchema, 'The merchant'), ...errorResponses },
-  }),
-  async (c) => c.json(present(await getMerchant(c.get('deps').db, c.req.valid('param').id)), 200),
-);
-
-merchantsRouter.openapi(
-  createRoute({
-    method: 'patch',
-    path: '/v1/merchants/{id}',
-    tags,
-    security,
+  routes.update({
     summary: 'Update or disable a merchant',
     description: '`mids` replaces the whole set. `null` clears `mcc`, `country` or `timezone`.',
-    request: {
-      params: IdParam('mer'),
-      body: jsonBody(
-        z
-          .object({
-            name: Name.optional(),
-            mids: Mids.optional(),
-            mcc: Mcc.nullable().optional(),
-            country: CountryCode.nullable().optional(),
-            timezone: TimeZone.nullable().optional(),
-            status: Status.optional(),
-          })
-          .strict(),
-      ),
-    },
-    responses: { 200: jsonResponse(MerchantSchema, 'The updated merchant'), ...errorResponses },
+    body: z
+      .object({
+        name: Name.optional(),
+        mids: Mids.optional(),
+        mcc: Mcc.nullable().optional(),
+        country: CountryCode.nullable().optional(),
+        timezone: TimeZone.nullable().optional(),
+        status: Status.optional(),
+      })
+      .strict(),
   }),
   async (c) => {
     const deps = c.get('deps');

@@ -10,15 +10,14 @@ import {
   updateProcessor,
 } from '../../processors/processors.ts';
 import { createdIdempotently } from '../idempotent.ts';
+import { operatorRoutes } from '../operator-routes.ts';
 import { createOperatorRouter } from '../router.ts';
 import {
   errorResponses,
-  IdempotencyHeader,
   IdParam,
-  jsonBody,
   jsonResponse,
-  ListQuery,
-  listOf,
+  pageQuery,
+  presentPage,
   Status,
   Timestamp,
 } from '../schemas.ts';
@@ -61,23 +60,16 @@ const present = (row: ProcessorRow, config: Config): z.infer<typeof Processor> =
   updated_at: row.updatedAt.toISOString(),
 });
 
-const tags = ['Operator: processors'];
-const security = [{ adminToken: [] }];
+const routes = operatorRoutes('/v1/processors', Processor, { name: 'Processor', idPrefix: 'prc' });
 
 export const processorsRouter = createOperatorRouter('/v1/processors');
 
 processorsRouter.openapi(
-  createRoute({
-    method: 'post',
-    path: '/v1/processors',
-    tags,
-    security,
+  routes.register({
     summary: 'Register a card processor',
-    request: {
-      headers: IdempotencyHeader,
-      body: jsonBody(z.object({ name: Name, stripe_endpoint_secret: StripeSecret.optional() }).strict()),
-    },
-    responses: { 201: jsonResponse(ProcessorWithSecrets, 'Created; secrets shown once'), ...errorResponses },
+    body: z.object({ name: Name, stripe_endpoint_secret: StripeSecret.optional() }).strict(),
+    created: ProcessorWithSecrets,
+    createdDescription: 'Created; secrets shown once',
   }),
   async (c) => {
     const body = c.req.valid('json');
@@ -92,68 +84,35 @@ processorsRouter.openapi(
         api_key: created.apiKey,
         signing_secret: created.signingSecret,
       };
-    }) as never;
+    });
   },
 );
 
-processorsRouter.openapi(
-  createRoute({
-    method: 'get',
-    path: '/v1/processors',
-    tags,
-    security,
-    summary: 'List processors, newest first',
-    request: { query: ListQuery },
-    responses: {
-      200: jsonResponse(listOf(Processor, 'ProcessorList'), 'A page of processors'),
-      ...errorResponses,
-    },
-  }),
-  async (c) => {
-    const { limit, starting_after } = c.req.valid('query');
-    const deps = c.get('deps');
-    const page = await listProcessors(deps.db, { limit, startingAfter: starting_after });
-    return c.json({ data: page.data.map((row) => present(row, deps.config)), has_more: page.hasMore }, 200);
-  },
-);
+processorsRouter.openapi(routes.list({ summary: 'List processors, newest first' }), async (c) => {
+  const deps = c.get('deps');
+  const page = await listProcessors(deps.db, pageQuery(c.req.valid('query')));
+  return c.json(
+    presentPage(page, (row) => present(row, deps.config)),
+    200,
+  );
+});
+
+processorsRouter.openapi(routes.get({ summary: 'Get a processor' }), async (c) => {
+  const deps = c.get('deps');
+  return c.json(present(await getProcessor(deps.db, c.req.valid('param').id), deps.config), 200);
+});
 
 processorsRouter.openapi(
-  createRoute({
-    method: 'get',
-    path: '/v1/processors/{id}',
-    tags,
-    security,
-    summary: 'Get a processor',
-    request: { params: IdParam('prc') },
-    responses: { 200: jsonResponse(Processor, 'The processor'), ...errorResponses },
-  }),
-  async (c) => {
-    const deps = c.get('deps');
-    return c.json(present(await getProcessor(deps.db, c.req.valid('param').id), deps.config), 200);
-  },
-);
-
-processorsRouter.openapi(
-  createRoute({
-    method: 'patch',
-    path: '/v1/processors/{id}',
-    tags,
-    security,
+  routes.update({
     summary: 'Update or disable a processor',
     description: 'A disabled processor is refused at ingestion. `stripe_endpoint_secret: null` removes it.',
-    request: {
-      params: IdParam('prc'),
-      body: jsonBody(
-        z
-          .object({
-            name: Name.optional(),
-            status: Status.optional(),
-            stripe_endpoint_secret: StripeSecret.nullable().optional(),
-          })
-          .strict(),
-      ),
-    },
-    responses: { 200: jsonResponse(Processor, 'The updated processor'), ...errorResponses },
+    body: z
+      .object({
+        name: Name.optional(),
+        status: Status.optional(),
+        stripe_endpoint_secret: StripeSecret.nullable().optional(),
+      })
+      .strict(),
   }),
   async (c) => {
     const body = c.req.valid('json');
@@ -171,8 +130,8 @@ processorsRouter.openapi(
   createRoute({
     method: 'post',
     path: '/v1/processors/{id}/rotate_secret',
-    tags,
-    security,
+    tags: ['Operator: processors'],
+    security: [{ adminToken: [] }],
     summary: 'Rotate the signing secret',
     description:
       'Returns a new `signing_secret` (shown once). The previous secret keeps verifying for ' +

@@ -1,53 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import { deleteCookie, setCookie } from 'hono/cookie';
-import type { UserRow } from '../../db/schema/index.ts';
-import type { Deps } from '../../deps.ts';
-import { AppError } from '../../errors.ts';
-import { consumeLoginAttempt, recordLoginSuccess } from '../../sessions/login-limiter.ts';
-import { createSession, endSession, SESSION_COOKIE, SESSION_TTL_MS } from '../../sessions/sessions.ts';
-import { authenticateUser } from '../../users/users.ts';
-import { clientAddress } from '../client-address.ts';
-import type { AppEnv } from '../env.ts';
+import { deleteCookie } from 'hono/cookie';
+import { endSession, SESSION_COOKIE } from '../../sessions/sessions.ts';
 import { presentedSession, requireUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
 import { errorResponses, jsonBody, jsonResponse, ProblemSchema, Timestamp } from '../schemas.ts';
-import { Email, presentUser, User } from './users.ts';
-
-/** Sets the web session cookie: HttpOnly, SameSite=Lax, Secure when PUBLIC_URL is https. */
-export function setSessionCookie(c: Context<AppEnv>, token: string) {
-  setCookie(c, SESSION_COOKIE, token, {
-    httpOnly: true,
-    sameSite: 'Lax',
-    secure: c.get('deps').config.publicUrl.startsWith('https:'),
-    path: '/',
-    maxAge: Math.floor(SESSION_TTL_MS / 1000),
-  });
-}
-
-/**
- * Checks credentials under the login limits and opens a session. Wrong email or password → 401 (the same
- * answer for both); too many attempts → 429 with `Retry-After`.
- */
-export async function signIn(
-  c: Context<AppEnv>,
-  deps: Deps,
-  credentials: { email: string; password: string },
-): Promise<{ user: UserRow; token: string; expiresAt: Date }> {
-  const address = clientAddress(c);
-  try {
-    await consumeLoginAttempt(deps, credentials.email, address);
-  } catch (error) {
-    if (error instanceof AppError && error.code === 'rate_limited')
-      c.header('retry-after', String(error.extra?.retry_after ?? 60));
-    throw error;
-  }
-  const user = await authenticateUser(deps.db, credentials);
-  if (!user) throw new AppError('unauthorized', 'Wrong email or password.');
-  await recordLoginSuccess(deps, credentials.email, address);
-  const session = await createSession(deps.db, user.id);
-  return { user, token: session.token, expiresAt: session.expiresAt };
-}
+import { setSessionCookie, signIn } from '../sign-in.ts';
+import { Email, presentUser, User } from '../user-schema.ts';
 
 const Session = z
   .object({

@@ -109,7 +109,7 @@ triggersRouter.openapi(
     const appId = appIdOf(c);
     return createdIdempotently(c, appId, body, async (db) =>
       present(await createTrigger({ db, config: c.get('deps').config }, { appId, trigger: body })),
-    ) as never;
+    );
   },
 );
 

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { UserRow } from '../../db/schema/index.ts';
 import { consentHistory } from '../../grants/grants.ts';
 import { createUser, getUser, normaliseEmail } from '../../users/users.ts';
+import { ConsentHistory, presentConsent } from '../consent-schema.ts';
 import { createdIdempotently } from '../idempotent.ts';
 import { requireAdmin } from '../middleware/admin.ts';
 import { requireUser, signedInUser } from '../middleware/user-auth.ts';
@@ -13,35 +13,16 @@ import {
   jsonBody,
   jsonResponse,
   ListQuery,
-  Timestamp,
+  pageQuery,
+  presentPage,
 } from '../schemas.ts';
-import { ConsentHistory, presentConsent } from './grants.ts';
+import { Email, presentUser, User } from '../user-schema.ts';
 
-export const Email = z
-  .email({ message: 'must be an email address' })
-  .max(254)
-  .openapi({ example: 'ada@example.com' });
-export const Password = z
+const Password = z
   .string()
   .min(10, 'must be at least 10 characters')
   .max(256, 'must be at most 256 characters')
   .openapi({ format: 'password' });
-
-export const User = z
-  .object({
-    id: z.string().openapi({ example: 'usr_01jh…' }),
-    object: z.literal('user'),
-    email: z.string(),
-    created_at: Timestamp,
-  })
-  .openapi('User');
-
-export const presentUser = (row: UserRow): z.infer<typeof User> => ({
-  id: row.id,
-  object: 'user',
-  email: row.email,
-  created_at: row.createdAt.toISOString(),
-});
 
 export const usersRouter = createRouter();
 usersRouter.openAPIRegistry.registerComponent('securitySchemes', 'sessionToken', {
@@ -71,7 +52,7 @@ usersRouter.openapi(
     const body = c.req.valid('json');
     return createdIdempotently(c, `signup:${normaliseEmail(body.email)}`, body, async (db) =>
       presentUser(await createUser(db, body)),
-    ) as never;
+    );
   },
 );
 
@@ -104,8 +85,7 @@ usersRouter.openapi(
   async (c) => {
     const { db } = c.get('deps');
     const user = await getUser(db, c.req.valid('param').id);
-    const { limit, starting_after } = c.req.valid('query');
-    const page = await consentHistory(db, user.id, { limit, startingAfter: starting_after });
-    return c.json({ data: page.data.map(presentConsent), has_more: page.hasMore }, 200);
+    const page = await consentHistory(db, user.id, pageQuery(c.req.valid('query')));
+    return c.json(presentPage(page, presentConsent), 200);
   },
 );

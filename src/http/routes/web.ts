@@ -9,7 +9,7 @@ import type { AppEnv } from '../env.ts';
 import { fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
-import { setSessionCookie, signIn } from './sessions.ts';
+import { setSessionCookie, signIn } from '../sign-in.ts';
 
 const LOGIN_CSRF_COOKIE = 'cardlink_login_csrf';
 
