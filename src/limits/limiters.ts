@@ -72,7 +72,7 @@ export interface Limiters {
    * bounded to keep that from becoming an oracle over card numbers.
    */
   enrollments: AttemptLimiter;
-  /** Refused card enrollments per user (each refusal says something about a card number). */
+  /** Card enrollments refused because the number is enrolled, per user (each says something about a card). */
   enrollRefusals: AttemptLimiter;
 }
 
