@@ -2,6 +2,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Redis } from '../redis.ts';
+import { addressKey } from './address-key.ts';
 
 export interface LimitOptions {
   /** Names the limit's Redis keys (under `<QUEUE_PREFIX>:rl:`). */
@@ -10,6 +11,8 @@ export interface LimitOptions {
   windowSeconds: number;
   /** Past the limit, the key stays refused for a whole window from then (else until its window ends). */
   block: boolean;
+  /** Keys are client addresses, counted the way every per-address limit counts them (`addressKey`). */
+  perAddress?: boolean;
   /** The `rate_limited` error's detail. */
   message: string;
 }
@@ -35,10 +38,14 @@ export class AttemptLimiter {
     });
   }
 
+  #key(key: string): string {
+    return this.options.perAddress ? addressKey(key) : key;
+  }
+
   /** Counts one attempt for `key`; throws `rate_limited` (with `retry_after` seconds) once over the limit. */
   async consume(key: string): Promise<void> {
     try {
-      await this.#limiter.consume(key);
+      await this.#limiter.consume(this.#key(key));
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
       throw new AppError('rate_limited', this.options.message, {
@@ -49,12 +56,12 @@ export class AttemptLimiter {
 
   /** Gives back an attempt counted by `consume` that turned out not to be refused. */
   async refund(key: string): Promise<void> {
-    await this.#limiter.reward(key, 1);
+    await this.#limiter.reward(this.#key(key), 1);
   }
 
   /** Forgets every attempt counted for `key`. */
   async reset(key: string): Promise<void> {
-    await this.#limiter.delete(key);
+    await this.#limiter.delete(this.#key(key));
   }
 }
 
@@ -83,6 +90,7 @@ export function createLimiters(config: Config, redis: Redis): Limiters {
   return {
     clientSecretFailures: limiter({
       name: 'client-secret',
+      perAddress: true,
       points: limits.clientSecretFailuresPerIp,
       windowSeconds: limits.authFailureWindowSeconds,
       block: true,
@@ -90,6 +98,7 @@ export function createLimiters(config: Config, redis: Redis): Limiters {
     }),
     apiKeyFailures: limiter({
       name: 'api-key',
+      perAddress: true,
       points: limits.apiKeyFailuresPerIp,
       windowSeconds: limits.authFailureWindowSeconds,
       block: true,
@@ -104,6 +113,7 @@ export function createLimiters(config: Config, redis: Redis): Limiters {
     }),
     loginsPerAddress: limiter({
       name: 'login:ip',
+      perAddress: true,
       points: limits.loginFailuresPerIp,
       windowSeconds: limits.loginFailureWindowSeconds,
       block: true,
