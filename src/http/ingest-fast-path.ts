@@ -108,6 +108,9 @@ async function handle(
         signature: header(req, 'webhook-signature'),
       },
       body,
+      address: req.socket.remoteAddress ?? 'unknown',
+      // Every failure is handed over to the app, which checks the request again and counts it once.
+      countFailures: false,
     });
     if (nestsDeeperThan(body, MAX_JSON_DEPTH)) return handOver();
     const parsed: unknown = JSON.parse(utf8.decode(body));

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Redis } from '../redis.ts';
 import { addressKey } from './address-key.ts';
+import { CredentialCheckLimit } from './credential-checks.ts';
 
 export interface LimitOptions {
   /** Names the limit's Redis keys (under `<QUEUE_PREFIX>:rl:`). */
@@ -42,16 +43,27 @@ export class AttemptLimiter {
     return this.options.perAddress ? addressKey(key) : key;
   }
 
+  #limited(msBeforeNext: number): AppError {
+    return new AppError('rate_limited', this.options.message, {
+      extra: { retry_after: Math.max(1, Math.ceil(msBeforeNext / 1000)) },
+    });
+  }
+
   /** Counts one attempt for `key`; throws `rate_limited` (with `retry_after` seconds) once over the limit. */
   async consume(key: string): Promise<void> {
     try {
       await this.#limiter.consume(this.#key(key));
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
-      throw new AppError('rate_limited', this.options.message, {
-        extra: { retry_after: Math.max(1, Math.ceil(error.msBeforeNext / 1000)) },
-      });
+      throw this.#limited(error.msBeforeNext);
     }
+  }
+
+  /** The `rate_limited` error the next `consume` of `key` would throw, if it has no attempt left; counts nothing. */
+  async refusal(key: string): Promise<AppError | undefined> {
+    const state = await this.#limiter.get(this.#key(key));
+    if (!state || state.consumedPoints < this.options.points) return undefined;
+    return this.#limited(state.msBeforeNext);
   }
 
   /** Gives back an attempt counted by `consume` that turned out not to be refused. */
@@ -66,10 +78,10 @@ export class AttemptLimiter {
 }
 
 export interface Limiters {
-  /** Failed OAuth client authentications per client address. */
-  clientSecretFailures: AttemptLimiter;
-  /** Failed processor api-key checks per client address. */
-  apiKeyFailures: AttemptLimiter;
+  /** Failed OAuth client authentications per client address; past it only known secrets are checked. */
+  clientSecretFailures: CredentialCheckLimit;
+  /** Failed processor api-key checks per client address; past it only known keys are checked. */
+  apiKeyFailures: CredentialCheckLimit;
   /** Sign-in attempts per email, reset by a successful one. */
   loginsPerEmail: AttemptLimiter;
   /** Sign-in attempts per client address (many emails from one address), refunded by successful ones. */
@@ -86,9 +98,12 @@ export interface Limiters {
 /** The per-process limiters, over the fail-fast Redis connection. */
 export function createLimiters(config: Config, redis: Redis): Limiters {
   const { limits } = config;
-  const limiter = (options: LimitOptions) => new AttemptLimiter(redis, `${config.queuePrefix}:rl`, options);
+  const keyPrefix = `${config.queuePrefix}:rl`;
+  const limiter = (options: LimitOptions) => new AttemptLimiter(redis, keyPrefix, options);
+  const credentialLimit = (options: LimitOptions) =>
+    new CredentialCheckLimit(redis, keyPrefix, limiter(options), limits.knownCredentialSeconds);
   return {
-    clientSecretFailures: limiter({
+    clientSecretFailures: credentialLimit({
       name: 'client-secret',
       perAddress: true,
       points: limits.clientSecretFailuresPerIp,
@@ -96,7 +111,7 @@ export function createLimiters(config: Config, redis: Redis): Limiters {
       block: true,
       message: 'Too many failed client authentications from this address; try again later.',
     }),
-    apiKeyFailures: limiter({
+    apiKeyFailures: credentialLimit({
       name: 'api-key',
       perAddress: true,
       points: limits.apiKeyFailuresPerIp,

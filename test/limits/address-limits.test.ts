@@ -22,8 +22,8 @@ const refusal = (attempt: Promise<void>) =>
 let email = 0;
 const attempts = {
   'sign-in': (address: string) => consumeLoginAttempt(platform.deps, `user${email++}@example.test`, address),
-  'api key': (address: string) => platform.deps.limiters.apiKeyFailures.consume(address),
-  'client secret': (address: string) => platform.deps.limiters.clientSecretFailures.consume(address),
+  'api key': (address: string) => platform.deps.limiters.apiKeyFailures.failures.consume(address),
+  'client secret': (address: string) => platform.deps.limiters.clientSecretFailures.failures.consume(address),
 };
 
 // Each limit counts under its own Redis keys, so the cases may share addresses.
