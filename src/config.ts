@@ -47,6 +47,8 @@ const configSchema = z
       .int()
       .min(1)
       .default(15 * 60),
+    // How long a client secret or api key that passed its check lets its holder past those two limits.
+    AUTH_KNOWN_CREDENTIAL_DAYS: z.coerce.number().int().min(1).default(30),
     LOGIN_FAILURES_PER_EMAIL: z.coerce.number().int().min(1).default(5),
     LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(1).default(100),
     LOGIN_FAILURE_WINDOW_SECONDS: z.coerce
@@ -82,6 +84,7 @@ const configSchema = z
       clientSecretFailuresPerIp: env.CLIENT_SECRET_FAILURES_PER_IP,
       apiKeyFailuresPerIp: env.API_KEY_FAILURES_PER_IP,
       authFailureWindowSeconds: env.AUTH_FAILURE_WINDOW_SECONDS,
+      knownCredentialSeconds: env.AUTH_KNOWN_CREDENTIAL_DAYS * 24 * 60 * 60,
       loginFailuresPerEmail: env.LOGIN_FAILURES_PER_EMAIL,
       loginFailuresPerIp: env.LOGIN_FAILURES_PER_IP,
       loginFailureWindowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,

@@ -34,6 +34,18 @@ export const refusedCard = () =>
   );
 
 /**
+ * A refusal of a number that passed every check made without our records (length, Luhn, scheme, expiry)
+ * because it is enrolled: by this user (`conflict`) or by another (the same answer as any refused number).
+ * Only these can tell a user something about a card, so only these count against the refusal limit. The
+ * answer is the wrapped error's, unchanged: the class is a signal inside the process, never on the wire.
+ */
+export class EnrolledCardRefusal extends AppError {
+  constructor(answer: AppError) {
+    super(answer.code, answer.message, answer.errors ? { errors: answer.errors } : {});
+  }
+}
+
+/**
  * Checks a card number and expiry and returns what may be kept of it (never the PAN). Throws
  * `validation_failed` naming the field, without echoing the value.
  */
@@ -63,8 +75,9 @@ export async function enrollCard(deps: CardDeps, userId: string, input: NewCard)
     .select({ userId: cards.userId })
     .from(cards)
     .where(and(eq(cards.fingerprint, described.fingerprint), isNull(cards.deletedAt)));
-  if (live?.userId === userId) throw new AppError('conflict', 'You already enrolled this card.');
-  if (live) throw refusedCard();
+  if (live?.userId === userId)
+    throw new EnrolledCardRefusal(new AppError('conflict', 'You already enrolled this card.'));
+  if (live) throw new EnrolledCardRefusal(refusedCard());
   try {
     const [row] = await deps.db
       .insert(cards)
@@ -73,7 +86,7 @@ export async function enrollCard(deps: CardDeps, userId: string, input: NewCard)
     return row!;
   } catch (error) {
     // Enrolled at this instant by a concurrent request, whose: the answer must not say.
-    if (isUniqueViolation(error)) throw refusedCard();
+    if (isUniqueViolation(error)) throw new EnrolledCardRefusal(refusedCard());
     throw error;
   }
 }

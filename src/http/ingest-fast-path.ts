@@ -104,6 +104,9 @@ async function handle(
         signature: header(req, 'webhook-signature'),
       },
       body,
+      address: req.socket.remoteAddress ?? 'unknown',
+      // Every failure is handed over to the app, which checks the request again and counts it once.
+      countFailures: false,
     });
     refuseDeepJson(body);
     const parsed: unknown = JSON.parse(utf8.decode(body));

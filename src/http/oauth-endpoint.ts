@@ -23,8 +23,8 @@ export const ClientAuthFields = {
 export const clientAuthFailures = {
   401: oauthErrorResponse('invalid_client'),
   429: oauthErrorResponse(
-    '`invalid_client` after too many failed client authentications from this address (`Retry-After`); a ' +
-      'correct secret is still accepted',
+    '`invalid_client` after too many failed client authentications from this address (`Retry-After`): ' +
+      'a secret is then checked only if it worked within `AUTH_KNOWN_CREDENTIAL_DAYS`',
   ),
 };
 

@@ -22,11 +22,8 @@ export type ProcessorCache = Map<string, CachedProcessor>;
 
 export const createProcessorCache = (): ProcessorCache => new Map();
 
-async function processorByApiKeyHash(deps: Deps, keyHash: string): Promise<CachedProcessor> {
+async function loadProcessor(deps: Deps, keyHash: string, now: number): Promise<CachedProcessor> {
   const cache = deps.processorCache;
-  const now = Date.now();
-  const hit = cache.get(keyHash);
-  if (hit && now - hit.at < CACHE_MS) return hit;
   const [row] = await deps.db.select().from(processors).where(eq(processors.apiKeyHash, keyHash));
   const keys = row ? signingSecretsOf(row, deps.secretBox).map(webhookSigningKey) : [];
   const entry = { row, keys, at: now };
@@ -35,28 +32,71 @@ async function processorByApiKeyHash(deps: Deps, keyHash: string): Promise<Cache
   return entry;
 }
 
+const unknownKey = () => new AppError('unauthorized', 'Unknown api key.');
+const missingKey = () =>
+  new AppError('unauthorized', 'Send the processor api key as `Authorization: Bearer <api_key>`.');
+const isUnauthorized = (error: unknown) => error instanceof AppError && error.code === 'unauthorized';
+
+/**
+ * The processor of an api key (hash), under the limit of failed api-key checks per address
+ * (`API_KEY_FAILURES_PER_IP`): a key this process has just seen pass is served from the cache without
+ * consulting the limit; any other key is looked up only if the address is under the limit or the key is
+ * known to work (see `CredentialCheckLimit`).
+ */
+async function processorByApiKey(
+  deps: Deps,
+  keyHash: string | undefined,
+  options: { address: string; countFailures: boolean },
+): Promise<CachedProcessor & { row: ProcessorRow }> {
+  const now = Date.now();
+  const hit = keyHash === undefined ? undefined : deps.processorCache.get(keyHash);
+  const fresh = hit !== undefined && now - hit.at < CACHE_MS;
+  if (fresh && hit.row) return { ...hit, row: hit.row };
+  return deps.limiters.apiKeyFailures.check({
+    address: options.address,
+    credential: keyHash,
+    knownHere: hit?.row !== undefined,
+    count: options.countFailures,
+    isFailure: isUnauthorized,
+    verify: async () => {
+      if (keyHash === undefined) throw missingKey();
+      const entry = fresh ? hit : await loadProcessor(deps, keyHash, now);
+      if (!entry.row) throw unknownKey();
+      return { ...entry, row: entry.row };
+    },
+  });
+}
+
 export interface ProcessorCredentials {
   /** The `Authorization` header as sent. */
   authorization: string | undefined;
   signature: SignatureHeaders;
   /** The raw body bytes, exactly as received (verified before anything parses them). */
   body: Uint8Array;
+  /** The client's address, for the limit of failed api-key checks. */
+  address: string;
+  /**
+   * Whether a failed api-key check is counted against the address (default true); false where a failure is
+   * handed on to be checked, and counted, again.
+   */
+  countFailures?: boolean;
 }
 
 /**
  * Authenticates a processor request: bearer api key, then a Standard Webhooks signature of the raw body
- * with the processor's signing secret (5-minute window). Throws `unauthorized`, `forbidden` (disabled
- * processor) or `signature_invalid`; returns the processor.
+ * with the processor's signing secret (5-minute window). Throws `unauthorized`, `rate_limited` (too many
+ * failed api-key checks from the address), `forbidden` (disabled processor) or `signature_invalid`;
+ * returns the processor.
  */
 export async function authenticateProcessor(
   deps: Deps,
   credentials: ProcessorCredentials,
 ): Promise<ProcessorRow> {
   const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(credentials.authorization ?? '');
-  if (!match)
-    throw new AppError('unauthorized', 'Send the processor api key as `Authorization: Bearer <api_key>`.');
-  const { row: processor, keys } = await processorByApiKeyHash(deps, hashToken(match[1]!));
-  if (!processor) throw new AppError('unauthorized', 'Unknown api key.');
+  const { row: processor, keys } = await processorByApiKey(deps, match ? hashToken(match[1]!) : undefined, {
+    address: credentials.address,
+    countFailures: credentials.countFailures ?? true,
+  });
   if (processor.status !== 'active') throw new AppError('forbidden', 'This processor is disabled.');
   const check = verifyStandardWebhook(keys, credentials.signature, credentials.body);
   if (!check.ok) {

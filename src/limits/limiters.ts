@@ -2,6 +2,8 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limite
 import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Redis } from '../redis.ts';
+import { addressKey } from './address-key.ts';
+import { CredentialCheckLimit } from './credential-checks.ts';
 
 export interface LimitOptions {
   /** Names the limit's Redis keys (under `<QUEUE_PREFIX>:rl:`). */
@@ -10,6 +12,8 @@ export interface LimitOptions {
   windowSeconds: number;
   /** Past the limit, the key stays refused for a whole window from then (else until its window ends). */
   block: boolean;
+  /** Keys are client addresses, counted the way every per-address limit counts them (`addressKey`). */
+  perAddress?: boolean;
   /** The `rate_limited` error's detail. */
   message: string;
 }
@@ -35,34 +39,49 @@ export class AttemptLimiter {
     });
   }
 
+  #key(key: string): string {
+    return this.options.perAddress ? addressKey(key) : key;
+  }
+
+  #limited(msBeforeNext: number): AppError {
+    return new AppError('rate_limited', this.options.message, {
+      extra: { retry_after: Math.max(1, Math.ceil(msBeforeNext / 1000)) },
+    });
+  }
+
   /** Counts one attempt for `key`; throws `rate_limited` (with `retry_after` seconds) once over the limit. */
   async consume(key: string): Promise<void> {
     try {
-      await this.#limiter.consume(key);
+      await this.#limiter.consume(this.#key(key));
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
-      throw new AppError('rate_limited', this.options.message, {
-        extra: { retry_after: Math.max(1, Math.ceil(error.msBeforeNext / 1000)) },
-      });
+      throw this.#limited(error.msBeforeNext);
     }
+  }
+
+  /** The `rate_limited` error the next `consume` of `key` would throw, if it has no attempt left; counts nothing. */
+  async refusal(key: string): Promise<AppError | undefined> {
+    const state = await this.#limiter.get(this.#key(key));
+    if (!state || state.consumedPoints < this.options.points) return undefined;
+    return this.#limited(state.msBeforeNext);
   }
 
   /** Gives back an attempt counted by `consume` that turned out not to be refused. */
   async refund(key: string): Promise<void> {
-    await this.#limiter.reward(key, 1);
+    await this.#limiter.reward(this.#key(key), 1);
   }
 
   /** Forgets every attempt counted for `key`. */
   async reset(key: string): Promise<void> {
-    await this.#limiter.delete(key);
+    await this.#limiter.delete(this.#key(key));
   }
 }
 
 export interface Limiters {
-  /** Failed OAuth client authentications per client address. */
-  clientSecretFailures: AttemptLimiter;
-  /** Failed processor api-key checks per client address. */
-  apiKeyFailures: AttemptLimiter;
+  /** Failed OAuth client authentications per client address; past it only known secrets are checked. */
+  clientSecretFailures: CredentialCheckLimit;
+  /** Failed processor api-key checks per client address; past it only known keys are checked. */
+  apiKeyFailures: CredentialCheckLimit;
   /** Sign-in attempts per email, reset by a successful one. */
   loginsPerEmail: AttemptLimiter;
   /** Sign-in attempts per client address (many emails from one address), refunded by successful ones. */
@@ -72,24 +91,29 @@ export interface Limiters {
    * bounded to keep that from becoming an oracle over card numbers.
    */
   enrollments: AttemptLimiter;
-  /** Refused card enrollments per user (each refusal says something about a card number). */
+  /** Card enrollments refused because the number is enrolled, per user (each says something about a card). */
   enrollRefusals: AttemptLimiter;
 }
 
 /** The per-process limiters, over the fail-fast Redis connection. */
 export function createLimiters(config: Config, redis: Redis): Limiters {
   const { limits } = config;
-  const limiter = (options: LimitOptions) => new AttemptLimiter(redis, `${config.queuePrefix}:rl`, options);
+  const keyPrefix = `${config.queuePrefix}:rl`;
+  const limiter = (options: LimitOptions) => new AttemptLimiter(redis, keyPrefix, options);
+  const credentialLimit = (options: LimitOptions) =>
+    new CredentialCheckLimit(redis, keyPrefix, limiter(options), limits.knownCredentialSeconds);
   return {
-    clientSecretFailures: limiter({
+    clientSecretFailures: credentialLimit({
       name: 'client-secret',
+      perAddress: true,
       points: limits.clientSecretFailuresPerIp,
       windowSeconds: limits.authFailureWindowSeconds,
       block: true,
       message: 'Too many failed client authentications from this address; try again later.',
     }),
-    apiKeyFailures: limiter({
+    apiKeyFailures: credentialLimit({
       name: 'api-key',
+      perAddress: true,
       points: limits.apiKeyFailuresPerIp,
       windowSeconds: limits.authFailureWindowSeconds,
       block: true,
@@ -104,6 +128,7 @@ export function createLimiters(config: Config, redis: Redis): Limiters {
     }),
     loginsPerAddress: limiter({
       name: 'login:ip',
+      perAddress: true,
       points: limits.loginFailuresPerIp,
       windowSeconds: limits.loginFailureWindowSeconds,
       block: true,

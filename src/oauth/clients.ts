@@ -33,14 +33,14 @@ function parseBasic(header: string): { id: string; secret: string } | undefined 
   return { id: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
 }
 
-/**
- * Authenticates an app at the token, revocation or introspection endpoint with `client_secret_basic` or
- * `client_secret_post` (exactly one). A disabled app cannot authenticate.
- */
-export async function authenticateClient(
-  db: Executor,
-  credentials: ClientCredentials,
-): Promise<{ app: AppRow; method: ClientAuthMethod }> {
+interface PresentedClient {
+  method: ClientAuthMethod;
+  id: string;
+  secret: string;
+}
+
+/** The client credentials a request presents, by exactly one method; `OAuthError` when malformed or missing. */
+function presentedClient(credentials: ClientCredentials): PresentedClient {
   const basic = credentials.authorization ? parseBasic(credentials.authorization) : undefined;
   if (credentials.authorization && !basic) {
     throw new OAuthError(
@@ -63,39 +63,59 @@ export async function authenticateClient(
   if (basic && credentials.clientId !== undefined && credentials.clientId !== id) {
     throw new OAuthError('invalid_request', 'client_id in the body does not match the authenticated client.');
   }
+  return { method, id, secret };
+}
+
+async function verifyClient(db: Executor, presented: PresentedClient): Promise<AppRow> {
+  const { id, secret } = presented;
   // Postgres refuses text with a NUL byte: such an id cannot be a client's, and must not become a server error.
   const [app] = id.includes('\u0000') ? [] : await db.select().from(apps).where(eq(apps.clientId, id));
   const ok = app !== undefined && safeEqual(hashToken(secret), app.clientSecretHash);
   if (!app || !ok || app.status !== 'active') {
     throw new OAuthError('invalid_client', 'Unknown client or wrong client secret.');
   }
-  return { app, method };
+  return app;
 }
 
+const isInvalidClient = (error: unknown) => error instanceof OAuthError && error.error === 'invalid_client';
+
 /**
- * `authenticateClient` under the limit of failed client authentications per client address
- * (`CLIENT_SECRET_FAILURES_PER_IP` per `AUTH_FAILURE_WINDOW_SECONDS`): each failure is counted, and past the
- * limit refused with `retryAfter` (seconds to wait). A correct secret is always accepted, so nobody sharing
- * an address (a NAT, a proxy) can lock an app out.
+ * Authenticates an app at the token, revocation or introspection endpoint with `client_secret_basic` or
+ * `client_secret_post` (exactly one), under the limit of failed client authentications per client address
+ * (`CLIENT_SECRET_FAILURES_PER_IP` per `AUTH_FAILURE_WINDOW_SECONDS`). Each failure is counted; once the
+ * address is over the limit, a secret is checked only if it passed its check recently (from anywhere), any
+ * other is refused before the client is even read, with `retryAfter` (seconds to wait). So a working app
+ * behind a shared address (a NAT, a proxy) is not locked out, and a guess is not confirmed. A disabled app
+ * cannot authenticate.
  */
 export async function authenticateClientFrom(
   deps: Pick<Deps, 'db' | 'limiters'>,
   address: string,
   credentials: ClientCredentials,
 ): Promise<{ app: AppRow; method: ClientAuthMethod }> {
+  let presented: PresentedClient | undefined;
+  let malformed: unknown;
   try {
-    return await authenticateClient(deps.db, credentials);
+    presented = presentedClient(credentials);
   } catch (error) {
-    if (!(error instanceof OAuthError) || error.error !== 'invalid_client') throw error;
-    try {
-      await deps.limiters.clientSecretFailures.consume(address);
-    } catch (limited) {
-      if (!(limited instanceof AppError) || limited.code !== 'rate_limited') throw limited;
-      throw new OAuthError('invalid_client', limited.message, {
-        retryAfter: Number(limited.extra?.retry_after ?? 60),
-      });
-    }
-    throw error;
+    malformed = error;
+  }
+  try {
+    return await deps.limiters.clientSecretFailures.check({
+      address,
+      // Identified by client and secret together: a secret that worked for one client vouches for no other.
+      credential: presented && `${presented.id}\n${hashToken(presented.secret)}`,
+      isFailure: isInvalidClient,
+      verify: async () => {
+        if (!presented) throw malformed;
+        return { app: await verifyClient(deps.db, presented), method: presented.method };
+      },
+    });
+  } catch (limited) {
+    if (!(limited instanceof AppError) || limited.code !== 'rate_limited') throw limited;
+    throw new OAuthError('invalid_client', limited.message, {
+      retryAfter: Number(limited.extra?.retry_after ?? 60),
+    });
   }
 }
 

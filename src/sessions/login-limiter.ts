@@ -5,7 +5,8 @@ import { hashToken } from '../lib/secrets.ts';
 const emailKey = (email: string) => hashToken(email.trim().toLowerCase());
 
 /**
- * Counts a sign-in attempt against the email and the address before the password is checked, and refuses
+ * Counts a sign-in attempt against the email and the address (an IPv6 /64 as one, like every per-address
+ * limit) before the password is checked, and refuses
  * (`rate_limited`, `retry_after` seconds) once either is over its limit. Counting first (one atomic
  * increment) means simultaneous guesses cannot all pass a check made before any of them was recorded.
  */

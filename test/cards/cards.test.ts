@@ -12,6 +12,15 @@ const platform = usePlatform();
 const run = promisify(execFile);
 const nextYear = new Date().getUTCFullYear() + 1;
 
+/** A Luhn-valid 16-digit number: `prefix` (8 digits), `n`, then its check digit. */
+const validPan = (prefix: string, n: number) => {
+  for (let check = 0; check < 10; check++) {
+    const pan = `${prefix}${String(n).padStart(7, '0')}${check}`;
+    if (luhnValid(pan)) return pan;
+  }
+  throw new Error('no check digit');
+};
+
 const enroll = (token: string, pan: string, extra: Record<string, unknown> = {}) =>
   platform.request('POST', '/v1/me/cards', {
     token,
@@ -169,21 +178,46 @@ describe('enrolling cards', () => {
     expect(different.body.code).toBe('idempotency_key_reused');
   });
 
-  it('bounds refused enrollments per user (429 with Retry-After, valid cards too), so refusals cannot probe numbers', async () => {
-    const user = await signUp(platform, 'prober');
+  it('counts only refusals of enrolled numbers (429 with Retry-After, valid cards too), so they cannot probe numbers', async () => {
+    const owner = await signUp(platform, 'owner');
+    const prober = await signUp(platform, 'prober');
     const limit = platform.config.limits.enrollRefusalsPerUserPerDay;
+    const theirs = validPan('40000077', 1);
+    const mine = validPan('40000077', 2);
+    expect((await enroll(owner.token, theirs)).status).toBe(201);
     // Successful enrollments are not counted against it.
-    expect((await enroll(user.token, '4000000000000002')).status).toBe(201);
-    const statuses: number[] = [];
-    for (let i = 0; i < limit; i++) statuses.push((await enroll(user.token, '4242424242424241')).status);
-    expect(statuses.every((s) => s === 422)).toBe(true);
-    const last = await enroll(user.token, CARDS.visa2);
+    expect((await enroll(prober.token, mine)).status).toBe(201);
+    const refusals: number[] = [];
+    for (let i = 0; i < limit; i++) refusals.push((await enroll(prober.token, i % 2 ? mine : theirs)).status);
+    expect(refusals).toEqual(Array.from({ length: limit }, (_, i) => (i % 2 ? 409 : 422)));
+    const last = await enroll(prober.token, validPan('40000077', 3));
     expect(last.status).toBe(429);
     expect(last.body.code).toBe('rate_limited');
     expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await platform.request('GET', '/v1/me/cards', { token: user.token })).body.data).toHaveLength(1);
+    expect((await platform.request('GET', '/v1/me/cards', { token: prober.token })).body.data).toHaveLength(
+      1,
+    );
     const other = await signUp(platform);
-    expect((await enroll(other.token, '4242424242424241')).status).toBe(422);
+    expect((await enroll(other.token, validPan('40000077', 4))).status).toBe(201);
+  });
+
+  it('does not count typos the user can see for themselves (length, Luhn, scheme, expiry)', async () => {
+    const user = await signUp(platform, 'typist');
+    const limit = platform.config.limits.enrollRefusalsPerUserPerDay;
+    const typos = [
+      ...Array.from({ length: limit }, () => ({ pan: '4242424242424241' })),
+      { pan: '42424242' },
+      { pan: '3530111333300000' },
+      { pan: validPan('40000088', 1), exp_year: 2001 },
+    ];
+    for (const { pan, ...extra } of typos) {
+      const refused = await enroll(user.token, pan, extra);
+      expect(refused.status).toBe(422);
+      expect(refused.body.code).toBe('validation_failed');
+    }
+    const valid = await enroll(user.token, validPan('40000088', 2));
+    expect(valid.status).toBe(201);
+    expect((await platform.request('GET', '/v1/me/cards', { token: user.token })).body.data).toHaveLength(1);
   });
 
   it('bounds enrollment attempts per user, refused or not (429 past 20 an hour)', async () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/lib/secrets.ts';
 import { createRedis } from '../../src/redis.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { authorization, createTestProcessor, postEvents, signedHeaders } from '../ingest/fixtures.ts';
@@ -19,9 +20,10 @@ const countedKeys = async (pattern: string) => {
 };
 
 describe('failed client-secret checks per client address', () => {
-  it(`answer 429 after ${LIMIT}, counted in Redis, while the right secret still gets a token`, async () => {
-    const app = await registerApp(platform);
-    const token = (secret: string) =>
+  it(`answer 429 after ${LIMIT}, counted in Redis; past it only a secret that worked before is checked`, async () => {
+    const known = await registerApp(platform);
+    const unused = await registerApp(platform);
+    const token = (app: { client_id: string }, secret: string) =>
       platform.request('POST', '/oauth/token', {
         raw: new URLSearchParams({
           grant_type: 'client_credentials',
@@ -30,34 +32,43 @@ describe('failed client-secret checks per client address', () => {
         }).toString(),
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       });
-    expect((await token(app.client_secret)).status).toBe(200);
+    expect((await token(known, known.client_secret)).status).toBe(200);
     for (let i = 0; i < LIMIT; i++) {
-      const wrong = await token(`cls_wrong_${i}`);
+      const wrong = await token(unused, `cls_wrong_${i}`);
       expect(wrong.status).toBe(401);
       expect(wrong.body.error).toBe('invalid_client');
     }
-    const limited = await token('cls_wrong_again');
+    const limited = await token(unused, 'cls_wrong_again');
     expect(limited.status).toBe(429);
     expect(limited.body.error).toBe('invalid_client');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await countedKeys('client-secret:*')).toHaveLength(1);
 
-    const right = await token(app.client_secret);
+    // A right guess from this address is not confirmed: the secret is not checked at all.
+    const guessed = await token(unused, unused.client_secret);
+    expect(guessed.status).toBe(429);
+    expect(guessed.body.error).toBe('invalid_client');
+    // A secret that worked before is checked, and accepted, so the app is not locked out by the failures.
+    const right = await token(known, known.client_secret);
     expect(right.status).toBe(200);
     expect(right.body.access_token).toBeTruthy();
+    // It vouches for its own client only.
+    expect((await token(unused, known.client_secret)).status).toBe(429);
   });
 });
 
 describe('failed api-key checks per client address', () => {
-  it(`answer 429 after ${LIMIT}, over the production server, while the right key is still accepted`, async () => {
-    const processor = await createTestProcessor(platform);
+  it(`answer 429 after ${LIMIT}, over the production server; past it only a key that worked before is looked up`, async () => {
+    const known = await createTestProcessor(platform, 'Known');
+    const unused = await createTestProcessor(platform, 'Unused');
     const body = JSON.stringify(authorization({ pan: '4000000000000002' }));
     const withKey = (apiKey: string) =>
       platform.http('POST', '/v1/events', {
         raw: body,
         token: apiKey,
-        headers: signedHeaders(processor, body),
+        headers: signedHeaders(known, body),
       });
+    expect((await postEvents(platform, known, JSON.parse(body))).status).toBe(200);
     for (let i = 0; i < LIMIT; i++) {
       const wrong = await withKey(`clk_wrong_${i}`);
       expect(wrong.status).toBe(401);
@@ -68,8 +79,16 @@ describe('failed api-key checks per client address', () => {
     expect(limited.body.code).toBe('rate_limited');
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await countedKeys('api-key:*')).toHaveLength(1);
+    // The key was not looked up (every look-up, found or not, is cached by its hash).
+    expect(platform.deps.processorCache.has(hashToken('clk_wrong_again'))).toBe(false);
 
-    const right = await postEvents(platform, processor, JSON.parse(body));
+    // A right guess from this address is not confirmed.
+    const guessed = await postEvents(platform, unused, JSON.parse(body));
+    expect(guessed.status).toBe(429);
+    expect(guessed.body.code).toBe('rate_limited');
+    // A key that worked before is accepted, also by a process that has not seen it (known in Redis).
+    platform.deps.processorCache.clear();
+    const right = await postEvents(platform, known, JSON.parse(body));
     expect(right.status).toBe(200);
     expect(right.body.results[0].status).not.toBe('rejected');
   });

@@ -24,16 +24,11 @@ export const requireProcessor: MiddlewareHandler<AppEnv> = async (c, next) => {
       signature: c.req.header('webhook-signature'),
     },
     body,
-  }).catch(async (error: unknown) => {
-    // A missing or unknown api key counts against the client address (API_KEY_FAILURES_PER_IP); past the
-    // limit it is answered 429. A correct key is never limited: a shared address cannot lock a processor out.
-    if (error instanceof AppError && error.code === 'unauthorized') {
-      await deps.limiters.apiKeyFailures.consume(clientAddress(c)).catch((limited: unknown) => {
-        if (limited instanceof AppError && limited.code === 'rate_limited')
-          c.header('retry-after', String(limited.extra?.retry_after ?? 60));
-        throw limited;
-      });
-    }
+    address: clientAddress(c),
+  }).catch((error: unknown) => {
+    // Too many failed api-key checks from this address (API_KEY_FAILURES_PER_IP): see authenticateProcessor.
+    if (error instanceof AppError && error.code === 'rate_limited')
+      c.header('retry-after', String(error.extra?.retry_after ?? 60));
     throw error;
   });
   c.set('processor', processor);

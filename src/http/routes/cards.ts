@@ -120,8 +120,9 @@ cardsRouter.openapi(
       'and the last 4 digits are kept. A card the user already enrolled → 409 `conflict`. A number that is not a ' +
       'card, of another scheme, or enrolled by another user gets one answer (422 on `pan`, `cannot be enrolled`), ' +
       'so it never says that someone else enrolled it. Errors name the `pan` field but never repeat its value. ' +
-      'Each user may make 20 enrollment attempts per hour, and have 10 refused per day ' +
-      '(`ENROLL_REFUSALS_PER_USER_PER_DAY`); beyond either, 429 `rate_limited` with `Retry-After`.',
+      'Each user may make 20 enrollment attempts per hour, and have 10 refused per day because the number is ' +
+      'enrolled (`ENROLL_REFUSALS_PER_USER_PER_DAY`; typos in length, Luhn, scheme or expiry are not counted); ' +
+      'beyond either, 429 `rate_limited` with `Retry-After`.',
     middleware: [requireUser] as const,
     request: {
       headers: IdempotencyHeader,
