@@ -1,6 +1,11 @@
 import { lookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
 
+/** Every address a host name resolves to (the system resolver by default; tests give their own). */
+export type Resolve = (host: string) => Promise<{ address: string }[]>;
+
+const resolveAll: Resolve = (host) => lookup(host, { all: true, verbatim: true });
+
 /** Why a URL may not receive webhooks, or undefined when it may. */
 export type UrlRefusal = string | undefined;
 
@@ -28,7 +33,10 @@ export function isPublicAddress(address: string): boolean {
  * Checks a webhook URL against SSRF: https only, no credentials, and every address the host resolves to
  * must be public, unless the operator allows private targets (local development and tests).
  */
-export async function checkWebhookUrl(raw: string, options: { allowPrivate: boolean }): Promise<UrlRefusal> {
+export async function checkWebhookUrl(
+  raw: string,
+  options: { allowPrivate: boolean; resolve?: Resolve },
+): Promise<UrlRefusal> {
   let url: URL;
   try {
     url = new URL(raw);
@@ -55,7 +63,7 @@ export async function checkWebhookUrl(raw: string, options: { allowPrivate: bool
   }
   let addresses: { address: string }[];
   try {
-    addresses = await lookup(host, { all: true, verbatim: true });
+    addresses = await (options.resolve ?? resolveAll)(host);
   } catch {
     return 'host does not resolve';
   }

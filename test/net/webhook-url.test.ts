@@ -41,9 +41,37 @@ describe('webhook URL guard', () => {
     expect(await checkWebhookUrl('http://93.184.215.14/x', { allowPrivate: false })).toBe('must use https');
     expect(await checkWebhookUrl('https://93.184.215.14/x', { allowPrivate: false })).toBeUndefined();
     expect(await checkWebhookUrl('http://127.0.0.1:9/x', { allowPrivate: true })).toBeUndefined();
-    expect(await checkWebhookUrl('https://no-such-host.invalid/x', { allowPrivate: false })).toBe(
-      'host does not resolve',
-    );
+  });
+
+  // Names are resolved by a stand-in for the system resolver: no test sends a DNS query off the machine.
+  const resolver =
+    (table: Record<string, string[]>) =>
+    async (host: string): Promise<{ address: string }[]> => {
+      const addresses = table[host];
+      if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+      return addresses.map((address) => ({ address }));
+    };
+
+  it.each([
+    ['a name that does not resolve', 'https://nowhere.example/x', 'host does not resolve'],
+    ['a name resolving to a public address', 'https://hooks.example/x', undefined],
+    [
+      'a name with one private address among public ones',
+      'https://mixed.example/x',
+      'must not point at a private or loopback address',
+    ],
+    [
+      'a name resolving to an IPv4-compatible loopback',
+      'https://compat.example/x',
+      'must not point at a private or loopback address',
+    ],
+  ])('judges %s by every address it resolves to', async (_name, url, expected) => {
+    const resolve = resolver({
+      'hooks.example': ['93.184.215.14', '2606:4700:4700::1111'],
+      'mixed.example': ['93.184.215.14', '10.0.0.7'],
+      'compat.example': ['::7f00:1'],
+    });
+    expect(await checkWebhookUrl(url, { allowPrivate: false, resolve })).toBe(expected);
   });
 
   // Every notation of a non-public address the security probe tried; each must be refused when the
