@@ -62,13 +62,14 @@ export const consentCsrfToken = (secretsKey: string, binding: ConsentBinding, no
  * unexpired, and not have been used before (recorded in Redis until it would have expired anyway).
  */
 export async function redeemConsentCsrf(
-  deps: Pick<Deps, 'config' | 'redisProbe'>,
+  deps: Pick<Deps, 'config' | 'redis'>,
   binding: ConsentBinding,
   token: string,
   now = Date.now(),
 ): Promise<boolean> {
   if (!stampValid(deps.config.secretsKey, consentParts(binding), token, now)) return false;
   const key = `${deps.config.queuePrefix}:consent-csrf:${hashToken(token)}`;
-  const first = await deps.redisProbe.set(key, '1', 'EX', FORM_TTL_SECONDS + 60, 'NX');
+  // The queue connection, not the fail-fast probe: a brief Redis hiccup delays the consent, never refuses it.
+  const first = await deps.redis.set(key, '1', 'EX', FORM_TTL_SECONDS + 60, 'NX');
   return first === 'OK';
 }

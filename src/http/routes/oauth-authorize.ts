@@ -157,6 +157,11 @@ oauthAuthorizeRouter.post('/oauth/authorize', async (c) => {
   const signedIn = await optionalUser(c);
   if (!signedIn) return c.redirect(`/login?next=${encodeURIComponent(authorizeUrl(params))}`, 303);
   const { request } = check;
+  // Checked before the token is redeemed: a form sent without a choice must stay usable.
+  const decision = body.decision;
+  if (decision !== 'approve' && decision !== 'deny') {
+    return c.html(render.error({ title: 'No decision', message: 'Choose Allow or Deny.' }), 400);
+  }
   const csrf = typeof body.csrf === 'string' ? body.csrf : '';
   if (!(await redeemConsentCsrf(deps, consentBinding(signedIn.sessionToken, request), csrf))) {
     return c.html(
@@ -169,7 +174,7 @@ oauthAuthorizeRouter.post('/oauth/authorize', async (c) => {
     );
   }
   const issuer = deps.config.publicUrl;
-  if (body.decision === 'deny') {
+  if (decision === 'deny') {
     return c.redirect(
       redirectTo(
         request.redirectUri,
@@ -179,9 +184,6 @@ oauthAuthorizeRouter.post('/oauth/authorize', async (c) => {
       ),
       303,
     );
-  }
-  if (body.decision !== 'approve') {
-    return c.html(render.error({ title: 'No decision', message: 'Choose Allow or Deny.' }), 400);
   }
   const { grant } = await grantApp(deps, {
     userId: signedIn.user.id,
