@@ -131,6 +131,8 @@ describe('the forms', () => {
     });
     expect(res.status).toBe(403);
     expect(res.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+    // Most often the page was opened at another address (127.0.0.1 for localhost): say which one to use.
+    expect(res.text).toContain(`This site’s address is ${OWN} (PUBLIC_URL)`);
   });
 
   it.each(Object.entries(foreign))(
@@ -155,6 +157,7 @@ describe('the forms', () => {
       });
       expect(res.status).toBe(403);
       expect(res.headers.get('location')).toBeNull();
+      expect(res.text).toContain(`This site’s address is ${OWN} (PUBLIC_URL)`);
       expect(await grantsOf(user.token)).toEqual([]);
     },
   );

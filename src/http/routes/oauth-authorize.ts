@@ -12,7 +12,7 @@ import {
 import { type ConsentBinding, consentCsrfToken, redeemConsentCsrf } from '../../sessions/csrf.ts';
 import { render } from '../../web/render.tsx';
 import type { AppEnv } from '../env.ts';
-import { fromOwnOrigin } from '../middleware/same-origin.ts';
+import { foreignFormMessage, fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
 import { form } from '../oauth-endpoint.ts';
 import { createRouter } from '../router.ts';
@@ -144,10 +144,7 @@ oauthAuthorizeRouter.post('/oauth/authorize', async (c) => {
   pageHeaders(c);
   const deps = c.get('deps');
   if (!fromOwnOrigin(c)) {
-    return c.html(
-      render.error({ title: 'Form refused', message: 'This consent form was not sent from our page.' }),
-      403,
-    );
+    return c.html(render.error({ title: 'Form refused', message: foreignFormMessage(c, 'consent') }), 403);
   }
   const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const params = pickParams(body);

@@ -12,7 +12,7 @@ import {
 } from '../../sessions/csrf.ts';
 import { render } from '../../web/render.tsx';
 import type { AppEnv } from '../env.ts';
-import { fromOwnOrigin } from '../middleware/same-origin.ts';
+import { foreignFormMessage, fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
 import { setSessionCookie, signIn } from './sessions.ts';
@@ -136,10 +136,7 @@ webRouter.post('/login', async (c) => {
   const deps = c.get('deps');
   if (!fromOwnOrigin(c)) {
     // Login CSRF: another site must not sign the browser in to an account of its choosing.
-    return c.html(
-      render.error({ title: 'Form refused', message: 'This sign-in form was not sent from our page.' }),
-      403,
-    );
+    return c.html(render.error({ title: 'Form refused', message: foreignFormMessage(c, 'sign-in') }), 403);
   }
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const field = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : undefined);
