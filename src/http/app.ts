@@ -9,9 +9,10 @@ import type { Deps } from '../deps.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { registerIngestMetrics } from '../ingest/metrics.ts';
 import type { AppEnv } from './env.ts';
-import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-depth.ts';
+import { FORM_MEDIA_TYPE, MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-depth.ts';
 import { requireAdminInBrowser } from './middleware/admin.ts';
 import { createHttpMetrics, type HttpMetrics, observe, requestLogger } from './middleware/observe.ts';
+import { dashboardChangesFromOwnPage } from './middleware/queue-dashboard.ts';
 import { sameOriginHtml } from './middleware/same-origin-html.ts';
 import { problem, statusOf, TITLES } from './problem.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
@@ -34,9 +35,6 @@ import { processorsRouter } from './routes/processors.ts';
 import { sessionsRouter } from './routes/sessions.ts';
 import { usersRouter } from './routes/users.ts';
 import { webRouter } from './routes/web.ts';
-
-/** What hono's validator and zod-openapi parse as JSON: `application/json`, `application/<x>+json`. */
-const JSON_MEDIA_TYPE = /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i;
 
 /** Requests larger than this are refused with 413 before they are read whole. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -112,9 +110,10 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   });
   // Measured once here, before any parser sees the body (hono's and zod-openapi's validators, a route's own
   // c.req.json() or the Stripe route's parse after its signature check): nothing downstream needs to care.
+  // Every body but a form's, whatever its declared type: some readers parse JSON without looking at it.
   app.use(async (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
+    if (FORM_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
     // arrayBuffer(), not text(): hono caches it, and signature checks need the exact bytes.
     if (nestsDeeperThan(new Uint8Array(await c.req.arrayBuffer()), MAX_JSON_DEPTH)) throw tooDeep();
     return next();
@@ -210,7 +209,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   createBullBoard({ queues: deps.queues.all.map((queue) => new BullMQAdapter(queue)), serverAdapter: board });
   board.setBasePath('/admin/queues');
   app.use('/admin/queues', requireAdminInBrowser, sameOriginHtml);
-  app.use('/admin/queues/*', requireAdminInBrowser, sameOriginHtml);
+  app.use('/admin/queues/*', requireAdminInBrowser, dashboardChangesFromOwnPage, sameOriginHtml);
   app.route('/admin/queues', board.registerPlugin());
 
   return app;

@@ -8,6 +8,15 @@ import { AppError } from '../errors.ts';
  */
 export const MAX_JSON_DEPTH = 64;
 
+/** What hono's validator and zod-openapi parse as JSON: `application/json`, `application/<x>+json`. */
+export const JSON_MEDIA_TYPE = /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i;
+
+/**
+ * Bodies read as form fields, never as JSON: their brackets are text (`a[b]=…`). Any other body may reach a
+ * JSON parser whatever its declared type (bull-board's adapter calls `c.req.json()` on every body).
+ */
+export const FORM_MEDIA_TYPE = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_ARRAY = 0x5b;
