@@ -210,6 +210,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   board.setBasePath('/admin/queues');
   app.use('/admin/queues', requireAdminInBrowser, sameOriginHtml);
   app.use('/admin/queues/*', requireAdminInBrowser, dashboardChangesFromOwnPage, sameOriginHtml);
+  // bull-board serves its page at the base path only; the slash form is what people type and bookmark.
+  app.get('/admin/queues/', (c) => c.redirect('/admin/queues', 301));
   app.route('/admin/queues', board.registerPlugin());
 
   return app;

@@ -88,4 +88,14 @@ describe('the queue dashboard', () => {
     expect(res.status).toBe(401);
     expect(res.body.error).toBe('invalid_client');
   });
+
+  it('opens at /admin/queues/ as at /admin/queues', async () => {
+    const bare = await platform.request('GET', '/admin/queues', { headers: { authorization: basic } });
+    expect(bare.status).toBe(200);
+    expect(bare.text).toContain('<html');
+    const slash = await platform.request('GET', '/admin/queues/', { headers: { authorization: basic } });
+    expect(slash.status).toBe(301);
+    expect(slash.headers.get('location')).toBe('/admin/queues');
+    expect((await platform.request('GET', '/admin/queues/')).status).toBe(401);
+  });
 });
