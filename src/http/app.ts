@@ -8,6 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Deps } from '../deps.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { registerIngestMetrics } from '../ingest/metrics.ts';
+import { DASHBOARD_POLICY, htmlPolicy } from './content-security.ts';
 import type { AppEnv } from './env.ts';
 import { FORM_MEDIA_TYPE, MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './json-depth.ts';
 import { requireAdminInBrowser } from './middleware/admin.ts';
@@ -208,8 +209,15 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   const board = new HonoAdapter(serveStatic);
   createBullBoard({ queues: deps.queues.all.map((queue) => new BullMQAdapter(queue)), serverAdapter: board });
   board.setBasePath('/admin/queues');
-  app.use('/admin/queues', requireAdminInBrowser, sameOriginHtml);
-  app.use('/admin/queues/*', requireAdminInBrowser, dashboardChangesFromOwnPage, sameOriginHtml);
+  const dashboardPolicy = htmlPolicy(DASHBOARD_POLICY);
+  app.use('/admin/queues', requireAdminInBrowser, sameOriginHtml, dashboardPolicy);
+  app.use(
+    '/admin/queues/*',
+    requireAdminInBrowser,
+    dashboardChangesFromOwnPage,
+    sameOriginHtml,
+    dashboardPolicy,
+  );
   // bull-board serves its page at the base path only; the slash form is what people type and bookmark.
   app.get('/admin/queues/', (c) => c.redirect('/admin/queues', 301));
   app.route('/admin/queues', board.registerPlugin());

@@ -11,6 +11,7 @@ import {
 } from '../../oauth/authorize.ts';
 import { type ConsentBinding, consentCsrfToken, redeemConsentCsrf } from '../../sessions/csrf.ts';
 import { render } from '../../web/render.tsx';
+import { PAGE_POLICY } from '../content-security.ts';
 import type { AppEnv } from '../env.ts';
 import { foreignFormMessage, fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
@@ -51,10 +52,7 @@ const pickParams = (source: Record<string, unknown>): AuthorizeParams => {
 const pageHeaders = (c: Context<AppEnv>) => {
   c.header('cache-control', 'no-store');
   c.header('x-frame-options', 'DENY');
-  c.header(
-    'content-security-policy',
-    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-  );
+  c.header('content-security-policy', PAGE_POLICY);
 };
 
 const consentBinding = (sessionToken: string, request: ValidAuthorizeRequest): ConsentBinding => ({

@@ -11,6 +11,7 @@ import {
   loginNonceCookie,
 } from '../../sessions/csrf.ts';
 import { render } from '../../web/render.tsx';
+import { SIGN_IN_POLICY } from '../content-security.ts';
 import type { AppEnv } from '../env.ts';
 import { foreignFormMessage, fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
@@ -73,10 +74,7 @@ function loginCsrf(c: Context<AppEnv>): string {
 const noStore = (c: Context<AppEnv>) => {
   c.header('cache-control', 'no-store');
   c.header('x-frame-options', 'DENY');
-  c.header(
-    'content-security-policy',
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-  );
+  c.header('content-security-policy', SIGN_IN_POLICY);
 };
 
 export const webRouter = createRouter();
