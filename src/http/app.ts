@@ -8,10 +8,12 @@ import type { Deps } from '../deps.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { registerIngestMetrics } from '../ingest/metrics.ts';
 import { limitBody } from './body-limit.ts';
+import { DASHBOARD_POLICY, htmlPolicy } from './content-security.ts';
 import type { AppEnv } from './env.ts';
 import { limitJsonDepth } from './json-depth.ts';
 import { requireAdminInBrowser } from './middleware/admin.ts';
 import { createHttpMetrics, type HttpMetrics, observe, requestLogger } from './middleware/observe.ts';
+import { dashboardChangesFromOwnPage } from './middleware/queue-dashboard.ts';
 import { sameOriginHtml } from './middleware/same-origin-html.ts';
 import { problem, problemOf, statusOf, TITLES, unhandledProblem } from './problem.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
@@ -169,8 +171,17 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   const board = new HonoAdapter(serveStatic);
   createBullBoard({ queues: deps.queues.all.map((queue) => new BullMQAdapter(queue)), serverAdapter: board });
   board.setBasePath('/admin/queues');
-  app.use('/admin/queues', requireAdminInBrowser, sameOriginHtml);
-  app.use('/admin/queues/*', requireAdminInBrowser, sameOriginHtml);
+  const dashboardPolicy = htmlPolicy(DASHBOARD_POLICY);
+  app.use('/admin/queues', requireAdminInBrowser, sameOriginHtml, dashboardPolicy);
+  app.use(
+    '/admin/queues/*',
+    requireAdminInBrowser,
+    dashboardChangesFromOwnPage,
+    sameOriginHtml,
+    dashboardPolicy,
+  );
+  // bull-board serves its page at the base path only; the slash form is what people type and bookmark.
+  app.get('/admin/queues/', (c) => c.redirect('/admin/queues', 301));
   app.route('/admin/queues', board.registerPlugin());
 
   return app;

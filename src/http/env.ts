@@ -8,6 +8,8 @@ import type { AccessContext } from '../oauth/access-tokens.ts';
 export interface SignedIn {
   user: UserRow;
   sessionToken: string;
+  /** Whether the session came as a bearer header or as the browser's cookie (which needs the Origin check). */
+  source: 'header' | 'cookie';
 }
 
 /**

@@ -5,10 +5,18 @@ import type { AppEnv } from './env.ts';
 /**
  * The most arrays and objects a JSON body may nest. Our own documents nest 4 deep and a Stripe event about
  * 8; 64 leaves room for any sane payload, and keeps whatever walks a parsed body recursively (zod, the NUL
- * scan, adapters) far from the stack limit: a 10,000-deep body used to block the event loop for half a
- * second before failing with a 500 (stack overflow).
+ * scan, adapters) far from the stack limit.
  */
 export const MAX_JSON_DEPTH = 64;
+
+/** What hono's validator and zod-openapi parse as JSON: `application/json`, `application/<x>+json`. */
+export const JSON_MEDIA_TYPE = /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i;
+
+/**
+ * Bodies read as form fields, never as JSON: their brackets are text (`a[b]=…`). Any other body may reach a
+ * JSON parser whatever its declared type (bull-board's adapter calls `c.req.json()` on every body).
+ */
+export const FORM_MEDIA_TYPE = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -55,16 +63,14 @@ export function refuseDeepJson(bytes: Uint8Array): void {
   }
 }
 
-/** What hono's validator and zod-openapi parse as JSON: `application/json`, `application/<x>+json`. */
-const JSON_MEDIA_TYPE = /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i;
-
 /**
- * Measures a JSON body once, before any parser sees it (hono's and zod-openapi's validators, a route's own
- * c.req.json() or the Stripe route's parse after its signature check): nothing downstream needs to care.
+ * Measures a body once, before any parser sees it (hono's and zod-openapi's validators, a route's own
+ * c.req.json(), the Stripe route's parse after its signature check, the queue dashboard's adapter):
+ * nothing downstream needs to care. Every body but a form's, whatever its declared type.
  */
 export const limitJsonDepth: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-  if (!JSON_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
+  if (FORM_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) return next();
   // arrayBuffer(), not text(): hono caches it, and signature checks need the exact bytes.
   refuseDeepJson(new Uint8Array(await c.req.arrayBuffer()));
   return next();

@@ -23,6 +23,21 @@ function stampValid(secretsKey: string, parts: unknown[], token: string, now: nu
   return safeEqual(match[2]!, mac(secretsKey, [...parts, issuedAt]));
 }
 
+const NONCE = /^[A-Za-z0-9_-]{20,64}$/;
+
+/** The sign-in form's cookie value: a random nonce and the server's HMAC over it (`<nonce>.<mac>`). */
+export const loginNonceCookie = (secretsKey: string, nonce: string) =>
+  `${nonce}.${mac(secretsKey, ['login-nonce', nonce])}`;
+
+/** The nonce of a sign-in cookie this server issued, or undefined for any other value (planted or stale). */
+export function issuedLoginNonce(secretsKey: string, cookie: string | undefined): string | undefined {
+  const dot = cookie?.lastIndexOf('.') ?? -1;
+  if (!cookie || dot < 0) return undefined;
+  const nonce = cookie.slice(0, dot);
+  if (!NONCE.test(nonce)) return undefined;
+  return safeEqual(cookie, loginNonceCookie(secretsKey, nonce)) ? nonce : undefined;
+}
+
 /**
  * The sign-in form's token for the random nonce in its cookie (there is no session yet to bind it to). Signed
  * with the server key, so a cookie an attacker plants does not pair with a token of their choosing.
@@ -62,13 +77,14 @@ export const consentCsrfToken = (secretsKey: string, binding: ConsentBinding, no
  * unexpired, and not have been used before (recorded in Redis until it would have expired anyway).
  */
 export async function redeemConsentCsrf(
-  deps: Pick<Deps, 'config' | 'redisProbe'>,
+  deps: Pick<Deps, 'config' | 'redis'>,
   binding: ConsentBinding,
   token: string,
   now = Date.now(),
 ): Promise<boolean> {
   if (!stampValid(deps.config.secretsKey, consentParts(binding), token, now)) return false;
   const key = `${deps.config.queuePrefix}:consent-csrf:${hashToken(token)}`;
-  const first = await deps.redisProbe.set(key, '1', 'EX', FORM_TTL_SECONDS + 60, 'NX');
+  // The queue connection, not the fail-fast probe: a brief Redis hiccup delays the consent, never refuses it.
+  const first = await deps.redis.set(key, '1', 'EX', FORM_TTL_SECONDS + 60, 'NX');
   return first === 'OK';
 }

@@ -1,6 +1,7 @@
 import type { Child } from 'hono/jsx';
 
-const STYLE = `
+/** The one style sheet of every page, inline (its hash is what the pages' Content-Security-Policy allows). */
+export const PAGE_STYLE = `
   body { font: 16px/1.5 system-ui, sans-serif; background: #f6f7f9; color: #1d2330; margin: 0; }
   main { max-width: 28rem; margin: 4rem auto; background: #fff; padding: 2rem; border-radius: 12px;
          box-shadow: 0 1px 3px rgba(0,0,0,.08); }
@@ -26,7 +27,7 @@ export function Layout(props: { title: string; children: Child }) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
         <title>{`${props.title} · cardlink`}</title>
-        <style>{STYLE}</style>
+        <style>{PAGE_STYLE}</style>
       </head>
       <body>
         <main>{props.children}</main>

@@ -13,8 +13,17 @@ afterEach(async () => {
 async function browse(options: Parameters<typeof openBrowser>[0] = {}) {
   const browser = await openBrowser(options);
   opened.push(browser);
-  return { browser, page: await browser.context.newPage(), base: await platform.listen() };
+  const page = await browser.context.newPage();
+  // What the page's Content-Security-Policy made Chromium refuse (it says so on the console).
+  const refused: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+  });
+  return { browser, page, refused, base: await platform.listen() };
 }
+
+const policyOf = (response: { headers: () => Record<string, string> } | null) =>
+  response?.headers()['content-security-policy'] ?? '';
 
 describe('what a browser meets', () => {
   it('the queue dashboard asks for Basic auth with a single challenge', async () => {
@@ -34,21 +43,27 @@ describe('what a browser meets', () => {
   });
 
   it('the queue dashboard opens with the admin token as the Basic-auth password, loading nothing from outside', async () => {
-    const { browser, page, base } = await browse({
+    const { browser, page, refused, base } = await browse({
       httpCredentials: { username: 'operator', password: ADMIN_TOKEN },
     });
-    const response = await page.goto(`${base}/admin/queues`);
+    // The address with a trailing slash, as people type it, leads to the dashboard.
+    const response = await page.goto(`${base}/admin/queues/`);
     expect(response?.status()).toBe(200);
+    expect(page.url()).toBe(`${base}/admin/queues`);
+    expect(policyOf(response)).toContain("default-src 'self'");
     await expect.poll(() => page.getByText('maintenance').count(), { timeout: 15_000 }).toBeGreaterThan(0);
     expect(browser.requested.some((url) => url.includes('/admin/queues/static/'))).toBe(true);
     await page.waitForLoadState('networkidle');
     expect(browser.outside()).toEqual([]);
+    expect(refused).toEqual([]);
   });
 
   it('/docs renders the reference from cardlink alone', async () => {
-    const { browser, page, base } = await browse();
+    const { browser, page, refused, base } = await browse();
     const response = await page.goto(`${base}/docs`);
     expect(response?.status()).toBe(200);
+    expect(policyOf(response)).toContain("default-src 'self'");
+    expect(policyOf(response)).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'(;|$)/);
     await expect
       .poll(() => page.getByText('Liveness: the process is up').count(), { timeout: 20_000 })
       .toBeGreaterThan(0);
@@ -59,13 +74,20 @@ describe('what a browser meets', () => {
     await script.arrayBuffer();
     await page.waitForLoadState('networkidle');
     expect(browser.outside()).toEqual([]);
+    expect(refused).toEqual([]);
   });
 
   it("the cardholder's sign-in page loads nothing from outside", async () => {
-    const { browser, page, base } = await browse();
+    const { browser, page, refused, base } = await browse();
     const response = await page.goto(`${base}/login`);
     expect(response?.status()).toBe(200);
+    expect(policyOf(response)).toContain("default-src 'none'");
+    expect(policyOf(response)).not.toContain('unsafe-inline');
     await page.waitForLoadState('networkidle');
+    // Styled by its own sheet, which the policy allows by hash.
+    const background = await page.evaluate('getComputedStyle(document.body).backgroundColor');
+    expect(background).toBe('rgb(246, 247, 249)');
     expect(browser.outside()).toEqual([]);
+    expect(refused).toEqual([]);
   });
 });

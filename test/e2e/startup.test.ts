@@ -1,36 +1,36 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { databaseUrl, dropDatabase, TEST_REDIS_URL, uniqueName } from '../helpers/pg.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { databaseUrl, dropDatabase, uniqueName } from '../helpers/pg.ts';
+import { type OwnRedis, startOwnRedis } from '../helpers/redis-server.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const processes: Started[] = [];
 const databases: string[] = [];
 const queuePrefixes: string[] = [];
+// The processes get a Redis of their own, empty at the start: whatever it holds at the end, they made.
+let redis: OwnRedis;
 
-afterAll(async () => {
-  // Each child leads its own process group, so whatever it left running (npm's children) goes too.
+beforeAll(async () => {
+  redis = await startOwnRedis();
+});
+
+/** Stops every process started here; each leads its own group, so whatever it left running goes too. */
+async function stopAll() {
   for (const { child, exited } of processes) {
     try {
       if (child.pid) process.kill(-child.pid, 'SIGKILL');
     } catch {} // the group is already gone
     await exited;
   }
+}
+
+afterAll(async () => {
+  await stopAll();
   for (const name of databases) await dropDatabase(name);
-  const redis = new Redis(TEST_REDIS_URL);
-  try {
-    for (const prefix of queuePrefixes) {
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await redis.del(...keys);
-    }
-    const left = await Promise.all(queuePrefixes.map((prefix) => redis.keys(`${prefix}:*`)));
-    expect(left.flat()).toEqual([]);
-  } finally {
-    redis.disconnect();
-  }
+  await redis?.stop();
 });
 
 const freePort = () =>
@@ -70,7 +70,7 @@ async function start(database: string, args: string[] | 'npm start'): Promise<St
       PORT: String(port),
       HOST: '127.0.0.1',
       DATABASE_URL: databaseUrl(database),
-      REDIS_URL: TEST_REDIS_URL,
+      REDIS_URL: redis.url,
       ADMIN_TOKEN: 'e2e-admin-token-0123456789abcdef',
       CARD_FINGERPRINT_KEY: 'e2e-fingerprint-key-0123456789abcdef',
       SECRETS_KEY: 'e2e-secrets-key-0123456789abcdef',
@@ -161,4 +161,13 @@ describe('starting the platform', () => {
     // The server went with npm (under `sh -c` without exec it was left running, holding the port).
     await expect(fetch(`http://127.0.0.1:${npm.port}/healthz`)).rejects.toThrow();
   }, 60_000);
+
+  it('keeps every Redis key it makes under its QUEUE_PREFIX', async () => {
+    await stopAll();
+    const keys = await redis.keys();
+    // The processes above did make keys (queues, workers' markers): the check below is not over nothing.
+    expect(keys.length).toBeGreaterThan(0);
+    const outside = keys.filter((key) => !queuePrefixes.some((prefix) => key.startsWith(`${prefix}:`)));
+    expect(outside).toEqual([]);
+  });
 });

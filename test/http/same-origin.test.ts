@@ -75,6 +75,20 @@ describe('state-changing requests authenticated by the session cookie', () => {
     },
   );
 
+  it.each(['', ' '])(
+    'are refused from another site when an empty Authorization header (%j) comes with the cookie',
+    async (authorization) => {
+      const user = await signUp(platform, 'empty-auth');
+      const enroll = await platform.request('POST', '/v1/me/cards', {
+        body: { pan: CARDS.visa, exp_month: 1, exp_year: nextYear },
+        headers: { origin: 'https://evil.example', cookie: `cardlink_session=${user.token}`, authorization },
+      });
+      expect(enroll.status).toBe(403);
+      expect(enroll.body.code).toBe('forbidden');
+      expect(await cardsOf(user.token)).toEqual([]);
+    },
+  );
+
   it('are accepted from our own origin, and without Origin from a non-browser client', async () => {
     const user = await signUp(platform, 'own');
     const cookie = `cardlink_session=${user.token}`;
@@ -117,6 +131,8 @@ describe('the forms', () => {
     });
     expect(res.status).toBe(403);
     expect(res.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+    // Most often the page was opened at another address (127.0.0.1 for localhost): say which one to use.
+    expect(res.text).toContain(`This site’s address is ${OWN} (PUBLIC_URL)`);
   });
 
   it.each(Object.entries(foreign))(
@@ -141,6 +157,7 @@ describe('the forms', () => {
       });
       expect(res.status).toBe(403);
       expect(res.headers.get('location')).toBeNull();
+      expect(res.text).toContain(`This site’s address is ${OWN} (PUBLIC_URL)`);
       expect(await grantsOf(user.token)).toEqual([]);
     },
   );

@@ -2,6 +2,7 @@ import { decodeJwt, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { purgeExpiredCredentials } from '../../src/oauth/housekeeping.ts';
 import { signingKey } from '../../src/oauth/keys.ts';
+import { consentCsrfToken, redeemConsentCsrf } from '../../src/sessions/csrf.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import {
   authorize,
@@ -207,6 +208,37 @@ describe('the consent form token is bound to its one authorization request', () 
     expect(again.status).toBe(403);
     expect(again.headers.get('location')).toBeNull();
     expect(await grantsOf(holder)).toEqual([]);
+  });
+
+  it.each([
+    ['without a decision', { decision: '' }],
+    ['with an unknown decision', { decision: 'maybe' }],
+  ])('a form sent %s is 400 and stays usable for the choice that follows', async (_, changes) => {
+    const holder = await signUp(platform, 'undecided');
+    const { post } = await consentPage(holder, app, 'transactions');
+    const undecided = await post(changes);
+    expect(undecided.status).toBe(400);
+    expect(undecided.text).toContain('Choose Allow or Deny');
+    expect(await grantsOf(holder)).toEqual([]);
+    const approved = await post();
+    expect(approved.status).toBe(303);
+    expect(new URL(approved.headers.get('location')!).searchParams.get('code')).toBeTruthy();
+    expect((await grantsOf(holder)).map((grant) => grant.scopes)).toEqual([['transactions']]);
+  });
+
+  it('records its single use over the queue connection (the fail-fast probe is for readiness only)', async () => {
+    const binding = {
+      sessionToken: 'ses_x',
+      clientId: app.client_id,
+      redirectUri: REDIRECT_URI,
+      scopes: ['transactions'],
+      codeChallenge: pkcePair().challenge,
+      state: undefined,
+    };
+    const token = consentCsrfToken(platform.config.secretsKey, binding);
+    const deps = { config: platform.config, redis: platform.deps.redis };
+    expect(await redeemConsentCsrf(deps, binding, token)).toBe(true);
+    expect(await redeemConsentCsrf(deps, binding, token)).toBe(false);
   });
 
   it('a token of an earlier, narrower consent cannot approve a widened one', async () => {

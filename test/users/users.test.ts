@@ -270,6 +270,26 @@ describe('the login page', () => {
     expect(mismatched.status).toBe(400);
     expect(mismatched.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
   });
+  it('signs only nonces it issued: a planted cookie is replaced, and its page token is refused with it', async () => {
+    const user = await signUp(platform);
+    const planted = 'cardlink_login_csrf=attacker-chosen-nonce-0123456789';
+    const page = await platform.request('GET', '/login', { headers: { cookie: planted } });
+    const issued = page.headers.get('set-cookie')!.split(';')[0]!;
+    expect(issued).toMatch(/^cardlink_login_csrf=[A-Za-z0-9_-]{20,64}\.[A-Za-z0-9_-]{43}$/);
+    expect(issued).not.toBe(planted);
+    const body = form({ ...hiddenFields(page.text), email: user.email, password: user.password });
+    const withPlanted = await platform.request('POST', '/login', {
+      raw: body.raw,
+      headers: { ...body.headers, cookie: planted },
+    });
+    expect(withPlanted.status).toBe(400);
+    expect(withPlanted.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+    const withIssued = await platform.request('POST', '/login', {
+      raw: body.raw,
+      headers: { ...body.headers, cookie: issued },
+    });
+    expect(withIssued.status).toBe(303);
+  });
 });
 
 describe('login limits when Redis is unreachable', () => {

@@ -5,22 +5,31 @@ import { SESSION_COOKIE, userForSession } from '../../sessions/sessions.ts';
 import type { AppEnv, SignedIn } from '../env.ts';
 import { fromOwnOrigin, isSafeMethod } from './same-origin.ts';
 
+/** The session token a request presents, and where it came from. */
+export interface Presented {
+  token: string;
+  /** The cookie is attached by the browser to any site's request; a header is not. */
+  source: 'header' | 'cookie';
+}
+
 /** The session token a request presents: `Authorization: Bearer ses_…`, else the session cookie. */
-export function presentedSession(c: Context<AppEnv>): string | undefined {
+export function presentedSession(c: Context<AppEnv>): Presented | undefined {
   const header = c.req.header('authorization');
   if (header) {
     const [scheme, value] = header.split(' ', 2);
-    return scheme?.toLowerCase() === 'bearer' && value ? value.trim() : undefined;
+    const token = scheme?.toLowerCase() === 'bearer' && value ? value.trim() : '';
+    return token ? { token, source: 'header' } : undefined;
   }
-  return getCookie(c, SESSION_COOKIE) || undefined;
+  const cookie = getCookie(c, SESSION_COOKIE);
+  return cookie ? { token: cookie, source: 'cookie' } : undefined;
 }
 
 /** The signed-in user of this request, or undefined (does not refuse). */
 export async function optionalUser(c: Context<AppEnv>): Promise<SignedIn | undefined> {
-  const token = presentedSession(c);
-  if (!token) return undefined;
-  const user = await userForSession(c.get('deps').db, token);
-  return user ? { user, sessionToken: token } : undefined;
+  const presented = presentedSession(c);
+  if (!presented) return undefined;
+  const user = await userForSession(c.get('deps').db, presented.token);
+  return user ? { user, sessionToken: presented.token, source: presented.source } : undefined;
 }
 
 /**
@@ -36,8 +45,7 @@ export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
       'Sign in first: send the session token from POST /v1/sessions as a bearer token.',
     );
   }
-  const byCookie = c.req.header('authorization') === undefined;
-  if (byCookie && !isSafeMethod(c.req.method) && !fromOwnOrigin(c)) {
+  if (signedIn.source === 'cookie' && !isSafeMethod(c.req.method) && !fromOwnOrigin(c)) {
     throw new AppError(
       'forbidden',
       'Cross-site request refused: changes made with the session cookie must come from this site’s pages.',

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Scalar } from '@scalar/hono-api-reference';
 import { Hono } from 'hono';
+import { docsPolicy, htmlPolicy } from '../content-security.ts';
 import type { AppEnv } from '../env.ts';
 
 // The reference's browser bundle comes from the exact-pinned @scalar/api-reference in node_modules, so
@@ -21,6 +22,7 @@ export const DOCS_SCRIPT_PATH = `/docs/assets/scalar-${scalarVersion}/standalone
 /** `GET /docs` (the interactive reference) and the script it runs; nothing is loaded from elsewhere. */
 export const docsRouter = new Hono<AppEnv>();
 
+docsRouter.use('/docs', htmlPolicy(docsPolicy));
 docsRouter.get(
   '/docs',
   Scalar({

@@ -11,8 +11,9 @@ import {
 } from '../../oauth/authorize.ts';
 import { type ConsentBinding, consentCsrfToken, redeemConsentCsrf } from '../../sessions/csrf.ts';
 import { render } from '../../web/render.tsx';
+import { PAGE_POLICY } from '../content-security.ts';
 import type { AppEnv } from '../env.ts';
-import { fromOwnOrigin } from '../middleware/same-origin.ts';
+import { foreignFormMessage, fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
 import { form } from '../oauth-endpoint.ts';
 import { createRouter } from '../router.ts';
@@ -51,10 +52,7 @@ const pickParams = (source: Record<string, unknown>): AuthorizeParams => {
 const pageHeaders = (c: Context<AppEnv>) => {
   c.header('cache-control', 'no-store');
   c.header('x-frame-options', 'DENY');
-  c.header(
-    'content-security-policy',
-    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-  );
+  c.header('content-security-policy', PAGE_POLICY);
 };
 
 const consentBinding = (sessionToken: string, request: ValidAuthorizeRequest): ConsentBinding => ({
@@ -144,10 +142,7 @@ oauthAuthorizeRouter.post('/oauth/authorize', async (c) => {
   pageHeaders(c);
   const deps = c.get('deps');
   if (!fromOwnOrigin(c)) {
-    return c.html(
-      render.error({ title: 'Form refused', message: 'This consent form was not sent from our page.' }),
-      403,
-    );
+    return c.html(render.error({ title: 'Form refused', message: foreignFormMessage(c, 'consent') }), 403);
   }
   const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const params = pickParams(body);
@@ -157,6 +152,11 @@ oauthAuthorizeRouter.post('/oauth/authorize', async (c) => {
   const signedIn = await optionalUser(c);
   if (!signedIn) return c.redirect(`/login?next=${encodeURIComponent(authorizeUrl(params))}`, 303);
   const { request } = check;
+  // Checked before the token is redeemed: a form sent without a choice must stay usable.
+  const decision = body.decision;
+  if (decision !== 'approve' && decision !== 'deny') {
+    return c.html(render.error({ title: 'No decision', message: 'Choose Allow or Deny.' }), 400);
+  }
   const csrf = typeof body.csrf === 'string' ? body.csrf : '';
   if (!(await redeemConsentCsrf(deps, consentBinding(signedIn.sessionToken, request), csrf))) {
     return c.html(
@@ -169,7 +169,7 @@ oauthAuthorizeRouter.post('/oauth/authorize', async (c) => {
     );
   }
   const issuer = deps.config.publicUrl;
-  if (body.decision === 'deny') {
+  if (decision === 'deny') {
     return c.redirect(
       redirectTo(
         request.redirectUri,
@@ -179,9 +179,6 @@ oauthAuthorizeRouter.post('/oauth/authorize', async (c) => {
       ),
       303,
     );
-  }
-  if (body.decision !== 'approve') {
-    return c.html(render.error({ title: 'No decision', message: 'Choose Allow or Deny.' }), 400);
   }
   const { grant } = await grantApp(deps, {
     userId: signedIn.user.id,

@@ -61,8 +61,8 @@ sessionsRouter.openapi(
     responses: { 204: { description: 'Signed out' }, ...errorResponses },
   }),
   async (c) => {
-    const token = presentedSession(c);
-    if (token) await endSession(c.get('deps').db, token);
+    const presented = presentedSession(c);
+    if (presented) await endSession(c.get('deps').db, presented.token);
     deleteCookie(c, SESSION_COOKIE, { path: '/' });
     return c.body(null, 204);
   },

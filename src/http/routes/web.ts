@@ -3,10 +3,17 @@ import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { AppError } from '../../errors.ts';
 import { randomToken } from '../../lib/secrets.ts';
-import { FORM_TTL_SECONDS, loginCsrfToken, loginCsrfValid } from '../../sessions/csrf.ts';
+import {
+  FORM_TTL_SECONDS,
+  issuedLoginNonce,
+  loginCsrfToken,
+  loginCsrfValid,
+  loginNonceCookie,
+} from '../../sessions/csrf.ts';
 import { render } from '../../web/render.tsx';
+import { SIGN_IN_POLICY } from '../content-security.ts';
 import type { AppEnv } from '../env.ts';
-import { fromOwnOrigin } from '../middleware/same-origin.ts';
+import { foreignFormMessage, fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
 import { setSessionCookie, signIn } from '../sign-in.ts';
@@ -31,29 +38,43 @@ export function safeNext(next: string | undefined, publicUrl: string): string {
 
 const secureCookies = (c: Context<AppEnv>) => c.get('deps').config.publicUrl.startsWith('https:');
 
-/** The sign-in form's token: signed over the random nonce of the form's cookie (set here if missing). */
+/**
+ * Over https the form's cookie is `__Host-` prefixed: browsers accept it only from this exact host, with
+ * Secure and Path=/, so a sibling subdomain cannot plant one. Plain http (local development) cannot use it.
+ */
+const loginCookiePrefix = (c: Context<AppEnv>) => (secureCookies(c) ? 'host' : undefined);
+
+/** The nonce of the form's cookie, if this server issued it. */
+const loginNonce = (c: Context<AppEnv>) =>
+  issuedLoginNonce(c.get('deps').config.secretsKey, getCookie(c, LOGIN_CSRF_COOKIE, loginCookiePrefix(c)));
+
+/**
+ * The sign-in form's token, signed over the nonce of the form's cookie. A cookie the server did not issue
+ * (planted, or from before the key changed) is replaced by a fresh one, so the server never signs a nonce
+ * somebody else chose.
+ */
 function loginCsrf(c: Context<AppEnv>): string {
-  let nonce = getCookie(c, LOGIN_CSRF_COOKIE);
-  if (!nonce || !/^[A-Za-z0-9_-]{20,64}$/.test(nonce)) {
+  const { secretsKey } = c.get('deps').config;
+  let nonce = loginNonce(c);
+  if (!nonce) {
     nonce = randomToken('', 24);
-    setCookie(c, LOGIN_CSRF_COOKIE, nonce, {
+    setCookie(c, LOGIN_CSRF_COOKIE, loginNonceCookie(secretsKey, nonce), {
       httpOnly: true,
       sameSite: 'Lax',
       secure: secureCookies(c),
-      path: '/login',
+      // `__Host-` requires Path=/; on http it stays /login, where it replaces an older cookie of that name.
+      path: secureCookies(c) ? '/' : '/login',
       maxAge: FORM_TTL_SECONDS,
+      prefix: loginCookiePrefix(c),
     });
   }
-  return loginCsrfToken(c.get('deps').config.secretsKey, nonce);
+  return loginCsrfToken(secretsKey, nonce);
 }
 
 const noStore = (c: Context<AppEnv>) => {
   c.header('cache-control', 'no-store');
   c.header('x-frame-options', 'DENY');
-  c.header(
-    'content-security-policy',
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-  );
+  c.header('content-security-policy', SIGN_IN_POLICY);
 };
 
 export const webRouter = createRouter();
@@ -113,19 +134,16 @@ webRouter.post('/login', async (c) => {
   const deps = c.get('deps');
   if (!fromOwnOrigin(c)) {
     // Login CSRF: another site must not sign the browser in to an account of its choosing.
-    return c.html(
-      render.error({ title: 'Form refused', message: 'This sign-in form was not sent from our page.' }),
-      403,
-    );
+    return c.html(render.error({ title: 'Form refused', message: foreignFormMessage(c, 'sign-in') }), 403);
   }
   const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const field = (name: string) => (typeof form[name] === 'string' ? (form[name] as string) : undefined);
   const next = safeNext(field('next'), deps.config.publicUrl);
   const email = field('email')?.slice(0, 254);
   const password = field('password')?.slice(0, 256);
-  const cookie = getCookie(c, LOGIN_CSRF_COOKIE);
+  const nonce = loginNonce(c);
   const csrf = field('csrf');
-  if (!cookie || !csrf || !loginCsrfValid(deps.config.secretsKey, cookie, csrf)) {
+  if (!nonce || !csrf || !loginCsrfValid(deps.config.secretsKey, nonce, csrf)) {
     return c.html(
       render.login({ next, csrf: loginCsrf(c), error: 'The form expired; please try again.', email }),
       400,

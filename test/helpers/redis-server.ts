@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { vi } from 'vitest';
+
+export interface OwnRedis {
+  url: string;
+  /** Every key the server holds. */
+  keys: () => Promise<string[]>;
+  /** Stops the server; it keeps nothing (no snapshot, no append-only file). */
+  stop: () => Promise<void>;
+}
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+/**
+ * A Redis of the test's own on a free loopback port, for a test that must see every key its processes make
+ * (the machine's Redis is shared by every test file running at once).
+ */
+export async function startOwnRedis(): Promise<OwnRedis> {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'cardlink-redis-'));
+  const server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  const url = `redis://127.0.0.1:${port}`;
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 100 });
+  client.on('error', () => {}); // refused until the server listens: the wait below retries
+  await vi.waitFor(() => client.ping(), { timeout: 10_000, interval: 50 });
+  return {
+    url,
+    keys: () => client.keys('*'),
+    stop: async () => {
+      client.disconnect();
+      server.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { usePlatform } from '../helpers/platform.ts';
+import { form, hiddenFields, signUp } from '../oauth/support.ts';
+
+const platform = usePlatform({ env: { PUBLIC_URL: 'https://cardlink.test' } });
+const OWN = { origin: 'https://cardlink.test' };
+
+describe('the sign-in form served over https', () => {
+  it('keeps its nonce in a __Host- cookie, which no sibling subdomain can set', async () => {
+    const user = await signUp(platform);
+    const page = await platform.request('GET', '/login');
+    const setCookie = page.headers.get('set-cookie')!;
+    const attributes = setCookie.split(';').map((part) => part.trim());
+    expect(attributes[0]).toMatch(/^__Host-cardlink_login_csrf=/);
+    expect(attributes).toContain('Secure');
+    expect(attributes).toContain('Path=/');
+    expect(attributes.some((part) => /^domain=/i.test(part))).toBe(false);
+    const issued = attributes[0]!;
+    const body = form({ ...hiddenFields(page.text), email: user.email, password: user.password });
+
+    // The same value under the plain name is what a sibling subdomain could plant: it is not read.
+    const plain = issued.replace(/^__Host-/, '');
+    const planted = await platform.request('POST', '/login', {
+      raw: body.raw,
+      headers: { ...body.headers, ...OWN, cookie: plain },
+    });
+    expect(planted.status).toBe(400);
+    expect(planted.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+
+    const signedIn = await platform.request('POST', '/login', {
+      raw: body.raw,
+      headers: { ...body.headers, ...OWN, cookie: issued },
+    });
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.get('set-cookie')).toContain('cardlink_session=');
+  });
+});
