@@ -161,7 +161,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
       title: 'cardlink API',
       version: '1',
       description:
-        'Card-linked offers: processors push card events, apps register triggers and receive signed webhooks, ' +
+        'Card-linked offers: processors push card events, apps register triggers, ' +
         'cardholders control what each app may do. Errors are RFC 9457 problem+json with a stable `code`.',
     },
     servers: [{ url: publicUrl }],
