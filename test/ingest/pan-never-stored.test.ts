@@ -177,6 +177,21 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
         authorization({ ...token, merchant: { ...merchant, terminal_id: `T-${cardNumber()}` } }),
       ],
       ['auth_code', authorization({ ...token, auth_code: cardNumber(12) })],
+      // Groups split by two spaces, by slashes.
+      [
+        'merchant.name',
+        authorization({
+          ...token,
+          merchant: { ...merchant, name: spaced(cardNumber()).replaceAll(' ', '  ') },
+        }),
+      ],
+      [
+        'merchant.city',
+        authorization({
+          ...token,
+          merchant: { ...merchant, city: spaced(cardNumber()).replaceAll(' ', '/') },
+        }),
+      ],
     ];
     const authId = `auth-${cardNumber()}`;
     // A merchant registered with a MID that reads as a card number still matches the events carrying it.
@@ -376,7 +391,7 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
     };
     for (const [where, text] of Object.entries(texts)) {
       // Digits as sent, and with grouping and full-width digits folded away.
-      const folded = text.normalize('NFKC').replace(/[ .-]/g, '');
+      const folded = text.normalize('NFKC').replace(/[ ,./_-]/g, '');
       for (const number of sent) {
         expect(text.includes(number), `a card number found in ${where}`).toBe(false);
         expect(folded.includes(number), `a card number (grouped or full-width) found in ${where}`).toBe(
