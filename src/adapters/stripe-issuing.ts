@@ -18,6 +18,7 @@
  */
 import currencyCodes from 'currency-codes';
 import { z } from 'zod';
+import { redactCardNumbers } from '../cards/card-numbers.ts';
 import type { FieldError } from '../errors.ts';
 import { CountryCode } from '../lib/country.ts';
 import type { ContractEvent, EntryMode } from './types.ts';
@@ -140,7 +141,10 @@ const isoSeconds = (seconds: number) => new Date(seconds * 1000).toISOString().r
 export function convertStripeEvent(body: unknown): StripeConversion {
   const envelope = Envelope.safeParse(body);
   if (!envelope.success) return { kind: 'invalid', errors: issues(envelope.error, '') };
-  const { id: stripeEventId, type, data } = envelope.data;
+  const { type, data } = envelope.data;
+  // The event id, type and transaction type are the sender's text, echoed in the 200 answer and never stored:
+  // a card number in them is redacted like in any answer.
+  const stripeEventId = redactCardNumbers(envelope.data.id);
 
   if (type === 'issuing_authorization.created') {
     const parsed = Authorization.safeParse(data.object);
@@ -175,7 +179,7 @@ export function convertStripeEvent(body: unknown): StripeConversion {
     if (!parsed.success) return { kind: 'invalid', errors: issues(parsed.error, 'data.object') };
     const txn = parsed.data;
     if (txn.type !== 'capture' && txn.type !== 'refund')
-      return { kind: 'ignored', stripeEventId, reason: `transaction type ${txn.type}` };
+      return { kind: 'ignored', stripeEventId, reason: `transaction type ${redactCardNumbers(txn.type)}` };
     const event: ContractEvent = {
       id: txn.id,
       type: txn.type === 'capture' ? 'clearing' : 'refund',
@@ -190,5 +194,5 @@ export function convertStripeEvent(body: unknown): StripeConversion {
     return { kind: 'event', stripeEventId, event };
   }
 
-  return { kind: 'ignored', stripeEventId, reason: `event type ${type} is not handled` };
+  return { kind: 'ignored', stripeEventId, reason: `event type ${redactCardNumbers(type)} is not handled` };
 }
