@@ -1,5 +1,5 @@
 import { holdsCardNumber } from '../cards/card-numbers.ts';
-import { storedReference } from '../cards/fingerprint.ts';
+import { keyedIdentifier } from '../cards/fingerprint.ts';
 import type { FieldError } from '../errors.ts';
 import type { CardEventInput } from './schema.ts';
 
@@ -10,6 +10,9 @@ import type { CardEventInput } from './schema.ts';
 // RRN or a 15-digit numeric MID passes the Luhn check one time in ten, and refusing those would refuse real
 // traffic, while a hash still deduplicates, links and matches. Descriptive text and short codes, where a
 // number that long is never legitimate, are refused with the field named (the value never quoted).
+//
+// The event's own PAN is one more card number under the same rule (refused or hashed by field, never a rule
+// of its own); as its digits are known, it is also found when they are spread by any characters.
 
 const MESSAGE = 'must not contain a card number';
 
@@ -39,17 +42,20 @@ export type Guarded = { ok: true; event: CardEventInput } | { ok: false; errors:
  * holds one, or returns it with every such reference replaced by its keyed hash (the input is not changed).
  */
 export function guardCardNumbers(event: CardEventInput, fingerprintKey: string): Guarded {
+  const pan = event.card.pan;
+  const holds = (value: string) =>
+    holdsCardNumber(value) || (pan !== undefined && containsDigits(value, pan));
   const errors: FieldError[] = [];
   const merchant = event.merchant;
   for (const key of REFUSED_MERCHANT_FIELDS) {
     const value = merchant[key];
-    if (value && holdsCardNumber(value)) errors.push({ path: `merchant.${key}`, message: MESSAGE });
+    if (value && holds(value)) errors.push({ path: `merchant.${key}`, message: MESSAGE });
   }
-  if (event.auth_code && holdsCardNumber(event.auth_code))
-    errors.push({ path: 'auth_code', message: MESSAGE });
+  if (event.auth_code && holds(event.auth_code)) errors.push({ path: 'auth_code', message: MESSAGE });
   if (errors.length > 0) return { ok: false, errors };
 
-  const hide = (value: string) => storedReference(value, fingerprintKey);
+  // As storedReference, which also keeps merchants' MIDs: equal values get equal hashes.
+  const hide = (value: string) => (holds(value) ? keyedIdentifier(value, fingerprintKey) : value);
   const id = hide(event.id);
   const originalId = event.original_id ? hide(event.original_id) : event.original_id;
   const mid = hide(merchant.mid);
@@ -61,4 +67,15 @@ export function guardCardNumbers(event: CardEventInput, fingerprintKey: string):
   if (originalId !== undefined) guarded.original_id = originalId;
   if (rrn !== undefined) guarded.rrn = rrn;
   return { ok: true, event: guarded };
+}
+
+/** True when `digits` appear in `text`, also spread out by any other characters ("4111 1111/1111x1111"). */
+function containsDigits(text: string, digits: string): boolean {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 48 && code <= 57) count++;
+  }
+  if (count < digits.length) return false; // the common case: no allocation
+  return text.replace(/[^0-9]/g, '').includes(digits);
 }

@@ -246,6 +246,39 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
     expect(again.body.results[0]).toMatchObject({ status: 'duplicate', id: auth!.id });
   });
 
+  test("the event's own PAN falls under the same rule: hashed in references, refused elsewhere, also when spread", async () => {
+    sent.push(enrolled);
+    const merchant = authorization().merchant;
+    const spread = enrolled.split('').join('x');
+    const res = kept(
+      await postEvents(platform, processor, {
+        events: [
+          authorization({
+            pan: enrolled,
+            id: `own-${enrolled}`,
+            rrn: `R${enrolled}`,
+            merchant: { ...merchant, mid: `M${spread}` },
+          }),
+          authorization({ pan: enrolled, merchant: { ...merchant, name: `PAY ${spread}` } }),
+          authorization({ pan: enrolled, auth_code: enrolled.slice(0, 12) }),
+        ],
+      }),
+    );
+    expect(res.status).toBe(200);
+    const [hashed, refused, partial] = res.body.results;
+    expect(hashed).toMatchObject({ status: 'accepted', id: expect.stringMatching(/^hmac_/) });
+    expect(await storedEvent(processor.id, hashed.id)).toMatchObject({
+      mid: expect.stringMatching(/^hmac_/),
+      rrn: expect.stringMatching(/^hmac_/),
+    });
+    expect(refused).toMatchObject({
+      status: 'rejected',
+      errors: [{ path: 'merchant.name', message: 'must not contain a card number' }],
+    });
+    // Part of a card number is none.
+    expect(partial.status).toBe('accepted');
+  });
+
   test('ISO 8583: a card number in DE42 or DE37 is hashed (the event id too), in DE43 refused', async () => {
     const mid = cardNumber(15);
     const rrn = cardNumber(12);
@@ -289,7 +322,7 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
       rrn: expect.stringMatching(/^hmac_/),
     });
     expect(refused).toMatchObject({ status: 'rejected', errors: [{ path: '43' }] });
-    expect(await eventsOf(processor.id)).toBe(4);
+    expect(await eventsOf(processor.id)).toBe(6);
   });
 
   test('Stripe Issuing: the iauth_ id and network_id are hashed; name, city, state, postal_code, terminal_id refused', async () => {
