@@ -1,3 +1,4 @@
+import type { EventField, SourceText } from '../adapters/types.ts';
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { keyedIdentifier } from '../cards/fingerprint.ts';
 import type { FieldError } from '../errors.ts';
@@ -40,26 +41,30 @@ export type Guarded = { ok: true; event: CardEventInput } | { ok: false; errors:
 /**
  * Checks a validated event for card numbers outside `card.pan`: refuses it naming each refused field that
  * holds one, or returns it with every such reference replaced by its keyed hash (the input is not changed).
+ * `sources` are the texts an adapter cut or encoded into fields (see SourceText): a field whose source
+ * holds a card number is treated as holding one.
  */
-export function guardCardNumbers(event: CardEventInput, fingerprintKey: string): Guarded {
-  const pan = event.card.pan;
-  const holds = (value: string) =>
-    holdsCardNumber(value) || (pan !== undefined && containsDigits(value, pan));
+export function guardCardNumbers(
+  event: CardEventInput,
+  fingerprintKey: string,
+  sources: readonly SourceText[] = [],
+): Guarded {
+  const holds = detector(event.card.pan, sources);
   const errors: FieldError[] = [];
   const merchant = event.merchant;
   for (const key of REFUSED_MERCHANT_FIELDS) {
-    const value = merchant[key];
-    if (value && holds(value)) errors.push({ path: `merchant.${key}`, message: MESSAGE });
+    if (holds(`merchant.${key}`, merchant[key])) errors.push({ path: `merchant.${key}`, message: MESSAGE });
   }
-  if (event.auth_code && holds(event.auth_code)) errors.push({ path: 'auth_code', message: MESSAGE });
+  if (holds('auth_code', event.auth_code)) errors.push({ path: 'auth_code', message: MESSAGE });
   if (errors.length > 0) return { ok: false, errors };
 
   // As storedReference, which also keeps merchants' MIDs: equal values get equal hashes.
-  const hide = (value: string) => (holds(value) ? keyedIdentifier(value, fingerprintKey) : value);
-  const id = hide(event.id);
-  const originalId = event.original_id ? hide(event.original_id) : event.original_id;
-  const mid = hide(merchant.mid);
-  const rrn = event.rrn ? hide(event.rrn) : event.rrn;
+  const hide = <T extends string | null | undefined>(field: EventField, value: T): T | string =>
+    value && holds(field, value) ? keyedIdentifier(value, fingerprintKey) : value;
+  const id = hide('id', event.id);
+  const originalId = hide('original_id', event.original_id);
+  const mid = hide('merchant.mid', merchant.mid);
+  const rrn = hide('rrn', event.rrn);
   if (id === event.id && originalId === event.original_id && mid === merchant.mid && rrn === event.rrn) {
     return { ok: true, event }; // the common case: nothing copied
   }
@@ -67,6 +72,19 @@ export function guardCardNumbers(event: CardEventInput, fingerprintKey: string):
   if (originalId !== undefined) guarded.original_id = originalId;
   if (rrn !== undefined) guarded.rrn = rrn;
   return { ok: true, event: guarded };
+}
+
+/**
+ * Whether a field holds a card number: any card's (holdsCardNumber), the event's own PAN spread by any
+ * characters, or either of them in the text the field was cut from.
+ */
+function detector(pan: string | undefined, sources: readonly SourceText[]) {
+  const holds = (value: string) =>
+    holdsCardNumber(value) || (pan !== undefined && containsDigits(value, pan));
+  const flagged = sources.length === 0 ? undefined : new Set<EventField>();
+  for (const source of sources) if (holds(source.text)) flagged?.add(source.field);
+  return (field: EventField, value: string | null | undefined): boolean =>
+    (!!value && holds(value)) || (flagged?.has(field) ?? false);
 }
 
 /** True when `digits` appear in `text`, also spread out by any other characters ("4111 1111/1111x1111"). */

@@ -1,6 +1,8 @@
 import { convertIso8583, ISO8583_ELEMENT_OF } from '../adapters/iso8583.ts';
+import type { SourceText } from '../adapters/types.ts';
 import { redactCardNumbers } from '../cards/card-numbers.ts';
 import type { Deps } from '../deps.ts';
+import type { FieldError } from '../errors.ts';
 import { type IngestResult, ingestEvents } from './ingest.ts';
 
 /**
@@ -16,6 +18,7 @@ export async function ingestIso8583(
 ): Promise<IngestResult[]> {
   const results: (IngestResult | undefined)[] = new Array(messages.length);
   const events: unknown[] = [];
+  const sources: SourceText[][] = [];
   const at: number[] = [];
   messages.forEach((message, index) => {
     const converted = convertIso8583(message, now);
@@ -29,15 +32,29 @@ export async function ingestIso8583(
       return;
     }
     events.push(converted.event);
+    sources.push(converted.sources);
     at.push(index);
   });
   if (events.length > 0) {
-    const ingested = await ingestEvents(deps, processor, events);
+    const ingested = await ingestEvents(deps, processor, events, sources);
     ingested.forEach((result, i) => {
-      // Errors found after conversion (a card number in DE43, say) name the data element.
-      const errors = result.errors?.map((e) => ({ ...e, path: ISO8583_ELEMENT_OF[e.path] ?? e.path }));
+      // Errors found after conversion (a card number in DE43, say) name the data element, once.
+      const errors =
+        result.errors &&
+        uniqueErrors(result.errors.map((e) => ({ ...e, path: ISO8583_ELEMENT_OF[e.path] ?? e.path })));
       results[at[i]!] = errors ? { ...result, errors } : result;
     });
   }
   return results as IngestResult[];
+}
+
+/** `errors` without repeats (name and city both come from DE43). */
+function uniqueErrors(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.path}\u0000${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -1,3 +1,4 @@
+import type { SourceText } from '../adapters/types.ts';
 import { holdsCardNumber, redactCardNumbers } from '../cards/card-numbers.ts';
 import { fingerprintPan } from '../cards/fingerprint.ts';
 import type { Deps } from '../deps.ts';
@@ -60,12 +61,14 @@ function toPending(processorId: string, event: CardEventInput, fingerprintKey: s
  * in order: `accepted` (new; also for cards nobody enrolled, of which nothing is kept), `duplicate` (this
  * processor sent that id before, or earlier in the same call: `event_id` is the original's) or `rejected`.
  * `actions` is what the new event caused (the rules seam); 0 for duplicates and rejections.
- * Throws only when storage fails (the whole call then stored nothing new and may be retried).
+ * `sources[i]`, from an adapter, holds the texts it cut or encoded into event i's fields, which the guard
+ * checks too. Throws only when storage fails (the whole call then stored nothing new and may be retried).
  */
 export async function ingestEvents(
   deps: Deps,
   processor: { id: string },
   rawEvents: readonly unknown[],
+  sources?: readonly (readonly SourceText[])[],
 ): Promise<IngestResult[]> {
   const results: (IngestResult | undefined)[] = new Array(rawEvents.length);
   const pending: PendingEvent[] = [];
@@ -82,7 +85,7 @@ export async function ingestEvents(
       return;
     }
     const key = deps.config.cardFingerprintKey;
-    const guarded = guardCardNumbers(parsed.data, key);
+    const guarded = guardCardNumbers(parsed.data, key, sources?.[index]);
     if (!guarded.ok) {
       results[index] = {
         id: readableId(raw),

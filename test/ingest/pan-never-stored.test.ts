@@ -279,9 +279,10 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
     expect(partial.status).toBe('accepted');
   });
 
-  test('ISO 8583: a card number in DE42 or DE37 is hashed (the event id too), in DE43 refused', async () => {
+  test('ISO 8583: a card number in DE42 or DE37 is hashed (the event id too), in DE43 refused, also when cut or encoded', async () => {
     const mid = cardNumber(15);
     const rrn = cardNumber(12);
+    const spacedMid = cardNumber(13);
     const now = new Date();
     const de7 = `${String(now.getUTCMonth() + 1).padStart(2, '0')}${String(now.getUTCDate()).padStart(2, '0')}${[
       now.getUTCHours(),
@@ -311,18 +312,30 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
         messages: [
           message({ '42': mid, '37': rrn }),
           message({ '43': `${`X ${cardNumber()}`.padEnd(25)}${'OAKLAND'.padEnd(13)}US` }),
+          // Cut by the split into name (positions 1-25) and city (26-38): in neither field whole.
+          message({ '43': `SHOPNAMEXYZWV${cardNumber()} OAKLAND US` }),
+          // 13 digits and a space: whole in DE42, but URI-encoded into the event id ('%20').
+          message({ '42': `${spacedMid.slice(0, 6)} ${spacedMid.slice(6)}` }),
         ],
       }),
     );
     expect(res.status).toBe(200);
-    const [hashed, refused] = res.body.results;
+    const [hashed, refused, cut, encoded] = res.body.results;
+    expect(cut).toMatchObject({
+      status: 'rejected',
+      errors: [{ path: '43', message: 'must not contain a card number' }],
+    });
+    expect(encoded).toMatchObject({ status: 'accepted', id: expect.stringMatching(/^hmac_/) });
+    expect(await storedEvent(processor.id, encoded.id)).toMatchObject({
+      mid: expect.stringMatching(/^hmac_/),
+    });
     expect(hashed).toMatchObject({ status: 'accepted', id: expect.stringMatching(/^hmac_/) });
     expect(await storedEvent(processor.id, hashed.id)).toMatchObject({
       mid: expect.stringMatching(/^hmac_/),
       rrn: expect.stringMatching(/^hmac_/),
     });
     expect(refused).toMatchObject({ status: 'rejected', errors: [{ path: '43' }] });
-    expect(await eventsOf(processor.id)).toBe(6);
+    expect(await eventsOf(processor.id)).toBe(7);
   });
 
   test('Stripe Issuing: the iauth_ id and network_id are hashed; name, city, state, postal_code, terminal_id refused', async () => {
