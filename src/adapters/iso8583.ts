@@ -209,6 +209,7 @@ export function convertIso8583(message: unknown, now: Date): Conversion {
     return {
       ok: false,
       errors: [{ path: '(message)', message: 'must be a JSON object keyed by data element' }],
+      sources: [],
     };
   }
   const msg = message as Iso8583Message;
@@ -341,16 +342,23 @@ export function convertIso8583(message: unknown, now: Date): Conversion {
     }
   }
 
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) {
+    const de43 = msg['43'];
+    return {
+      ok: false,
+      errors,
+      sources: typeof de43 === 'string' ? [{ field: 'merchant.name', text: de43 }] : [],
+    };
+  }
   // Every required field was read without error, so these hold.
   if (!mti || !type || !pan || amount === undefined || !currency || !de7 || !stan || !mid || !transmittedAt)
-    return { ok: false, errors: [{ path: '(message)', message: 'is incomplete' }] };
+    return { ok: false, errors: [{ path: '(message)', message: 'is incomplete' }], sources: [] };
 
   let occurredAt = withOffset(transmittedAt, 0);
   if (localTime !== undefined && localDate !== undefined) {
     const local = nearestYear(`${localDate}${localTime}`, transmittedAt);
     if (local === undefined)
-      return { ok: false, errors: [{ path: '13', message: 'is not a valid date (MMDD)' }] };
+      return { ok: false, errors: [{ path: '13', message: 'is not a valid date (MMDD)' }], sources: [] };
     const offset = Math.round((local - transmittedAt) / (15 * MINUTE)) * 15;
     if (offset >= -12 * 60 && offset <= 14 * 60) occurredAt = withOffset(local - offset * MINUTE, offset);
   }

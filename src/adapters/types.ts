@@ -47,8 +47,9 @@ export interface SourceText {
 
 /**
  * A converter's answer: the event and the sources of any field it did not copy as sent, or every field error
- * found (paths name the foreign field).
+ * found (paths name the foreign field) and the texts sent for the fields the card-number guard refuses, so
+ * its refusals come in the same answer.
  */
 export type Conversion =
   | { ok: true; event: ContractEvent; sources: SourceText[] }
-  | { ok: false; errors: FieldError[] };
+  | { ok: false; errors: FieldError[]; sources: SourceText[] };

@@ -50,12 +50,8 @@ export function guardCardNumbers(
   sources: readonly SourceText[] = [],
 ): Guarded {
   const holds = detector(event.card.pan, sources);
-  const errors: FieldError[] = [];
   const merchant = event.merchant;
-  for (const key of REFUSED_MERCHANT_FIELDS) {
-    if (holds(`merchant.${key}`, merchant[key])) errors.push({ path: `merchant.${key}`, message: MESSAGE });
-  }
-  if (holds('auth_code', event.auth_code)) errors.push({ path: 'auth_code', message: MESSAGE });
+  const errors = refusals(merchant, event.auth_code, holds);
   if (errors.length > 0) return { ok: false, errors };
 
   // As storedReference, which also keeps merchants' MIDs: equal values get equal hashes.
@@ -75,6 +71,37 @@ export function guardCardNumbers(
 }
 
 /**
+ * The refusals guardCardNumbers would give, for an event that failed validation: read from whatever text
+ * fields it has (`raw` in the event's JSON shape, or only `sources`), so that a rejected event lists them
+ * beside its other errors and the sender needs one round trip, not two.
+ */
+export function refusedCardNumbers(raw: unknown, sources: readonly SourceText[] = []): FieldError[] {
+  const event = isObject(raw) ? raw : {};
+  const card = isObject(event.card) ? event.card : {};
+  // The event's own PAN, when it is one (an invalid one is no card number to look for).
+  const pan = typeof card.pan === 'string' && /^[0-9]+$/.test(card.pan) && holdsCardNumber(card.pan);
+  const merchant = isObject(event.merchant) ? event.merchant : {};
+  return refusals(merchant, event.auth_code, detector(pan ? (card.pan as string) : undefined, sources));
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null;
+
+/** An error for each refused field that holds a card number. */
+function refusals(
+  merchant: Partial<Record<string, unknown>>,
+  authCode: unknown,
+  holds: (field: EventField, value: unknown) => boolean,
+): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const key of REFUSED_MERCHANT_FIELDS) {
+    if (holds(`merchant.${key}`, merchant[key])) errors.push({ path: `merchant.${key}`, message: MESSAGE });
+  }
+  if (holds('auth_code', authCode)) errors.push({ path: 'auth_code', message: MESSAGE });
+  return errors;
+}
+
+/**
  * Whether a field holds a card number: any card's (holdsCardNumber), the event's own PAN spread by any
  * characters, or either of them in the text the field was cut from.
  */
@@ -83,8 +110,8 @@ function detector(pan: string | undefined, sources: readonly SourceText[]) {
     holdsCardNumber(value) || (pan !== undefined && containsDigits(value, pan));
   const flagged = sources.length === 0 ? undefined : new Set<EventField>();
   for (const source of sources) if (holds(source.text)) flagged?.add(source.field);
-  return (field: EventField, value: string | null | undefined): boolean =>
-    (!!value && holds(value)) || (flagged?.has(field) ?? false);
+  return (field: EventField, value: unknown): boolean =>
+    (typeof value === 'string' && holds(value)) || (flagged?.has(field) ?? false);
 }
 
 /** True when `digits` appear in `text`, also spread out by any other characters ("4111 1111/1111x1111"). */

@@ -3,6 +3,7 @@ import type { SourceText } from '../adapters/types.ts';
 import { redactCardNumbers } from '../cards/card-numbers.ts';
 import type { Deps } from '../deps.ts';
 import type { FieldError } from '../errors.ts';
+import { refusedCardNumbers } from './card-number-guard.ts';
 import { type IngestResult, ingestEvents } from './ingest.ts';
 
 /**
@@ -24,10 +25,14 @@ export async function ingestIso8583(
     const converted = convertIso8583(message, now);
     if (!converted.ok) {
       // Paths name the message's keys, which the sender chose: a card number used as one is not echoed.
-      const errors = converted.errors.map((e) => ({
-        path: redactCardNumbers(e.path),
-        message: redactCardNumbers(e.message),
-      }));
+      const errors = uniqueErrors([
+        ...converted.errors.map((e) => ({
+          path: redactCardNumbers(e.path),
+          message: redactCardNumbers(e.message),
+        })),
+        // With the card-number guard's refusals (DE43): every error in one answer.
+        ...refusedCardNumbers(undefined, converted.sources).map(named),
+      ]);
       results[index] = { id: null, event_id: null, status: 'rejected', errors, actions: 0 };
       return;
     }
@@ -39,14 +44,18 @@ export async function ingestIso8583(
     const ingested = await ingestEvents(deps, processor, events, sources);
     ingested.forEach((result, i) => {
       // Errors found after conversion (a card number in DE43, say) name the data element, once.
-      const errors =
-        result.errors &&
-        uniqueErrors(result.errors.map((e) => ({ ...e, path: ISO8583_ELEMENT_OF[e.path] ?? e.path })));
+      const errors = result.errors && uniqueErrors(result.errors.map(named));
       results[at[i]!] = errors ? { ...result, errors } : result;
     });
   }
   return results as IngestResult[];
 }
+
+/** An error on an event field named by the data element it came from. */
+const named = (error: FieldError): FieldError => ({
+  ...error,
+  path: ISO8583_ELEMENT_OF[error.path] ?? error.path,
+});
 
 /** `errors` without repeats (name and city both come from DE43). */
 function uniqueErrors(errors: FieldError[]): FieldError[] {

@@ -3,7 +3,7 @@ import { holdsCardNumber, redactCardNumbers } from '../cards/card-numbers.ts';
 import { fingerprintPan } from '../cards/fingerprint.ts';
 import type { Deps } from '../deps.ts';
 import type { FieldError } from '../errors.ts';
-import { guardCardNumbers } from './card-number-guard.ts';
+import { guardCardNumbers, refusedCardNumbers } from './card-number-guard.ts';
 import { fastParseCardEvent } from './fast-validate.ts';
 import { ingestedEvents } from './metrics.ts';
 import { CardEventInput, type IngestResult } from './schema.ts';
@@ -81,6 +81,8 @@ export async function ingestEvents(
         path: redactCardNumbers(issue.path.map(String).join('.')) || '(event)',
         message: redactCardNumbers(issue.message),
       }));
+      // With the guard's refusals of the fields that are there: every error in one answer.
+      errors.push(...refusedCardNumbers(raw, sources?.[index]));
       results[index] = { id: readableId(raw), event_id: null, status: 'rejected', errors, actions: 0 };
       return;
     }

@@ -261,11 +261,19 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
           }),
           authorization({ pan: enrolled, merchant: { ...merchant, name: `PAY ${spread}` } }),
           authorization({ pan: enrolled, auth_code: enrolled.slice(0, 12) }),
+          // A schema error and a card number: both in one answer.
+          authorization({
+            pan: enrolled,
+            currency: 'usd',
+            merchant: { ...merchant, city: spaced(cardNumber()) },
+          }),
         ],
       }),
     );
     expect(res.status).toBe(200);
-    const [hashed, refused, partial] = res.body.results;
+    const [hashed, refused, partial, both] = res.body.results;
+    expect(both.status).toBe('rejected');
+    expect(both.errors.map((e: { path: string }) => e.path).sort()).toEqual(['currency', 'merchant.city']);
     expect(hashed).toMatchObject({ status: 'accepted', id: expect.stringMatching(/^hmac_/) });
     expect(await storedEvent(processor.id, hashed.id)).toMatchObject({
       mid: expect.stringMatching(/^hmac_/),
@@ -316,11 +324,17 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
           message({ '43': `SHOPNAMEXYZWV${cardNumber()} OAKLAND US` }),
           // 13 digits and a space: whole in DE42, but URI-encoded into the event id ('%20').
           message({ '42': `${spacedMid.slice(0, 6)} ${spacedMid.slice(6)}` }),
+          // A conversion error and a card number: both in one answer.
+          message({ '49': '84', '43': `${`X ${cardNumber()}`.padEnd(25)}${'OAKLAND'.padEnd(13)}US` }),
         ],
       }),
     );
     expect(res.status).toBe(200);
-    const [hashed, refused, cut, encoded] = res.body.results;
+    const [hashed, refused, cut, encoded, both] = res.body.results;
+    expect(both).toMatchObject({
+      status: 'rejected',
+      errors: [{ path: '49' }, { path: '43', message: 'must not contain a card number' }],
+    });
     expect(cut).toMatchObject({
       status: 'rejected',
       errors: [{ path: '43', message: 'must not contain a card number' }],
@@ -409,6 +423,23 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
         `data.object.merchant_data.${field}`,
       );
     }
+    // A schema error and a card number: both in one answer.
+    const both = kept(
+      await deliver(
+        stripeEvent(
+          'issuing_authorization.created',
+          stripeAuthorization({
+            id: 'iauth_refused_both',
+            merchant_data: { ...merchantData, category_code: 'caterers', city: spaced(cardNumber()) },
+          }),
+        ),
+      ),
+    );
+    expect(both.status).toBe(422);
+    expect(both.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      'data.object.merchant_data.category_code',
+      'data.object.merchant_data.city',
+    ]);
     expect(await eventsOf(stripeProcessor.id)).toBe(2);
   });
 
