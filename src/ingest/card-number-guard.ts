@@ -13,7 +13,8 @@ import type { CardEventInput } from './schema.ts';
 // number that long is never legitimate, are refused with the field named (the value never quoted).
 //
 // The event's own PAN is one more card number under the same rule (refused or hashed by field, never a rule
-// of its own); as its digits are known, it is also found when they are spread by any characters.
+// of its own); as its digits are known, it is also found when they are spread by any characters, and then
+// refused in references too: whether a reference is hashed must depend on its value alone (see refusals).
 
 const MESSAGE = 'must not contain a card number';
 
@@ -49,14 +50,13 @@ export function guardCardNumbers(
   fingerprintKey: string,
   sources: readonly SourceText[] = [],
 ): Guarded {
-  const holds = detector(event.card.pan, sources);
-  const merchant = event.merchant;
-  const errors = refusals(merchant, event.auth_code, holds);
+  const check = detector(event.card.pan, sources);
+  const errors = refusals(event, check);
   if (errors.length > 0) return { ok: false, errors };
 
-  // As storedReference, which also keeps merchants' MIDs: equal values get equal hashes.
   const hide = <T extends string | null | undefined>(field: EventField, value: T): T | string =>
-    value && holds(field, value) ? keyedIdentifier(value, fingerprintKey) : value;
+    value && check.hashed(field, value) ? keyedIdentifier(value, fingerprintKey) : value;
+  const merchant = event.merchant;
   const id = hide('id', event.id);
   const originalId = hide('original_id', event.original_id);
   const mid = hide('merchant.mid', merchant.mid);
@@ -81,37 +81,63 @@ export function refusedCardNumbers(raw: unknown, sources: readonly SourceText[] 
   // The event's own PAN, when it is one (an invalid one is no card number to look for).
   const pan = typeof card.pan === 'string' && /^[0-9]+$/.test(card.pan) && holdsCardNumber(card.pan);
   const merchant = isObject(event.merchant) ? event.merchant : {};
-  return refusals(merchant, event.auth_code, detector(pan ? (card.pan as string) : undefined, sources));
+  return refusals({ ...event, merchant }, detector(pan ? (card.pan as string) : undefined, sources));
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null;
 
-/** An error for each refused field that holds a card number. */
-function refusals(
-  merchant: Partial<Record<string, unknown>>,
-  authCode: unknown,
-  holds: (field: EventField, value: unknown) => boolean,
-): FieldError[] {
+type Fields = Partial<Record<'id' | 'original_id' | 'auth_code' | 'rrn', unknown>> & {
+  merchant: Partial<Record<string, unknown>>;
+};
+
+/** An error for each field refused for the card number it holds. */
+function refusals(event: Fields, check: Check): FieldError[] {
   const errors: FieldError[] = [];
+  const merchant = event.merchant;
   for (const key of REFUSED_MERCHANT_FIELDS) {
-    if (holds(`merchant.${key}`, merchant[key])) errors.push({ path: `merchant.${key}`, message: MESSAGE });
+    if (check.holds(`merchant.${key}`, merchant[key]))
+      errors.push({ path: `merchant.${key}`, message: MESSAGE });
   }
-  if (holds('auth_code', authCode)) errors.push({ path: 'auth_code', message: MESSAGE });
+  if (check.holds('auth_code', event.auth_code)) errors.push({ path: 'auth_code', message: MESSAGE });
+  // A reference is hashed by its value alone (as storedReference), so equal references hash equally in every
+  // event and in merchants' MIDs. The own PAN spread by other characters is visible only beside that PAN:
+  // a reference holding it, and no card number by itself, is refused rather than hashed in some events only.
+  for (const field of HASHED_FIELDS) {
+    const value = field === 'merchant.mid' ? merchant.mid : event[field];
+    if (check.ownPanOnly(field, value) && !check.hashed(field, value))
+      errors.push({ path: field, message: MESSAGE });
+  }
   return errors;
 }
 
+type Check = ReturnType<typeof detector>;
+
 /**
- * Whether a field holds a card number: any card's (holdsCardNumber), the event's own PAN spread by any
- * characters, or either of them in the text the field was cut from.
+ * `holds`: whether a field holds a card number: any card's (holdsCardNumber), the event's own PAN spread by
+ * any characters, or either of them in the text the field was cut from. `hashed`: whether a reference is
+ * kept as its hash: it, or its source, holds a card number by holdsCardNumber (its value alone decides).
  */
 function detector(pan: string | undefined, sources: readonly SourceText[]) {
-  const holds = (value: string) =>
-    holdsCardNumber(value) || (pan !== undefined && containsDigits(value, pan));
-  const flagged = sources.length === 0 ? undefined : new Set<EventField>();
-  for (const source of sources) if (holds(source.text)) flagged?.add(source.field);
-  return (field: EventField, value: unknown): boolean =>
-    (typeof value === 'string' && holds(value)) || (flagged?.has(field) ?? false);
+  const ownPan = (value: string) => pan !== undefined && containsDigits(value, pan);
+  let anyCard: Set<EventField> | undefined;
+  let own: Set<EventField> | undefined;
+  for (const source of sources) {
+    if (holdsCardNumber(source.text)) {
+      anyCard ??= new Set();
+      anyCard.add(source.field);
+    } else if (ownPan(source.text)) {
+      own ??= new Set();
+      own.add(source.field);
+    }
+  }
+  const hashed = (field: EventField, value: unknown): boolean =>
+    (typeof value === 'string' && holdsCardNumber(value)) || (anyCard?.has(field) ?? false);
+  const ownPanOnly = (field: EventField, value: unknown): boolean =>
+    (typeof value === 'string' && ownPan(value)) || (own?.has(field) ?? false);
+  const holds = (field: EventField, value: unknown): boolean =>
+    hashed(field, value) || ownPanOnly(field, value);
+  return { holds, hashed, ownPanOnly };
 }
 
 /** True when `digits` appear in `text`, also spread out by any other characters ("4111 1111/1111x1111"). */

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { holdsCardNumber } from '../../src/cards/card-numbers.ts';
 import { luhnValid } from '../../src/cards/pan.ts';
 import { ENTRY_MODES, EVENT_TYPES } from '../../src/db/partitioned/events.ts';
 import { guardCardNumbers } from '../../src/ingest/card-number-guard.ts';
@@ -442,6 +443,7 @@ test('timestamps near the bounds are read as Date.parse reads them', () => {
 });
 
 test('the event’s own PAN copied anywhere, spread by any characters: both parsers agree, the guard refuses or hashes it', () => {
+  // Hashed only in a reference where it reads as a card number by itself (the hash depends on the value alone).
   const fields = fc.constantFrom(
     ['top', 'id'],
     ['top', 'original_id'],
@@ -478,7 +480,7 @@ test('the event’s own PAN copied anywhere, spread by any characters: both pars
         if (!parsed.success) return; // too long for the field: refused for that
         const path = where === 'top' ? key! : `merchant.${key}`;
         const guarded = guardCardNumbers(parsed.data, 'test-key');
-        if (hashed.has(key!)) {
+        if (hashed.has(key!) && holdsCardNumber(copy)) {
           expect(guarded.ok).toBe(true);
           const stored = guarded.ok ? guarded.event : undefined;
           const value = where === 'top' ? stored?.[key as 'id'] : stored?.merchant[key as 'mid'];

@@ -246,7 +246,7 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
     expect(again.body.results[0]).toMatchObject({ status: 'duplicate', id: auth!.id });
   });
 
-  test("the event's own PAN falls under the same rule: hashed in references, refused elsewhere, also when spread", async () => {
+  test("the event's own PAN falls under the same rule: hashed in references, refused elsewhere and when spread", async () => {
     sent.push(enrolled);
     const merchant = authorization().merchant;
     const spread = enrolled.split('').join('x');
@@ -257,9 +257,12 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
             pan: enrolled,
             id: `own-${enrolled}`,
             rrn: `R${enrolled}`,
-            merchant: { ...merchant, mid: `M${spread}` },
+            merchant: { ...merchant, mid: `M${enrolled}` },
           }),
           authorization({ pan: enrolled, merchant: { ...merchant, name: `PAY ${spread}` } }),
+          // Spread by other characters it is no card number by itself: hashing it would hash this MID in this
+          // event only (not in others, nor in merchants' MIDs), so it is refused.
+          authorization({ pan: enrolled, merchant: { ...merchant, mid: `M${spread}` } }),
           authorization({ pan: enrolled, auth_code: enrolled.slice(0, 12) }),
           // A schema error and a card number: both in one answer.
           authorization({
@@ -271,7 +274,11 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
       }),
     );
     expect(res.status).toBe(200);
-    const [hashed, refused, partial, both] = res.body.results;
+    const [hashed, refused, spreadMid, partial, both] = res.body.results;
+    expect(spreadMid).toMatchObject({
+      status: 'rejected',
+      errors: [{ path: 'merchant.mid', message: 'must not contain a card number' }],
+    });
     expect(both.status).toBe('rejected');
     expect(both.errors.map((e: { path: string }) => e.path).sort()).toEqual(['currency', 'merchant.city']);
     expect(hashed).toMatchObject({ status: 'accepted', id: expect.stringMatching(/^hmac_/) });
