@@ -12,8 +12,12 @@ import type { PendingEvent } from './store.ts';
 export type { IngestResult } from './schema.ts';
 export { CardEventBatch, CardEventInput, MAX_EVENTS_PER_REQUEST } from './schema.ts';
 
-/** The processor's id for an event we could not parse, when it is readable and could not be a PAN. */
-function readableId(raw: unknown): string | null {
+/**
+ * The processor's id for an event we could not parse, when it is readable and could not be a PAN (nor hold
+ * the event's own, which `errors` then name on `id`).
+ */
+function readableId(raw: unknown, errors: readonly FieldError[]): string | null {
+  if (errors.some((e) => e.path === 'id')) return null;
   if (raw && typeof raw === 'object' && 'id' in raw) {
     const id = (raw as { id: unknown }).id;
     if (typeof id === 'string' && id.length > 0 && id.length <= 255 && !holdsCardNumber(id)) return id;
@@ -83,14 +87,20 @@ export async function ingestEvents(
       }));
       // With the guard's refusals of the fields that are there: every error in one answer.
       errors.push(...refusedCardNumbers(raw, sources?.[index]));
-      results[index] = { id: readableId(raw), event_id: null, status: 'rejected', errors, actions: 0 };
+      results[index] = {
+        id: readableId(raw, errors),
+        event_id: null,
+        status: 'rejected',
+        errors,
+        actions: 0,
+      };
       return;
     }
     const key = deps.config.cardFingerprintKey;
     const guarded = guardCardNumbers(parsed.data, key, sources?.[index]);
     if (!guarded.ok) {
       results[index] = {
-        id: readableId(raw),
+        id: readableId(raw, guarded.errors),
         event_id: null,
         status: 'rejected',
         errors: guarded.errors,

@@ -263,6 +263,8 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
           // Spread by other characters it is no card number by itself: hashing it would hash this MID in this
           // event only (not in others, nor in merchants' MIDs), so it is refused.
           authorization({ pan: enrolled, merchant: { ...merchant, mid: `M${spread}` } }),
+          // The same in the id: refused, and the answer does not echo it.
+          authorization({ pan: enrolled, id: `id-${spread}` }),
           authorization({ pan: enrolled, auth_code: enrolled.slice(0, 12) }),
           // A schema error and a card number: both in one answer.
           authorization({
@@ -274,7 +276,12 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
       }),
     );
     expect(res.status).toBe(200);
-    const [hashed, refused, spreadMid, partial, both] = res.body.results;
+    const [hashed, refused, spreadMid, spreadId, partial, both] = res.body.results;
+    expect(spreadId).toMatchObject({
+      id: null,
+      status: 'rejected',
+      errors: [{ path: 'id', message: 'must not contain a card number' }],
+    });
     expect(spreadMid).toMatchObject({
       status: 'rejected',
       errors: [{ path: 'merchant.mid', message: 'must not contain a card number' }],
