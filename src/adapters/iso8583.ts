@@ -42,12 +42,14 @@
  * DE95 (replacement amounts) on a reversal makes it partial: the amount reversed is DE4 − DE95 actual amount.
  *
  * The PAN (DE2) is checked (12–19 digits, Luhn) and passed on in memory only; no error message repeats it.
+ * DE43 as sent (before it is cut into name and city) and DE41/DE42 as sent (before they are URI-encoded into
+ * the ids) are handed on as the sources of those fields, which the card-number guard checks as well.
  */
 import currencyCodes from 'currency-codes';
 import countries from 'i18n-iso-countries';
 import { luhnValid } from '../cards/pan.ts';
 import type { FieldError } from '../errors.ts';
-import type { ContractEvent, Conversion, EntryMode, EventType } from './types.ts';
+import type { ContractEvent, Conversion, EntryMode, EventType, SourceText } from './types.ts';
 
 /** A message as received: `mti` plus data elements "2" … "128", each a string. */
 export type Iso8583Message = Record<string, unknown>;
@@ -207,6 +209,7 @@ export function convertIso8583(message: unknown, now: Date): Conversion {
     return {
       ok: false,
       errors: [{ path: '(message)', message: 'must be a JSON object keyed by data element' }],
+      sources: [],
     };
   }
   const msg = message as Iso8583Message;
@@ -339,16 +342,23 @@ export function convertIso8583(message: unknown, now: Date): Conversion {
     }
   }
 
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) {
+    const de43 = msg['43'];
+    return {
+      ok: false,
+      errors,
+      sources: typeof de43 === 'string' ? [{ field: 'merchant.name', text: de43 }] : [],
+    };
+  }
   // Every required field was read without error, so these hold.
   if (!mti || !type || !pan || amount === undefined || !currency || !de7 || !stan || !mid || !transmittedAt)
-    return { ok: false, errors: [{ path: '(message)', message: 'is incomplete' }] };
+    return { ok: false, errors: [{ path: '(message)', message: 'is incomplete' }], sources: [] };
 
   let occurredAt = withOffset(transmittedAt, 0);
   if (localTime !== undefined && localDate !== undefined) {
     const local = nearestYear(`${localDate}${localTime}`, transmittedAt);
     if (local === undefined)
-      return { ok: false, errors: [{ path: '13', message: 'is not a valid date (MMDD)' }] };
+      return { ok: false, errors: [{ path: '13', message: 'is not a valid date (MMDD)' }], sources: [] };
     const offset = Math.round((local - transmittedAt) / (15 * MINUTE)) * 15;
     if (offset >= -12 * 60 && offset <= 14 * 60) occurredAt = withOffset(local - offset * MINUTE, offset);
   }
@@ -376,5 +386,23 @@ export function convertIso8583(message: unknown, now: Date): Conversion {
   if (rrn?.trim()) event.rrn = rrn.trim();
   const entryMode = posEntry ? ENTRY_MODES[posEntry.slice(0, 2)] : undefined;
   if (entryMode) event.entry_mode = entryMode;
-  return { ok: true, event };
+  return { ok: true, event, sources: sourcesOf(event, nameLocation, terminal, mid) };
+}
+
+/** The fields cut or encoded from what was sent, with what was sent (see SourceText). */
+function sourcesOf(
+  event: ContractEvent,
+  nameLocation: string | undefined,
+  terminal: string | undefined,
+  mid: string,
+): SourceText[] {
+  // DE43 is named by merchant.name only: one error for one data element, wherever the number was cut.
+  const sources: SourceText[] =
+    nameLocation === undefined ? [] : [{ field: 'merchant.name', text: nameLocation }];
+  const ids: ('id' | 'original_id')[] = event.original_id === null ? ['id'] : ['id', 'original_id'];
+  for (const field of ids) {
+    sources.push({ field, text: mid });
+    if (terminal !== undefined) sources.push({ field, text: terminal });
+  }
+  return sources;
 }

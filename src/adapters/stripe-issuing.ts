@@ -18,9 +18,10 @@
  */
 import currencyCodes from 'currency-codes';
 import { z } from 'zod';
+import { redactCardNumbers } from '../cards/card-numbers.ts';
 import type { FieldError } from '../errors.ts';
 import { CountryCode } from '../lib/country.ts';
-import type { ContractEvent, EntryMode } from './types.ts';
+import type { ContractEvent, EntryMode, EventField, SourceText } from './types.ts';
 
 export const HANDLED_STRIPE_EVENTS = [
   'issuing_authorization.created',
@@ -30,7 +31,9 @@ export const HANDLED_STRIPE_EVENTS = [
 export type StripeConversion =
   | { kind: 'event'; stripeEventId: string; event: ContractEvent }
   | { kind: 'ignored'; stripeEventId?: string; reason: string }
-  | { kind: 'invalid'; errors: FieldError[] };
+  // sources: the texts sent for the merchant's fields, so the card-number guard's refusals come in the same
+  // answer as these errors (see Conversion in types.ts).
+  | { kind: 'invalid'; errors: FieldError[]; sources: SourceText[] };
 
 const ENTRY_MODES: Record<string, EntryMode> = {
   chip: 'chip',
@@ -134,17 +137,40 @@ export const STRIPE_FIELD_OF: Readonly<Record<string, string>> = {
   'merchant.terminal_id': 'data.object.merchant_data.terminal_id',
 };
 
+const MERCHANT_DATA = 'data.object.merchant_data.';
+
+/** The texts sent in `merchant_data` for each event field that comes from it. */
+function merchantSources(object: Record<string, unknown>): SourceText[] {
+  const data = object.merchant_data;
+  if (typeof data !== 'object' || data === null) return [];
+  const sources: SourceText[] = [];
+  for (const [field, path] of Object.entries(STRIPE_FIELD_OF)) {
+    const text = (data as Record<string, unknown>)[path.slice(MERCHANT_DATA.length)];
+    if (typeof text === 'string') sources.push({ field: field as EventField, text });
+  }
+  return sources;
+}
+
+const invalid = (error: z.ZodError, object: Record<string, unknown>): StripeConversion => ({
+  kind: 'invalid',
+  errors: issues(error, 'data.object'),
+  sources: merchantSources(object),
+});
+
 const isoSeconds = (seconds: number) => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 
 /** Converts a parsed Stripe webhook event: an event to ingest, an acknowledged-and-ignored one, or field errors. */
 export function convertStripeEvent(body: unknown): StripeConversion {
   const envelope = Envelope.safeParse(body);
-  if (!envelope.success) return { kind: 'invalid', errors: issues(envelope.error, '') };
-  const { id: stripeEventId, type, data } = envelope.data;
+  if (!envelope.success) return { kind: 'invalid', errors: issues(envelope.error, ''), sources: [] };
+  const { type, data } = envelope.data;
+  // The event id, type and transaction type are the sender's text, echoed in the 200 answer and never stored:
+  // a card number in them is redacted like in any answer.
+  const stripeEventId = redactCardNumbers(envelope.data.id);
 
   if (type === 'issuing_authorization.created') {
     const parsed = Authorization.safeParse(data.object);
-    if (!parsed.success) return { kind: 'invalid', errors: issues(parsed.error, 'data.object') };
+    if (!parsed.success) return invalid(parsed.error, data.object);
     const auth = parsed.data;
     if (!auth.approved) return { kind: 'ignored', stripeEventId, reason: 'declined authorization' };
     const amount = auth.amount || auth.pending_request?.amount || 0;
@@ -152,6 +178,7 @@ export function convertStripeEvent(body: unknown): StripeConversion {
       return {
         kind: 'invalid',
         errors: [{ path: 'data.object.amount', message: 'an approved authorization must have an amount' }],
+        sources: merchantSources(data.object),
       };
     const event: ContractEvent = {
       id: auth.id,
@@ -172,10 +199,10 @@ export function convertStripeEvent(body: unknown): StripeConversion {
 
   if (type === 'issuing_transaction.created') {
     const parsed = Transaction.safeParse(data.object);
-    if (!parsed.success) return { kind: 'invalid', errors: issues(parsed.error, 'data.object') };
+    if (!parsed.success) return invalid(parsed.error, data.object);
     const txn = parsed.data;
     if (txn.type !== 'capture' && txn.type !== 'refund')
-      return { kind: 'ignored', stripeEventId, reason: `transaction type ${txn.type}` };
+      return { kind: 'ignored', stripeEventId, reason: `transaction type ${redactCardNumbers(txn.type)}` };
     const event: ContractEvent = {
       id: txn.id,
       type: txn.type === 'capture' ? 'clearing' : 'refund',
@@ -190,5 +217,5 @@ export function convertStripeEvent(body: unknown): StripeConversion {
     return { kind: 'event', stripeEventId, event };
   }
 
-  return { kind: 'ignored', stripeEventId, reason: `event type ${type} is not handled` };
+  return { kind: 'ignored', stripeEventId, reason: `event type ${redactCardNumbers(type)} is not handled` };
 }

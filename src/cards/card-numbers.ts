@@ -3,9 +3,11 @@ import { luhnValid } from './pan.ts';
 /**
  * The one detector of card numbers in text: what every field we store or echo is checked with.
  *
- * A card number is 12 to 19 digits passing the Luhn check, written together or in groups split by a single
- * space, hyphen or dot ("4111 1111-1111.1111"), in any script's decimal digits ("４２４２…") or in
- * compatibility forms NFKC folds to digits. A run of more than 19 digits (groups joined; longer than any card
+ * A card number is 12 to 19 digits passing the Luhn check, written together or in groups split by one or two
+ * separators ("4111 1111-1111.1111", "4111  1111/1111_1111", "4111, 1111"): space (and every Unicode space),
+ * hyphen (and every Unicode dash), dot, slash, underscore and comma. Its digits may be any script's decimal
+ * digits ("４２４２…") or compatibility forms NFKC folds to digits (full-width separators fold too). Three or
+ * more separators in a row end a run: past that, digits read as separate numbers. A run of more than 19 digits (groups joined; longer than any card
  * number) holds one when any 12 to 19 digits in a row of it pass the Luhn check, so a number glued to
  * others (followed by its expiry, after a date) is still found. A run of 12 to 19 digits failing the Luhn
  * check is no card number.
@@ -14,8 +16,9 @@ import { luhnValid } from './pan.ts';
 /** The mark that replaces a card number in text we echo. */
 export const REDACTED_CARD_NUMBER = '[card number]';
 
-const GROUPED_DIGITS = /[0-9]+(?:[ .-][0-9]+)*/g;
-const SEPARATORS = /[ .-]/g;
+// One fact, three forms: the separator set, as the regexes below and as isSeparator's char codes.
+const GROUPED_DIGITS = /[0-9]+(?:[ ,./_-]{1,2}[0-9]+)*/g;
+const SEPARATORS = /[ ,./_-]/g;
 
 /** True when `text` holds what could be any card's number (see the module comment). */
 export function holdsCardNumber(text: string): boolean {
@@ -37,9 +40,13 @@ export function holdsCardNumber(text: string): boolean {
       if (isDigit(code)) {
         digits++;
         i++;
-      } else if (isSeparator(code) && i + 1 < length && isDigit(ascii.charCodeAt(i + 1))) {
+      } else if (isSeparator(code) && i + 1 < length) {
+        // One or two separators count when a digit follows them.
+        const next = ascii.charCodeAt(i + 1);
+        if (isDigit(next)) i += 1;
+        else if (isSeparator(next) && i + 2 < length && isDigit(ascii.charCodeAt(i + 2))) i += 2;
+        else break;
         separated = true;
-        i++;
       } else break;
     }
     if (digits < 12) continue;
@@ -54,8 +61,10 @@ export function holdsCardNumber(text: string): boolean {
 }
 
 const isDigit = (code: number) => code >= 48 && code <= 57;
-// Space, hyphen-minus, full stop.
-const isSeparator = (code: number) => code === 32 || code === 45 || code === 46;
+// Space, comma, hyphen-minus, full stop, solidus, low line (Unicode spaces and dashes are folded to space
+// and hyphen-minus by asciiForm first).
+const isSeparator = (code: number) =>
+  code === 32 || code === 44 || code === 45 || code === 46 || code === 47 || code === 95;
 
 /** `text` with every run of digits holding a card number replaced by `[card number]` (for echoed text). */
 export function redactCardNumbers(text: string): string {

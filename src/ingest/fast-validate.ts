@@ -6,7 +6,6 @@ import { ENTRY_MODES, EVENT_TYPES } from '../lib/payments.ts';
 import {
   type CardEventInput,
   CURRENCIES,
-  containsDigits,
   EARLIEST,
   MAX_FUTURE_MS,
   MAX_OFFSET_MINUTES,
@@ -113,7 +112,6 @@ export function fastParseCardEvent(raw: unknown): CardEventInput | null {
     event.original_id = originalId;
   }
 
-  if (pan !== undefined && copiesPan(event, pan as string)) return null;
   return event;
 }
 
@@ -312,22 +310,4 @@ function isAcceptedTimestamp(value: string): boolean {
   if (year < 1000) return false;
   const time = Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset * 60_000;
   return time >= EARLIEST && time <= Date.now() + MAX_FUTURE_MS;
-}
-
-/** The schema's superRefine: a PAN copied into a stored text field (also spread by separators). */
-function copiesPan(event: CardEventInput, pan: string): boolean {
-  if (containsDigits(event.id, pan)) return true;
-  if (event.original_id && containsDigits(event.original_id, pan)) return true;
-  if (event.auth_code && containsDigits(event.auth_code, pan)) return true;
-  if (event.rrn && containsDigits(event.rrn, pan)) return true;
-  // mcc (4 digits) and country (letters) cannot hold 12 digits.
-  const merchant = event.merchant;
-  return (
-    containsDigits(merchant.mid, pan) ||
-    (!!merchant.name && containsDigits(merchant.name, pan)) ||
-    (!!merchant.city && containsDigits(merchant.city, pan)) ||
-    (!!merchant.region && containsDigits(merchant.region, pan)) ||
-    (!!merchant.postal_code && containsDigits(merchant.postal_code, pan)) ||
-    (!!merchant.terminal_id && containsDigits(merchant.terminal_id, pan))
-  );
 }

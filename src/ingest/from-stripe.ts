@@ -2,8 +2,9 @@
 import { convertStripeEvent, STRIPE_FIELD_OF } from '../adapters/stripe-issuing.ts';
 import { verifyStripeSignature } from '../adapters/stripe-signature.ts';
 import type { Deps } from '../deps.ts';
-import { AppError, invalidFields } from '../errors.ts';
+import { AppError, type FieldError, invalidFields } from '../errors.ts';
 import { getProcessor } from '../processors/processors.ts';
+import { refusedCardNumbers } from './card-number-guard.ts';
 import { ingestEvents } from './ingest.ts';
 
 export type StripeWebhookOutcome =
@@ -60,6 +61,12 @@ export async function authenticateStripeWebhook(
   return { id: processorId };
 }
 
+/** An error on an event field named as Stripe names the field it came from. */
+const stripeNamed = (error: FieldError): FieldError => ({
+  ...error,
+  path: STRIPE_FIELD_OF[error.path] ?? error.path,
+});
+
 /**
  * Ingests one verified Stripe Issuing webhook event. Event types and declines we do not turn into events
  * are `ignored` (acknowledged, so Stripe stops retrying); a malformed handled event is a
@@ -71,15 +78,19 @@ export async function ingestStripeEvent(
   body: unknown,
 ): Promise<StripeWebhookOutcome> {
   const converted = convertStripeEvent(body);
-  if (converted.kind === 'invalid') throw invalidFields(converted.errors);
+  if (converted.kind === 'invalid') {
+    // With the card-number guard's refusals of the merchant's fields: every error in one answer.
+    throw invalidFields([
+      ...converted.errors,
+      ...refusedCardNumbers(undefined, converted.sources).map(stripeNamed),
+    ]);
+  }
   if (converted.kind === 'ignored')
     return { status: 'ignored', stripeEventId: converted.stripeEventId ?? null, reason: converted.reason };
   const [result] = await ingestEvents(deps, processor, [converted.event]);
   if (!result || result.status === 'rejected') {
     // Named as Stripe names them: a card number refused in merchant_data.postal_code, say.
-    throw invalidFields(
-      (result?.errors ?? []).map((e) => ({ ...e, path: STRIPE_FIELD_OF[e.path] ?? e.path })),
-    );
+    throw invalidFields((result?.errors ?? []).map(stripeNamed));
   }
   return {
     status: result.status,

@@ -1,9 +1,10 @@
 // The ingest verb: validates raw events, swaps each PAN for its fingerprint, stores them batched.
+import type { SourceText } from '../adapters/types.ts';
 import { holdsCardNumber, redactCardNumbers } from '../cards/card-numbers.ts';
 import { fingerprintPan } from '../cards/fingerprint.ts';
 import type { Deps } from '../deps.ts';
 import type { FieldError } from '../errors.ts';
-import { guardCardNumbers } from './card-number-guard.ts';
+import { guardCardNumbers, refusedCardNumbers } from './card-number-guard.ts';
 import type { PendingEvent } from './event-fields.ts';
 import { fastParseCardEvent } from './fast-validate.ts';
 import { ingestedEvents } from './metrics.ts';
@@ -12,8 +13,12 @@ import { CardEventInput, type IngestResult } from './schema.ts';
 export type { IngestResult } from './schema.ts';
 export { CardEventBatch, CardEventInput, MAX_EVENTS_PER_REQUEST } from './schema.ts';
 
-/** The processor's id for an event we could not parse, when it is readable and could not be a PAN. */
-function readableId(raw: unknown): string | null {
+/**
+ * The processor's id for an event we could not parse, when it is readable and could not be a PAN (nor hold
+ * the event's own, which `errors` then name on `id`).
+ */
+function readableId(raw: unknown, errors: readonly FieldError[]): string | null {
+  if (errors.some((e) => e.path === 'id')) return null;
   if (raw && typeof raw === 'object' && 'id' in raw) {
     const id = (raw as { id: unknown }).id;
     if (typeof id === 'string' && id.length > 0 && id.length <= 255 && !holdsCardNumber(id)) return id;
@@ -59,12 +64,14 @@ function toPending(processorId: string, event: CardEventInput, fingerprintKey: s
  * in order: `accepted` (new; also for cards nobody enrolled, of which nothing is kept), `duplicate` (this
  * processor sent that id before, or earlier in the same call: `event_id` is the original's) or `rejected`.
  * `actions` is what the new event caused (the rules seam); 0 for duplicates and rejections.
- * Throws only when storage fails (the whole call then stored nothing new and may be retried).
+ * `sources[i]`, from an adapter, holds the texts it cut or encoded into event i's fields, which the guard
+ * checks too. Throws only when storage fails (the whole call then stored nothing new and may be retried).
  */
 export async function ingestEvents(
   deps: Deps,
   processor: { id: string },
   rawEvents: readonly unknown[],
+  sources?: readonly (readonly SourceText[])[],
 ): Promise<IngestResult[]> {
   const results: (IngestResult | undefined)[] = new Array(rawEvents.length);
   const pending: PendingEvent[] = [];
@@ -77,14 +84,22 @@ export async function ingestEvents(
         path: redactCardNumbers(issue.path.map(String).join('.')) || '(event)',
         message: redactCardNumbers(issue.message),
       }));
-      results[index] = { id: readableId(raw), event_id: null, status: 'rejected', errors, actions: 0 };
+      // With the guard's refusals of the fields that are there: every error in one answer.
+      errors.push(...refusedCardNumbers(raw, sources?.[index]));
+      results[index] = {
+        id: readableId(raw, errors),
+        event_id: null,
+        status: 'rejected',
+        errors,
+        actions: 0,
+      };
       return;
     }
     const key = deps.config.cardFingerprintKey;
-    const guarded = guardCardNumbers(parsed.data, key);
+    const guarded = guardCardNumbers(parsed.data, key, sources?.[index]);
     if (!guarded.ok) {
       results[index] = {
-        id: readableId(raw),
+        id: readableId(raw, guarded.errors),
         event_id: null,
         status: 'rejected',
         errors: guarded.errors,

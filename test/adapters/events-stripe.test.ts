@@ -132,6 +132,41 @@ describe('POST /v1/events/stripe/{processor_id}', () => {
     expect(await stored(processor.id)).toHaveLength(0);
   });
 
+  it('never echoes a card number sent in the event id, the event type or the transaction type', async () => {
+    const processor = await stripeProcessor();
+    await linkStripeCard(processor, 4_000_005);
+    const pan = testPan(4_000_004);
+    const grouped = pan.match(/.{4}/g)!.join('-');
+    const otherType = {
+      ...stripeEvent('issuing_authorization.created', authorization(), `evt_${pan}`),
+      type: `x.${grouped}`,
+    };
+    const otherTransaction = stripeEvent(
+      'issuing_transaction.created',
+      transaction({ type: `t${pan}` as Stripe.Issuing.Transaction['type'] }),
+      `evt_a${grouped}`,
+    );
+    const handled = stripeEvent('issuing_authorization.created', authorization(), `evt_b${pan}`);
+    const answers = [];
+    for (const body of [otherType, otherTransaction, handled]) {
+      const res = await deliver(processor.id, body);
+      expect(res.status).toBe(200);
+      answers.push(res);
+    }
+    expect(answers.map((res) => res.body.status)).toEqual(['ignored', 'ignored', 'accepted']);
+    expect(answers.map((res) => res.body.stripe_event_id)).toEqual([
+      'evt_[card number]',
+      'evt_a[card number]',
+      'evt_b[card number]',
+    ]);
+    expect(answers[0]!.body.reason).toBe('event type x.[card number] is not handled');
+    expect(answers[1]!.body.reason).toBe('transaction type t[card number]');
+    for (const res of answers) {
+      expect(res.text).not.toContain(pan);
+      expect(res.text).not.toContain(grouped);
+    }
+  });
+
   it('names the Stripe field of a malformed handled event (422) and stores nothing', async () => {
     const processor = await stripeProcessor();
     const bad = stripeEvent(

@@ -32,7 +32,16 @@ describe('holdsCardNumber', () => {
     ['too short (11 digits)', '42424242426', false],
     ['a short reference', 'A1B2C3', false],
     ['an ordinary 25-digit run of ones', '1'.repeat(25), false],
-    ['digits split by two separators', '4242  4242  4242  4242', false],
+    ['grouped by two spaces', '4242  4242  4242  4242', true],
+    ['grouped by slashes', '4242/4242/4242/4242', true],
+    ['grouped by underscores', '4242_4242_4242_4242', true],
+    ['grouped by commas and spaces', '4242, 4242, 4242, 4242', true],
+    ['grouped by no-break spaces', '4242\u00a04242\u00a04242\u00a04242', true],
+    ['grouped by en dashes', '4242\u20134242\u20134242\u20134242', true],
+    ['grouped by a space and an em dash', '4242 \u20144242 \u20144242 \u20144242', true],
+    ['grouped by full-width solidi', '4242\uff0f4242\uff0f4242\uff0f4242', true],
+    ['digits split by three separators', '4242   4242   4242   4242', false],
+    ['digits split by other characters', '4242|4242|4242|4242', false],
     ['no text', '', false],
   ])('%s', (_name, text, expected) => {
     expect(holdsCardNumber(text)).toBe(expected);
@@ -51,7 +60,10 @@ describe('holdsCardNumber', () => {
     fc.assert(
       fc.property(
         card,
-        fc.constantFrom('', ' ', '-', '.'),
+        fc.oneof(
+          fc.constant(''),
+          fc.string({ unit: fc.constantFrom(...' -./_,\u00a0\u2013\u3000'), minLength: 1, maxLength: 2 }),
+        ),
         fc.integer({ min: 1, max: 6 }),
         fc.string({ unit: fc.constantFrom(...'abcXYZ_:/ ') }),
         fc.string({ unit: fc.constantFrom(...'abcXYZ_:/ ') }),
@@ -84,6 +96,7 @@ describe('redactCardNumbers', () => {
   test.each([
     [`events.${VISA}.id`, 'events.[card number].id'],
     ['pay 4242 4242 4242 4242 now', 'pay [card number] now'],
+    ['pay 4242/ 4242/ 4242/ 4242 now', 'pay [card number] now'],
     [`x${FULL_WIDTH(VISA)}y`, 'x[card number]y'],
     [`keep ${NOT_LUHN}`, `keep ${NOT_LUHN}`],
     ['events.3.id', 'events.3.id'],

@@ -177,6 +177,21 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
         authorization({ ...token, merchant: { ...merchant, terminal_id: `T-${cardNumber()}` } }),
       ],
       ['auth_code', authorization({ ...token, auth_code: cardNumber(12) })],
+      // Groups split by two spaces, by slashes.
+      [
+        'merchant.name',
+        authorization({
+          ...token,
+          merchant: { ...merchant, name: spaced(cardNumber()).replaceAll(' ', '  ') },
+        }),
+      ],
+      [
+        'merchant.city',
+        authorization({
+          ...token,
+          merchant: { ...merchant, city: spaced(cardNumber()).replaceAll(' ', '/') },
+        }),
+      ],
     ];
     const authId = `auth-${cardNumber()}`;
     // A merchant registered with a MID that reads as a card number still matches the events carrying it.
@@ -231,9 +246,65 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
     expect(again.body.results[0]).toMatchObject({ status: 'duplicate', id: auth!.id });
   });
 
-  test('ISO 8583: a card number in DE42 or DE37 is hashed (the event id too), in DE43 refused', async () => {
+  test("the event's own PAN falls under the same rule: hashed in references, refused elsewhere and when spread", async () => {
+    sent.push(enrolled);
+    const merchant = authorization().merchant;
+    const spread = enrolled.split('').join('x');
+    const res = kept(
+      await postEvents(platform, processor, {
+        events: [
+          authorization({
+            pan: enrolled,
+            id: `own-${enrolled}`,
+            rrn: `R${enrolled}`,
+            merchant: { ...merchant, mid: `M${enrolled}` },
+          }),
+          authorization({ pan: enrolled, merchant: { ...merchant, name: `PAY ${spread}` } }),
+          // Spread by other characters it is no card number by itself: hashing it would hash this MID in this
+          // event only (not in others, nor in merchants' MIDs), so it is refused.
+          authorization({ pan: enrolled, merchant: { ...merchant, mid: `M${spread}` } }),
+          // The same in the id: refused, and the answer does not echo it.
+          authorization({ pan: enrolled, id: `id-${spread}` }),
+          authorization({ pan: enrolled, auth_code: enrolled.slice(0, 12) }),
+          // A schema error and a card number: both in one answer.
+          authorization({
+            pan: enrolled,
+            currency: 'usd',
+            merchant: { ...merchant, city: spaced(cardNumber()) },
+          }),
+        ],
+      }),
+    );
+    expect(res.status).toBe(200);
+    const [hashed, refused, spreadMid, spreadId, partial, both] = res.body.results;
+    expect(spreadId).toMatchObject({
+      id: null,
+      status: 'rejected',
+      errors: [{ path: 'id', message: 'must not contain a card number' }],
+    });
+    expect(spreadMid).toMatchObject({
+      status: 'rejected',
+      errors: [{ path: 'merchant.mid', message: 'must not contain a card number' }],
+    });
+    expect(both.status).toBe('rejected');
+    expect(both.errors.map((e: { path: string }) => e.path).sort()).toEqual(['currency', 'merchant.city']);
+    expect(hashed).toMatchObject({ status: 'accepted', id: expect.stringMatching(/^hmac_/) });
+    expect(await storedEvent(processor.id, hashed.id)).toMatchObject({
+      mid: expect.stringMatching(/^hmac_/),
+      rrn: expect.stringMatching(/^hmac_/),
+    });
+    expect(refused).toMatchObject({
+      status: 'rejected',
+      errors: [{ path: 'merchant.name', message: 'must not contain a card number' }],
+    });
+    // Part of a card number is none.
+    expect(partial.status).toBe('accepted');
+  });
+
+  test('ISO 8583: a card number in DE42 or DE37 is hashed (the event id too), in DE43 refused, also when cut or encoded', async () => {
     const mid = cardNumber(15);
     const rrn = cardNumber(12);
+    const spacedMid = cardNumber(13);
     const now = new Date();
     const de7 = `${String(now.getUTCMonth() + 1).padStart(2, '0')}${String(now.getUTCDate()).padStart(2, '0')}${[
       now.getUTCHours(),
@@ -263,18 +334,36 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
         messages: [
           message({ '42': mid, '37': rrn }),
           message({ '43': `${`X ${cardNumber()}`.padEnd(25)}${'OAKLAND'.padEnd(13)}US` }),
+          // Cut by the split into name (positions 1-25) and city (26-38): in neither field whole.
+          message({ '43': `SHOPNAMEXYZWV${cardNumber()} OAKLAND US` }),
+          // 13 digits and a space: whole in DE42, but URI-encoded into the event id ('%20').
+          message({ '42': `${spacedMid.slice(0, 6)} ${spacedMid.slice(6)}` }),
+          // A conversion error and a card number: both in one answer.
+          message({ '49': '84', '43': `${`X ${cardNumber()}`.padEnd(25)}${'OAKLAND'.padEnd(13)}US` }),
         ],
       }),
     );
     expect(res.status).toBe(200);
-    const [hashed, refused] = res.body.results;
+    const [hashed, refused, cut, encoded, both] = res.body.results;
+    expect(both).toMatchObject({
+      status: 'rejected',
+      errors: [{ path: '49' }, { path: '43', message: 'must not contain a card number' }],
+    });
+    expect(cut).toMatchObject({
+      status: 'rejected',
+      errors: [{ path: '43', message: 'must not contain a card number' }],
+    });
+    expect(encoded).toMatchObject({ status: 'accepted', id: expect.stringMatching(/^hmac_/) });
+    expect(await storedEvent(processor.id, encoded.id)).toMatchObject({
+      mid: expect.stringMatching(/^hmac_/),
+    });
     expect(hashed).toMatchObject({ status: 'accepted', id: expect.stringMatching(/^hmac_/) });
     expect(await storedEvent(processor.id, hashed.id)).toMatchObject({
       mid: expect.stringMatching(/^hmac_/),
       rrn: expect.stringMatching(/^hmac_/),
     });
     expect(refused).toMatchObject({ status: 'rejected', errors: [{ path: '43' }] });
-    expect(await eventsOf(processor.id)).toBe(4);
+    expect(await eventsOf(processor.id)).toBe(7);
   });
 
   test('Stripe Issuing: the iauth_ id and network_id are hashed; name, city, state, postal_code, terminal_id refused', async () => {
@@ -348,6 +437,23 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
         `data.object.merchant_data.${field}`,
       );
     }
+    // A schema error and a card number: both in one answer.
+    const both = kept(
+      await deliver(
+        stripeEvent(
+          'issuing_authorization.created',
+          stripeAuthorization({
+            id: 'iauth_refused_both',
+            merchant_data: { ...merchantData, category_code: 'caterers', city: spaced(cardNumber()) },
+          }),
+        ),
+      ),
+    );
+    expect(both.status).toBe(422);
+    expect(both.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      'data.object.merchant_data.category_code',
+      'data.object.merchant_data.city',
+    ]);
     expect(await eventsOf(stripeProcessor.id)).toBe(2);
   });
 
@@ -376,7 +482,7 @@ describe('card numbers in any field of any feed: refused, or kept only as a keye
     };
     for (const [where, text] of Object.entries(texts)) {
       // Digits as sent, and with grouping and full-width digits folded away.
-      const folded = text.normalize('NFKC').replace(/[ .-]/g, '');
+      const folded = text.normalize('NFKC').replace(/[ ,./_-]/g, '');
       for (const number of sent) {
         expect(text.includes(number), `a card number found in ${where}`).toBe(false);
         expect(folded.includes(number), `a card number (grouped or full-width) found in ${where}`).toBe(
