@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { CountryCode } from '../lib/country.ts';
 import { CurrencyCode } from '../lib/currency.ts';
 import { CARD_SCHEMES, ENTRY_MODES } from '../lib/payments.ts';
@@ -50,7 +51,13 @@ export const TriggerMatch = z
     ).optional(),
     mids: listOf(z.string().min(1).max(64)).optional(),
     mccs: listOf(z.string().regex(/^[0-9]{4}$/, 'must be a four-digit merchant category code')).optional(),
-    merchant_name_contains: z.string().trim().min(1).max(100).optional(),
+    merchant_name_contains: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .refine((text) => !holdsCardNumber(text), 'must not contain a card number')
+      .optional(),
     countries: listOf(CountryCode).optional(),
     currencies: listOf(CurrencyCode).optional(),
     schemes: listOf(z.enum(KNOWN_SCHEMES)).optional(),

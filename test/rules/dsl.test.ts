@@ -81,6 +81,11 @@ describe('the trigger DSL', () => {
     ['nth_purchase.n of 1', withMatch({ nth_purchase: { n: 1 } }), ['match.nth_purchase.n']],
     ['a refund as event type', withMatch({ event_types: ['refund'] }), ['match.event_types.0']],
     ['an empty list', withMatch({ mids: [] }), ['match.mids']],
+    [
+      'a card number in merchant_name_contains',
+      withMatch({ merchant_name_contains: '4242 4242 4242 4242' }),
+      ['match.merchant_name_contains'],
+    ],
     ['percent_bps of 0', withAction({ type: 'cashback', percent_bps: 0 }), ['action.percent_bps']],
     [
       'percent_bps above 10,000',
