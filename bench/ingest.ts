@@ -20,7 +20,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
-import { fingerprintPan } from '../src/cards/fingerprint.ts';
+import { CardKeys } from '../src/cards/card-keys.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { cards, users } from '../src/db/schema/index.ts';
 import { signStandardWebhook } from '../src/ingest/signature.ts';
@@ -92,6 +92,7 @@ export function benchPan(index: number): string {
 }
 
 async function seedCards(databaseUrl: string, fingerprintKey: string): Promise<string[]> {
+  const cardKeys = new CardKeys(fingerprintKey);
   const { sql, db, close } = createDatabase(databaseUrl, { max: 2 });
   const pans: string[] = [];
   const chunk = 5000;
@@ -106,7 +107,7 @@ async function seedCards(databaseUrl: string, fingerprintKey: string): Promise<s
       cardRows.push({
         id: `crd_bench${String(i).padStart(8, '0')}`,
         userId,
-        fingerprint: fingerprintPan(pan, fingerprintKey),
+        fingerprint: cardKeys.fingerprint(pan),
         bin: pan.slice(0, 6),
         last4: pan.slice(-4),
         scheme: 'visa',

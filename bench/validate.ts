@@ -5,6 +5,7 @@
  * before it is parsed (`depth`, over each event's bytes as one request would carry them).
  * Pure CPU, one thread, a few seconds.
  */
+import { CardKeys } from '../src/cards/card-keys.ts';
 import { luhnValid } from '../src/cards/pan.ts';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../src/http/json-depth.ts';
 import { guardCardNumbers } from '../src/ingest/card-number-guard.ts';
@@ -56,7 +57,7 @@ measure('zod', events, (raw) => CardEventInput.safeParse(raw).success);
 measure('fast', events, (raw) => fastParseCardEvent(raw) !== null);
 measure('zod', events, (raw) => CardEventInput.safeParse(raw).success);
 measure('fast', events, (raw) => fastParseCardEvent(raw) !== null);
-const KEY = 'bench-fingerprint-key';
+const KEY = new CardKeys('bench-fingerprint-key');
 measure('fast+guard', events, (raw) => {
   const event = fastParseCardEvent(raw);
   return event !== null && guardCardNumbers(event, KEY).ok;

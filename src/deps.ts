@@ -1,3 +1,4 @@
+import { CardKeys } from './cards/card-keys.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Db, type Sql } from './db/client.ts';
 import { MicroBatcher } from './ingest/batcher.ts';
@@ -21,6 +22,8 @@ export interface Deps {
   redisProbe: Redis;
   queues: Queues;
   secretBox: SecretBox;
+  /** The keyed hashes of card numbers and of references that may hold one (CARD_FINGERPRINT_KEY). */
+  cardKeys: CardKeys;
   /** Redis-backed attempt limits (sign-ins, client secrets, api keys, card enrollments and their refusals). */
   limiters: Limiters;
   /** Groups concurrent requests' events into shared transactions (tuned by `config.ingestBatcher`). */
@@ -50,6 +53,7 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
     redisProbe,
     queues,
     secretBox: new SecretBox(config.secretsKey),
+    cardKeys: new CardKeys(config.cardFingerprintKey),
     limiters: createLimiters(config, redisProbe),
     ingestBatcher: new MicroBatcher(database.db, { ...config.ingestBatcher, logger }),
     processorCache: createProcessorCache(),

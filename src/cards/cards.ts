@@ -5,7 +5,7 @@ import { pageOfRows } from '../db/rows.ts';
 import { type CardRow, cards, grants } from '../db/schema/index.ts';
 import { AppError, invalidFields, isUniqueViolation, notFound } from '../errors.ts';
 import { newId } from '../lib/ids.ts';
-import { fingerprintPan } from './fingerprint.ts';
+import type { CardKeys } from './card-keys.ts';
 import { expired, isPanShaped, luhnValid, normalisePan, schemeOf } from './pan.ts';
 import { cardIdFromApp, type PseudonymKey } from './pseudonyms.ts';
 
@@ -18,7 +18,7 @@ export interface NewCard {
 
 interface CardDeps {
   db: Executor;
-  config: { cardFingerprintKey: string };
+  cardKeys: CardKeys;
 }
 
 /** The refusal for a number that is not a card; never carries the number. */
@@ -49,7 +49,7 @@ export class EnrolledCardRefusal extends AppError {
  * Checks a card number and expiry and returns what may be kept of it (never the PAN). Throws
  * `validation_failed` naming the field, without echoing the value.
  */
-export function describeCard(cardFingerprintKey: string, input: NewCard, now = new Date()) {
+export function describeCard(cardKeys: CardKeys, input: NewCard, now = new Date()) {
   const pan = normalisePan(input.pan);
   if (!isPanShaped(pan)) throw badPan('must be 12 to 19 digits');
   if (!luhnValid(pan)) throw refusedCard();
@@ -58,7 +58,7 @@ export function describeCard(cardFingerprintKey: string, input: NewCard, now = n
   if (expired(input.expMonth, input.expYear, now))
     throw invalidFields([{ path: 'exp_year', message: 'the card has expired' }]);
   return {
-    fingerprint: fingerprintPan(pan, cardFingerprintKey),
+    fingerprint: cardKeys.fingerprint(pan),
     bin: pan.slice(0, 6),
     last4: pan.slice(-4),
     scheme,
@@ -70,7 +70,7 @@ export function describeCard(cardFingerprintKey: string, input: NewCard, now = n
  * as a number that is not a card.
  */
 export async function enrollCard(deps: CardDeps, userId: string, input: NewCard): Promise<CardRow> {
-  const described = describeCard(deps.config.cardFingerprintKey, input);
+  const described = describeCard(deps.cardKeys, input);
   const [live] = await deps.db
     .select({ userId: cards.userId })
     .from(cards)

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { and, eq, lt } from 'drizzle-orm';
-import { keyedIdentifier } from '../cards/fingerprint.ts';
+import type { CardKeys } from '../cards/card-keys.ts';
 import type { Db, Executor } from '../db/client.ts';
 import { idempotencyKeys } from '../db/schema/index.ts';
 import { AppError } from '../errors.ts';
@@ -38,13 +38,13 @@ const requestHash = (req: IdempotentRequest, secretsKey: string) =>
  * keyed hashes: the caller chose both, and either could hold anything, a card number included.
  */
 export async function withIdempotency<T>(
-  deps: { db: Db; secretBox: SecretBox; config: { cardFingerprintKey: string; secretsKey: string } },
+  deps: { db: Db; secretBox: SecretBox; cardKeys: CardKeys; config: { secretsKey: string } },
   req: IdempotentRequest,
   run: (db: Executor) => Promise<{ status: number; body: T }>,
 ): Promise<IdempotentResult<T>> {
   if (!req.key) return { ...(await run(deps.db)), replayed: false };
   const hash = requestHash(req, deps.config.secretsKey);
-  const storedKey = keyedIdentifier(req.key, deps.config.cardFingerprintKey);
+  const storedKey = deps.cardKeys.identifier(req.key);
   const where = and(eq(idempotencyKeys.scope, req.scope), eq(idempotencyKeys.key, storedKey));
 
   return deps.db.transaction(async (tx) => {

@@ -1,7 +1,7 @@
 // Keeps card numbers out of every stored field: refused in text, hashed in references.
 import type { EventField, SourceText } from '../adapters/types.ts';
+import type { CardKeys } from '../cards/card-keys.ts';
 import { holdsCardNumber } from '../cards/card-numbers.ts';
-import { keyedIdentifier } from '../cards/fingerprint.ts';
 import type { FieldError } from '../errors.ts';
 import type { CardEventInput } from './schema.ts';
 
@@ -48,7 +48,7 @@ export type Guarded = { ok: true; event: CardEventInput } | { ok: false; errors:
  */
 export function guardCardNumbers(
   event: CardEventInput,
-  fingerprintKey: string,
+  cardKeys: CardKeys,
   sources: readonly SourceText[] = [],
 ): Guarded {
   const check = detector(event.card.pan, sources);
@@ -56,7 +56,7 @@ export function guardCardNumbers(
   if (errors.length > 0) return { ok: false, errors };
 
   const hide = <T extends string | null | undefined>(field: EventField, value: T): T | string =>
-    value && check.hashed(field, value) ? keyedIdentifier(value, fingerprintKey) : value;
+    value && check.hashed(field, value) ? cardKeys.identifier(value) : value;
   const merchant = event.merchant;
   const id = hide('id', event.id);
   const originalId = hide('original_id', event.original_id);
@@ -101,7 +101,7 @@ function refusals(event: Fields, check: Check): FieldError[] {
       errors.push({ path: `merchant.${key}`, message: MESSAGE });
   }
   if (check.holds('auth_code', event.auth_code)) errors.push({ path: 'auth_code', message: MESSAGE });
-  // A reference is hashed by its value alone (as storedReference), so equal references hash equally in every
+  // A reference is hashed by its value alone (as CardKeys.reference), so equal references hash equally in every
   // event and in merchants' MIDs. The own PAN spread by other characters is visible only beside that PAN:
   // a reference holding it, and no card number by itself, is refused rather than hashed in some events only.
   for (const field of HASHED_FIELDS) {

@@ -1,7 +1,6 @@
 // Links a processor's card token to a card's keyed fingerprint (POST /v1/card_tokens).
 import { and, eq } from 'drizzle-orm';
-import { fingerprintPan } from '../cards/fingerprint.ts';
-import type { Config } from '../config.ts';
+import type { CardKeys } from '../cards/card-keys.ts';
 import type { Executor } from '../db/client.ts';
 import { cardTokens } from '../db/schema/index.ts';
 import { AppError } from '../errors.ts';
@@ -20,11 +19,11 @@ export interface LinkedCardToken {
  * fingerprint, including a card enrolled after the link.
  */
 export async function linkCardToken(
-  deps: { db: Executor; config: Pick<Config, 'cardFingerprintKey'> },
+  deps: { db: Executor; cardKeys: CardKeys },
   processorId: string,
   input: { token: string; pan: string },
 ): Promise<LinkedCardToken> {
-  const fingerprint = fingerprintPan(input.pan, deps.config.cardFingerprintKey);
+  const fingerprint = deps.cardKeys.fingerprint(input.pan);
   const [inserted] = await deps.db
     .insert(cardTokens)
     .values({ processorId, token: input.token, fingerprint })

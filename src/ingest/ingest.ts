@@ -1,7 +1,7 @@
 // The ingest verb: validates raw events, swaps each PAN for its fingerprint, stores them batched.
 import type { SourceText } from '../adapters/types.ts';
+import type { CardKeys } from '../cards/card-keys.ts';
 import { holdsCardNumber, redactCardNumbers } from '../cards/card-numbers.ts';
-import { fingerprintPan } from '../cards/fingerprint.ts';
 import type { Deps } from '../deps.ts';
 import type { FieldError } from '../errors.ts';
 import { guardCardNumbers, refusedCardNumbers } from './card-number-guard.ts';
@@ -26,7 +26,7 @@ function readableId(raw: unknown, errors: readonly FieldError[]): string | null 
   return null;
 }
 
-function toPending(processorId: string, event: CardEventInput, fingerprintKey: string): PendingEvent {
+function toPending(processorId: string, event: CardEventInput, cardKeys: CardKeys): PendingEvent {
   return {
     processorId,
     externalId: event.id,
@@ -35,7 +35,7 @@ function toPending(processorId: string, event: CardEventInput, fingerprintKey: s
     // The PAN stops here: only its keyed fingerprint goes further.
     card:
       event.card.pan !== undefined
-        ? { fingerprint: fingerprintPan(event.card.pan, fingerprintKey) }
+        ? { fingerprint: cardKeys.fingerprint(event.card.pan) }
         : { token: event.card.token! },
     amount: event.amount,
     currency: event.currency,
@@ -95,8 +95,7 @@ export async function ingestEvents(
       };
       return;
     }
-    const key = deps.config.cardFingerprintKey;
-    const guarded = guardCardNumbers(parsed.data, key, sources?.[index]);
+    const guarded = guardCardNumbers(parsed.data, deps.cardKeys, sources?.[index]);
     if (!guarded.ok) {
       results[index] = {
         id: readableId(raw, guarded.errors),
@@ -107,7 +106,7 @@ export async function ingestEvents(
       };
       return;
     }
-    pending.push(toPending(processor.id, guarded.event, key));
+    pending.push(toPending(processor.id, guarded.event, deps.cardKeys));
     pendingAt.push(index);
   });
 

@@ -1,5 +1,5 @@
 import { eq, inArray } from 'drizzle-orm';
-import { storedReference } from '../cards/fingerprint.ts';
+import type { CardKeys } from '../cards/card-keys.ts';
 import type { Executor } from '../db/client.ts';
 import type { Page } from '../db/paginate.ts';
 import { pageOfRows, rowById } from '../db/rows.ts';
@@ -55,16 +55,16 @@ async function claimMids(db: Executor, merchantId: string, mids: string[]) {
  * MIDs as stored: one holding a card number is kept as its keyed hash, as ingestion stores an event's MID
  * (src/ingest/card-number-guard.ts), so the two still match.
  */
-const storedMids = (mids: string[], fingerprintKey: string) =>
-  [...new Set(mids.map((mid) => storedReference(mid, fingerprintKey)))].sort();
+const storedMids = (mids: string[], cardKeys: CardKeys) =>
+  [...new Set(mids.map((mid) => cardKeys.reference(mid)))].sort();
 
 /** Creates a merchant brand with its MIDs, atomically. */
 export async function createMerchant(
   db: Executor,
   input: NewMerchant,
-  fingerprintKey: string,
+  cardKeys: CardKeys,
 ): Promise<Merchant> {
-  const mids = storedMids(input.mids, fingerprintKey);
+  const mids = storedMids(input.mids, cardKeys);
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(merchants)
@@ -111,7 +111,7 @@ export async function updateMerchant(
   db: Executor,
   id: string,
   patch: MerchantPatch,
-  fingerprintKey: string,
+  cardKeys: CardKeys,
 ): Promise<Merchant> {
   return db.transaction(async (tx) => {
     // drizzle leaves a field that is undefined out of the UPDATE: only what the patch names changes.
@@ -130,7 +130,7 @@ export async function updateMerchant(
     if (!row) throw notFound('merchant');
     if (patch.mids !== undefined) {
       await tx.delete(merchantMids).where(eq(merchantMids.merchantId, id));
-      await claimMids(tx, id, storedMids(patch.mids, fingerprintKey));
+      await claimMids(tx, id, storedMids(patch.mids, cardKeys));
     }
     return { ...row, mids: (await midsOf(tx, [id])).get(id) ?? [] };
   });

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
-import { storedReference } from '../cards/fingerprint.ts';
+import type { CardKeys } from '../cards/card-keys.ts';
 import type { Executor } from '../db/client.ts';
 import { type Page, toPage } from '../db/paginate.ts';
 import {
@@ -23,15 +23,15 @@ import { nextChangeSeq, recordChange } from './changes.ts';
 
 interface TriggerDeps {
   db: Executor;
-  config: { cardFingerprintKey: string };
+  cardKeys: CardKeys;
 }
 
 /**
  * The match as stored: a MID holding a card number is kept as its keyed hash, as events and merchants keep
  * theirs (src/ingest/card-number-guard.ts), so that no card number is stored and the two still match.
  */
-const storedMatch = (match: TriggerMatch, fingerprintKey: string): TriggerMatch =>
-  match.mids ? { ...match, mids: match.mids.map((mid) => storedReference(mid, fingerprintKey)) } : match;
+const storedMatch = (match: TriggerMatch, cardKeys: CardKeys): TriggerMatch =>
+  match.mids ? { ...match, mids: match.mids.map((mid) => cardKeys.reference(mid)) } : match;
 
 /** The scope an action needs must be one the app registered; otherwise a 422 on `action.type`. */
 async function checkActionScope(db: Executor, appId: string, action: TriggerAction): Promise<void> {
@@ -63,7 +63,7 @@ export async function createTrigger(
         name: input.trigger.name,
         status: input.trigger.status,
         version: 1,
-        match: storedMatch(input.trigger.match, deps.config.cardFingerprintKey),
+        match: storedMatch(input.trigger.match, deps.cardKeys),
         limits: input.trigger.limits,
         action: input.trigger.action,
         changeSeq,
@@ -136,9 +136,7 @@ export async function patchTrigger(
     const changes = {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(patch.status !== undefined ? { status: patch.status } : {}),
-      ...(patch.match !== undefined
-        ? { match: storedMatch(patch.match, deps.config.cardFingerprintKey) }
-        : {}),
+      ...(patch.match !== undefined ? { match: storedMatch(patch.match, deps.cardKeys) } : {}),
       ...(patch.limits !== undefined ? { limits: patch.limits } : {}),
       ...(patch.action !== undefined ? { action: patch.action } : {}),
     };

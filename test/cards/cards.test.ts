@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { fingerprintPan } from '../../src/cards/fingerprint.ts';
 import { luhnValid, schemeOf } from '../../src/cards/pan.ts';
 import { cardIdForApp, cardIdFromApp } from '../../src/cards/pseudonyms.ts';
 import { newId } from '../../src/lib/ids.ts';
@@ -352,7 +351,7 @@ describe('the PAN never lands anywhere', () => {
     expect(stdout).toContain('COPY public.cards');
     expect(stdout).toContain(user.id);
     // The dump does hold the cards: their keyed fingerprints are there, the numbers are not.
-    expect(stdout).toContain(fingerprintPan(pans[0]!, platform.config.cardFingerprintKey));
+    expect(stdout).toContain(platform.deps.cardKeys.fingerprint(pans[0]!));
     const haystacks = [stdout, platform.logs.join('\n')];
     for (const pan of [...pans, '4111111111111112']) {
       for (const haystack of haystacks) {

@@ -1,11 +1,14 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { CardKeys } from '../../src/cards/card-keys.ts';
 import { holdsCardNumber } from '../../src/cards/card-numbers.ts';
 import { luhnValid } from '../../src/cards/pan.ts';
 import { guardCardNumbers } from '../../src/ingest/card-number-guard.ts';
 import { fastParseCardEvent, isTrimmed } from '../../src/ingest/fast-validate.ts';
 import { CardEventInput, CURRENCIES, TEXT_MAX } from '../../src/ingest/schema.ts';
 import { ENTRY_MODES, EVENT_TYPES } from '../../src/lib/payments.ts';
+
+const TEST_KEYS = new CardKeys('test-key');
 
 // The clock is pinned (off a whole second, so fraction digits decide at the bound): the "at most 24 hours
 // ahead" refine reads Date.now() in both paths.
@@ -479,7 +482,7 @@ test('the event’s own PAN copied anywhere, spread by any characters: both pars
         if (fast !== null) expect(fast).toStrictEqual(parsed.data);
         if (!parsed.success) return; // too long for the field: refused for that
         const path = where === 'top' ? key! : `merchant.${key}`;
-        const guarded = guardCardNumbers(parsed.data, 'test-key');
+        const guarded = guardCardNumbers(parsed.data, TEST_KEYS);
         if (hashed.has(key!) && holdsCardNumber(copy)) {
           expect(guarded.ok).toBe(true);
           const stored = guarded.ok ? guarded.event : undefined;
@@ -511,7 +514,7 @@ test("any card's number in the merchant's name, city or region: both parsers agr
       const parsed = CardEventInput.safeParse(input);
       expect(parsed.success).toBe(true);
       if (fast !== null) expect(fast).toStrictEqual(parsed.data);
-      const guarded = guardCardNumbers(parsed.data!, 'test-key');
+      const guarded = guardCardNumbers(parsed.data!, TEST_KEYS);
       if (luhn) {
         expect(guarded.ok).toBe(false);
         expect(!guarded.ok && guarded.errors).toContainEqual({

@@ -1,5 +1,4 @@
 import { Webhook } from 'standardwebhooks';
-import { fingerprintPan } from '../../src/cards/fingerprint.ts';
 import { cards, users } from '../../src/db/schema/index.ts';
 import { newId } from '../../src/lib/ids.ts';
 import type { ApiResponse, TestPlatform } from '../helpers/platform.ts';
@@ -74,7 +73,7 @@ export async function enrollCard(
   await platform.deps.db.insert(cards).values({
     id: cardId,
     userId,
-    fingerprint: fingerprintPan(pan, platform.config.cardFingerprintKey),
+    fingerprint: platform.deps.cardKeys.fingerprint(pan),
     bin: pan.slice(0, 6),
     last4: pan.slice(-4),
     scheme: pan.startsWith('4') ? 'visa' : 'mastercard',

@@ -474,7 +474,7 @@ describe('change notifications', () => {
 
     const rolledBack = platform.deps.db.transaction(async (tx) => {
       await patchTrigger(
-        { db: tx, config: platform.deps.config },
+        { db: tx, cardKeys: platform.deps.cardKeys },
         { appId: appA.id, id: trigger.id, patch: { name: 'Never seen' } },
       );
       throw new Error('roll back');
@@ -491,7 +491,7 @@ describe('change notifications', () => {
     });
     const committed = platform.deps.db.transaction(async (tx) => {
       await patchTrigger(
-        { db: tx, config: platform.deps.config },
+        { db: tx, cardKeys: platform.deps.cardKeys },
         { appId: appA.id, id: trigger.id, patch: { name: 'Seen after commit' } },
       );
       patched();

@@ -89,7 +89,7 @@ merchantsRouter.openapi(
   async (c) => {
     const body = c.req.valid('json');
     return createdIdempotently(c, 'admin', body, async (db) =>
-      present(await createMerchant(db, body, c.get('deps').config.cardFingerprintKey)),
+      present(await createMerchant(db, body, c.get('deps').cardKeys)),
     );
   },
 );
@@ -124,7 +124,7 @@ merchantsRouter.openapi(
       deps.db,
       c.req.valid('param').id,
       c.req.valid('json'),
-      deps.config.cardFingerprintKey,
+      deps.cardKeys,
     );
     return c.json(present(merchant), 200);
   },

@@ -108,7 +108,7 @@ triggersRouter.openapi(
     const body = c.req.valid('json');
     const appId = appIdOf(c);
     return createdIdempotently(c, appId, body, async (db) =>
-      present(await createTrigger({ db, config: c.get('deps').config }, { appId, trigger: body })),
+      present(await createTrigger({ db, cardKeys: c.get('deps').cardKeys }, { appId, trigger: body })),
     );
   },
 );
