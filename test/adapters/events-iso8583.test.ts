@@ -211,6 +211,7 @@ describe('POST /v1/events/iso8583', () => {
     const res = await post(processor, body);
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('validation_failed');
+    expect(await eventCount(processor.id)).toBe(0);
   });
 
   it('refuses 1001 messages with a 422', async () => {
@@ -220,7 +221,9 @@ describe('POST /v1/events/iso8583', () => {
       messages: Array.from({ length: 1001 }, () => ({ mti: '0100', '2': pan })),
     });
     expect(res.status).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
     expect(res.body.errors[0].path).toBe('messages');
+    expect(await eventCount(processor.id)).toBe(0);
   });
 
   it('is authenticated like /v1/events: no signature, a wrong one or no api key is a 401, nothing stored', async () => {
@@ -230,6 +233,7 @@ describe('POST /v1/events/iso8583', () => {
     const raw = JSON.stringify(message(pan));
     const unsigned = await platform.request('POST', '/v1/events/iso8583', { raw, token: processor.apiKey });
     expect(unsigned.status).toBe(401);
+    expect(unsigned.body.code).toBe('signature_invalid');
     const otherSecret = await createTestProcessor(platform, 'Other');
     const wrong = await platform.request('POST', '/v1/events/iso8583', {
       raw,
@@ -240,6 +244,7 @@ describe('POST /v1/events/iso8583', () => {
     expect(wrong.body.code).toBe('signature_invalid');
     const noKey = await platform.request('POST', '/v1/events/iso8583', { raw });
     expect(noKey.status).toBe(401);
+    expect(noKey.body.code).toBe('unauthorized');
     expect(await eventCount(processor.id)).toBe(0);
   });
 
@@ -263,6 +268,7 @@ describe('POST /v1/events/iso8583', () => {
     const res = await post(processor, { messages: [{ mti: '0100', '43': 'x'.repeat(2 * 1024 * 1024) }] });
     expect(res.status).toBe(413);
     expect(res.body.code).toBe('payload_too_large');
+    expect(await eventCount(processor.id)).toBe(0);
   });
 
   it('never lets a PAN reach a table or a log line', async () => {

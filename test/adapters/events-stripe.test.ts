@@ -175,6 +175,7 @@ describe('POST /v1/events/stripe/{processor_id}', () => {
     );
     const res = await deliver(processor.id, bad);
     expect(res.status).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
     expect(res.body.errors).toContainEqual({
       path: 'data.object.merchant_data.category_code',
       message: expect.any(String),
@@ -221,6 +222,8 @@ describe('POST /v1/events/stripe/{processor_id}', () => {
       headers: { 'stripe-signature': header },
     });
     expect(res.status).toBe(401);
+    expect(res.body.code).toBe('signature_invalid');
+    expect(await stored(processor.id)).toHaveLength(0);
   });
 
   it('follows a rotated endpoint secret set with PATCH /v1/processors', async () => {
@@ -231,7 +234,10 @@ describe('POST /v1/events/stripe/{processor_id}', () => {
       body: { stripe_endpoint_secret: next },
     });
     const body = stripeEvent('issuing_authorization.created', authorization({ id: 'iauth_rotated_0001' }));
-    expect((await deliver(processor.id, body)).status).toBe(401);
+    const stale = await deliver(processor.id, body);
+    expect(stale.status).toBe(401);
+    expect(stale.body.code).toBe('signature_invalid');
+    expect(await stored(processor.id)).toHaveLength(0);
     expect((await deliver(processor.id, body, { secret: next })).body.status).toBe('accepted');
   });
 
@@ -244,6 +250,7 @@ describe('POST /v1/events/stripe/{processor_id}', () => {
     const res = await deliver(processor.id, body);
     expect(res.status).toBe(413);
     expect(res.body.code).toBe('payload_too_large');
+    expect(await stored(processor.id)).toHaveLength(0);
   });
 
   it('is in the OpenAPI document with its mapping table', async () => {

@@ -26,6 +26,15 @@ const enroll = (token: string, pan: string, extra: Record<string, unknown> = {})
     body: { pan, exp_month: 12, exp_year: nextYear, ...extra },
   });
 
+/** Card rows stored for a user (removed ones too), or for everyone: what a refused request must not change. */
+const storedCards = async (userId?: string) => {
+  const { sql } = platform.deps;
+  const [row] = await sql`
+    select count(*)::int as n, count(deleted_at)::int as removed from cards
+    ${userId ? sql`where user_id = ${userId}` : sql``}`;
+  return row;
+};
+
 describe('BIN ranges and Luhn', () => {
   it.each([
     ['4111111111111111', 'visa'],
@@ -84,6 +93,8 @@ describe('enrolling cards', () => {
     const user = await signUp(platform);
     const res = await enroll(user.token, (body as { pan: string }).pan, body);
     expect(res.status).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
+    expect(await storedCards(user.id)).toEqual({ n: 0, removed: 0 });
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(field);
     const digits = String((body as { pan: unknown }).pan);
     expect(res.text).not.toContain(digits);
@@ -95,8 +106,10 @@ describe('enrolling cards', () => {
     for (const extra of [{ [CARDS.amex]: 1 }, { [CARDS.amex]: '\u0000' }, { card: { [CARDS.amex]: true } }]) {
       const res = await enroll(user.token, CARDS.amex, extra);
       expect(res.status).toBe(422);
+      expect(res.body.code).toBe('validation_failed');
       expect(res.text).not.toContain(CARDS.amex);
     }
+    expect(await storedCards(user.id)).toEqual({ n: 0, removed: 0 });
     expect(JSON.stringify(platform.logs)).not.toContain(CARDS.amex);
   });
 
@@ -117,6 +130,7 @@ describe('enrolling cards', () => {
     const again = await enroll(alice.token, CARDS.amex);
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('conflict');
+    expect(await storedCards(alice.id)).toEqual({ n: 1, removed: 0 });
     const other = await enroll(bob.token, '3782 822463 10005');
     const luhnInvalid = await enroll(bob.token, '378282246310006');
     const otherScheme = await enroll(bob.token, '3530111333300000');
@@ -124,6 +138,8 @@ describe('enrolling cards', () => {
     expect(answer(other)).toEqual(answer(luhnInvalid));
     expect(answer(other)).toEqual(answer(otherScheme));
     expect(other.status).toBe(422);
+    expect(other.body.code).toBe('validation_failed');
+    expect(await storedCards(bob.id)).toEqual({ n: 0, removed: 0 });
     expect(other.body.errors).toEqual([
       { path: 'pan', message: expect.stringContaining('cannot be enrolled') },
     ]);
@@ -144,19 +160,23 @@ describe('enrolling cards', () => {
     const again = await enroll(user.token, CARDS.mastercard2);
     expect(again.status).toBe(201);
     expect(again.body.id).not.toBe(first.body.id);
-    expect(
-      (await platform.request('DELETE', `/v1/me/cards/${first.body.id}`, { token: user.token })).status,
-    ).toBe(404);
+    const removedAgain = await platform.request('DELETE', `/v1/me/cards/${first.body.id}`, {
+      token: user.token,
+    });
+    expect(removedAgain.status).toBe(404);
+    expect(removedAgain.body.code).toBe('not_found');
+    expect(await storedCards(user.id)).toEqual({ n: 2, removed: 1 });
   });
 
   it("cannot remove another user's card", async () => {
     const owner = await signUp(platform);
     const other = await signUp(platform);
     const card = await enroll(owner.token, '5200828282828210');
-    expect(
-      (await platform.request('DELETE', `/v1/me/cards/${card.body.id}`, { token: other.token })).status,
-    ).toBe(404);
+    const refused = await platform.request('DELETE', `/v1/me/cards/${card.body.id}`, { token: other.token });
+    expect(refused.status).toBe(404);
+    expect(refused.body.code).toBe('not_found');
     expect((await platform.request('GET', '/v1/me/cards', { token: owner.token })).body.data).toHaveLength(1);
+    expect(await storedCards(owner.id)).toEqual({ n: 1, removed: 0 });
   });
 
   it('honours Idempotency-Key without keeping the PAN in the idempotency record', async () => {
@@ -175,6 +195,7 @@ describe('enrolling cards', () => {
     });
     expect(different.status).toBe(409);
     expect(different.body.code).toBe('idempotency_key_reused');
+    expect(await storedCards(user.id)).toEqual({ n: 1, removed: 0 });
   });
 
   it('counts only refusals of enrolled numbers (429 with Retry-After, valid cards too), so they cannot probe numbers', async () => {
@@ -187,8 +208,16 @@ describe('enrolling cards', () => {
     // Successful enrollments are not counted against it.
     expect((await enroll(prober.token, mine)).status).toBe(201);
     const refusals: number[] = [];
-    for (let i = 0; i < limit; i++) refusals.push((await enroll(prober.token, i % 2 ? mine : theirs)).status);
+    const codes: string[] = [];
+    for (let i = 0; i < limit; i++) {
+      const refused = await enroll(prober.token, i % 2 ? mine : theirs);
+      refusals.push(refused.status);
+      codes.push(refused.body.code);
+    }
     expect(refusals).toEqual(Array.from({ length: limit }, (_, i) => (i % 2 ? 409 : 422)));
+    expect(codes).toEqual(
+      Array.from({ length: limit }, (_, i) => (i % 2 ? 'conflict' : 'validation_failed')),
+    );
     const last = await enroll(prober.token, validPan('40000077', 3));
     expect(last.status).toBe(429);
     expect(last.body.code).toBe('rate_limited');
@@ -196,6 +225,7 @@ describe('enrolling cards', () => {
     expect((await platform.request('GET', '/v1/me/cards', { token: prober.token })).body.data).toHaveLength(
       1,
     );
+    expect(await storedCards(prober.id)).toEqual({ n: 1, removed: 0 });
     const other = await signUp(platform);
     expect((await enroll(other.token, validPan('40000077', 4))).status).toBe(201);
   });
@@ -232,12 +262,14 @@ describe('enrolling cards', () => {
     const last = await enroll(user.token, CARDS.visa2);
     expect(last.status).toBe(429);
     expect(last.body.code).toBe('rate_limited');
+    expect(await storedCards(user.id)).toEqual({ n: 20, removed: 0 });
   });
 
   it('ids and cursors with a NUL byte are a 404 or a 422, never a 500', async () => {
     const user = await signUp(platform);
     const removed = await platform.request('DELETE', '/v1/me/cards/crd_%00', { token: user.token });
     expect([404, 422]).toContain(removed.status);
+    expect(removed.body.code).toBe(removed.status === 404 ? 'not_found' : 'validation_failed');
     const listed = await platform.request('GET', '/v1/me/cards?starting_after=crd_%00', {
       token: user.token,
     });
@@ -245,7 +277,11 @@ describe('enrolling cards', () => {
   });
 
   it('needs a session', async () => {
-    expect((await enroll('ses_nope', CARDS.visa)).status).toBe(401);
+    const before = await storedCards();
+    const refused = await enroll('ses_nope', CARDS.visa);
+    expect(refused.status).toBe(401);
+    expect(refused.body.code).toBe('unauthorized');
+    expect(await storedCards()).toEqual(before);
   });
 });
 

@@ -9,6 +9,15 @@ const nextYear = new Date().getUTCFullYear() + 1;
 const deliveriesOf = (userId: string) =>
   platform.deps.sql`select * from deliveries where user_id = ${userId} order by id`;
 
+/** What a user's grant requests can write: grants, consent history and deliveries. */
+const storedFor = async (userId: string) => {
+  const [row] = await platform.deps.sql`
+    select (select count(*)::int from grants where user_id = ${userId}) as grants,
+           (select count(*)::int from consent_events where user_id = ${userId}) as consents,
+           (select count(*)::int from deliveries where user_id = ${userId}) as deliveries`;
+  return row;
+};
+
 describe('grants', () => {
   it('grants, lists, changes scopes and records history and grant.created deliveries', async () => {
     const user = await signUp(platform);
@@ -153,8 +162,10 @@ describe('grants', () => {
       body: { app_id: app.id, ...patch },
     });
     expect(res.status).toBe(status);
+    expect(res.body.code).toBe('validation_failed');
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
     expect(await deliveriesOf(user.id)).toHaveLength(0);
+    expect(await storedFor(user.id)).toEqual({ grants: 0, consents: 0, deliveries: 0 });
   });
 
   it('refuses an unknown or disabled app with 404', async () => {
@@ -164,6 +175,7 @@ describe('grants', () => {
       body: { app_id: 'app_nope', scopes: ['transactions'] },
     });
     expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('not_found');
     const app = await registerApp(platform);
     await platform.admin('PATCH', `/v1/apps/${app.id}`, { body: { status: 'disabled' } });
     const disabled = await platform.request('POST', '/v1/me/grants', {
@@ -171,6 +183,8 @@ describe('grants', () => {
       body: { app_id: app.id, scopes: ['transactions'] },
     });
     expect(disabled.status).toBe(404);
+    expect(disabled.body.code).toBe('not_found');
+    expect(await storedFor(user.id)).toEqual({ grants: 0, consents: 0, deliveries: 0 });
   });
 
   it('revoking: 204, the app token fails at once, introspection goes inactive, grant.revoked is recorded; 404 after', async () => {
@@ -208,9 +222,11 @@ describe('grants', () => {
     });
     expect(Date.parse(last.payload.data.revoked_at)).not.toBeNaN();
 
-    expect((await platform.request('DELETE', `/v1/me/grants/${app.id}`, { token: user.token })).status).toBe(
-      404,
-    );
+    const before = await storedFor(user.id);
+    const revokedAgain = await platform.request('DELETE', `/v1/me/grants/${app.id}`, { token: user.token });
+    expect(revokedAgain.status).toBe(404);
+    expect(revokedAgain.body.code).toBe('not_found');
+    expect(await storedFor(user.id)).toEqual(before);
     expect((await platform.request('GET', '/v1/me/grants', { token: user.token })).body.data).toEqual([]);
 
     // Consenting again starts a new grant; the old tokens stay dead.
@@ -243,8 +259,11 @@ describe('grants', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect([404, 422]).toContain(grant.status);
+    expect(grant.body.code).toBe(grant.status === 404 ? 'not_found' : 'validation_failed');
     const revoke = await platform.request('DELETE', '/v1/me/grants/app_%00', { token: user.token });
     expect([404, 422]).toContain(revoke.status);
+    expect(revoke.body.code).toBe(revoke.status === 404 ? 'not_found' : 'validation_failed');
+    expect(await storedFor(user.id)).toEqual({ grants: 0, consents: 0, deliveries: 0 });
     const history = await platform.request('GET', '/v1/me/grants/history?starting_after=cns_%00', {
       token: user.token,
     });

@@ -19,6 +19,13 @@ const countedKeys = async (pattern: string) => {
   }
 };
 
+const storedEvents = async (processorId: string) => {
+  const [row] = await platform.deps.sql`
+    select (select count(*)::int from events where processor_id = ${processorId}) as events,
+           (select count(*)::int from event_keys where processor_id = ${processorId}) as event_keys`;
+  return row;
+};
+
 describe('failed client-secret checks per client address', () => {
   it(`answer 429 after ${LIMIT}, counted in Redis; past it only a secret that worked before is checked`, async () => {
     const known = await registerApp(platform);
@@ -53,7 +60,9 @@ describe('failed client-secret checks per client address', () => {
     expect(right.status).toBe(200);
     expect(right.body.access_token).toBeTruthy();
     // It vouches for its own client only.
-    expect((await token(unused, known.client_secret)).status).toBe(429);
+    const vouched = await token(unused, known.client_secret);
+    expect(vouched.status).toBe(429);
+    expect(vouched.body.error).toBe('invalid_client');
   });
 });
 
@@ -86,6 +95,7 @@ describe('failed api-key checks per client address', () => {
     const guessed = await postEvents(platform, unused, JSON.parse(body));
     expect(guessed.status).toBe(429);
     expect(guessed.body.code).toBe('rate_limited');
+    expect(await storedEvents(unused.id)).toEqual({ events: 0, event_keys: 0 });
     // A key that worked before is accepted, also by a process that has not seen it (known in Redis).
     platform.deps.processorCache.clear();
     const right = await postEvents(platform, known, JSON.parse(body));

@@ -185,6 +185,7 @@ describe('POST /v1/events fast path', () => {
       processor,
     });
     expect(bad.status).toBe(422);
+    expect(bad.body.code).toBe('validation_failed');
     expect(bad.handedOver).toBe(false);
     expect((await rejected()) - before).toBe(1);
     const unsigned = await send(JSON.stringify(authorization({ pan: testPan(703) })), {
@@ -192,6 +193,8 @@ describe('POST /v1/events fast path', () => {
       headers: { 'webhook-signature': 'v1,AAAA' },
     });
     expect(unsigned.handedOver).toBe(true);
+    expect(unsigned.body.code).toBe('signature_invalid');
+    expect(await storedKeys(processor)).toBe(0);
     for (const res of [bad, unsigned]) {
       const id = res.headers.get('x-request-id');
       const lines = platform.logs.filter(

@@ -496,14 +496,18 @@ describe('complete error lists', () => {
       body: { webhook_url: 'https://127.0.0.1/x', status: 'deleted' },
     });
     expect(res.status).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
     expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['status', 'webhook_url']);
     const after = await platform.admin('GET', `/v1/apps/${created.body.id}`);
     expect(after.body.webhook_url).toBe(goodApp.webhook_url);
   });
 
   it('gives one message for a lower-case fee currency', async () => {
+    const before = await counts();
     const res = await platform.admin('POST', '/v1/apps', { body: { ...goodApp, fee: { currency: 'usd' } } });
     expect(res.status).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
+    expect(await counts()).toEqual(before);
     expect(messagesAt(res.body, 'fee.currency')).toHaveLength(1);
   });
 
@@ -522,6 +526,7 @@ describe('complete error lists', () => {
   });
 
   it('says which content types a 415 accepts', async () => {
+    const before = await counts();
     const post = await platform.admin('POST', '/v1/processors', {
       raw: 'name=x',
       headers: { 'content-type': 'text/plain' },
@@ -534,7 +539,9 @@ describe('complete error lists', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(patch.status).toBe(415);
+    expect(patch.body.code).toBe('unsupported_media_type');
     expect(patch.body.detail).toBe('The body must be sent as application/json.');
+    expect(await counts()).toEqual(before);
   });
 });
 

@@ -4,6 +4,16 @@ import { usePlatform } from '../helpers/platform.ts';
 
 const platform = usePlatform();
 
+/** What operator requests can create: a refused one must leave every count as it was. */
+const stored = async () => {
+  const [row] = await platform.deps.sql`
+    select (select count(*)::int from processors) as processors,
+           (select count(*)::int from merchants) as merchants,
+           (select count(*)::int from merchant_mids) as mids,
+           (select count(*)::int from idempotency_keys) as idempotency_keys`;
+  return row;
+};
+
 describe('operator: processors', () => {
   it('creates a processor, showing its secrets once and storing them only hashed or sealed', async () => {
     const res = await platform.admin('POST', '/v1/processors', { body: { name: 'First Data' } });
@@ -181,6 +191,7 @@ describe('operator auth', () => {
     ['wrong token', 'Bearer not-the-admin-token-at-all-xxxx'],
     ['wrong scheme', 'Token test-admin-token-0123456789abcdef'],
   ])('refuses %s with 401 problem+json', async (_label, authorization) => {
+    const before = await stored();
     const res = await platform.request('POST', '/v1/processors', {
       body: { name: 'x' },
       headers: authorization ? { authorization } : {},
@@ -189,6 +200,7 @@ describe('operator auth', () => {
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.body.code).toBe('unauthorized');
     expect(res.headers.get('x-request-id')).toBe(res.body.request_id);
+    expect(await stored()).toEqual(before);
   });
 });
 
@@ -238,12 +250,14 @@ describe('Idempotency-Key', () => {
     expect(row!.request_hash).not.toBe(unkeyed);
     const replay = await platform.admin('POST', '/v1/merchants', { body, headers });
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    const before = await stored();
     const reused = await platform.admin('POST', '/v1/merchants', {
       body: { ...body, name: 'Other' },
       headers,
     });
     expect(reused.status).toBe(409);
     expect(reused.body.code).toBe('idempotency_key_reused');
+    expect(await stored()).toEqual(before);
   });
 
   it('refuses the same key with a different body with 409 idempotency_key_reused', async () => {
@@ -253,12 +267,14 @@ describe('Idempotency-Key', () => {
       headers,
     });
     expect(first.status).toBe(201);
+    const before = await stored();
     const second = await platform.admin('POST', '/v1/merchants', {
       body: { name: 'M2', mids: ['777002'] },
       headers,
     });
     expect(second.status).toBe(409);
     expect(second.body.code).toBe('idempotency_key_reused');
+    expect(await stored()).toEqual(before);
   });
 
   it('does not keep a key whose request failed, so a corrected retry works', async () => {
@@ -266,12 +282,14 @@ describe('Idempotency-Key', () => {
     const holder = await platform.admin('POST', '/v1/merchants', {
       body: { name: 'Holder', mids: ['888001'] },
     });
+    const before = await stored();
     const clash = await platform.admin('POST', '/v1/merchants', {
       body: { name: 'New', mids: ['888001'] },
       headers,
     });
     expect(clash.status).toBe(409);
     expect(clash.body.code).toBe('conflict');
+    expect(await stored()).toEqual(before);
     await platform.admin('PATCH', `/v1/merchants/${holder.body.id}`, { body: { mids: ['888002'] } });
     const retry = await platform.admin('POST', '/v1/merchants', {
       body: { name: 'New', mids: ['888001'] },

@@ -33,6 +33,13 @@ const cardsOf = async (token: string) =>
   (await platform.request('GET', '/v1/me/cards', { token })).body.data as unknown[];
 const grantsOf = async (token: string) =>
   (await platform.request('GET', '/v1/me/grants', { token })).body.data as unknown[];
+/** Sessions and authorization codes stored for a user, which the listings above do not show. */
+const storedFor = async (userId: string) => {
+  const [row] = await platform.deps.sql`
+    select (select count(*)::int from sessions where user_id = ${userId}) as sessions,
+           (select count(*)::int from oauth_codes where user_id = ${userId}) as codes`;
+  return row;
+};
 
 describe('state-changing requests authenticated by the session cookie', () => {
   it.each(Object.entries(foreign))(
@@ -71,7 +78,9 @@ describe('state-changing requests authenticated by the session cookie', () => {
         headers: { ...headers, cookie },
       });
       expect(signOut.status).toBe(403);
+      expect(signOut.body.code).toBe('forbidden');
       expect(await cardsOf(user.token)).toEqual([]);
+      expect(await storedFor(user.id)).toEqual({ sessions: 1, codes: 0 });
     },
   );
 
@@ -131,6 +140,7 @@ describe('the forms', () => {
     });
     expect(res.status).toBe(403);
     expect(res.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+    expect(await storedFor(user.id)).toEqual({ sessions: 1, codes: 0 });
     // Most often the page was opened at another address (127.0.0.1 for localhost): say which one to use.
     expect(res.text).toContain(`This site’s address is ${OWN} (PUBLIC_URL)`);
   });
@@ -159,6 +169,7 @@ describe('the forms', () => {
       expect(res.headers.get('location')).toBeNull();
       expect(res.text).toContain(`This site’s address is ${OWN} (PUBLIC_URL)`);
       expect(await grantsOf(user.token)).toEqual([]);
+      expect(await storedFor(user.id)).toEqual({ sessions: 1, codes: 0 });
     },
   );
 });

@@ -13,6 +13,17 @@ import {
 const platform = usePlatform();
 const sql = () => platform.deps.sql;
 
+/** What a processor's requests can store: a refused one must leave every count as it was. */
+const storedBy = async (processorId: string) => {
+  const [row] = await sql()`
+    select (select count(*)::int from events where processor_id = ${processorId}) as events,
+           (select count(*)::int from event_keys where processor_id = ${processorId}) as event_keys,
+           (select count(*)::int from unenrolled_event_counts where processor_id = ${processorId}) as unenrolled,
+           (select count(*)::int from card_tokens where processor_id = ${processorId}) as card_tokens`;
+  return row;
+};
+const NOTHING = { events: 0, event_keys: 0, unenrolled: 0, card_tokens: 0 };
+
 describe('POST /v1/events', () => {
   test('a batch with good and bad events stores the good ones and rejects the bad ones alone', async () => {
     const processor = await createTestProcessor(platform);
@@ -147,10 +158,12 @@ describe('POST /v1/events', () => {
     expect(ok.body.results).toHaveLength(1);
     expect(ok.body.results[0].status).toBe('accepted');
 
+    const before = await storedBy(processor.id);
     const bad = await postEvents(platform, processor, authorization({ pan, currency: 'XYZ' }));
     expect(bad.status).toBe(422);
     expect(bad.body.code).toBe('validation_failed');
     expect(bad.body.errors).toEqual([{ path: 'currency', message: 'is not an ISO 4217 currency' }]);
+    expect(await storedBy(processor.id)).toEqual(before);
   });
 
   test('malformed envelopes are refused whole', async () => {
@@ -167,11 +180,13 @@ describe('POST /v1/events', () => {
     for (const [body, status] of cases) {
       const res = await postEvents(platform, processor, body);
       expect(res.status, JSON.stringify(body)).toBe(status);
+      expect(res.body.code).toBe(status === 400 ? 'bad_request' : 'validation_failed');
       expect(res.headers.get('content-type')).toContain('application/problem+json');
     }
     const [count] =
       await sql()`select count(*)::int as n from event_keys where processor_id = ${processor.id}`;
     expect(count!.n).toBe(0);
+    expect(await storedBy(processor.id)).toEqual(NOTHING);
   });
 
   test('1001 events are refused (422); a 2 MB body is refused (413) before it is read', async () => {
@@ -183,6 +198,7 @@ describe('POST /v1/events', () => {
     expect(tooManyText.length).toBeLessThan(1024 * 1024);
     const res = await postEvents(platform, processor, tooManyText);
     expect(res.status).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
     expect(res.body.errors).toEqual([{ path: 'events', message: expect.stringContaining('1000') }]);
 
     const big = JSON.stringify({
@@ -197,6 +213,7 @@ describe('POST /v1/events', () => {
     const [count] =
       await sql()`select count(*)::int as n from event_keys where processor_id = ${processor.id}`;
     expect(count!.n).toBe(0);
+    expect(await storedBy(processor.id)).toEqual(NOTHING);
   });
 
   test('over a real socket, a 2 MB body is refused (413) whether its length is declared or streamed', async () => {
@@ -228,6 +245,8 @@ describe('POST /v1/events', () => {
       duplex: 'half',
     } as RequestInit);
     expect(streamed.status).toBe(413);
+    expect(((await streamed.json()) as { code: string }).code).toBe('payload_too_large');
+    expect(await storedBy(processor.id)).toEqual(NOTHING);
     // A normal request over the socket goes through.
     const small = JSON.stringify(authorization({ pan: testPan(113) }));
     const ok = await fetch(url, {
@@ -381,6 +400,7 @@ describe('card numbers used as keys are never echoed', () => {
       [pan]: 1,
     });
     expect(beside.status).toBe(422);
+    expect(beside.body.code).toBe('validation_failed');
     expect(beside.text).not.toContain(pan);
     const iso = await processorRequest(platform, processor, '/v1/events/iso8583', {
       messages: [{ mti: '0100', [pan]: 'x' }],
@@ -393,7 +413,9 @@ describe('card numbers used as keys are never echoed', () => {
       [pan]: 1,
     });
     expect(isoBeside.status).toBe(422);
+    expect(isoBeside.body.code).toBe('validation_failed');
     expect(isoBeside.text).not.toContain(pan);
+    expect(await storedBy(processor.id)).toEqual(NOTHING);
   });
 });
 
@@ -404,6 +426,7 @@ describe('POST /v1/card_tokens', () => {
     for (const token of [pan, `tok_${pan}`]) {
       const res = await processorRequest(platform, processor, '/v1/card_tokens', { token, pan });
       expect(res.status).toBe(422);
+      expect(res.body.code).toBe('validation_failed');
       expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('token');
       expect(res.text).not.toContain(pan);
       const event = await postEvents(platform, processor, { events: [authorization({ token })] });
@@ -433,6 +456,8 @@ describe('POST /v1/card_tokens', () => {
       pan: '4111111111111112',
     });
     expect(invalid.status).toBe(422);
+    expect(invalid.body.code).toBe('validation_failed');
+    expect(await storedBy(processor.id)).toEqual({ ...NOTHING, card_tokens: 1 });
     expect(invalid.text).not.toContain('4111111111111112');
 
     // Not enrolled yet: acknowledged, nothing stored.

@@ -28,6 +28,18 @@ beforeAll(async () => {
   user = await signUp(platform, 'errors');
 });
 
+/** Everything an OAuth request can create: a refused one must leave every count as it was. */
+const issued = async () => {
+  const [row] = await platform.deps.sql`
+    select (select count(*)::int from oauth_codes) as codes,
+           (select count(*)::int from oauth_token_families) as families,
+           (select count(*)::int from oauth_refresh_tokens) as refresh_tokens,
+           (select count(*)::int from grants) as grants,
+           (select count(*)::int from consent_events) as consents,
+           (select count(*)::int from signing_keys) as signing_keys`;
+  return row;
+};
+
 const introspect = (token: string) => tokenRequest(platform, app, '/oauth/introspect', { token });
 
 /** Every OAuth error answer has the RFC 6749 §5.2 shape, never problem+json, never a 500. */
@@ -123,6 +135,7 @@ describe('the authorization endpoint', () => {
       ...valid,
       decision: 'approve',
     };
+    const before = await issued();
     const forged = form({ ...fields, csrf: 'forged' });
     const res = await platform.request('POST', '/oauth/authorize', {
       raw: forged.raw,
@@ -140,6 +153,8 @@ describe('the authorization endpoint', () => {
       headers: { ...replay.headers, cookie: `cardlink_session=${other.token}` },
     });
     expect(res2.status).toBe(403);
+    expect(res2.headers.get('location')).toBeNull();
+    expect(await issued()).toEqual(before);
   });
 });
 
@@ -182,6 +197,7 @@ describe('the consent form token is bound to its one authorization request', () 
     const holder = await signUp(platform, 'bound');
     const other = await registerApp(platform, { name: 'Other App', scopes: ['transactions'] });
     const { fields, post } = await consentPage(holder, app, 'transactions');
+    const before = await issued();
     const attempts = {
       widened: await post({ scope: 'transactions cashback' }),
       challenge: await post({ code_challenge: pkcePair().challenge }),
@@ -192,6 +208,7 @@ describe('the consent form token is bound to its one authorization request', () 
       expect([name, res.status, res.headers.get('location')]).toEqual([name, 403, null]);
     }
     expect(await grantsOf(holder)).toEqual([]);
+    expect(await issued()).toEqual(before);
     // The token still works, once, for the request it was shown for.
     expect((await post()).status).toBe(303);
     expect(fields.scope).toBe('transactions');
@@ -204,10 +221,12 @@ describe('the consent form token is bound to its one authorization request', () 
     const first = await post({ decision: 'deny' });
     expect(first.status).toBe(303);
     expect(new URL(first.headers.get('location')!).searchParams.get('error')).toBe('access_denied');
+    const before = await issued();
     const again = await post();
     expect(again.status).toBe(403);
     expect(again.headers.get('location')).toBeNull();
     expect(await grantsOf(holder)).toEqual([]);
+    expect(await issued()).toEqual(before);
   });
 
   it.each([
@@ -216,10 +235,12 @@ describe('the consent form token is bound to its one authorization request', () 
   ])('a form sent %s is 400 and stays usable for the choice that follows', async (_, changes) => {
     const holder = await signUp(platform, 'undecided');
     const { post } = await consentPage(holder, app, 'transactions');
+    const before = await issued();
     const undecided = await post(changes);
     expect(undecided.status).toBe(400);
     expect(undecided.text).toContain('Choose Allow or Deny');
     expect(await grantsOf(holder)).toEqual([]);
+    expect(await issued()).toEqual(before);
     const approved = await post();
     expect(approved.status).toBe(303);
     expect(new URL(approved.headers.get('location')!).searchParams.get('code')).toBeTruthy();
@@ -245,14 +266,17 @@ describe('the consent form token is bound to its one authorization request', () 
     const holder = await signUp(platform, 'widen');
     const narrow = await consentPage(holder, app, 'transactions');
     const wide = await consentPage(holder, app, 'transactions cashback');
+    const before = await issued();
     const res = await wide.post({ csrf: narrow.fields.csrf! });
     expect(res.status).toBe(403);
     expect(await grantsOf(holder)).toEqual([]);
+    expect(await issued()).toEqual(before);
   });
 });
 
 describe('the token endpoint', () => {
   it('wrong client secret and unknown client → 401 invalid_client with a Basic challenge', async () => {
+    const before = await issued();
     const wrong = await tokenRequest(platform, { ...app, client_secret: 'cls_wrong' }, '/oauth/token', {
       grant_type: 'client_credentials',
     });
@@ -272,9 +296,11 @@ describe('the token endpoint', () => {
       client_secret: 'cls_wrong',
     });
     expectOAuthError(post, 401, 'invalid_client');
+    expect(await issued()).toEqual(before);
   });
 
   it('a client_id with a NUL byte is an unknown client (401 invalid_client or an error page), not a 500', async () => {
+    const before = await issued();
     for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect']) {
       const basic = await tokenRequest(platform, { ...app, client_id: 'cli_\u0000x' }, path, {
         grant_type: 'client_credentials',
@@ -298,17 +324,20 @@ describe('the token endpoint', () => {
       form({ client_id: 'cli_\u0000x', decision: 'approve', csrf: 'x' }),
     );
     expect(posted.status).toBe(400);
+    expect(await issued()).toEqual(before);
   });
 
   it('a disabled app cannot get tokens, and its existing tokens stop working', async () => {
     const doomed = await registerApp(platform, { name: 'Doomed' });
     const tokens = await authorize(platform, user, doomed);
     await platform.admin('PATCH', `/v1/apps/${doomed.id}`, { body: { status: 'disabled' } });
+    const before = await issued();
     expectOAuthError(
       await tokenRequest(platform, doomed, '/oauth/token', { grant_type: 'client_credentials' }),
       401,
       'invalid_client',
     );
+    expect(await issued()).toEqual(before);
     expect((await platform.request('GET', '/v1/cards', { token: tokens.access_token })).status).toBe(401);
   });
 
@@ -346,14 +375,17 @@ describe('the token endpoint', () => {
       'invalid_grant',
     ],
   ])('%s → %s %s', async (_name, fields, status, error) => {
+    const before = await issued();
     expectOAuthError(
       await tokenRequest(platform, app, '/oauth/token', fields as Record<string, string>),
       status,
       error,
     );
+    expect(await issued()).toEqual(before);
   });
 
   it('refuses JSON bodies, repeated parameters and two client authentication methods', async () => {
+    const before = await issued();
     const json = await platform.request('POST', '/oauth/token', {
       body: { grant_type: 'client_credentials' },
     });
@@ -371,6 +403,7 @@ describe('the token endpoint', () => {
       client_secret: app.client_secret,
     });
     expectOAuthError(both, 400, 'invalid_request');
+    expect(await issued()).toEqual(before);
   });
 
   it('redirect_uri at the token endpoint is required exactly when the authorization request named it (RFC 6749 §4.1.3)', async () => {
@@ -407,6 +440,7 @@ describe('the token endpoint', () => {
     expect(ok.status).toBe(200);
     // Named at authorization: the exchange must repeat it.
     const named = await codeFor(REDIRECT_URI);
+    const before = await issued();
     expectOAuthError(
       await tokenRequest(platform, app, '/oauth/token', {
         grant_type: 'authorization_code',
@@ -416,6 +450,7 @@ describe('the token endpoint', () => {
       400,
       'invalid_grant',
     );
+    expect(await issued()).toEqual(before);
   });
 
   it('missing PKCE verifier, a wrong verifier and a mismatched redirect_uri fail the exchange', async () => {
@@ -423,6 +458,7 @@ describe('the token endpoint', () => {
     const code = (await consent(platform, user, app, { challenge, scope: 'transactions' })).searchParams.get(
       'code',
     )!;
+    const before = await issued();
     expectOAuthError(
       await tokenRequest(platform, app, '/oauth/token', {
         grant_type: 'authorization_code',
@@ -472,11 +508,13 @@ describe('the token endpoint', () => {
       400,
       'invalid_grant',
     );
+    expect(await issued()).toEqual(before);
   });
 
   it('a replayed authorization code fails and revokes the tokens of its first use', async () => {
     const first = await authorize(platform, user, app, 'transactions');
     expect((await introspect(first.access_token)).body.active).toBe(true);
+    const before = await issued();
     const replay = await tokenRequest(platform, app, '/oauth/token', {
       grant_type: 'authorization_code',
       code: first.code,
@@ -495,6 +533,7 @@ describe('the token endpoint', () => {
       400,
       'invalid_grant',
     );
+    expect(await issued()).toEqual(before);
   });
 
   it('two simultaneous exchanges of one code: one wins, the other is a replay that revokes the winner', async () => {
@@ -525,6 +564,7 @@ describe('the token endpoint', () => {
       refresh_token: first.refresh_token,
     });
     expect(second.status).toBe(200);
+    const before = await issued();
     const reuse = await tokenRequest(platform, app, '/oauth/token', {
       grant_type: 'refresh_token',
       refresh_token: first.refresh_token,
@@ -539,16 +579,19 @@ describe('the token endpoint', () => {
       400,
       'invalid_grant',
     );
+    expect(await issued()).toEqual(before);
   });
 
   it('a refresh may narrow scopes but not widen them', async () => {
     const tokens = await authorize(platform, user, app, 'transactions');
+    const before = await issued();
     const widen = await tokenRequest(platform, app, '/oauth/token', {
       grant_type: 'refresh_token',
       refresh_token: tokens.refresh_token,
       scope: 'transactions cashback',
     });
     expectOAuthError(widen, 400, 'invalid_scope');
+    expect(await issued()).toEqual(before);
   });
 
   it('an empty scope on a refresh is the same as none: the granted scopes, narrowed to the live grant', async () => {
@@ -701,7 +744,11 @@ describe('discovery and keys', () => {
     const before = await authorize(platform, user, app, 'transactions');
     const oldKid = JSON.parse(Buffer.from(before.access_token.split('.')[0]!, 'base64url').toString()).kid;
 
-    expect((await platform.request('POST', '/v1/oauth/keys/rotate')).status).toBe(401);
+    const unrotated = await issued();
+    const anonymous = await platform.request('POST', '/v1/oauth/keys/rotate');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.code).toBe('unauthorized');
+    expect(await issued()).toEqual(unrotated);
     const rotated = await platform.admin('POST', '/v1/oauth/keys/rotate');
     expect(rotated.status).toBe(200);
     expect(rotated.body.kid).not.toBe(oldKid);

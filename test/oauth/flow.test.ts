@@ -299,6 +299,7 @@ describe('authorization code + PKCE with oauth4webapi against the listening serv
     // A user-only endpoint refuses an app token with 403.
     const res = await platform.request('GET', '/v1/cards', { token: tokens.access_token });
     expect(res.status).toBe(403);
+    expect(res.body.code).toBe('forbidden');
     // Revoking the access token alone.
     await oauth.processRevocationResponse(
       await oauth.revocationRequest(as, client, clientAuth, tokens.access_token, options),

@@ -209,6 +209,7 @@ describe('the trigger API', () => {
     }
     const archivedByPatch = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, { status: 'archived' });
     expect(archivedByPatch.status).toBe(422);
+    expect(archivedByPatch.body.code).toBe('validation_failed');
     expect(archivedByPatch.body.errors).toEqual([{ path: 'status', message: expect.any(String) }]);
 
     expect((await as(tokenA).delete(`/v1/triggers/${trigger.id}`)).status).toBe(204);
@@ -306,6 +307,7 @@ describe('refusals', () => {
       action: { type: 'coupon', code_prefix: 'BB' },
     });
     expect(patched.status).toBe(422);
+    expect(patched.body.code).toBe('validation_failed');
     expect(patched.body.errors).toEqual([
       { path: 'action.type', message: expect.stringMatching(/"coupons"/) },
     ]);
@@ -407,6 +409,7 @@ describe('refusals', () => {
   });
 
   it('is 404 for an unknown id', async () => {
+    const before = await countTriggers(appA.id);
     for (const res of [
       await as(tokenA).get('/v1/triggers/trg_nope'),
       await as(tokenA).patch('/v1/triggers/trg_nope', { name: 'x' }),
@@ -415,6 +418,7 @@ describe('refusals', () => {
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('not_found');
     }
+    expect(await countTriggers(appA.id)).toEqual(before);
   });
 });
 
@@ -457,6 +461,8 @@ describe('change notifications', () => {
       action: { type: 'social_post', template: 'hi' },
     });
     expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('validation_failed');
+    expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
     const { body: marker } = await as(tokenA).post('/v1/triggers', {
       name: 'marker',
       action: { type: 'webhook' },

@@ -4,6 +4,8 @@ import { form, hiddenFields, signUp } from '../oauth/support.ts';
 
 const platform = usePlatform({ env: { PUBLIC_URL: 'https://cardlink.test' } });
 const OWN = { origin: 'https://cardlink.test' };
+const sessionsOf = async (userId: string) =>
+  (await platform.deps.sql`select count(*)::int as n from sessions where user_id = ${userId}`)[0]!.n;
 
 describe('the sign-in form served over https', () => {
   it('keeps its nonce in a __Host- cookie, which no sibling subdomain can set', async () => {
@@ -25,7 +27,9 @@ describe('the sign-in form served over https', () => {
       headers: { ...body.headers, ...OWN, cookie: plain },
     });
     expect(planted.status).toBe(400);
+    expect(planted.text).toContain('The form expired');
     expect(planted.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+    expect(await sessionsOf(user.id)).toBe(1);
 
     const signedIn = await platform.request('POST', '/login', {
       raw: body.raw,

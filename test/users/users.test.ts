@@ -7,6 +7,13 @@ import { form, hiddenFields, signUp, uniqueEmail } from '../oauth/support.ts';
 
 const platform = usePlatform();
 
+/** Users and sessions stored: what a refused sign-up or sign-in must leave as it was. */
+const stored = async () => {
+  const [row] = await platform.deps.sql`
+    select (select count(*)::int from users) as users, (select count(*)::int from sessions) as sessions`;
+  return row;
+};
+
 describe('sign-up', () => {
   it('creates a user, lower-cases the email and never returns or stores the password', async () => {
     const email = uniqueEmail('Ada').replace('ada', 'ADA');
@@ -27,11 +34,13 @@ describe('sign-up', () => {
       (await platform.request('POST', '/v1/users', { body: { email, password: 'a long enough password' } }))
         .status,
     ).toBe(201);
+    const before = await stored();
     const again = await platform.request('POST', '/v1/users', {
       body: { email: email.toUpperCase(), password: 'another password!' },
     });
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('conflict');
+    expect(await stored()).toEqual(before);
   });
 
   it.each([
@@ -40,8 +49,11 @@ describe('sign-up', () => {
     ['missing password', { email: 'x@example.com' }, 'password'],
     ['unknown field', { email: 'x@example.com', password: 'a long enough password', admin: true }, '(body)'],
   ])('%s → 422 naming the field', async (_name, body, path) => {
+    const before = await stored();
     const res = await platform.request('POST', '/v1/users', { body });
     expect(res.status).toBe(422);
+    expect(res.body.code).toBe('validation_failed');
+    expect(await stored()).toEqual(before);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
   });
@@ -97,6 +109,7 @@ describe('sessions', () => {
 
   it('gives the same 401 for a wrong password and an unknown email', async () => {
     const user = await signUp(platform);
+    const before = await stored();
     const wrong = await platform.request('POST', '/v1/sessions', {
       body: { email: user.email, password: 'wrong password!' },
     });
@@ -105,6 +118,8 @@ describe('sessions', () => {
     });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
+    expect([wrong.body.code, unknown.body.code]).toEqual(['unauthorized', 'unauthorized']);
+    expect(await stored()).toEqual(before);
     expect(wrong.body.detail).toBe(unknown.body.detail);
   });
 
@@ -123,11 +138,13 @@ describe('sessions', () => {
 
   it('locks an email after 5 failed attempts with 429 and Retry-After, even for the right password', async () => {
     const user = await signUp(platform);
+    const before = await stored();
     for (let i = 0; i < 5; i++) {
       const res = await platform.request('POST', '/v1/sessions', {
         body: { email: user.email, password: `wrong ${i} password` },
       });
       expect(res.status).toBe(401);
+      expect(res.body.code).toBe('unauthorized');
     }
     const locked = await platform.request('POST', '/v1/sessions', {
       body: { email: user.email, password: user.password },
@@ -135,6 +152,7 @@ describe('sessions', () => {
     expect(locked.status).toBe(429);
     expect(locked.body.code).toBe('rate_limited');
     expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await stored()).toEqual(before);
     // Another account is not affected.
     const other = await signUp(platform);
     expect(
@@ -148,6 +166,7 @@ describe('sessions', () => {
 
   it('simultaneous guesses cannot slip past the per-email limit', async () => {
     const user = await signUp(platform);
+    const before = await stored();
     const guesses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         platform.request('POST', '/v1/sessions', {
@@ -158,6 +177,9 @@ describe('sessions', () => {
     const statuses = guesses.map((res) => res.status);
     expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(5);
     expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(15);
+    for (const res of guesses)
+      expect(res.body.code).toBe(res.status === 429 ? 'rate_limited' : 'unauthorized');
+    expect(await stored()).toEqual(before);
   });
 
   it('a successful sign-in clears earlier failures', async () => {
@@ -223,6 +245,7 @@ describe('the login page', () => {
 
   it('an email with a NUL byte is a wrong email (401 page), not a 500', async () => {
     const { fields, csrfCookie } = await loginPage('/login');
+    const before = await stored();
     const body = form({ ...fields, email: 'a\u0000@example.com', password: 'whatever it is' });
     const res = await platform.request('POST', '/login', {
       raw: body.raw,
@@ -230,11 +253,13 @@ describe('the login page', () => {
     });
     expect(res.status).toBe(401);
     expect(res.text).toContain('Wrong email or password');
+    expect(await stored()).toEqual(before);
   });
 
   it('re-renders with an error for a wrong password, and refuses a form without its CSRF cookie', async () => {
     const user = await signUp(platform);
     const { fields, csrfCookie } = await loginPage('/login');
+    const before = await stored();
     const wrong = form({ ...fields, email: user.email, password: 'not the password' });
     const res = await platform.request('POST', '/login', {
       raw: wrong.raw,
@@ -247,11 +272,14 @@ describe('the login page', () => {
     const forged = form({ ...fields, email: user.email, password: user.password });
     const noCookie = await platform.request('POST', '/login', forged);
     expect(noCookie.status).toBe(400);
+    expect(noCookie.text).toContain('The form expired');
     expect(noCookie.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+    expect(await stored()).toEqual(before);
   });
 
   it('refuses a CSRF pair chosen by whoever can set the cookie (the token is signed by the server)', async () => {
     const user = await signUp(platform);
+    const before = await stored();
     const chosen = 'attacker-chosen-value-0123456789';
     const body = form({ next: '/login', csrf: chosen, email: user.email, password: user.password });
     const res = await platform.request('POST', '/login', {
@@ -269,9 +297,15 @@ describe('the login page', () => {
     });
     expect(mismatched.status).toBe(400);
     expect(mismatched.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+    expect([res.text, mismatched.text]).toEqual([
+      expect.stringContaining('The form expired'),
+      expect.stringContaining('The form expired'),
+    ]);
+    expect(await stored()).toEqual(before);
   });
   it('signs only nonces it issued: a planted cookie is replaced, and its page token is refused with it', async () => {
     const user = await signUp(platform);
+    const before = await stored();
     const planted = 'cardlink_login_csrf=attacker-chosen-nonce-0123456789';
     const page = await platform.request('GET', '/login', { headers: { cookie: planted } });
     const issued = page.headers.get('set-cookie')!.split(';')[0]!;
@@ -284,6 +318,7 @@ describe('the login page', () => {
     });
     expect(withPlanted.status).toBe(400);
     expect(withPlanted.headers.get('set-cookie') ?? '').not.toContain('cardlink_session=');
+    expect(await stored()).toEqual(before);
     const withIssued = await platform.request('POST', '/login', {
       raw: body.raw,
       headers: { ...body.headers, cookie: issued },
