@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { databaseUrl, dropDatabase, uniqueName } from '../helpers/pg.ts';
-import { type OwnRedis, startOwnRedis } from '../helpers/redis-server.ts';
+import { freePort, type OwnRedis, startOwnRedis } from '../helpers/redis-server.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const processes: Started[] = [];
@@ -32,15 +31,6 @@ afterAll(async () => {
   for (const name of databases) await dropDatabase(name);
   await redis?.stop();
 });
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 interface Started {
   child: ChildProcess;

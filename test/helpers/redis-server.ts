@@ -14,7 +14,8 @@ export interface OwnRedis {
   stop: () => Promise<void>;
 }
 
-const freePort = () =>
+/** A TCP port on the loopback that nothing listens on right now. */
+export const freePort = () =>
   new Promise<number>((resolve) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
