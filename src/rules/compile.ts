@@ -1,0 +1,226 @@
+import {
+  EVENT_TYPES_THAT_FIRE,
+  SCOPE_OF_ACTION,
+  type TriggerAction,
+  type TriggerLimits,
+  type TriggerMatch,
+  type TriggerStatus,
+} from './dsl.ts';
+import type { EventFacts, RuleEvent } from './event.ts';
+import { STATELESS_REASONS, type StatelessReason } from './reasons.ts';
+
+/** A trigger as the engine receives it: the stored row's parts that decide whether it fires. */
+export interface RuleTrigger {
+  id: string;
+  appId: string;
+  version: number;
+  status: TriggerStatus;
+  match: TriggerMatch;
+  limits: TriggerLimits;
+  action: TriggerAction;
+}
+
+/**
+ * The equality fields a trigger can be indexed under, most selective first: a MID is one acceptor account, a
+ * merchant id groups a brand's MIDs, an MCC a whole trade (about 300 in use); country, currency, scheme and event
+ * type split purchases into a handful of large groups. A trigger is listed under the first field it names.
+ */
+export const KEY_FIELDS = [
+  'mid',
+  'merchant_id',
+  'mcc',
+  'country',
+  'currency',
+  'scheme',
+  'event_type',
+] as const;
+export type KeyField = (typeof KEY_FIELDS)[number];
+
+/** The value of a key field in an event (null: the event has none, so no trigger keyed on it matches). */
+export function keyOf(event: RuleEvent, field: KeyField): string | null {
+  switch (field) {
+    case 'mid':
+      return event.mid;
+    case 'merchant_id':
+      return event.merchantId;
+    case 'mcc':
+      return event.mcc;
+    case 'country':
+      return event.merchantCountry;
+    case 'currency':
+      return event.currency;
+    case 'scheme':
+      return event.cardScheme;
+    case 'event_type':
+      return event.type;
+  }
+}
+
+export type Predicate = (facts: EventFacts) => boolean;
+
+/** One condition of a trigger and the reason given when it does not hold. */
+export interface Check {
+  reason: StatelessReason;
+  holds: Predicate;
+}
+
+/** A trigger turned into what the index lists and the closures that check it. */
+export interface CompiledTrigger {
+  readonly id: string;
+  readonly appId: string;
+  readonly version: number;
+  readonly status: TriggerStatus;
+  readonly match: TriggerMatch;
+  readonly limits: TriggerLimits;
+  readonly action: TriggerAction;
+  /** The scope the user must grant the app for this trigger's action. */
+  readonly scope: string;
+  /** The field the index lists this trigger under (null: the list of triggers naming no key field). */
+  readonly key: KeyField | null;
+  /** The values listed under (empty for an unkeyed trigger, or a keyed one that can never match). */
+  readonly keyValues: readonly string[];
+  readonly amountMin: number;
+  readonly amountMax: number;
+  /** The conditions the index and the amount range leave to check. */
+  readonly residual: readonly Predicate[];
+  /** Every stateless condition, the key and amount included, for explanations and a full check. */
+  readonly checks: readonly Check[];
+  /** Whether the trigger names a merchant, MID, MCC or merchant name (explanations cover only those). */
+  readonly namesMerchant: boolean;
+}
+
+interface EqualityCondition {
+  field: KeyField;
+  values: readonly string[];
+  reason: StatelessReason;
+}
+
+/** Compiles one trigger; the input is the DSL's parsed output, so its values are already checked. */
+export function compileTrigger(trigger: RuleTrigger): CompiledTrigger {
+  const { match } = trigger;
+  const equalities = equalityConditions(trigger);
+  const keyCondition = equalities[0];
+  const checks: Check[] = [];
+  const residual: Predicate[] = [];
+  for (const condition of equalities) {
+    const check = { reason: condition.reason, holds: equalityPredicate(condition) };
+    checks.push(check);
+    if (condition !== keyCondition) residual.push(check.holds);
+  }
+  const amountMin = match.amount_min ?? Number.NEGATIVE_INFINITY;
+  const amountMax = match.amount_max ?? Number.POSITIVE_INFINITY;
+  if (match.amount_min !== undefined)
+    checks.push({ reason: 'amount_below_min', holds: (f) => f.event.amount >= amountMin });
+  if (match.amount_max !== undefined)
+    checks.push({ reason: 'amount_above_max', holds: (f) => f.event.amount <= amountMax });
+  for (const check of otherChecks(match)) {
+    checks.push(check);
+    residual.push(check.holds);
+  }
+  return {
+    id: trigger.id,
+    appId: trigger.appId,
+    version: trigger.version,
+    status: trigger.status,
+    match,
+    limits: trigger.limits,
+    action: trigger.action,
+    scope: SCOPE_OF_ACTION[trigger.action.type],
+    key: keyCondition?.field ?? null,
+    keyValues: keyCondition?.values ?? [],
+    amountMin,
+    amountMax,
+    residual,
+    checks: sortByReason(checks),
+    namesMerchant:
+      match.merchant_ids !== undefined ||
+      match.mids !== undefined ||
+      match.mccs !== undefined ||
+      match.merchant_name_contains !== undefined,
+  };
+}
+
+/** The equality conditions of a trigger in KEY_FIELDS order (the first one is its index key). */
+function equalityConditions(trigger: RuleTrigger): EqualityCondition[] {
+  const { match } = trigger;
+  const conditions: EqualityCondition[] = [];
+  const add = (field: KeyField, values: readonly string[] | undefined, reason: StatelessReason) => {
+    if (values) conditions.push({ field, values, reason });
+  };
+  add('mid', match.mids, 'merchant_mismatch');
+  add('merchant_id', match.merchant_ids, 'merchant_mismatch');
+  add('mcc', match.mccs, 'mcc_mismatch');
+  add('country', match.countries, 'country_mismatch');
+  add('currency', effectiveCurrencies(trigger), 'currency_mismatch');
+  add('scheme', match.schemes, 'scheme_mismatch');
+  // Naming both purchase types is the same as naming none (refunds and reversals are turned away earlier).
+  const types = match.event_types;
+  add(
+    'event_type',
+    types && types.length < EVENT_TYPES_THAT_FIRE.length ? types : undefined,
+    'event_type_mismatch',
+  );
+  return conditions;
+}
+
+/**
+ * A cashback budget counts rewards in its own currency only, and a cashback is paid in the purchase's currency:
+ * so purchases in another currency do not match a trigger whose cashback has a budget (currency_mismatch), and a
+ * trigger naming currencies keeps only the budget's.
+ */
+function effectiveCurrencies(trigger: RuleTrigger): readonly string[] | undefined {
+  const named = trigger.match.currencies;
+  const budget = trigger.limits.budget;
+  if (trigger.action.type !== 'cashback' || !budget) return named;
+  return named ? named.filter((currency) => currency === budget.currency) : [budget.currency];
+}
+
+function equalityPredicate({ field, values }: EqualityCondition): Predicate {
+  const [only] = values;
+  if (values.length === 1) return (f) => keyOf(f.event, field) === only;
+  const set: ReadonlySet<string | null> = new Set(values);
+  return (f) => set.has(keyOf(f.event, field));
+}
+
+function otherChecks(match: TriggerMatch): Check[] {
+  const checks: Check[] = [];
+  if (match.entry_modes) {
+    const modes: ReadonlySet<string | null> = new Set(match.entry_modes);
+    checks.push({ reason: 'entry_mode_mismatch', holds: (f) => modes.has(f.event.entryMode) });
+  }
+  if (match.days_of_week) {
+    const days = new Array<boolean>(8).fill(false);
+    for (const day of match.days_of_week) days[day] = true;
+    checks.push({ reason: 'wrong_day', holds: (f) => days[f.weekday] === true });
+  }
+  if (match.local_time) {
+    const from = clockMinutes(match.local_time.from);
+    const to = clockMinutes(match.local_time.to);
+    // `from` is included and `to` is not; a window whose end comes before its start passes midnight.
+    const holds: Predicate =
+      from < to
+        ? (f) => f.minuteOfDay >= from && f.minuteOfDay < to
+        : (f) => f.minuteOfDay >= from || f.minuteOfDay < to;
+    checks.push({ reason: 'outside_local_time', holds });
+  }
+  if (match.starts_at) {
+    const startsAt = Date.parse(match.starts_at);
+    checks.push({ reason: 'not_started', holds: (f) => f.instant >= startsAt });
+  }
+  if (match.ends_at) {
+    // Inclusive: "2026-12-31T23:59:59Z" still holds at that second.
+    const endsAt = Date.parse(match.ends_at);
+    checks.push({ reason: 'ended', holds: (f) => f.instant <= endsAt });
+  }
+  if (match.merchant_name_contains) {
+    const needle = match.merchant_name_contains.toLowerCase();
+    checks.push({ reason: 'merchant_mismatch', holds: (f) => f.lowerName?.includes(needle) === true });
+  }
+  return checks;
+}
+
+const clockMinutes = (clock: string) => Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3, 5));
+
+/** Explanations list reasons in the contract's order whatever the compile order. */
+const sortByReason = (checks: Check[]) =>
+  checks.sort((a, b) => STATELESS_REASONS.indexOf(a.reason) - STATELESS_REASONS.indexOf(b.reason));

@@ -1,0 +1,127 @@
+import type { CompiledTrigger } from './compile.ts';
+import { EventFacts, type Grant, isPurchase, type RuleEvent } from './event.ts';
+import type { StatelessReason } from './reasons.ts';
+import type { AppTriggers, TriggerIndex } from './trigger-index.ts';
+
+const NO_MATCHES: readonly CompiledTrigger[] = Object.freeze([]);
+
+/**
+ * The active triggers of the granted apps whose stateless conditions hold for a purchase and whose action's scope
+ * the user granted (limits and stamp cards are decide()'s). Refunds and reversals match nothing.
+ * Reads only the lists of the granted apps under the event's own MID, merchant, MCC, country, currency, scheme and
+ * type, plus their unkeyed lists.
+ */
+export function evaluate(
+  index: TriggerIndex,
+  event: RuleEvent,
+  grants: readonly Grant[],
+): readonly CompiledTrigger[] {
+  if (!isPurchase(event)) return NO_MATCHES;
+  let matches: CompiledTrigger[] | undefined;
+  const facts = new EventFacts(event);
+  for (const grant of grants) {
+    const app = index.apps.get(grant.appId);
+    if (app === undefined) continue;
+    matches = collect(app.unkeyed, facts, grant, matches);
+    matches = collectUnder(app.byMid, event.mid, facts, grant, matches);
+    matches = collectUnder(app.byMerchantId, event.merchantId, facts, grant, matches);
+    matches = collectUnder(app.byMcc, event.mcc, facts, grant, matches);
+    if (hasBroadLists(app)) {
+      matches = collectUnder(app.byCountry, event.merchantCountry, facts, grant, matches);
+      matches = collectUnder(app.byCurrency, event.currency, facts, grant, matches);
+      matches = collectUnder(app.byScheme, event.cardScheme, facts, grant, matches);
+      matches = collectUnder(app.byEventType, event.type, facts, grant, matches);
+    }
+  }
+  return matches ?? NO_MATCHES;
+}
+
+const hasBroadLists = (app: AppTriggers) =>
+  app.byCountry !== null || app.byCurrency !== null || app.byScheme !== null || app.byEventType !== null;
+
+function collectUnder(
+  lists: Map<string, CompiledTrigger[]> | null,
+  value: string | null,
+  facts: EventFacts,
+  grant: Grant,
+  matches: CompiledTrigger[] | undefined,
+): CompiledTrigger[] | undefined {
+  if (lists === null || value === null) return matches;
+  const list = lists.get(value);
+  return list === undefined ? matches : collect(list, facts, grant, matches);
+}
+
+function collect(
+  list: readonly CompiledTrigger[],
+  facts: EventFacts,
+  grant: Grant,
+  matches: CompiledTrigger[] | undefined,
+): CompiledTrigger[] | undefined {
+  const amount = facts.event.amount;
+  let found = matches;
+  for (let i = 0; i < list.length; i++) {
+    const trigger = list[i]!;
+    if (amount < trigger.amountMin || amount > trigger.amountMax) continue;
+    if (!grant.scopes.has(trigger.scope) || !residualHolds(trigger, facts)) continue;
+    if (found === undefined) found = [trigger];
+    else found.push(trigger);
+  }
+  return found;
+}
+
+function residualHolds(trigger: CompiledTrigger, facts: EventFacts): boolean {
+  const residual = trigger.residual;
+  for (let i = 0; i < residual.length; i++) if (!residual[i]!(facts)) return false;
+  return true;
+}
+
+/** Why one trigger of a granted app did not fire (stateless reasons, in the contract's order). */
+export interface Explanation {
+  triggerId: string;
+  appId: string;
+  version: number;
+  reasons: StatelessReason[];
+}
+
+/**
+ * For a purchase: the triggers of the granted apps that name this event's merchant, MID, MCC or merchant name
+ * (at least one of those they name holds) but do not match, with every reason. Triggers naming no merchant are
+ * left out (they would be listed on every event), and so are the matches evaluate() returns.
+ * Walks all of the granted apps' triggers: for the activity page and backtests, not the ingest path.
+ */
+export function explain(index: TriggerIndex, event: RuleEvent, grants: readonly Grant[]): Explanation[] {
+  if (!isPurchase(event)) return [];
+  const facts = new EventFacts(event);
+  const explanations: Explanation[] = [];
+  for (const grant of grants) {
+    for (const trigger of index.apps.get(grant.appId)?.all.values() ?? []) {
+      if (!trigger.namesMerchant || !namesThisMerchant(trigger, facts)) continue;
+      const reasons = failedChecks(trigger, facts);
+      if (!grant.scopes.has(trigger.scope)) reasons.push('scope_not_granted');
+      if (trigger.status !== 'active') reasons.push('trigger_paused');
+      if (reasons.length > 0)
+        explanations.push({ triggerId: trigger.id, appId: trigger.appId, version: trigger.version, reasons });
+    }
+  }
+  return explanations;
+}
+
+/** The reasons of the trigger's stateless conditions that do not hold (each reason once). */
+export function failedChecks(trigger: CompiledTrigger, facts: EventFacts): StatelessReason[] {
+  const reasons: StatelessReason[] = [];
+  for (const check of trigger.checks)
+    if (!check.holds(facts) && !reasons.includes(check.reason)) reasons.push(check.reason);
+  return reasons;
+}
+
+function namesThisMerchant(trigger: CompiledTrigger, facts: EventFacts): boolean {
+  const { match } = trigger;
+  const { event } = facts;
+  return (
+    (match.mids?.includes(event.mid) ?? false) ||
+    (event.merchantId !== null && (match.merchant_ids?.includes(event.merchantId) ?? false)) ||
+    (event.mcc !== null && (match.mccs?.includes(event.mcc) ?? false)) ||
+    (match.merchant_name_contains !== undefined &&
+      facts.lowerName?.includes(match.merchant_name_contains.toLowerCase()) === true)
+  );
+}

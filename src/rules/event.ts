@@ -1,0 +1,98 @@
+import type { EventType } from '../lib/payments.ts';
+
+/**
+ * The part of a stored event the rules engine reads (src/ingest's StoredEvent is assignable to it).
+ * `localAt` is the wall clock where the card was used (`YYYY-MM-DDTHH:MM:SS(.fff)`, no zone): days of the week,
+ * local-time windows and "per day" limits read it, so the engine never needs a time-zone database.
+ */
+export interface RuleEvent {
+  id: string;
+  type: EventType;
+  /** RFC 3339 instant with an offset or Z. */
+  occurredAt: string;
+  localAt: string;
+  utcOffsetMinutes: number;
+  userId: string;
+  cardId: string;
+  cardScheme: string;
+  /** Minor units of `currency`. */
+  amount: number;
+  currency: string;
+  merchantId: string | null;
+  mid: string;
+  merchantName: string | null;
+  mcc: string | null;
+  merchantCountry: string | null;
+  entryMode: string | null;
+}
+
+/** An app the cardholder connected, with the scopes granted to it. */
+export interface Grant {
+  appId: string;
+  scopes: ReadonlySet<string>;
+}
+
+/** Purchases fire triggers; refunds and reversals only give back what a purchase used. */
+export const isPurchase = (event: Pick<RuleEvent, 'type'>): boolean =>
+  event.type === 'authorization' || event.type === 'clearing';
+
+/** The merchant's local calendar day (`YYYY-MM-DD`) of the event: the day `per_user_per_day` counts in. */
+export const localDay = (event: Pick<RuleEvent, 'localAt'>): string => event.localAt.slice(0, 10);
+
+const digit = (text: string, at: number) => text.charCodeAt(at) - 48;
+
+/** Minutes since local midnight (0–1439) of a `YYYY-MM-DDTHH:MM…` wall clock. */
+export function minuteOfDay(localAt: string): number {
+  return (digit(localAt, 11) * 10 + digit(localAt, 12)) * 60 + digit(localAt, 14) * 10 + digit(localAt, 15);
+}
+
+/** ISO day of the week (1 = Monday … 7 = Sunday) of a `YYYY-MM-DD…` wall clock, without building a Date. */
+export function isoWeekday(localAt: string): number {
+  const year =
+    digit(localAt, 0) * 1000 + digit(localAt, 1) * 100 + digit(localAt, 2) * 10 + digit(localAt, 3);
+  const month = digit(localAt, 5) * 10 + digit(localAt, 6);
+  const day = digit(localAt, 8) * 10 + digit(localAt, 9);
+  // Days since 1970-01-01 by Hinnant's days_from_civil (years counted from March, so leap days come last).
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  const days = era * 146097 + dayOfEra - 719468;
+  // 1970-01-01 was a Thursday (4).
+  return ((((days + 3) % 7) + 7) % 7) + 1;
+}
+
+/**
+ * What the conditions of many triggers read from one event, worked out at most once per event: parsing the
+ * instant and lower-casing the name cost more than the comparisons that use them.
+ */
+export class EventFacts {
+  #instant: number | undefined;
+  #lowerName: string | null | undefined;
+  #minute = -1;
+  #weekday = 0;
+
+  constructor(readonly event: RuleEvent) {}
+
+  /** Milliseconds since the epoch of `occurredAt` (NaN when unreadable, which no date range holds). */
+  get instant(): number {
+    if (this.#instant === undefined) this.#instant = Date.parse(this.event.occurredAt);
+    return this.#instant;
+  }
+
+  get lowerName(): string | null {
+    if (this.#lowerName === undefined) this.#lowerName = this.event.merchantName?.toLowerCase() ?? null;
+    return this.#lowerName;
+  }
+
+  get minuteOfDay(): number {
+    if (this.#minute < 0) this.#minute = minuteOfDay(this.event.localAt);
+    return this.#minute;
+  }
+
+  get weekday(): number {
+    if (this.#weekday === 0) this.#weekday = isoWeekday(this.event.localAt);
+    return this.#weekday;
+  }
+}
