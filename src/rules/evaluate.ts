@@ -1,7 +1,15 @@
 import type { CompiledTrigger } from './compile.ts';
-import { EventFacts, type Grant, isPurchase, type RuleEvent } from './event.ts';
+import * as compile from './compile.ts';
+import type { Grant, RuleEvent } from './event.ts';
+import * as events from './event.ts';
 import type { StatelessReason } from './reasons.ts';
-import type { AppTriggers, TriggerIndex } from './trigger-index.ts';
+import type { AppTriggers, Table, TriggerIndex } from './trigger-index.ts';
+
+// Copied into local bindings once: under tsx (how the API runs) an imported binding is read through a getter on
+// every use, which cost a seventh of evaluate()'s time in a profile.
+const { ANY_DAY, inWindow, MINUTES_PER_DAY } = compile;
+const { EventFacts, isPurchase } = events;
+type EventFacts = events.EventFacts;
 
 const NO_MATCHES: readonly CompiledTrigger[] = Object.freeze([]);
 
@@ -20,9 +28,10 @@ export function evaluate(
   let matches: CompiledTrigger[] | undefined;
   const facts = new EventFacts(event);
   for (const grant of grants) {
-    const app = index.apps.get(grant.appId);
+    const app = index.apps[grant.appId];
     if (app === undefined) continue;
-    matches = collect(app.unkeyed, facts, grant, matches);
+    if (event.amount >= app.unkeyedAmountMin && event.amount <= app.unkeyedAmountMax)
+      matches = collect(app.unkeyed, facts, grant, matches);
     matches = collectUnder(app.byMid, event.mid, facts, grant, matches);
     matches = collectUnder(app.byMerchantId, event.merchantId, facts, grant, matches);
     matches = collectUnder(app.byMcc, event.mcc, facts, grant, matches);
@@ -40,14 +49,14 @@ const hasBroadLists = (app: AppTriggers) =>
   app.byCountry !== null || app.byCurrency !== null || app.byScheme !== null || app.byEventType !== null;
 
 function collectUnder(
-  lists: Map<string, CompiledTrigger[]> | null,
+  lists: Table<CompiledTrigger[]> | null,
   value: string | null,
   facts: EventFacts,
   grant: Grant,
   matches: CompiledTrigger[] | undefined,
 ): CompiledTrigger[] | undefined {
   if (lists === null || value === null) return matches;
-  const list = lists.get(value);
+  const list = lists[value];
   return list === undefined ? matches : collect(list, facts, grant, matches);
 }
 
@@ -60,11 +69,15 @@ function collect(
   const amount = facts.event.amount;
   let found = matches;
   for (let i = 0; i < list.length; i++) {
-    const trigger = list[i]!;
-    if (amount < trigger.amountMin || amount > trigger.amountMax) continue;
-    if (!grant.scopes.has(trigger.scope) || !residualHolds(trigger, facts)) continue;
-    if (found === undefined) found = [trigger];
-    else found.push(trigger);
+    const t = list[i]!;
+    if (amount < t.amountMin || amount > t.amountMax) continue;
+    if (t.dayMask !== ANY_DAY && (t.dayMask & (1 << facts.weekday)) === 0) continue;
+    if (t.timeTo - t.timeFrom !== MINUTES_PER_DAY && !inWindow(t.timeFrom, t.timeTo, facts.minuteOfDay))
+      continue;
+    if (t.hasDateRange && !(facts.instant >= t.startsAt && facts.instant <= t.endsAt)) continue;
+    if (!grant.scopes.has(t.scope) || !residualHolds(t, facts)) continue;
+    if (found === undefined) found = [t];
+    else found.push(t);
   }
   return found;
 }
@@ -94,7 +107,7 @@ export function explain(index: TriggerIndex, event: RuleEvent, grants: readonly 
   const facts = new EventFacts(event);
   const explanations: Explanation[] = [];
   for (const grant of grants) {
-    for (const trigger of index.apps.get(grant.appId)?.all.values() ?? []) {
+    for (const trigger of index.apps[grant.appId]?.all.values() ?? []) {
       if (!trigger.namesMerchant || !namesThisMerchant(trigger, facts)) continue;
       const reasons = failedChecks(trigger, facts);
       if (!grant.scopes.has(trigger.scope)) reasons.push('scope_not_granted');

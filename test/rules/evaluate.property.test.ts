@@ -15,22 +15,31 @@ const ids = (matches: readonly { id: string }[]) => matches.map((m) => m.id).sor
 
 /** The index's lists as ids, to compare a patched index with a fresh build. */
 function shape(index: TriggerIndex) {
-  return [...index.apps]
+  const slots = [
+    'byMid',
+    'byMerchantId',
+    'byMcc',
+    'byCountry',
+    'byCurrency',
+    'byScheme',
+    'byEventType',
+  ] as const;
+  return Object.entries(index.apps)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([appId, app]) => ({
       appId,
-      all: [...app.all.keys()].sort(),
-      unkeyed: ids(app.unkeyed),
-      lists: Object.fromEntries(
-        (
-          ['byMid', 'byMerchantId', 'byMcc', 'byCountry', 'byCurrency', 'byScheme', 'byEventType'] as const
-        ).map((slot) => [
-          slot,
-          app[slot] === null
-            ? null
-            : [...app[slot].entries()].map(([value, list]) => [value, ids(list)]).sort(),
-        ]),
-      ),
+      all: [...app!.all.keys()].sort(),
+      unkeyed: ids(app!.unkeyed),
+      sizes: app!.sizes,
+      lists: slots.map((slot) => {
+        const lists = app![slot];
+        return (
+          lists &&
+          Object.entries(lists)
+            .map(([value, list]) => [value, ids(list ?? [])])
+            .sort()
+        );
+      }),
     }));
 }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RuleTrigger } from '../../src/rules/compile.ts';
 import { TriggerInput } from '../../src/rules/dsl.ts';
 import { evaluate, explain } from '../../src/rules/evaluate.ts';
-import type { Grant, RuleEvent } from '../../src/rules/event.ts';
+import { type Grant, instantOf, isoWeekday, minuteOfDay, type RuleEvent } from '../../src/rules/event.ts';
 import { createTriggerIndex, removeTrigger, upsertTrigger } from '../../src/rules/trigger-index.ts';
 
 /** A Tuesday 08:15 contactless coffee in Oakland (UTC-8). */
@@ -183,6 +183,29 @@ describe('evaluate and explain, one condition at a time', () => {
     upsertTrigger(index, makeTrigger({}, { version: 7 }));
     removeTrigger(index, 'trg_1');
     expect(fires()).toEqual([]);
-    expect(index.apps.size).toBe(0);
+    expect(Object.keys(index.apps)).toEqual([]);
+  });
+});
+
+describe('reading the wall clock and the instant', () => {
+  it.each([
+    '2026-11-05T12:34:56.000Z',
+    '2026-11-05T12:34:56-08:00',
+    '2026-03-08T02:30:00.1239+05:45',
+    '1969-12-31T23:59:59.999Z',
+    '2028-02-29T00:00:00+14:00',
+    '2026-11-05T12:34:56z',
+    'not a date',
+  ])('reads %s as Date.parse does', (text) => {
+    expect(instantOf(text)).toBe(Date.parse(text));
+  });
+
+  it('finds the ISO weekday of local dates across centuries and leap days', () => {
+    const dates = ['1900-03-01', '2000-02-29', '2026-11-22', '2026-11-23', '2028-02-29', '2100-12-31'];
+    for (const date of dates) {
+      const utcDay = new Date(`${date}T00:00:00Z`).getUTCDay();
+      expect(isoWeekday(`${date}T12:00:00`)).toBe(utcDay === 0 ? 7 : utcDay);
+    }
+    expect(minuteOfDay('2026-11-22T23:59:59.999')).toBe(1439);
   });
 });
