@@ -3,7 +3,7 @@
  * json-rules-engine (the most used Node rules engine) and a plain scan of every compiled trigger.
  */
 import { Engine, type NestedCondition, type RuleProperties } from 'json-rules-engine';
-import type { CompiledTrigger, RuleTrigger } from '../src/rules/compile.ts';
+import type { Check, CompiledTrigger, RuleTrigger } from '../src/rules/compile.ts';
 import { EVENT_TYPES_THAT_FIRE, SCOPE_OF_ACTION } from '../src/rules/dsl.ts';
 import { EventFacts, type Grant, isPurchase, type RuleEvent } from '../src/rules/event.ts';
 
@@ -81,16 +81,16 @@ export async function jsonRulesMatches(engine: Engine, event: RuleEvent, grants:
  * app the scope: what the index is there to avoid.
  */
 export function linearScan(
-  all: readonly CompiledTrigger[],
+  all: readonly { trigger: CompiledTrigger; checks: readonly Check[] }[],
   event: RuleEvent,
   grantsByApp: ReadonlyMap<string, Grant>,
 ): CompiledTrigger[] {
   const matches: CompiledTrigger[] = [];
   if (!isPurchase(event)) return matches;
   const facts = new EventFacts(event);
-  for (const trigger of all) {
+  for (const { trigger, checks } of all) {
     if (event.amount < trigger.amountMin || event.amount > trigger.amountMax) continue;
-    if (!trigger.checks.every((check) => check.holds(facts))) continue;
+    if (!checks.every((check) => check.holds(facts))) continue;
     if (grantsByApp.get(trigger.appId)?.scopes.has(trigger.scope)) matches.push(trigger);
   }
   return matches;

@@ -15,7 +15,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import type { CompiledTrigger, RuleTrigger } from '../src/rules/compile.ts';
+import { type CompiledTrigger, checksOf, type RuleTrigger } from '../src/rules/compile.ts';
 import * as rules from '../src/rules/evaluate.ts';
 import type { Grant } from '../src/rules/event.ts';
 import { createTriggerIndex, type TriggerIndex, upsertTrigger } from '../src/rules/trigger-index.ts';
@@ -223,7 +223,7 @@ async function measureJsonRulesEngine(world: World, index: TriggerIndex, seconds
 }
 
 function measureLinearScan(world: World, index: TriggerIndex, seconds: number) {
-  const all = [...index.triggers.values()];
+  const all = [...index.triggers.values()].map((trigger) => ({ trigger, checks: checksOf(trigger) }));
   const grantsByUser = world.grants.map((grants) => new Map(grants.map((g) => [g.appId, g])));
   let done = 0;
   let mismatches = 0;

@@ -94,8 +94,6 @@ export interface CompiledTrigger {
   readonly endsAt: number;
   /** The conditions left to closures: equality fields other than the key, entry modes, merchant name. */
   readonly residual: readonly Predicate[];
-  /** Every stateless condition, the key and amount included, for explanations and a full check. */
-  readonly checks: readonly Check[];
   /** Whether the trigger names a merchant, MID, MCC or merchant name (explanations cover only those). */
   readonly namesMerchant: boolean;
 }
@@ -109,21 +107,11 @@ interface EqualityCondition {
 /** Compiles one trigger; the input is the DSL's parsed output, so its values are already checked. */
 export function compileTrigger(trigger: RuleTrigger): CompiledTrigger {
   const { match } = trigger;
-  const equalities = equalityConditions(trigger);
-  const keyCondition = equalities[0];
-  const checks: Check[] = [];
-  const residual: Predicate[] = [];
-  for (const condition of equalities) {
-    const check = { reason: condition.reason, holds: equalityPredicate(condition) };
-    checks.push(check);
-    if (condition !== keyCondition) residual.push(check.holds);
-  }
-  const ranges = rangesOf(match);
-  for (const check of rangeChecks(match, ranges)) checks.push(check);
-  for (const check of otherChecks(match)) {
-    checks.push(check);
-    residual.push(check.holds);
-  }
+  const [keyCondition, ...otherEqualities] = equalityConditions(trigger);
+  const residual = [
+    ...otherEqualities.map(equalityPredicate),
+    ...otherChecks(match).map((check) => check.holds),
+  ];
   return {
     id: trigger.id,
     appId: trigger.appId,
@@ -134,10 +122,9 @@ export function compileTrigger(trigger: RuleTrigger): CompiledTrigger {
     action: trigger.action,
     scope: SCOPE_OF_ACTION[trigger.action.type],
     key: keyCondition?.field ?? null,
-    keyValues: keyCondition?.values ?? [],
-    ...ranges,
-    residual,
-    checks: sortByReason(checks),
+    keyValues: keyCondition?.values ?? NONE,
+    ...rangesOf(match),
+    residual: residual.length > 0 ? residual : NONE,
     namesMerchant:
       match.merchant_ids !== undefined ||
       match.mids !== undefined ||
@@ -146,8 +133,26 @@ export function compileTrigger(trigger: RuleTrigger): CompiledTrigger {
   };
 }
 
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * Every stateless condition of a trigger with its reason, in the contract's order, the key and ranges included.
+ * Built on demand (explanations, backtests, full scans): kept on every trigger they would double the index's heap.
+ */
+export function checksOf(trigger: CompiledTrigger): Check[] {
+  const checks = [
+    ...equalityConditions(trigger).map((condition) => ({
+      reason: condition.reason,
+      holds: equalityPredicate(condition),
+    })),
+    ...rangeChecks(trigger.match, trigger),
+    ...otherChecks(trigger.match),
+  ];
+  return checks.sort((a, b) => STATELESS_REASONS.indexOf(a.reason) - STATELESS_REASONS.indexOf(b.reason));
+}
+
 /** The equality conditions of a trigger in KEY_FIELDS order (the first one is its index key). */
-function equalityConditions(trigger: RuleTrigger): EqualityCondition[] {
+function equalityConditions(trigger: Pick<RuleTrigger, 'match' | 'limits' | 'action'>): EqualityCondition[] {
   const { match } = trigger;
   const conditions: EqualityCondition[] = [];
   const add = (field: KeyField, values: readonly string[] | undefined, reason: StatelessReason) => {
@@ -174,7 +179,9 @@ function equalityConditions(trigger: RuleTrigger): EqualityCondition[] {
  * so purchases in another currency do not match a trigger whose cashback has a budget (currency_mismatch), and a
  * trigger naming currencies keeps only the budget's.
  */
-function effectiveCurrencies(trigger: RuleTrigger): readonly string[] | undefined {
+function effectiveCurrencies(
+  trigger: Pick<RuleTrigger, 'match' | 'limits' | 'action'>,
+): readonly string[] | undefined {
   const named = trigger.match.currencies;
   const budget = trigger.limits.budget;
   if (trigger.action.type !== 'cashback' || !budget) return named;
@@ -257,7 +264,3 @@ function otherChecks(match: TriggerMatch): Check[] {
 }
 
 const clockMinutes = (clock: string) => Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3, 5));
-
-/** Explanations list reasons in the contract's order whatever the compile order. */
-const sortByReason = (checks: Check[]) =>
-  checks.sort((a, b) => STATELESS_REASONS.indexOf(a.reason) - STATELESS_REASONS.indexOf(b.reason));

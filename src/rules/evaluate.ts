@@ -7,7 +7,7 @@ import type { AppTriggers, Table, TriggerIndex } from './trigger-index.ts';
 
 // Copied into local bindings once: under tsx (how the API runs) an imported binding is read through a getter on
 // every use, which cost a seventh of evaluate()'s time in a profile.
-const { ANY_DAY, inWindow, MINUTES_PER_DAY } = compile;
+const { ANY_DAY, checksOf, inWindow, MINUTES_PER_DAY } = compile;
 const { EventFacts, isPurchase } = events;
 type EventFacts = events.EventFacts;
 
@@ -122,7 +122,7 @@ export function explain(index: TriggerIndex, event: RuleEvent, grants: readonly 
 /** The reasons of the trigger's stateless conditions that do not hold (each reason once). */
 export function failedChecks(trigger: CompiledTrigger, facts: EventFacts): StatelessReason[] {
   const reasons: StatelessReason[] = [];
-  for (const check of trigger.checks)
+  for (const check of checksOf(trigger))
     if (!check.holds(facts) && !reasons.includes(check.reason)) reasons.push(check.reason);
   return reasons;
 }
