@@ -3,12 +3,14 @@ import * as compile from './compile.ts';
 import type { Grant, RuleEvent } from './event.ts';
 import * as events from './event.ts';
 import type { StatelessReason } from './reasons.ts';
-import type { AppTriggers, Table, TriggerIndex } from './trigger-index.ts';
+import type { Table, TriggerIndex } from './trigger-index.ts';
+import * as triggerIndex from './trigger-index.ts';
 
 // Copied into local bindings once: under tsx (how the API runs) an imported binding is read through a getter on
 // every use, which cost a seventh of evaluate()'s time in a profile.
 const { ANY_DAY, checksOf, inWindow, MINUTES_PER_DAY } = compile;
 const { EventFacts, isPurchase } = events;
+const { filterSlot } = triggerIndex;
 type EventFacts = events.EventFacts;
 
 const NO_MATCHES: readonly CompiledTrigger[] = Object.freeze([]);
@@ -24,29 +26,40 @@ export function evaluate(
   event: RuleEvent,
   grants: readonly Grant[],
 ): readonly CompiledTrigger[] {
-  if (!isPurchase(event)) return NO_MATCHES;
+  if (!isPurchase(event) || grants.length === 0) return NO_MATCHES;
   let matches: CompiledTrigger[] | undefined;
   const facts = new EventFacts(event);
+  // Each value's filter slot once per event (positions as in KEY_FIELDS); -1: the event has no such value.
+  const mid = filterSlot(0, event.mid);
+  const merchantId = event.merchantId === null ? -1 : filterSlot(1, event.merchantId);
+  const mcc = event.mcc === null ? -1 : filterSlot(2, event.mcc);
+  const country = event.merchantCountry === null ? -1 : filterSlot(3, event.merchantCountry);
+  const currency = filterSlot(4, event.currency);
+  const scheme = filterSlot(5, event.cardScheme);
+  const type = filterSlot(6, event.type);
   for (const grant of grants) {
     const app = index.apps[grant.appId];
     if (app === undefined) continue;
+    const filter = app.filter;
     if (event.amount >= app.unkeyedAmountMin && event.amount <= app.unkeyedAmountMax)
       matches = collect(app.unkeyed, facts, grant, matches);
-    matches = collectUnder(app.byMid, event.mid, facts, grant, matches);
-    matches = collectUnder(app.byMerchantId, event.merchantId, facts, grant, matches);
-    matches = collectUnder(app.byMcc, event.mcc, facts, grant, matches);
-    if (hasBroadLists(app)) {
+    if (app.byMid !== null && filter[mid] !== 0)
+      matches = collectUnder(app.byMid, event.mid, facts, grant, matches);
+    if (app.byMerchantId !== null && merchantId >= 0 && filter[merchantId] !== 0)
+      matches = collectUnder(app.byMerchantId, event.merchantId, facts, grant, matches);
+    if (app.byMcc !== null && mcc >= 0 && filter[mcc] !== 0)
+      matches = collectUnder(app.byMcc, event.mcc, facts, grant, matches);
+    if (app.byCountry !== null && country >= 0 && filter[country] !== 0)
       matches = collectUnder(app.byCountry, event.merchantCountry, facts, grant, matches);
+    if (app.byCurrency !== null && filter[currency] !== 0)
       matches = collectUnder(app.byCurrency, event.currency, facts, grant, matches);
+    if (app.byScheme !== null && filter[scheme] !== 0)
       matches = collectUnder(app.byScheme, event.cardScheme, facts, grant, matches);
+    if (app.byEventType !== null && filter[type] !== 0)
       matches = collectUnder(app.byEventType, event.type, facts, grant, matches);
-    }
   }
   return matches ?? NO_MATCHES;
 }
-
-const hasBroadLists = (app: AppTriggers) =>
-  app.byCountry !== null || app.byCurrency !== null || app.byScheme !== null || app.byEventType !== null;
 
 function collectUnder(
   lists: Table<CompiledTrigger[]> | null,

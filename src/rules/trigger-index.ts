@@ -1,4 +1,10 @@
-import { type CompiledTrigger, compileTrigger, type KeyField, type RuleTrigger } from './compile.ts';
+import {
+  type CompiledTrigger,
+  compileTrigger,
+  KEY_FIELDS,
+  type KeyField,
+  type RuleTrigger,
+} from './compile.ts';
 
 /**
  * A string-keyed table on a null-prototype object rather than a Map: V8 internalizes such keys, so once an
@@ -9,6 +15,19 @@ export type Table<T> = Record<string, T | undefined>;
 const table = <T>(): Table<T> => Object.create(null);
 
 type Lists = Table<CompiledTrigger[]>;
+
+/**
+ * Slots of an app's key filter (a counting Bloom filter with one hash): most of an event's values are in none of
+ * a granted app's tables, and one byte read from a small array tells so without probing a table (2 KB per app).
+ */
+export const FILTER_SLOTS = 2048;
+
+/** The filter slot of a key value: FNV-1a of the value, seeded by the field's position in KEY_FIELDS. */
+export function filterSlot(fieldPosition: number, value: string): number {
+  let hash = 0x811c9dc5 ^ fieldPosition;
+  for (let i = 0; i < value.length; i++) hash = Math.imul(hash ^ value.charCodeAt(i), 0x01000193);
+  return (hash ^ (hash >>> 15)) & (FILTER_SLOTS - 1);
+}
 
 /**
  * One app's active triggers as inverted lists (Whang et al., "Indexing Boolean Expressions", VLDB 2009): a map per
@@ -34,6 +53,8 @@ export interface AppTriggers {
   all: Map<string, CompiledTrigger>;
   /** How many values each key field's table holds (a table is dropped when it empties). */
   sizes: Record<KeyField, number>;
+  /** Per filter slot, how many (field, value) keys of the tables fall in it (255 sticks: never counted down). */
+  filter: Uint8Array;
 }
 
 /**
@@ -44,6 +65,10 @@ export interface TriggerIndex {
   readonly apps: Table<AppTriggers>;
   readonly triggers: Map<string, CompiledTrigger>;
 }
+
+const POSITION_OF_FIELD = Object.fromEntries(
+  KEY_FIELDS.map((field, position) => [field, position]),
+) as Record<KeyField, number>;
 
 const SLOT_OF_FIELD = {
   mid: 'byMid',
@@ -90,6 +115,8 @@ export function upsertTrigger(index: TriggerIndex, trigger: RuleTrigger): void {
     else {
       lists[value] = [compiled];
       app.sizes[compiled.key]++;
+      const at = filterSlot(POSITION_OF_FIELD[compiled.key], value);
+      if (app.filter[at]! < 255) app.filter[at]!++;
     }
   }
 }
@@ -123,6 +150,8 @@ export function removeTrigger(index: TriggerIndex, triggerId: string): void {
         if (list.length > 0) continue;
         delete lists[value];
         app.sizes[compiled.key]--;
+        const at = filterSlot(POSITION_OF_FIELD[compiled.key], value);
+        if (app.filter[at]! < 255) app.filter[at]!--;
       }
       if (app.sizes[compiled.key] === 0) app[slot] = null;
     }
@@ -149,5 +178,6 @@ function emptyApp(): AppTriggers {
     unkeyedAmountMax: Number.NEGATIVE_INFINITY,
     all: new Map(),
     sizes: { mid: 0, merchant_id: 0, mcc: 0, country: 0, currency: 0, scheme: 0, event_type: 0 },
+    filter: new Uint8Array(FILTER_SLOTS),
   };
 }

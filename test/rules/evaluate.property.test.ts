@@ -31,6 +31,7 @@ function shape(index: TriggerIndex) {
       all: [...app!.all.keys()].sort(),
       unkeyed: ids(app!.unkeyed),
       sizes: app!.sizes,
+      filter: [...app!.filter.entries()].filter(([, count]) => count > 0),
       lists: slots.map((slot) => {
         const lists = app![slot];
         return (
