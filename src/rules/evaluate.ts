@@ -3,7 +3,7 @@ import * as compile from './compile.ts';
 import type { Grant, RuleEvent } from './event.ts';
 import * as events from './event.ts';
 import type { StatelessReason } from './reasons.ts';
-import type { Table, TriggerIndex } from './trigger-index.ts';
+import type { TriggerIndex } from './trigger-index.ts';
 import * as triggerIndex from './trigger-index.ts';
 
 // Copied into local bindings once: under tsx (how the API runs) an imported binding is read through a getter on
@@ -38,7 +38,7 @@ export function evaluate(
   const scheme = filterSlot(5, event.cardScheme);
   const type = filterSlot(6, event.type);
   for (const grant of grants) {
-    const app = index.apps[grant.appId];
+    const app = index.apps.get(grant.appId);
     if (app === undefined) continue;
     const filter = app.filter;
     if (event.amount >= app.unkeyedAmountMin && event.amount <= app.unkeyedAmountMax)
@@ -62,14 +62,14 @@ export function evaluate(
 }
 
 function collectUnder(
-  lists: Table<CompiledTrigger[]> | null,
+  lists: Map<string, CompiledTrigger[]> | null,
   value: string | null,
   facts: EventFacts,
   grant: Grant,
   matches: CompiledTrigger[] | undefined,
 ): CompiledTrigger[] | undefined {
   if (lists === null || value === null) return matches;
-  const list = lists[value];
+  const list = lists.get(value);
   return list === undefined ? matches : collect(list, facts, grant, matches);
 }
 
@@ -120,7 +120,7 @@ export function explain(index: TriggerIndex, event: RuleEvent, grants: readonly 
   const facts = new EventFacts(event);
   const explanations: Explanation[] = [];
   for (const grant of grants) {
-    for (const trigger of index.apps[grant.appId]?.all.values() ?? []) {
+    for (const trigger of index.apps.get(grant.appId)?.all.values() ?? []) {
       if (!trigger.namesMerchant || !namesThisMerchant(trigger, facts)) continue;
       const reasons = failedChecks(trigger, facts);
       if (!grant.scopes.has(trigger.scope)) reasons.push('scope_not_granted');

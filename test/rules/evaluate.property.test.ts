@@ -24,7 +24,7 @@ function shape(index: TriggerIndex) {
     'byScheme',
     'byEventType',
   ] as const;
-  return Object.entries(index.apps)
+  return [...index.apps]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([appId, app]) => ({
       appId,
