@@ -43,8 +43,6 @@ export interface AppTriggers {
   unkeyedAmountMax: number;
   /** Active and paused triggers of the app, by id (archived ones are dropped). */
   all: Map<string, CompiledTrigger>;
-  /** How many values each key field's table holds (a table is dropped when it empties). */
-  sizes: Record<KeyField, number>;
   /** Per filter slot, how many (field, value) keys of the tables fall in it (255 sticks: never counted down). */
   filter: Uint8Array;
 }
@@ -106,7 +104,6 @@ export function upsertTrigger(index: TriggerIndex, trigger: RuleTrigger): void {
     if (list) list.push(compiled);
     else {
       lists.set(value, [compiled]);
-      app.sizes[compiled.key]++;
       const at = filterSlot(POSITION_OF_FIELD[compiled.key], value);
       if (app.filter[at]! < 255) app.filter[at]!++;
     }
@@ -141,11 +138,10 @@ export function removeTrigger(index: TriggerIndex, triggerId: string): void {
         dropFrom(list, compiled);
         if (list.length > 0) continue;
         lists.delete(value);
-        app.sizes[compiled.key]--;
         const at = filterSlot(POSITION_OF_FIELD[compiled.key], value);
         if (app.filter[at]! < 255) app.filter[at]!--;
       }
-      if (app.sizes[compiled.key] === 0) app[slot] = null;
+      if (lists?.size === 0) app[slot] = null;
     }
   }
   if (app.all.size === 0) index.apps.delete(compiled.appId);
@@ -169,7 +165,6 @@ function emptyApp(): AppTriggers {
     unkeyedAmountMin: Number.POSITIVE_INFINITY,
     unkeyedAmountMax: Number.NEGATIVE_INFINITY,
     all: new Map(),
-    sizes: { mid: 0, merchant_id: 0, mcc: 0, country: 0, currency: 0, scheme: 0, event_type: 0 },
     filter: new Uint8Array(FILTER_SLOTS),
   };
 }

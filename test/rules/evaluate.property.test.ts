@@ -28,10 +28,9 @@ function shape(index: TriggerIndex) {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([appId, app]) => ({
       appId,
-      all: [...app!.all.keys()].sort(),
-      unkeyed: ids(app!.unkeyed),
-      sizes: app!.sizes,
-      filter: [...app!.filter.entries()].filter(([, count]) => count > 0),
+      all: [...app.all.keys()].sort(),
+      unkeyed: ids(app.unkeyed),
+      filter: [...app.filter.entries()].filter(([, count]) => count > 0),
       lists: slots.map((slot) => {
         const lists = app![slot];
         return (
