@@ -208,26 +208,33 @@ function describeWorld(index: TriggerIndex, world: World) {
 
 /** Applies CHANGES new versions of existing triggers (other MIDs, another amount), each timed alone. */
 function measureChanges(index: TriggerIndex, triggers: RuleTrigger[]) {
-  const times: number[] = [];
+  const wallMicros: number[] = [];
+  const cpuMicros: number[] = [];
   for (let c = 0; c < CHANGES; c++) {
     const old = triggers[(c * 7_919) % triggers.length]!;
     const changed: RuleTrigger = {
       ...old,
       version: old.version + 1,
       match: old.match.mids
-        ? { ...old.match, mids: [midName((c * 31) % MID_COUNT), midName((c * 37) % MID_COUNT)] }
+        ? { ...old.match, mids: [midName((c * 31) % MID_COUNT), midName((c * 37 + 1) % MID_COUNT)] }
         : { ...old.match, amount_min: 100 + c },
     };
     const started = performance.now();
+    const cpuAtStart = process.cpuUsage();
     upsertTrigger(index, changed);
-    times.push((performance.now() - started) * 1000);
+    const cpu = process.cpuUsage(cpuAtStart);
+    wallMicros.push((performance.now() - started) * 1000);
+    cpuMicros.push(cpu.user + cpu.system);
   }
-  const sorted = times.sort((a, b) => a - b);
+  const sorted = wallMicros.sort((a, b) => a - b);
   return {
     changes: CHANGES,
     medianMicros: median(sorted),
     p99Micros: quantile(sorted, 0.99),
     maxMicros: sorted.at(-1)!,
+    overOneMs: sorted.filter((t) => t > 1000).length,
+    // Wall time includes moments the shared cores were given to other work; CPU time (µs resolution) does not.
+    maxCpuMicros: Math.max(...cpuMicros),
   };
 }
 
@@ -331,8 +338,9 @@ export async function run(args: string[]): Promise<void> {
     ['index heap per trigger', `${fmt(memory.bytesPerTrigger)} B`, '≤ 2,048 B'],
     ['index build, 100,000 triggers', `${fmt(memory.buildMs)} ms`, ''],
     [
-      'one trigger change (median / p99 / max)',
-      `${changes.medianMicros.toFixed(1)} / ${changes.p99Micros.toFixed(1)} / ${changes.maxMicros.toFixed(1)} µs`,
+      'one trigger change, wall µs: median / p99 / max (over 1 ms)',
+      `${changes.medianMicros.toFixed(1)} / ${changes.p99Micros.toFixed(1)} / ${changes.maxMicros.toFixed(1)} ` +
+        `(${changes.overOneMs} of ${fmt(changes.changes)}; most CPU: ${changes.maxCpuMicros} µs)`,
       '≤ 1 ms',
     ],
     [

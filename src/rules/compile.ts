@@ -122,7 +122,8 @@ export function compileTrigger(trigger: RuleTrigger): CompiledTrigger {
     action: trigger.action,
     scope: SCOPE_OF_ACTION[trigger.action.type],
     key: keyCondition?.field ?? null,
-    keyValues: keyCondition?.values ?? NONE,
+    // Once each: a value named twice would list the trigger twice under it.
+    keyValues: keyCondition ? [...new Set(keyCondition.values)] : NONE,
     ...rangesOf(match),
     residual: residual.length > 0 ? residual : NONE,
     namesMerchant:

@@ -187,6 +187,17 @@ describe('evaluate and explain, one condition at a time', () => {
   });
 });
 
+describe('input the DSL would refuse', () => {
+  it('lists a trigger naming a value twice once, and takes it out whole', () => {
+    const twice = { ...makeTrigger({ match: { mids: ['000123'] } }), match: { mids: ['000123', '000123'] } };
+    const index = createTriggerIndex([twice]);
+    expect(evaluate(index, coffee, [allScopes]).map((t) => t.id)).toEqual(['trg_1']);
+    removeTrigger(index, 'trg_1');
+    expect(evaluate(index, coffee, [allScopes])).toEqual([]);
+    expect(index.apps.size).toBe(0);
+  });
+});
+
 describe('reading the wall clock and the instant', () => {
   it.each([
     '2026-11-05T12:34:56.000Z',
