@@ -79,7 +79,12 @@ export function createTriggerIndex(triggers: Iterable<RuleTrigger> = []): Trigge
 
 /** Adds a trigger or replaces its previous version, touching only the lists that name it. */
 export function upsertTrigger(index: TriggerIndex, trigger: RuleTrigger): void {
-  removeTrigger(index, trigger.id);
+  const previous = index.triggers.get(trigger.id);
+  // A new version of a kept trigger overwrites its entries in place: deleting and re-adding would leave holes
+  // that make a Map of 100,000 triggers rehash itself every so often (milliseconds for one change).
+  if (previous && (trigger.status === 'archived' || previous.appId !== trigger.appId))
+    removeTrigger(index, trigger.id);
+  else if (previous) unlist(index.apps.get(previous.appId)!, previous);
   if (trigger.status === 'archived') return;
   const compiled = compileTrigger(trigger);
   let app = index.apps.get(compiled.appId);
@@ -89,7 +94,23 @@ export function upsertTrigger(index: TriggerIndex, trigger: RuleTrigger): void {
   }
   index.triggers.set(compiled.id, compiled);
   app.all.set(compiled.id, compiled);
-  if (compiled.status !== 'active') return;
+  if (compiled.status === 'active') list(app, compiled);
+}
+
+/** Takes a trigger out of the index (no-op when absent); empty lists and apps go with it. */
+export function removeTrigger(index: TriggerIndex, triggerId: string): void {
+  const compiled = index.triggers.get(triggerId);
+  if (!compiled) return;
+  index.triggers.delete(triggerId);
+  const app = index.apps.get(compiled.appId);
+  if (!app) return;
+  app.all.delete(triggerId);
+  unlist(app, compiled);
+  if (app.all.size === 0) index.apps.delete(compiled.appId);
+}
+
+/** Puts an active trigger in its app's lists. */
+function list(app: AppTriggers, compiled: CompiledTrigger) {
   if (compiled.key === null) {
     app.unkeyed.push(compiled);
     app.unkeyedAmountMin = Math.min(app.unkeyedAmountMin, compiled.amountMin);
@@ -110,41 +131,34 @@ export function upsertTrigger(index: TriggerIndex, trigger: RuleTrigger): void {
   }
 }
 
-/** Takes a trigger out of the index (no-op when absent); empty lists and apps go with it. */
-export function removeTrigger(index: TriggerIndex, triggerId: string): void {
-  const compiled = index.triggers.get(triggerId);
-  if (!compiled) return;
-  index.triggers.delete(triggerId);
-  const app = index.apps.get(compiled.appId);
-  if (!app) return;
-  app.all.delete(triggerId);
-  if (compiled.status === 'active') {
-    if (compiled.key === null) {
-      dropFrom(app.unkeyed, compiled);
-      app.unkeyedAmountMin = app.unkeyed.reduce(
-        (min, t) => Math.min(min, t.amountMin),
-        Number.POSITIVE_INFINITY,
-      );
-      app.unkeyedAmountMax = app.unkeyed.reduce(
-        (max, t) => Math.max(max, t.amountMax),
-        Number.NEGATIVE_INFINITY,
-      );
-    } else {
-      const slot = SLOT_OF_FIELD[compiled.key];
-      const lists = app[slot];
-      for (const value of compiled.keyValues) {
-        const list = lists?.get(value);
-        if (!lists || !list) continue;
-        dropFrom(list, compiled);
-        if (list.length > 0) continue;
-        lists.delete(value);
-        const at = filterSlot(POSITION_OF_FIELD[compiled.key], value);
-        if (app.filter[at]! < 255) app.filter[at]!--;
-      }
-      if (lists?.size === 0) app[slot] = null;
-    }
+/** Takes a trigger out of its app's lists (paused ones are in none); empty lists go with it. */
+function unlist(app: AppTriggers, compiled: CompiledTrigger) {
+  if (compiled.status !== 'active') return;
+  if (compiled.key === null) {
+    dropFrom(app.unkeyed, compiled);
+    app.unkeyedAmountMin = app.unkeyed.reduce(
+      (min, t) => Math.min(min, t.amountMin),
+      Number.POSITIVE_INFINITY,
+    );
+    app.unkeyedAmountMax = app.unkeyed.reduce(
+      (max, t) => Math.max(max, t.amountMax),
+      Number.NEGATIVE_INFINITY,
+    );
+    return;
   }
-  if (app.all.size === 0) index.apps.delete(compiled.appId);
+  const slot = SLOT_OF_FIELD[compiled.key];
+  const lists = app[slot];
+  if (!lists) return;
+  for (const value of compiled.keyValues) {
+    const list = lists.get(value);
+    if (!list) continue;
+    dropFrom(list, compiled);
+    if (list.length > 0) continue;
+    lists.delete(value);
+    const at = filterSlot(POSITION_OF_FIELD[compiled.key], value);
+    if (app.filter[at]! < 255) app.filter[at]!--;
+  }
+  if (lists.size === 0) app[slot] = null;
 }
 
 function dropFrom(list: CompiledTrigger[], trigger: CompiledTrigger) {
