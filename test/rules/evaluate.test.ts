@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { StoredEvent } from '../../src/ingest/store.ts';
 import type { RuleTrigger } from '../../src/rules/compile.ts';
 import { TriggerInput } from '../../src/rules/dsl.ts';
 import { evaluate, explain } from '../../src/rules/evaluate.ts';
@@ -195,6 +196,12 @@ describe('input the DSL would refuse', () => {
     removeTrigger(index, 'trg_1');
     expect(evaluate(index, coffee, [allScopes])).toEqual([]);
     expect(index.apps.size).toBe(0);
+  });
+});
+
+describe('the event the engine reads', () => {
+  it('is what ingest stores (typecheck fails if the two drift apart)', () => {
+    expectTypeOf<StoredEvent>().toExtend<RuleEvent>();
   });
 });
 
