@@ -75,16 +75,20 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?(?:Z|[+-]\d
 export function instantOf(text: string): number {
   const fraction = RFC3339.exec(text);
   if (fraction === null) return Date.parse(text);
-  const days = daysFromCivil(yearOf(text), twoDigits(text, 5), twoDigits(text, 8));
-  const seconds = twoDigits(text, 11) * 3600 + twoDigits(text, 14) * 60 + twoDigits(text, 17);
+  const [month, day] = [twoDigits(text, 5), twoDigits(text, 8)];
+  const [hour, minute, second] = [twoDigits(text, 11), twoDigits(text, 14), twoDigits(text, 17)];
+  const zone = text.length - 6;
+  const zoned = !text.endsWith('Z');
+  const [zoneHours, zoneMinutes] = zoned ? [twoDigits(text, zone + 1), twoDigits(text, zone + 4)] : [0, 0];
+  // Out-of-range fields (month 13, 24:00, second 60, +24:00) are Date.parse's to judge, to stay exactly like it.
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59)
+    return Date.parse(text);
+  if (zoneHours > 23 || zoneMinutes > 59) return Date.parse(text);
+  const days = daysFromCivil(yearOf(text), month, day);
   // Date.parse keeps milliseconds and drops finer digits; so does this.
   const millis = fraction[1] ? Number(fraction[1].slice(0, 3).padEnd(3, '0')) : 0;
-  let offset = 0;
-  if (!text.endsWith('Z')) {
-    const zone = text.length - 6;
-    offset = (twoDigits(text, zone + 1) * 60 + twoDigits(text, zone + 4)) * (text[zone] === '-' ? -1 : 1);
-  }
-  return (days * 86400 + seconds - offset * 60) * 1000 + millis;
+  const offset = (zoneHours * 60 + zoneMinutes) * (text[zone] === '-' ? -1 : 1);
+  return (days * 86400 + hour * 3600 + minute * 60 + second - offset * 60) * 1000 + millis;
 }
 
 /**

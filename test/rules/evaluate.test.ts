@@ -213,6 +213,11 @@ describe('reading the wall clock and the instant', () => {
     '1969-12-31T23:59:59.999Z',
     '2028-02-29T00:00:00+14:00',
     '2026-11-05T12:34:56z',
+    '2026-02-30T00:00:00Z',
+    '2026-13-01T00:00:00Z',
+    '2026-01-01T24:00:00Z',
+    '2026-01-01T23:59:60Z',
+    '2026-01-01T00:00:00+24:00',
     'not a date',
   ])('reads %s as Date.parse does', (text) => {
     expect(instantOf(text)).toBe(Date.parse(text));
