@@ -1,9 +1,11 @@
 /**
  * `npm run bench -- <scenario> [flags]`: runs a benchmark scenario against the real server.
- * Scenarios: ingest (flags: --large, --duration=<s>, --batch-connections=<n>, --log-level=<level>).
+ * Scenarios: ingest (flags: --large, --duration=<s>, --batch-connections=<n>, --log-level=<level>);
+ * rules (flags: --seconds=<s>, --repeat=<n>, --peer-seconds=<s>), the pure rules engine, no server.
  */
 const scenarios: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
   ingest: () => import('./ingest.ts'),
+  rules: () => import('./rules.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);
