@@ -2,8 +2,8 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import { holdsCardNumber } from './card-numbers.ts';
 
 /**
- * The keyed hashes made with CARD_FINGERPRINT_KEY, its key object made once per process (in createDeps):
- * making it per call was a third of an HMAC's cost.
+ * The keyed hashes made with CARD_FINGERPRINT_KEY, its key object made once per process (in createDeps)
+ * rather than on every hash (bench/README.md).
  */
 export class CardKeys {
   readonly #key: KeyObject;

@@ -20,8 +20,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * `POST /v1/events` straight on Node's request and response, for the requests a processor sends all day:
  * a JSON body of declared length, a valid key and signature, a well-formed envelope. At several thousand
  * single-event requests a second the general path (a web Request and Response per request, the router, the
- * middleware chain, zod over the envelope) cost the API about a fifth more CPU per request (bench: server
- * CPU per event relative to the load generator's, 3.7 -> 3.0, in alternating runs).
+ * middleware chain, zod over the envelope) costs the API about a fifth more CPU per request (bench/README.md).
  *
  * Everything else — a missing or bad key or signature, a chunked or oversized body, a body that is not
  * JSON, a bad envelope — goes to the app itself (`fallback`), with the body already read handed over as

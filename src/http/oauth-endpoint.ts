@@ -6,6 +6,7 @@ import { OAuthError } from '../oauth/errors.ts';
 import { clientAddress } from './client-address.ts';
 import type { AppEnv } from './env.ts';
 import { oauthErrorResponse, oauthProblem } from './oauth-problem.ts';
+import { logUnhandled } from './problem.ts';
 
 /** An OpenAPI request body sent as a form, as the OAuth endpoints take them. */
 export const form = (schema: z.ZodType) => ({
@@ -72,14 +73,7 @@ export async function oauthEndpoint(
     return await run(fields, client);
   } catch (error) {
     if (error instanceof OAuthError) return oauthProblem(c, error);
-    c.get('deps').logger.error(
-      {
-        request_id: c.get('requestId'),
-        err: { name: (error as Error).name, message: (error as Error).message },
-        method,
-      },
-      'oauth endpoint failed',
-    );
+    logUnhandled(c.get('deps').logger, c.get('requestId'), error, { client_auth_method: method });
     return oauthProblem(
       c,
       new OAuthError('server_error', 'Something went wrong on our side; it has been logged.'),

@@ -59,13 +59,19 @@ export const problemOf = (error: AppError): ProblemInput => ({
 });
 
 /**
- * Logs an error nobody expected (the whole stack, with the request id) and gives the 500 the caller sees,
- * which says nothing of it. Its message may quote a value (Postgres does): redacted like any error text.
+ * Logs an error nobody expected, whole stack and request id. Its message may quote a value (Postgres does):
+ * redacted like any error text.
  */
-export function unhandledProblem(logger: Logger, requestId: string, error: unknown): ProblemInput {
+export function logUnhandled(
+  logger: Logger,
+  requestId: string,
+  error: unknown,
+  context: Record<string, unknown> = {},
+): void {
   logger.error(
     {
       request_id: requestId,
+      ...context,
       err:
         error instanceof Error
           ? {
@@ -77,6 +83,11 @@ export function unhandledProblem(logger: Logger, requestId: string, error: unkno
     },
     'unhandled error',
   );
+}
+
+/** Logs an error nobody expected and gives the 500 the caller sees, which says nothing of it. */
+export function unhandledProblem(logger: Logger, requestId: string, error: unknown): ProblemInput {
+  logUnhandled(logger, requestId, error);
   return { code: 'internal', detail: 'Something went wrong on our side; it has been logged.' };
 }
 
