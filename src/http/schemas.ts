@@ -83,12 +83,4 @@ export const IdParam = (prefix: string) =>
 
 export const Timestamp = z.string().openapi({ format: 'date-time' });
 
-export const ISO_CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
-export const Currency = z
-  .string()
-  // abort: "usd" gets this message alone, not also "is not an ISO 4217 currency".
-  .regex(/^[A-Z]{3}$/, { abort: true, message: 'must be an ISO 4217 alpha-3 code in capitals' })
-  .refine((code) => ISO_CURRENCIES.has(code), 'is not an ISO 4217 currency')
-  .openapi({ example: 'USD' });
-
 export const Status = z.enum(['active', 'disabled']);

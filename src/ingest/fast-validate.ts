@@ -1,11 +1,12 @@
 // A hand-written twin of zod's event parse for the ordinary event; zod handles the rest.
+
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
 import { isCountryCode } from '../lib/country.ts';
+import { isCurrencyCode } from '../lib/currency.ts';
 import { ENTRY_MODES, EVENT_TYPES } from '../lib/payments.ts';
 import {
   type CardEventInput,
-  CURRENCIES,
   EARLIEST,
   MAX_FUTURE_MS,
   MAX_OFFSET_MINUTES,
@@ -228,7 +229,7 @@ function isCurrency(value: string): boolean {
     isCapital(value.charCodeAt(0)) &&
     isCapital(value.charCodeAt(1)) &&
     isCapital(value.charCodeAt(2)) &&
-    CURRENCIES.has(value)
+    isCurrencyCode(value)
   );
 }
 

@@ -3,6 +3,7 @@ import { z } from '@hono/zod-openapi';
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
 import { CountryCode } from '../lib/country.ts';
+import { CurrencyCode } from '../lib/currency.ts';
 import { ENTRY_MODES, EVENT_TYPES } from '../lib/payments.ts';
 import { statedOffsetMinutes } from './local-time.ts';
 
@@ -35,7 +36,6 @@ export const TEXT_MAX = {
 } as const;
 
 /** ISO 4217 codes this runtime knows. */
-export const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
 
 // Messages never quote the input: a PAN must not come back in an error.
 export const Pan = z
@@ -139,11 +139,7 @@ export const CardEventInput = z
       .min(0)
       .max(Number.MAX_SAFE_INTEGER)
       .openapi({ description: 'Minor units (cents)' }),
-    currency: z
-      .string()
-      .regex(/^[A-Z]{3}$/, { abort: true, message: 'must be an ISO 4217 alpha-3 code in capitals' })
-      .refine((code) => CURRENCIES.has(code), 'is not an ISO 4217 currency')
-      .openapi({ example: 'USD' }),
+    currency: CurrencyCode,
     merchant: MerchantInput,
     auth_code: optionalText(TEXT_MAX.auth_code),
     rrn: optionalText(TEXT_MAX.rrn),

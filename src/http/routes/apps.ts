@@ -2,11 +2,12 @@ import { z } from '@hono/zod-openapi';
 import { getApp, listApps, registerApp, updateApp } from '../../apps/apps.ts';
 import type { AppRow } from '../../db/schema/index.ts';
 import { SCOPES } from '../../grants/scopes.ts';
+import { CurrencyCode } from '../../lib/currency.ts';
 import { checkWebhookUrl } from '../../net/webhook-url.ts';
 import { createdIdempotently } from '../idempotent.ts';
 import { operatorRoutes } from '../operator-routes.ts';
 import { createOperatorRouter, type FieldCheck, validationHook } from '../router.ts';
-import { Currency, pageQuery, presentPage, Status, Timestamp } from '../schemas.ts';
+import { pageQuery, presentPage, Status, Timestamp } from '../schemas.ts';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -57,7 +58,7 @@ const Fee = z
       .max(10_000)
       .default(0)
       .openapi({ description: 'Basis points of the amount' }),
-    currency: Currency,
+    currency: CurrencyCode,
   })
   .strict()
   .openapi('Fee', { description: 'The platform commission per transaction an app acts on' });
