@@ -19,6 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { CardKeys } from '../src/cards/card-keys.ts';
 import { createDatabase } from '../src/db/client.ts';
@@ -529,12 +530,13 @@ export async function run(args: string[]): Promise<void> {
     `ingest bench: fresh database ${new URL(databaseUrl).pathname.slice(1)}, server log ${logFile}`,
   );
   await dropDatabase(databaseUrl);
+  const queuePrefix = `bench${startedAt.getTime().toString(36)}`;
   const server = await startServer(
     {
       NODE_ENV: 'production',
       DATABASE_URL: databaseUrl,
       REDIS_URL: redisUrl,
-      QUEUE_PREFIX: `bench${startedAt.getTime().toString(36)}`,
+      QUEUE_PREFIX: queuePrefix,
       LOG_LEVEL: options.logLevel,
       ...secrets,
     },
@@ -662,5 +664,18 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     await sql.end({ timeout: 5 });
     await server.stop();
+    await removeKeys(redisUrl, `${queuePrefix}:*`);
+  }
+}
+
+/** Deletes the keys the bench's server left in Redis (its queues' state), so a run leaves nothing behind. */
+async function removeKeys(redisUrl: string, pattern: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.del(...keys);
+    }
+  } finally {
+    redis.disconnect();
   }
 }
