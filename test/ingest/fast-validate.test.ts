@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { CardKeys } from '../../src/cards/card-keys.ts';
@@ -763,4 +764,36 @@ describe('each rule', () => {
     fastParseCardEvent(event);
     expect(event).toStrictEqual(frozen);
   });
+});
+
+// One valid value for every field of the event, typed over the schema: a field added to CardEventInput
+// without a sample here does not compile, and the test below then checks the fast path reads it too.
+type Sample<T> = { [K in keyof T]-?: NonNullable<T[K]> extends object ? Sample<NonNullable<T[K]>> : T[K] };
+const EVERY_FIELD: Omit<Sample<z.input<typeof CardEventInput>>, 'card'> & { card: { pan: string } } = {
+  id: 'clr-every-field',
+  type: 'clearing',
+  occurred_at: '2026-11-23T08:15:02-08:00',
+  card: { pan: '4111111111111111' },
+  amount: 475,
+  currency: 'USD',
+  merchant: {
+    mid: '000123',
+    name: 'BLUE BOTTLE COFFEE',
+    mcc: '5814',
+    city: 'Oakland',
+    region: 'CA',
+    postal_code: '94607',
+    country: 'US',
+    terminal_id: 'T1',
+  },
+  auth_code: 'A1B2C3',
+  rrn: '123456789012',
+  entry_mode: 'contactless',
+  original_id: 'auth-every-field',
+};
+
+test('an event with every field set takes the fast path with exactly the data zod gives', () => {
+  const fast = fastParseCardEvent(structuredClone(EVERY_FIELD));
+  expect(fast).not.toBeNull();
+  expect(fast).toStrictEqual(CardEventInput.parse(structuredClone(EVERY_FIELD)));
 });
