@@ -1,5 +1,5 @@
 // Keeps card numbers out of every stored field: refused in text, hashed in references.
-import type { EventField, SourceText } from '../adapters/types.ts';
+import type { SourceText } from '../adapters/types.ts';
 import type { CardKeys } from '../cards/card-keys.ts';
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import type { FieldError } from '../errors.ts';
@@ -21,22 +21,66 @@ const MESSAGE = 'must not contain a card number';
 
 type Merchant = CardEventInput['merchant'];
 
-const REFUSED_MERCHANT_FIELDS = [
-  'name',
-  'city',
-  'region',
-  'postal_code',
-  'terminal_id',
-] as const satisfies readonly (keyof Merchant)[];
+/** The keys of `T` whose value may be a string. */
+type StringKeys<T> = {
+  [K in keyof T]-?: [Extract<T[K], string>] extends [never] ? never : K;
+}[keyof T] &
+  string;
 
-/** The fields refused when they hold a card number, as error paths (for the documentation and tests). */
-export const REFUSED_FIELDS = [
-  ...REFUSED_MERCHANT_FIELDS.map((key) => `merchant.${key}`),
-  'auth_code',
-] as const;
+/** Every string field of the event as error paths name it (`card` is the PAN's, checked by its schema). */
+type StringField = Exclude<StringKeys<CardEventInput>, 'card'> | `merchant.${StringKeys<Merchant>}`;
 
-/** The fields kept only as a keyed hash (`hmac_…`) when they hold a card number. */
-export const HASHED_FIELDS = ['id', 'original_id', 'merchant.mid', 'rrn'] as const;
+type Handling = 'refuse' | 'hash' | 'none';
+
+// Typed over every string field so that a field added to the event schema fails to compile until someone
+// decides here whether it may hold a card number: the guard cannot silently miss a new field. `none`: its
+// validated format (an enum, 2 to 4 letters or digits, a timestamp stored as timestamptz) keeps no card
+// number. Refusals name their fields in this order.
+const HANDLING = {
+  id: 'hash',
+  type: 'none',
+  occurred_at: 'none',
+  currency: 'none',
+  original_id: 'hash',
+  'merchant.mid': 'hash',
+  'merchant.name': 'refuse',
+  'merchant.mcc': 'none',
+  'merchant.city': 'refuse',
+  'merchant.region': 'refuse',
+  'merchant.postal_code': 'refuse',
+  'merchant.country': 'none',
+  'merchant.terminal_id': 'refuse',
+  auth_code: 'refuse',
+  rrn: 'hash',
+  entry_mode: 'none',
+} as const satisfies Record<StringField, Handling>;
+
+/** A guarded field, resolved once at load: where its value is and its bit in the per-event masks. */
+interface Slot {
+  path: StringField;
+  inMerchant: boolean;
+  key: string;
+  bit: number;
+}
+
+const slots = (handling: Handling, firstBit: number): Slot[] =>
+  (Object.keys(HANDLING) as StringField[])
+    .filter((path) => HANDLING[path] === handling)
+    .map((path, i) => {
+      const inMerchant = path.startsWith('merchant.');
+      const key = inMerchant ? path.slice('merchant.'.length) : path;
+      return { path, inMerchant, key, bit: 1 << (firstBit + i) };
+    });
+
+const REFUSED = slots('refuse', 0);
+const HASHED = slots('hash', REFUSED.length);
+const BIT_OF: ReadonlyMap<string, number> = new Map([...REFUSED, ...HASHED].map((s) => [s.path, s.bit]));
+
+// The masks below keep a field's two marks in one int32: `bit << ANY` (it holds any card's number) and
+// `bit << OWN` (the event's own PAN spread out), so a field's bit must stay below OWN.
+const ANY = 0;
+const OWN = 16;
+if (REFUSED.length + HASHED.length > OWN) throw new Error('card-number-guard: too many fields for its masks');
 
 export type Guarded = { ok: true; event: CardEventInput } | { ok: false; errors: FieldError[] };
 
@@ -51,24 +95,21 @@ export function guardCardNumbers(
   cardKeys: CardKeys,
   sources: readonly SourceText[] = [],
 ): Guarded {
-  const check = detector(event.card.pan, sources);
-  const errors = refusals(event, check);
-  if (errors.length > 0) return { ok: false, errors };
+  const pan = event.card.pan;
+  const fields = event as unknown as Fields;
+  const sourced = sourceMarks(pan, sources);
+  const errors = refusals(fields, pan, sourced);
+  if (errors !== undefined) return { ok: false, errors };
 
-  const hide = <T extends string | null | undefined>(field: EventField, value: T): T | string =>
-    value && check.hashed(field, value) ? cardKeys.identifier(value) : value;
-  const merchant = event.merchant;
-  const id = hide('id', event.id);
-  const originalId = hide('original_id', event.original_id);
-  const mid = hide('merchant.mid', merchant.mid);
-  const rrn = hide('rrn', event.rrn);
-  if (id === event.id && originalId === event.original_id && mid === merchant.mid && rrn === event.rrn) {
-    return { ok: true, event }; // the common case: nothing copied
+  let hidden: CardEventInput | undefined;
+  for (const slot of HASHED) {
+    const value = fieldValue(fields, slot);
+    if (!value || !(anyCardIn(value) || (sourced & (slot.bit << ANY)) !== 0)) continue;
+    hidden ??= { ...event, merchant: { ...event.merchant } };
+    const target = (slot.inMerchant ? hidden.merchant : hidden) as Record<string, unknown>;
+    target[slot.key] = cardKeys.identifier(value as string);
   }
-  const guarded: CardEventInput = { ...event, id, merchant: { ...merchant, mid } };
-  if (originalId !== undefined) guarded.original_id = originalId;
-  if (rrn !== undefined) guarded.rrn = rrn;
-  return { ok: true, event: guarded };
+  return { ok: true, event: hidden ?? event }; // the common case: nothing copied
 }
 
 /**
@@ -80,74 +121,80 @@ export function refusedCardNumbers(raw: unknown, sources: readonly SourceText[] 
   const event = isObject(raw) ? raw : {};
   const card = isObject(event.card) ? event.card : {};
   // The event's own PAN, when it is one (an invalid one is no card number to look for).
-  const pan = typeof card.pan === 'string' && /^[0-9]+$/.test(card.pan) && holdsCardNumber(card.pan);
+  const pan =
+    typeof card.pan === 'string' && /^[0-9]+$/.test(card.pan) && holdsCardNumber(card.pan)
+      ? card.pan
+      : undefined;
   const merchant = isObject(event.merchant) ? event.merchant : {};
-  return refusals({ ...event, merchant }, detector(pan ? (card.pan as string) : undefined, sources));
+  return refusals({ ...event, merchant }, pan, sourceMarks(pan, sources)) ?? [];
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null;
 
-type Fields = Partial<Record<'id' | 'original_id' | 'auth_code' | 'rrn', unknown>> & {
-  merchant: Partial<Record<string, unknown>>;
-};
+type Fields = Record<string, unknown> & { merchant: Record<string, unknown> };
 
-/** An error for each field refused for the card number it holds. */
-function refusals(event: Fields, check: Check): FieldError[] {
-  const errors: FieldError[] = [];
-  const merchant = event.merchant;
-  for (const key of REFUSED_MERCHANT_FIELDS) {
-    if (check.holds(`merchant.${key}`, merchant[key]))
-      errors.push({ path: `merchant.${key}`, message: MESSAGE });
+const fieldValue = (event: Fields, slot: Slot): unknown =>
+  (slot.inMerchant ? event.merchant : event)[slot.key];
+
+/**
+ * An error for each field refused for the card number it holds, or undefined (no array for the common case).
+ * A field holds one when its value or its source holds any card's number (holdsCardNumber) or the event's
+ * own PAN spread by any characters; a reference is hashed when its value or source holds any card's.
+ */
+function refusals(event: Fields, pan: string | undefined, sourced: number): FieldError[] | undefined {
+  let errors: FieldError[] | undefined;
+  for (const slot of REFUSED) {
+    if ((sourced & ((slot.bit << ANY) | (slot.bit << OWN))) !== 0 || holds(fieldValue(event, slot), pan)) {
+      errors ??= [];
+      errors.push({ path: slot.path, message: MESSAGE });
+    }
   }
-  if (check.holds('auth_code', event.auth_code)) errors.push({ path: 'auth_code', message: MESSAGE });
   // A reference is hashed by its value alone (as CardKeys.reference), so equal references hash equally in every
   // event and in merchants' MIDs. The own PAN spread by other characters is visible only beside that PAN:
   // a reference holding it, and no card number by itself, is refused rather than hashed in some events only.
-  for (const field of HASHED_FIELDS) {
-    const value = field === 'merchant.mid' ? merchant.mid : event[field];
-    if (check.ownPanOnly(field, value) && !check.hashed(field, value))
-      errors.push({ path: field, message: MESSAGE });
+  for (const slot of HASHED) {
+    const value = fieldValue(event, slot);
+    const ownPan = (sourced & (slot.bit << OWN)) !== 0 || ownPanIn(value, pan);
+    if (ownPan && (sourced & (slot.bit << ANY)) === 0 && !anyCardIn(value)) {
+      errors ??= [];
+      errors.push({ path: slot.path, message: MESSAGE });
+    }
   }
   return errors;
 }
 
-type Check = ReturnType<typeof detector>;
-
 /**
- * `holds`: whether a field holds a card number: any card's (holdsCardNumber), the event's own PAN spread by
- * any characters, or either of them in the text the field was cut from. `hashed`: whether a reference is
- * kept as its hash: it, or its source, holds a card number by holdsCardNumber (its value alone decides).
+ * The fields whose source text holds a card number, as a mask: bit `field << ANY` when it holds any card's,
+ * else `field << OWN` when it holds the event's own PAN spread out. 0 without sources (the common case).
  */
-function detector(pan: string | undefined, sources: readonly SourceText[]) {
-  const ownPan = (value: string) => pan !== undefined && containsDigits(value, pan);
-  let anyCard: Set<EventField> | undefined;
-  let own: Set<EventField> | undefined;
+function sourceMarks(pan: string | undefined, sources: readonly SourceText[]): number {
+  let marks = 0;
   for (const source of sources) {
-    if (holdsCardNumber(source.text)) {
-      anyCard ??= new Set();
-      anyCard.add(source.field);
-    } else if (ownPan(source.text)) {
-      own ??= new Set();
-      own.add(source.field);
-    }
+    const bit = BIT_OF.get(source.field) ?? 0;
+    if (holdsCardNumber(source.text)) marks |= bit << ANY;
+    else if (ownPanIn(source.text, pan)) marks |= bit << OWN;
   }
-  const hashed = (field: EventField, value: unknown): boolean =>
-    (typeof value === 'string' && holdsCardNumber(value)) || (anyCard?.has(field) ?? false);
-  const ownPanOnly = (field: EventField, value: unknown): boolean =>
-    (typeof value === 'string' && ownPan(value)) || (own?.has(field) ?? false);
-  const holds = (field: EventField, value: unknown): boolean =>
-    hashed(field, value) || ownPanOnly(field, value);
-  return { holds, hashed, ownPanOnly };
+  return marks;
 }
 
-/** True when `digits` appear in `text`, also spread out by any other characters ("4111 1111/1111x1111"). */
-function containsDigits(text: string, digits: string): boolean {
+/** Whether a value holds any card's number or the event's own PAN spread out. */
+const holds = (value: unknown, pan: string | undefined): boolean => anyCardIn(value) || ownPanIn(value, pan);
+
+/**
+ * Whether a value is text holding any card's number. holdsCardNumber's first pass already answers ASCII with
+ * fewer than 12 digits without allocating; a length test cannot go first, as NFKC folds "⑪" to "11".
+ */
+const anyCardIn = (value: unknown): boolean => typeof value === 'string' && holdsCardNumber(value);
+
+/** Whether `value` holds the own `pan`'s digits, also spread by other characters ("4111 1111/1111x1111"). */
+function ownPanIn(value: unknown, pan: string | undefined): boolean {
+  if (pan === undefined || typeof value !== 'string' || value.length < pan.length) return false;
   let count = 0;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
     if (code >= 48 && code <= 57) count++;
   }
-  if (count < digits.length) return false; // the common case: no allocation
-  return text.replace(/[^0-9]/g, '').includes(digits);
+  if (count < pan.length) return false; // the common case: no allocation
+  return value.replace(/[^0-9]/g, '').includes(pan);
 }
