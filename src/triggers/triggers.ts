@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
 import type { CardKeys } from '../cards/card-keys.ts';
 import type { Executor } from '../db/client.ts';
@@ -121,9 +122,13 @@ const archivedConflict = () =>
     'This trigger is archived: it can no longer be changed or reactivated. Create a new trigger instead.',
   );
 
+/** Whether a part as it would be stored equals the stored one (compared as the JSON Postgres keeps). */
+const sameAsStored = (next: unknown, stored: unknown): boolean =>
+  isDeepStrictEqual(JSON.parse(JSON.stringify(next)), stored);
+
 /**
- * Replaces the given parts of a trigger (each whole) as its next version. An empty patch changes nothing
- * and writes no version.
+ * Replaces the given parts of a trigger (each whole) as its next version. A patch that changes nothing (empty,
+ * or every part equal to the current one) writes no version, takes no counter value and announces nothing.
  */
 export async function patchTrigger(
   deps: TriggerDeps,
@@ -140,7 +145,10 @@ export async function patchTrigger(
       ...(patch.limits !== undefined ? { limits: patch.limits } : {}),
       ...(patch.action !== undefined ? { action: patch.action } : {}),
     };
-    if (Object.keys(changes).length === 0) return current;
+    const changed = (Object.keys(changes) as (keyof typeof changes)[]).some(
+      (part) => !sameAsStored(changes[part], current[part]),
+    );
+    if (!changed) return current;
     if (patch.action) await checkActionScope(tx, input.appId, patch.action);
     const changeSeq = await nextChangeSeq(tx);
     const [row] = await tx

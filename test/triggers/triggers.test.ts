@@ -453,6 +453,34 @@ describe('change notifications', () => {
     expect(await currentChangeSeq(platform.deps.db)).toBeGreaterThanOrEqual(seqs[3]!);
   });
 
+  it('writes, counts and announces nothing for a patch equal to the current trigger', async () => {
+    const pan = '4000056655665556';
+    const match = { ...COFFEE.match, mids: ['000123', pan] };
+    const { body: trigger } = await as(tokenA).post('/v1/triggers', { ...COFFEE, match });
+    await noticeOf(trigger.id, 1);
+    const seq = await currentChangeSeq(platform.deps.db);
+    // Each part as the app would send it again: defaults left out, the card-number MID in the clear.
+    for (const patch of [
+      { status: 'active' },
+      { name: COFFEE.name },
+      { match },
+      { limits: COFFEE.limits },
+      { action: COFFEE.action },
+      { name: COFFEE.name, status: 'active', match, limits: COFFEE.limits, action: COFFEE.action },
+    ]) {
+      const res = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, patch);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(trigger);
+    }
+    expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
+    expect(await currentChangeSeq(platform.deps.db)).toBe(seq);
+    // A part that differs still makes a version.
+    const renamed = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, { status: 'active', name: 'New' });
+    expect(renamed.body).toMatchObject({ version: 2, name: 'New' });
+    expect((await noticeOf(trigger.id, 2)).seq).toBe(seq + 1);
+    expect(notices.filter((n) => n.id === trigger.id).map((n) => n.version)).toEqual([1, 2]);
+  });
+
   it('sends nothing for a refused change', async () => {
     const { body: trigger } = await as(tokenA).post('/v1/triggers', COFFEE);
     await noticeOf(trigger.id, 1);
