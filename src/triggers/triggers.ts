@@ -34,6 +34,10 @@ interface TriggerDeps {
 const storedMatch = (match: TriggerMatch, cardKeys: CardKeys): TriggerMatch =>
   match.mids ? { ...match, mids: match.mids.map((mid) => cardKeys.reference(mid)) } : match;
 
+// A change's time is taken when its statement runs, not when its transaction began (`now()`): a change that
+// waited for the row lock gets the next version, so it must also get a later time than the change before it.
+const changedAt = sql`statement_timestamp()`;
+
 /** The scope an action needs must be one the app registered; otherwise a 422 on `action.type`. */
 async function checkActionScope(db: Executor, appId: string, action: TriggerAction): Promise<void> {
   const [app] = await db.select({ scopes: apps.scopes }).from(apps).where(eq(apps.id, appId));
@@ -68,6 +72,8 @@ export async function createTrigger(
         limits: input.trigger.limits,
         action: input.trigger.action,
         changeSeq,
+        createdAt: changedAt,
+        updatedAt: changedAt,
       })
       .returning();
     await recordChange(tx, row!);
@@ -157,7 +163,7 @@ export async function patchTrigger(
         ...changes,
         version: current.version + 1,
         changeSeq,
-        updatedAt: sql`now()`,
+        updatedAt: changedAt,
       })
       .where(eq(triggers.id, current.id))
       .returning();
@@ -184,8 +190,8 @@ export async function archiveTrigger(
         status: 'archived',
         version: current.version + 1,
         changeSeq,
-        updatedAt: sql`now()`,
-        archivedAt: sql`now()`,
+        updatedAt: changedAt,
+        archivedAt: changedAt,
       })
       .where(eq(triggers.id, current.id))
       .returning();

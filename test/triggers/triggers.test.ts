@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Executor } from '../../src/db/client.ts';
 import { currentChangeSeq, TRIGGERS_CHANNEL, type TriggerChangeNotice } from '../../src/triggers/changes.ts';
-import { listTriggerVersions, patchTrigger } from '../../src/triggers/triggers.ts';
+import { archiveTrigger, listTriggerVersions, patchTrigger } from '../../src/triggers/triggers.ts';
 import { databaseUrl } from '../helpers/pg.ts';
 import { type RequestOptions, usePlatform } from '../helpers/platform.ts';
 import { authorize, registerApp, signUp, type TestApp, tokenRequest } from '../oauth/support.ts';
@@ -189,6 +191,48 @@ describe('the trigger API', () => {
     expect(new Set(versions.slice(1).map((v) => v.name))).toEqual(new Set(names));
     const last = await as(tokenA).get(`/v1/triggers/${trigger.id}`);
     expect(last.body).toMatchObject({ version: 13, name: versions.at(-1)!.name });
+  });
+
+  it('dates each version no earlier than the one before, even for a change whose transaction began first', async () => {
+    const { body: trigger } = await as(tokenA).post('/v1/triggers', COFFEE);
+    const deps = { db: platform.deps.db, cardKeys: platform.deps.cardKeys };
+    // A transaction that began before another change committed, then changes the trigger after it.
+    const lateChange = async (change: (tx: Executor) => Promise<unknown>, name: string) => {
+      let began!: () => void;
+      const beganP = new Promise<void>((resolve) => {
+        began = resolve;
+      });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const late = platform.deps.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1`);
+        began();
+        await released;
+        await change(tx);
+      });
+      await beganP;
+      const other = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, { name });
+      expect(other.status).toBe(200);
+      release();
+      await late;
+    };
+    await lateChange(
+      (tx) =>
+        patchTrigger({ ...deps, db: tx }, { appId: appA.id, id: trigger.id, patch: { status: 'paused' } }),
+      'First',
+    );
+    await lateChange((tx) => archiveTrigger({ db: tx }, { appId: appA.id, id: trigger.id }), 'Second');
+
+    const versions = await listTriggerVersions(platform.deps.db, trigger.id);
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
+    const times = versions.map((v) => v.createdAt.getTime());
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const read = await as(tokenA).get(`/v1/triggers/${trigger.id}`);
+    expect(read.body).toMatchObject({ status: 'archived', version: 5 });
+    expect(Date.parse(read.body.updated_at)).toBe(times[4]);
+    expect(Date.parse(read.body.archived_at)).toBe(times[4]);
   });
 
   it('archives on DELETE: still readable, never changed again', async () => {
