@@ -266,6 +266,24 @@ describe('the trigger API', () => {
     expect(archived.body.data.map((t: { id: string }) => t.id)).toContain(trigger.id);
   });
 
+  it('keeps an app’s triggers and their versions: deleting the app or a trigger row is refused', async () => {
+    const app = await registerApp(platform, { name: 'Short-lived', scopes: ['transactions'] });
+    const { body: trigger } = await as(await appToken(app)).post('/v1/triggers', {
+      name: 'Raw',
+      action: { type: 'webhook' },
+    });
+    const seq = await currentChangeSeq(platform.deps.db);
+    // Apps are disabled, never deleted: a cascade would drop triggers with no version, counter bump or NOTIFY.
+    await expect(platform.deps.sql`delete from apps where id = ${app.id}`).rejects.toMatchObject({
+      code: '23503',
+    });
+    await expect(platform.deps.sql`delete from triggers where id = ${trigger.id}`).rejects.toMatchObject({
+      code: '23503',
+    });
+    expect(await countTriggers(app.id)).toEqual({ triggers: 1, versions: 1 });
+    expect(await currentChangeSeq(platform.deps.db)).toBe(seq);
+  });
+
   it('honours Idempotency-Key on create', async () => {
     const key = { headers: { 'idempotency-key': 'create-coffee-1' } };
     const before = await countTriggers(appA.id);
