@@ -13,6 +13,7 @@ import {
 import { AppError, invalidFields, notFound } from '../errors.ts';
 import { newId } from '../lib/ids.ts';
 import {
+  budgetProblem,
   SCOPE_OF_ACTION,
   type TriggerAction,
   type TriggerInput,
@@ -144,6 +145,11 @@ export async function patchTrigger(
   return deps.db.transaction(async (tx) => {
     const current = await lockForChange(tx, input.appId, input.id);
     if (current.status === 'archived') throw archivedConflict();
+    // Limits and action are patched whole but apart: whether a budget fits is a question of the pair.
+    if (patch.limits !== undefined || patch.action !== undefined) {
+      const problem = budgetProblem(patch.limits ?? current.limits, patch.action ?? current.action);
+      if (problem) throw invalidFields([{ path: 'limits.budget', message: problem }]);
+    }
     const changes = {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(patch.status !== undefined ? { status: patch.status } : {}),

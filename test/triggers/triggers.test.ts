@@ -160,6 +160,7 @@ describe('the trigger API', () => {
 
     const paused = await as(tokenA).patch(`/v1/triggers/${id}`, {
       status: 'paused',
+      limits: { per_card: 10 }, // a receipt spends nothing: it cannot keep the budget
       action: { type: 'receipt' },
     });
     expect(paused.body).toMatchObject({ version: 3, status: 'paused', action: { type: 'receipt' } });
@@ -353,7 +354,7 @@ describe('refusals', () => {
     const before = await countTriggers(appA.id);
     const refused = await as(tokenA).post(
       '/v1/triggers',
-      { ...COFFEE, action: { type: 'points', per_unit: 10 } },
+      { ...COFFEE, limits: {}, action: { type: 'points', per_unit: 10 } },
       { headers: { 'idempotency-key': 'points-1' } },
     );
     expect(refused.status).toBe(422);
@@ -366,7 +367,7 @@ describe('refusals', () => {
     const { body: trigger } = await as(tokenA).post('/v1/triggers', COFFEE);
     const patched = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, {
       name: 'Coupons now',
-      action: { type: 'coupon', code_prefix: 'BB' },
+      action: { type: 'coupon', code_prefix: 'BB', value: { amount: 100, currency: 'USD' } },
     });
     expect(patched.status).toBe(422);
     expect(patched.body.code).toBe('validation_failed');
@@ -375,6 +376,34 @@ describe('refusals', () => {
     ]);
     expect((await as(tokenA).get(`/v1/triggers/${trigger.id}`)).body).toEqual(trigger);
     expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
+  });
+
+  it('refuses a budget on an action that cannot spend it, on create and on either half of a patch', async () => {
+    const before = await countTriggers(appA.id);
+    const created = await as(tokenA).post('/v1/triggers', { ...COFFEE, action: { type: 'receipt' } });
+    expect(created.status).toBe(422);
+    expect(created.body.code).toBe('validation_failed');
+    expect(created.body.errors).toEqual([
+      { path: 'limits.budget', message: expect.stringMatching(/receipt/) },
+    ]);
+    expect(await countTriggers(appA.id)).toEqual(before);
+
+    const { body: cashback } = await as(tokenA).post('/v1/triggers', COFFEE);
+    const { body: webhook } = await as(tokenA).post('/v1/triggers', {
+      name: 'Raw',
+      action: { type: 'webhook' },
+    });
+    for (const [trigger, patch] of [
+      [cashback, { action: { type: 'receipt' } }],
+      [webhook, { limits: COFFEE.limits }],
+    ] as const) {
+      const refused = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, patch);
+      expect(refused.status).toBe(422);
+      expect(refused.body.code).toBe('validation_failed');
+      expect(refused.body.errors).toEqual([{ path: 'limits.budget', message: expect.any(String) }]);
+      expect((await as(tokenA).get(`/v1/triggers/${trigger.id}`)).body).toEqual(trigger);
+      expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
+    }
   });
 
   it('lists every problem of a nonsense trigger at once', async () => {
