@@ -1,8 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
-import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { CardKeys } from '../cards/card-keys.ts';
 import type { Executor } from '../db/client.ts';
-import { type Page, toPage } from '../db/paginate.ts';
+import type { Page } from '../db/paginate.ts';
+import { pageOfRows } from '../db/rows.ts';
 import {
   apps,
   type TriggerRow,
@@ -83,24 +84,16 @@ export async function createTrigger(
 }
 
 /** An app's triggers, newest first, optionally of one status. */
-export async function listTriggers(
+export const listTriggers = (
   db: Executor,
   params: Page & { appId: string; status?: TriggerStatus | undefined },
-) {
-  const rows = await db
-    .select()
-    .from(triggers)
-    .where(
-      and(
-        eq(triggers.appId, params.appId),
-        params.status ? eq(triggers.status, params.status) : undefined,
-        params.startingAfter ? lt(triggers.id, params.startingAfter) : undefined,
-      ),
-    )
-    .orderBy(desc(triggers.id))
-    .limit(params.limit + 1);
-  return toPage(rows, params.limit);
-}
+) =>
+  pageOfRows(
+    db,
+    triggers,
+    params,
+    and(eq(triggers.appId, params.appId), params.status ? eq(triggers.status, params.status) : undefined),
+  );
 
 /** One of the app's triggers; another app's id is not found, exactly like an unknown one. */
 export async function getTrigger(db: Executor, params: { appId: string; id: string }): Promise<TriggerRow> {
@@ -206,23 +199,15 @@ export async function archiveTrigger(
   });
 }
 
-/** Every version of a trigger, oldest first. */
-export async function listTriggerVersions(db: Executor, triggerId: string): Promise<TriggerVersionRow[]> {
-  return db
-    .select()
-    .from(triggerVersions)
-    .where(eq(triggerVersions.triggerId, triggerId))
-    .orderBy(asc(triggerVersions.version));
-}
-
-/** The definition a trigger had at `version` (what an action fired under). */
-export async function getTriggerVersion(
+/** Every version of one of the app's triggers, oldest first; none for another app's trigger. */
+export async function listTriggerVersions(
   db: Executor,
-  params: { triggerId: string; version: number },
-): Promise<TriggerVersionRow | undefined> {
-  const [row] = await db
-    .select()
+  params: { appId: string; id: string },
+): Promise<TriggerVersionRow[]> {
+  return db
+    .select(getTableColumns(triggerVersions))
     .from(triggerVersions)
-    .where(and(eq(triggerVersions.triggerId, params.triggerId), eq(triggerVersions.version, params.version)));
-  return row;
+    .innerJoin(triggers, eq(triggers.id, triggerVersions.triggerId))
+    .where(and(eq(triggerVersions.triggerId, params.id), eq(triggers.appId, params.appId)))
+    .orderBy(asc(triggerVersions.version));
 }

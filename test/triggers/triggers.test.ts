@@ -88,7 +88,7 @@ describe('the trigger API', () => {
     expect(read.status).toBe(200);
     expect(read.body).toEqual(created.body);
 
-    const versions = await listTriggerVersions(platform.deps.db, created.body.id);
+    const versions = await listTriggerVersions(platform.deps.db, { appId: appA.id, id: created.body.id });
     expect(versions).toEqual([
       expect.objectContaining({
         version: 1,
@@ -169,7 +169,7 @@ describe('the trigger API', () => {
     const unchanged = await as(tokenA).patch(`/v1/triggers/${id}`, {});
     expect(unchanged.body).toEqual(paused.body);
 
-    const versions = await listTriggerVersions(platform.deps.db, id);
+    const versions = await listTriggerVersions(platform.deps.db, { appId: appA.id, id });
     expect(versions.map((v) => [v.version, v.name, v.status, v.action.type])).toEqual([
       [1, COFFEE.name, 'active', 'cashback'],
       [2, 'Coffee, cheaper', 'active', 'cashback'],
@@ -187,7 +187,7 @@ describe('the trigger API', () => {
     );
     expect(answers.map((a) => a.status)).toEqual(names.map(() => 200));
     expect(answers.map((a) => a.body.version).sort((a, b) => a - b)).toEqual(names.map((_, i) => i + 2));
-    const versions = await listTriggerVersions(platform.deps.db, trigger.id);
+    const versions = await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id });
     expect(versions.map((v) => v.version)).toEqual([1, ...names.map((_, i) => i + 2)]);
     expect(new Set(versions.slice(1).map((v) => v.name))).toEqual(new Set(names));
     const last = await as(tokenA).get(`/v1/triggers/${trigger.id}`);
@@ -226,7 +226,7 @@ describe('the trigger API', () => {
     );
     await lateChange((tx) => archiveTrigger({ db: tx }, { appId: appA.id, id: trigger.id }), 'Second');
 
-    const versions = await listTriggerVersions(platform.deps.db, trigger.id);
+    const versions = await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id });
     expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
     const times = versions.map((v) => v.createdAt.getTime());
     expect(times).toEqual([...times].sort((a, b) => a - b));
@@ -259,10 +259,9 @@ describe('the trigger API', () => {
 
     expect((await as(tokenA).delete(`/v1/triggers/${trigger.id}`)).status).toBe(204);
     expect((await as(tokenA).get(`/v1/triggers/${trigger.id}`)).body).toEqual(read.body);
-    expect((await listTriggerVersions(platform.deps.db, trigger.id)).map((v) => v.status)).toEqual([
-      'active',
-      'archived',
-    ]);
+    expect(
+      (await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).map((v) => v.status),
+    ).toEqual(['active', 'archived']);
     const archived = await as(tokenA).get('/v1/triggers?status=archived');
     expect(archived.body.data.map((t: { id: string }) => t.id)).toContain(trigger.id);
   });
@@ -326,7 +325,9 @@ describe('isolation and authentication', () => {
     expect(list.body.data.map((t: { id: string }) => t.id)).not.toContain(trigger.id);
     // Untouched by the other app's attempts.
     expect((await as(tokenA).get(`/v1/triggers/${trigger.id}`)).body).toEqual(trigger);
-    expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
+    expect(await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).toHaveLength(1);
+    // Its versions are read only through its own app.
+    expect(await listTriggerVersions(platform.deps.db, { appId: appB.id, id: trigger.id })).toEqual([]);
   });
 
   it('refuses no token, a session token and a user-delegated token', async () => {
@@ -375,7 +376,7 @@ describe('refusals', () => {
       { path: 'action.type', message: expect.stringMatching(/"coupons"/) },
     ]);
     expect((await as(tokenA).get(`/v1/triggers/${trigger.id}`)).body).toEqual(trigger);
-    expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
+    expect(await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).toHaveLength(1);
   });
 
   it('refuses a budget on an action that cannot spend it, on create and on either half of a patch', async () => {
@@ -402,7 +403,7 @@ describe('refusals', () => {
       expect(refused.body.code).toBe('validation_failed');
       expect(refused.body.errors).toEqual([{ path: 'limits.budget', message: expect.any(String) }]);
       expect((await as(tokenA).get(`/v1/triggers/${trigger.id}`)).body).toEqual(trigger);
-      expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
+      expect(await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).toHaveLength(1);
     }
   });
 
@@ -563,7 +564,7 @@ describe('change notifications', () => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual(trigger);
     }
-    expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
+    expect(await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).toHaveLength(1);
     expect(await currentChangeSeq(platform.deps.db)).toBe(seq);
     // A part that differs still makes a version.
     const renamed = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, { status: 'active', name: 'New' });
@@ -581,7 +582,7 @@ describe('change notifications', () => {
     });
     expect(refused.status).toBe(422);
     expect(refused.body.code).toBe('validation_failed');
-    expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
+    expect(await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).toHaveLength(1);
     const { body: marker } = await as(tokenA).post('/v1/triggers', {
       name: 'marker',
       action: { type: 'webhook' },
