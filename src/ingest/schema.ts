@@ -4,7 +4,8 @@ import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { luhnValid } from '../cards/pan.ts';
 import { CountryCode } from '../lib/country.ts';
 import { CurrencyCode } from '../lib/currency.ts';
-import { ENTRY_MODES, EVENT_TYPES } from '../lib/payments.ts';
+import { ENTRY_MODES, EVENT_TYPES, MID_MAX_LENGTH } from '../lib/payments.ts';
+import { NO_CONTROL_CHARACTERS } from '../lib/text.ts';
 import { statedOffsetMinutes } from './local-time.ts';
 
 /** Most events a processor may send in one request. */
@@ -25,7 +26,7 @@ export const MAX_REFERENCE_LENGTH = 255;
 
 /** Longest value of each free-text field (after trimming, in code points as zod counts). */
 export const TEXT_MAX = {
-  mid: 64,
+  mid: MID_MAX_LENGTH,
   name: 200,
   city: 100,
   region: 100,
@@ -64,8 +65,8 @@ export const CardRef = z
   })
   .openapi('CardReference', { description: '`{ "pan" }` or `{ "token" }`' });
 
-// Control characters (NUL above all, which Postgres text cannot hold) are refused in every text field.
-const NO_CONTROL = /^\P{Cc}*$/u;
+// Control characters are refused in every text field.
+const NO_CONTROL = NO_CONTROL_CHARACTERS;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const text = (max: number) =>
   z

@@ -16,3 +16,6 @@ export type EntryMode = (typeof ENTRY_MODES)[number];
 
 export const CARD_SCHEMES = ['visa', 'mastercard', 'amex', 'discover', 'unknown'] as const;
 export type CardScheme = (typeof CARD_SCHEMES)[number];
+
+/** Longest merchant id (MID), after trimming: events and trigger matches share it. */
+export const MID_MAX_LENGTH = 64;

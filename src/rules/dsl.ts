@@ -2,7 +2,8 @@ import { z } from '@hono/zod-openapi';
 import { holdsCardNumber } from '../cards/card-numbers.ts';
 import { CountryCode } from '../lib/country.ts';
 import { CurrencyCode } from '../lib/currency.ts';
-import { CARD_SCHEMES, ENTRY_MODES } from '../lib/payments.ts';
+import { CARD_SCHEMES, ENTRY_MODES, MID_MAX_LENGTH } from '../lib/payments.ts';
+import { NO_CONTROL_CHARACTERS } from '../lib/text.ts';
 
 // The trigger DSL of CONTRACT.md ("Apps: triggers"): what an app sends, checked field by field so that every
 // nonsense gets a 422 naming it. Every object is strict (an unknown field anywhere is refused), and each
@@ -27,6 +28,23 @@ const LocalClock = z
   .string()
   .regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'must be a 24-hour local time HH:MM, such as 07:00');
 
+const oneOf = (values: readonly string[]) => `must be one of ${values.join(', ')}`;
+
+// Events' MIDs are trimmed, so a trigger's are too: " 000123 " would otherwise never match.
+const Mid = z
+  .string()
+  .trim()
+  .min(1)
+  .max(MID_MAX_LENGTH)
+  .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters');
+
+const Name = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(NO_CONTROL_CHARACTERS, 'must not contain control characters');
+
 const listOf = <T extends z.ZodType>(item: T) =>
   z
     .array(item)
@@ -49,7 +67,7 @@ export const TriggerMatch = z
     merchant_ids: listOf(
       z.string().regex(/^mer_[0-9A-Za-z]{1,60}$/, 'must be a merchant id (mer_…)'),
     ).optional(),
-    mids: listOf(z.string().min(1).max(64)).optional(),
+    mids: listOf(Mid).optional(),
     mccs: listOf(z.string().regex(/^[0-9]{4}$/, 'must be a four-digit merchant category code')).optional(),
     merchant_name_contains: z
       .string()
@@ -60,8 +78,8 @@ export const TriggerMatch = z
       .optional(),
     countries: listOf(CountryCode).optional(),
     currencies: listOf(CurrencyCode).optional(),
-    schemes: listOf(z.enum(KNOWN_SCHEMES)).optional(),
-    entry_modes: listOf(z.enum(ENTRY_MODES)).optional(),
+    schemes: listOf(z.enum(KNOWN_SCHEMES, { message: oneOf(KNOWN_SCHEMES) })).optional(),
+    entry_modes: listOf(z.enum(ENTRY_MODES, { message: oneOf(ENTRY_MODES) })).optional(),
     amount_min: Amount.optional(),
     amount_max: Amount.optional(),
     days_of_week: listOf(
@@ -176,11 +194,20 @@ export const TriggerAction = z
         .refine((a) => a.percent_bps !== undefined || a.fixed > 0, {
           message: 'needs percent_bps or a fixed amount above 0',
           path: ['percent_bps'],
+        })
+        .refine((a) => a.max === undefined || a.max >= a.fixed, {
+          message: 'must be at least fixed',
+          path: ['max'],
         }),
       z.strictObject({
         type: z.literal('coupon'),
         code_prefix: z
-          .string({ message: 'is required for a coupon' })
+          .string({
+            error: (issue) =>
+              issue.input === undefined
+                ? 'is required for a coupon'
+                : 'must be 1 to 12 capital letters or digits',
+          })
           .regex(/^[A-Z0-9]{1,12}$/, 'must be 1 to 12 capital letters or digits'),
         value: z.strictObject({ amount: Amount.min(1), currency: CurrencyCode }).optional(),
         expires_in_days: z.number().int().min(1).max(3650).optional(),
@@ -213,21 +240,43 @@ export const SCOPE_OF_ACTION = {
 
 export const TRIGGER_STATUSES = ['active', 'paused', 'archived'] as const;
 
+/**
+ * Why a budget cannot go with this action, if it cannot: only cashback and a coupon's value in the budget's
+ * currency spend from a budget (decide.ts), so on any other action it would never be spent.
+ */
+export function budgetProblem(
+  limits: z.output<typeof TriggerLimits>,
+  action: z.output<typeof TriggerAction>,
+): string | undefined {
+  const { budget } = limits;
+  if (!budget || action.type === 'cashback') return undefined;
+  if (action.type !== 'coupon')
+    return `a ${action.type} action spends nothing, so it cannot have a budget (only cashback and a coupon with a value can)`;
+  if (!action.value) return 'a coupon without a value spends nothing, so it cannot have a budget';
+  if (action.value.currency !== budget.currency)
+    return `must be in the coupon value's currency (${action.value.currency}): only that spends from it`;
+  return undefined;
+}
+
 /** A trigger as an app creates it. */
 export const TriggerInput = z
   .strictObject({
-    name: z.string().trim().min(1).max(200),
+    name: Name,
     status: z.enum(['active', 'paused']).default('active'),
     match: TriggerMatch.default({}),
     limits: TriggerLimits.default({}),
     action: TriggerAction,
+  })
+  .superRefine((trigger, ctx) => {
+    const problem = budgetProblem(trigger.limits, trigger.action);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['limits', 'budget'], message: problem });
   })
   .openapi('TriggerInput');
 
 /** A change to a trigger: any top-level part, each replaced whole. */
 export const TriggerPatch = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
+    name: Name.optional(),
     status: z.enum(['active', 'paused']).optional(),
     match: TriggerMatch.optional(),
     limits: TriggerLimits.optional(),

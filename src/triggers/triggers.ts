@@ -1,7 +1,9 @@
-import { and, asc, desc, eq, lt, sql } from 'drizzle-orm';
+import { isDeepStrictEqual } from 'node:util';
+import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { CardKeys } from '../cards/card-keys.ts';
 import type { Executor } from '../db/client.ts';
-import { type Page, toPage } from '../db/paginate.ts';
+import type { Page } from '../db/paginate.ts';
+import { pageOfRows } from '../db/rows.ts';
 import {
   apps,
   type TriggerRow,
@@ -12,6 +14,7 @@ import {
 import { AppError, invalidFields, notFound } from '../errors.ts';
 import { newId } from '../lib/ids.ts';
 import {
+  budgetProblem,
   SCOPE_OF_ACTION,
   type TriggerAction,
   type TriggerInput,
@@ -32,6 +35,10 @@ interface TriggerDeps {
  */
 const storedMatch = (match: TriggerMatch, cardKeys: CardKeys): TriggerMatch =>
   match.mids ? { ...match, mids: match.mids.map((mid) => cardKeys.reference(mid)) } : match;
+
+// A change's time is taken when its statement runs, not when its transaction began (`now()`): a change that
+// waited for the row lock gets the next version, so it must also get a later time than the change before it.
+const changedAt = sql`statement_timestamp()`;
 
 /** The scope an action needs must be one the app registered; otherwise a 422 on `action.type`. */
 async function checkActionScope(db: Executor, appId: string, action: TriggerAction): Promise<void> {
@@ -67,6 +74,8 @@ export async function createTrigger(
         limits: input.trigger.limits,
         action: input.trigger.action,
         changeSeq,
+        createdAt: changedAt,
+        updatedAt: changedAt,
       })
       .returning();
     await recordChange(tx, row!);
@@ -75,24 +84,16 @@ export async function createTrigger(
 }
 
 /** An app's triggers, newest first, optionally of one status. */
-export async function listTriggers(
+export const listTriggers = (
   db: Executor,
   params: Page & { appId: string; status?: TriggerStatus | undefined },
-) {
-  const rows = await db
-    .select()
-    .from(triggers)
-    .where(
-      and(
-        eq(triggers.appId, params.appId),
-        params.status ? eq(triggers.status, params.status) : undefined,
-        params.startingAfter ? lt(triggers.id, params.startingAfter) : undefined,
-      ),
-    )
-    .orderBy(desc(triggers.id))
-    .limit(params.limit + 1);
-  return toPage(rows, params.limit);
-}
+) =>
+  pageOfRows(
+    db,
+    triggers,
+    params,
+    and(eq(triggers.appId, params.appId), params.status ? eq(triggers.status, params.status) : undefined),
+  );
 
 /** One of the app's triggers; another app's id is not found, exactly like an unknown one. */
 export async function getTrigger(db: Executor, params: { appId: string; id: string }): Promise<TriggerRow> {
@@ -121,9 +122,13 @@ const archivedConflict = () =>
     'This trigger is archived: it can no longer be changed or reactivated. Create a new trigger instead.',
   );
 
+/** Whether a part as it would be stored equals the stored one (compared as the JSON Postgres keeps). */
+const sameAsStored = (next: unknown, stored: unknown): boolean =>
+  isDeepStrictEqual(JSON.parse(JSON.stringify(next)), stored);
+
 /**
- * Replaces the given parts of a trigger (each whole) as its next version. An empty patch changes nothing
- * and writes no version.
+ * Replaces the given parts of a trigger (each whole) as its next version. A patch that changes nothing (empty,
+ * or every part equal to the current one) writes no version, takes no counter value and announces nothing.
  */
 export async function patchTrigger(
   deps: TriggerDeps,
@@ -133,6 +138,11 @@ export async function patchTrigger(
   return deps.db.transaction(async (tx) => {
     const current = await lockForChange(tx, input.appId, input.id);
     if (current.status === 'archived') throw archivedConflict();
+    // Limits and action are patched whole but apart: whether a budget fits is a question of the pair.
+    if (patch.limits !== undefined || patch.action !== undefined) {
+      const problem = budgetProblem(patch.limits ?? current.limits, patch.action ?? current.action);
+      if (problem) throw invalidFields([{ path: 'limits.budget', message: problem }]);
+    }
     const changes = {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(patch.status !== undefined ? { status: patch.status } : {}),
@@ -140,7 +150,10 @@ export async function patchTrigger(
       ...(patch.limits !== undefined ? { limits: patch.limits } : {}),
       ...(patch.action !== undefined ? { action: patch.action } : {}),
     };
-    if (Object.keys(changes).length === 0) return current;
+    const changed = (Object.keys(changes) as (keyof typeof changes)[]).some(
+      (part) => !sameAsStored(changes[part], current[part]),
+    );
+    if (!changed) return current;
     if (patch.action) await checkActionScope(tx, input.appId, patch.action);
     const changeSeq = await nextChangeSeq(tx);
     const [row] = await tx
@@ -149,7 +162,7 @@ export async function patchTrigger(
         ...changes,
         version: current.version + 1,
         changeSeq,
-        updatedAt: sql`now()`,
+        updatedAt: changedAt,
       })
       .where(eq(triggers.id, current.id))
       .returning();
@@ -176,8 +189,8 @@ export async function archiveTrigger(
         status: 'archived',
         version: current.version + 1,
         changeSeq,
-        updatedAt: sql`now()`,
-        archivedAt: sql`now()`,
+        updatedAt: changedAt,
+        archivedAt: changedAt,
       })
       .where(eq(triggers.id, current.id))
       .returning();
@@ -186,23 +199,15 @@ export async function archiveTrigger(
   });
 }
 
-/** Every version of a trigger, oldest first. */
-export async function listTriggerVersions(db: Executor, triggerId: string): Promise<TriggerVersionRow[]> {
-  return db
-    .select()
-    .from(triggerVersions)
-    .where(eq(triggerVersions.triggerId, triggerId))
-    .orderBy(asc(triggerVersions.version));
-}
-
-/** The definition a trigger had at `version` (what an action fired under). */
-export async function getTriggerVersion(
+/** Every version of one of the app's triggers, oldest first; none for another app's trigger. */
+export async function listTriggerVersions(
   db: Executor,
-  params: { triggerId: string; version: number },
-): Promise<TriggerVersionRow | undefined> {
-  const [row] = await db
-    .select()
+  params: { appId: string; id: string },
+): Promise<TriggerVersionRow[]> {
+  return db
+    .select(getTableColumns(triggerVersions))
     .from(triggerVersions)
-    .where(and(eq(triggerVersions.triggerId, params.triggerId), eq(triggerVersions.version, params.version)));
-  return row;
+    .innerJoin(triggers, eq(triggers.id, triggerVersions.triggerId))
+    .where(and(eq(triggerVersions.triggerId, params.id), eq(triggers.appId, params.appId)))
+    .orderBy(asc(triggerVersions.version));
 }

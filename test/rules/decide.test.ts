@@ -129,7 +129,7 @@ describe('rewards', () => {
     [{ percent_bps: 10_000 }, 475, 475],
     [{ percent_bps: 250, fixed: 100 }, 1_999, 149], // 100 + 49.975
     [{ percent_bps: 500, max: 1000 }, 100_000, 1000], // 5000 capped
-    [{ fixed: 300, max: 200 }, 50, 200], // the cap holds for the fixed part too
+    [{ percent_bps: 10_000, fixed: 100, max: 120 }, 50, 120], // the cap holds for the fixed part too
     [{ percent_bps: 9_999 }, Number.MAX_SAFE_INTEGER, 9_006_298_534_815_516], // exact beyond 2^53 products
   ])('cashback %j on %i is %i (percentage rounded down)', (action, amount, expected) => {
     expect(cashbackFor(cashback(action), amount)).toBe(expected);

@@ -51,7 +51,8 @@ describe('the trigger DSL', () => {
   });
 
   const withMatch = (match: object) => ({ ...valid, match: { ...valid.match, ...match } });
-  const withAction = (action: object) => ({ ...valid, action });
+  // Without the budget, which only cashback and a valued coupon can spend.
+  const withAction = (action: object) => ({ ...valid, limits: {}, action });
 
   it.each([
     ['amount_min above amount_max', withMatch({ amount_min: 600, amount_max: 500 }), ['match.amount_max']],
@@ -105,8 +106,76 @@ describe('the trigger DSL', () => {
     ['an unknown field in limits', { ...valid, limits: { per_week: 1 } }, ['limits']],
     ['an unknown field in the action', withAction({ ...cashback, bonus: 1 }), ['action']],
     ['a zero limit', { ...valid, limits: { per_card: 0 } }, ['limits.per_card']],
+    ['a control character in a MID', withMatch({ mids: ['000\u0007123'] }), ['match.mids.0']],
+    ['a MID longer than an event’s', withMatch({ mids: ['1'.repeat(65)] }), ['match.mids.0']],
+    ['a blank MID', withMatch({ mids: ['   '] }), ['match.mids.0']],
+    ['the same MID twice once trimmed', withMatch({ mids: ['000123', ' 000123 '] }), ['match.mids']],
+    ['a control character in the name', { ...valid, name: 'Coffee\u0007' }, ['name']],
+    ['cashback fixed above max', withAction({ type: 'cashback', fixed: 300, max: 200 }), ['action.max']],
+    [
+      'a code_prefix of the wrong type',
+      withAction({ type: 'coupon', code_prefix: 5 }),
+      ['action.code_prefix'],
+    ],
+    ['a budget on a receipt', { ...valid, action: { type: 'receipt' } }, ['limits.budget']],
+    ['a budget on a webhook', { ...valid, action: { type: 'webhook' } }, ['limits.budget']],
+    ['a budget on points', { ...valid, action: { type: 'points', per_unit: 1 } }, ['limits.budget']],
+    [
+      'a budget on a social post',
+      { ...valid, action: { type: 'social_post', template: 'hi' } },
+      ['limits.budget'],
+    ],
+    [
+      'a budget on a coupon without value',
+      { ...valid, action: { type: 'coupon', code_prefix: 'BB' } },
+      ['limits.budget'],
+    ],
+    [
+      'a budget in another currency than the coupon’s value',
+      { ...valid, action: { type: 'coupon', code_prefix: 'BB', value: { amount: 100, currency: 'EUR' } } },
+      ['limits.budget'],
+    ],
   ])('refuses %s, naming the field once', (_name, input, paths) => {
     expect(problems(input).sort()).toEqual([...paths].sort());
+  });
+
+  it('trims MIDs as events’ are, and keeps a budget on what spends it', () => {
+    expect(TriggerInput.parse(withMatch({ mids: [' 000123 ', '9'] })).match.mids).toEqual(['000123', '9']);
+    expect(TriggerPatch.parse({ match: { mids: ['\t000123 '] } }).match?.mids).toEqual(['000123']);
+    const coupon = { type: 'coupon', code_prefix: 'BB', value: { amount: 100, currency: 'USD' } };
+    expect(TriggerInput.safeParse({ ...valid, action: coupon }).success).toBe(true);
+    expect(
+      TriggerInput.safeParse({ ...valid, action: { type: 'cashback', fixed: 200, max: 200 } }).success,
+    ).toBe(true);
+  });
+
+  it.each([
+    [
+      'a code_prefix of the wrong type',
+      withAction({ type: 'coupon', code_prefix: 5 }),
+      /^must be 1 to 12 capital/,
+    ],
+    ['a missing code_prefix', withAction({ type: 'coupon' }), /^is required/],
+    [
+      'an unknown scheme',
+      withMatch({ schemes: ['diners'] }),
+      /^must be one of visa, mastercard, amex, discover$/,
+    ],
+    [
+      'an unknown entry mode',
+      withMatch({ entry_modes: ['telepathy'] }),
+      /^must be one of contactless, chip, .*unknown$/,
+    ],
+    [
+      'a budget on points',
+      { ...valid, action: { type: 'points', per_unit: 1 } },
+      /points action spends nothing/,
+    ],
+    ['a control character in the name', { ...valid, name: 'A\u001fB' }, /control characters/],
+  ])('explains %s', (_name, input, message) => {
+    const result = TriggerInput.safeParse(input);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.message)).toEqual([expect.stringMatching(message)]);
   });
 
   it('reports every problem of a trigger at once', () => {

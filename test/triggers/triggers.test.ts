@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Executor } from '../../src/db/client.ts';
 import { currentChangeSeq, TRIGGERS_CHANNEL, type TriggerChangeNotice } from '../../src/triggers/changes.ts';
-import { listTriggerVersions, patchTrigger } from '../../src/triggers/triggers.ts';
+import { archiveTrigger, listTriggerVersions, patchTrigger } from '../../src/triggers/triggers.ts';
 import { databaseUrl } from '../helpers/pg.ts';
 import { type RequestOptions, usePlatform } from '../helpers/platform.ts';
 import { authorize, registerApp, signUp, type TestApp, tokenRequest } from '../oauth/support.ts';
@@ -86,7 +88,7 @@ describe('the trigger API', () => {
     expect(read.status).toBe(200);
     expect(read.body).toEqual(created.body);
 
-    const versions = await listTriggerVersions(platform.deps.db, created.body.id);
+    const versions = await listTriggerVersions(platform.deps.db, { appId: appA.id, id: created.body.id });
     expect(versions).toEqual([
       expect.objectContaining({
         version: 1,
@@ -158,6 +160,7 @@ describe('the trigger API', () => {
 
     const paused = await as(tokenA).patch(`/v1/triggers/${id}`, {
       status: 'paused',
+      limits: { per_card: 10 }, // a receipt spends nothing: it cannot keep the budget
       action: { type: 'receipt' },
     });
     expect(paused.body).toMatchObject({ version: 3, status: 'paused', action: { type: 'receipt' } });
@@ -166,7 +169,7 @@ describe('the trigger API', () => {
     const unchanged = await as(tokenA).patch(`/v1/triggers/${id}`, {});
     expect(unchanged.body).toEqual(paused.body);
 
-    const versions = await listTriggerVersions(platform.deps.db, id);
+    const versions = await listTriggerVersions(platform.deps.db, { appId: appA.id, id });
     expect(versions.map((v) => [v.version, v.name, v.status, v.action.type])).toEqual([
       [1, COFFEE.name, 'active', 'cashback'],
       [2, 'Coffee, cheaper', 'active', 'cashback'],
@@ -184,11 +187,53 @@ describe('the trigger API', () => {
     );
     expect(answers.map((a) => a.status)).toEqual(names.map(() => 200));
     expect(answers.map((a) => a.body.version).sort((a, b) => a - b)).toEqual(names.map((_, i) => i + 2));
-    const versions = await listTriggerVersions(platform.deps.db, trigger.id);
+    const versions = await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id });
     expect(versions.map((v) => v.version)).toEqual([1, ...names.map((_, i) => i + 2)]);
     expect(new Set(versions.slice(1).map((v) => v.name))).toEqual(new Set(names));
     const last = await as(tokenA).get(`/v1/triggers/${trigger.id}`);
     expect(last.body).toMatchObject({ version: 13, name: versions.at(-1)!.name });
+  });
+
+  it('dates each version no earlier than the one before, even for a change whose transaction began first', async () => {
+    const { body: trigger } = await as(tokenA).post('/v1/triggers', COFFEE);
+    const deps = { db: platform.deps.db, cardKeys: platform.deps.cardKeys };
+    // A transaction that began before another change committed, then changes the trigger after it.
+    const lateChange = async (change: (tx: Executor) => Promise<unknown>, name: string) => {
+      let began!: () => void;
+      const beganP = new Promise<void>((resolve) => {
+        began = resolve;
+      });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const late = platform.deps.db.transaction(async (tx) => {
+        await tx.execute(sql`select 1`);
+        began();
+        await released;
+        await change(tx);
+      });
+      await beganP;
+      const other = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, { name });
+      expect(other.status).toBe(200);
+      release();
+      await late;
+    };
+    await lateChange(
+      (tx) =>
+        patchTrigger({ ...deps, db: tx }, { appId: appA.id, id: trigger.id, patch: { status: 'paused' } }),
+      'First',
+    );
+    await lateChange((tx) => archiveTrigger({ db: tx }, { appId: appA.id, id: trigger.id }), 'Second');
+
+    const versions = await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id });
+    expect(versions.map((v) => v.version)).toEqual([1, 2, 3, 4, 5]);
+    const times = versions.map((v) => v.createdAt.getTime());
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const read = await as(tokenA).get(`/v1/triggers/${trigger.id}`);
+    expect(read.body).toMatchObject({ status: 'archived', version: 5 });
+    expect(Date.parse(read.body.updated_at)).toBe(times[4]);
+    expect(Date.parse(read.body.archived_at)).toBe(times[4]);
   });
 
   it('archives on DELETE: still readable, never changed again', async () => {
@@ -214,12 +259,29 @@ describe('the trigger API', () => {
 
     expect((await as(tokenA).delete(`/v1/triggers/${trigger.id}`)).status).toBe(204);
     expect((await as(tokenA).get(`/v1/triggers/${trigger.id}`)).body).toEqual(read.body);
-    expect((await listTriggerVersions(platform.deps.db, trigger.id)).map((v) => v.status)).toEqual([
-      'active',
-      'archived',
-    ]);
+    expect(
+      (await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).map((v) => v.status),
+    ).toEqual(['active', 'archived']);
     const archived = await as(tokenA).get('/v1/triggers?status=archived');
     expect(archived.body.data.map((t: { id: string }) => t.id)).toContain(trigger.id);
+  });
+
+  it('keeps an app’s triggers and their versions: deleting the app or a trigger row is refused', async () => {
+    const app = await registerApp(platform, { name: 'Short-lived', scopes: ['transactions'] });
+    const { body: trigger } = await as(await appToken(app)).post('/v1/triggers', {
+      name: 'Raw',
+      action: { type: 'webhook' },
+    });
+    const seq = await currentChangeSeq(platform.deps.db);
+    // Apps are disabled, never deleted: a cascade would drop triggers with no version, counter bump or NOTIFY.
+    await expect(platform.deps.sql`delete from apps where id = ${app.id}`).rejects.toMatchObject({
+      code: '23503',
+    });
+    await expect(platform.deps.sql`delete from triggers where id = ${trigger.id}`).rejects.toMatchObject({
+      code: '23503',
+    });
+    expect(await countTriggers(app.id)).toEqual({ triggers: 1, versions: 1 });
+    expect(await currentChangeSeq(platform.deps.db)).toBe(seq);
   });
 
   it('honours Idempotency-Key on create', async () => {
@@ -263,7 +325,9 @@ describe('isolation and authentication', () => {
     expect(list.body.data.map((t: { id: string }) => t.id)).not.toContain(trigger.id);
     // Untouched by the other app's attempts.
     expect((await as(tokenA).get(`/v1/triggers/${trigger.id}`)).body).toEqual(trigger);
-    expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
+    expect(await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).toHaveLength(1);
+    // Its versions are read only through its own app.
+    expect(await listTriggerVersions(platform.deps.db, { appId: appB.id, id: trigger.id })).toEqual([]);
   });
 
   it('refuses no token, a session token and a user-delegated token', async () => {
@@ -291,7 +355,7 @@ describe('refusals', () => {
     const before = await countTriggers(appA.id);
     const refused = await as(tokenA).post(
       '/v1/triggers',
-      { ...COFFEE, action: { type: 'points', per_unit: 10 } },
+      { ...COFFEE, limits: {}, action: { type: 'points', per_unit: 10 } },
       { headers: { 'idempotency-key': 'points-1' } },
     );
     expect(refused.status).toBe(422);
@@ -304,7 +368,7 @@ describe('refusals', () => {
     const { body: trigger } = await as(tokenA).post('/v1/triggers', COFFEE);
     const patched = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, {
       name: 'Coupons now',
-      action: { type: 'coupon', code_prefix: 'BB' },
+      action: { type: 'coupon', code_prefix: 'BB', value: { amount: 100, currency: 'USD' } },
     });
     expect(patched.status).toBe(422);
     expect(patched.body.code).toBe('validation_failed');
@@ -312,7 +376,35 @@ describe('refusals', () => {
       { path: 'action.type', message: expect.stringMatching(/"coupons"/) },
     ]);
     expect((await as(tokenA).get(`/v1/triggers/${trigger.id}`)).body).toEqual(trigger);
-    expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
+    expect(await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).toHaveLength(1);
+  });
+
+  it('refuses a budget on an action that cannot spend it, on create and on either half of a patch', async () => {
+    const before = await countTriggers(appA.id);
+    const created = await as(tokenA).post('/v1/triggers', { ...COFFEE, action: { type: 'receipt' } });
+    expect(created.status).toBe(422);
+    expect(created.body.code).toBe('validation_failed');
+    expect(created.body.errors).toEqual([
+      { path: 'limits.budget', message: expect.stringMatching(/receipt/) },
+    ]);
+    expect(await countTriggers(appA.id)).toEqual(before);
+
+    const { body: cashback } = await as(tokenA).post('/v1/triggers', COFFEE);
+    const { body: webhook } = await as(tokenA).post('/v1/triggers', {
+      name: 'Raw',
+      action: { type: 'webhook' },
+    });
+    for (const [trigger, patch] of [
+      [cashback, { action: { type: 'receipt' } }],
+      [webhook, { limits: COFFEE.limits }],
+    ] as const) {
+      const refused = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, patch);
+      expect(refused.status).toBe(422);
+      expect(refused.body.code).toBe('validation_failed');
+      expect(refused.body.errors).toEqual([{ path: 'limits.budget', message: expect.any(String) }]);
+      expect((await as(tokenA).get(`/v1/triggers/${trigger.id}`)).body).toEqual(trigger);
+      expect(await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).toHaveLength(1);
+    }
   });
 
   it('lists every problem of a nonsense trigger at once', async () => {
@@ -453,6 +545,34 @@ describe('change notifications', () => {
     expect(await currentChangeSeq(platform.deps.db)).toBeGreaterThanOrEqual(seqs[3]!);
   });
 
+  it('writes, counts and announces nothing for a patch equal to the current trigger', async () => {
+    const pan = '4000056655665556';
+    const match = { ...COFFEE.match, mids: ['000123', pan] };
+    const { body: trigger } = await as(tokenA).post('/v1/triggers', { ...COFFEE, match });
+    await noticeOf(trigger.id, 1);
+    const seq = await currentChangeSeq(platform.deps.db);
+    // Each part as the app would send it again: defaults left out, the card-number MID in the clear.
+    for (const patch of [
+      { status: 'active' },
+      { name: COFFEE.name },
+      { match },
+      { limits: COFFEE.limits },
+      { action: COFFEE.action },
+      { name: COFFEE.name, status: 'active', match, limits: COFFEE.limits, action: COFFEE.action },
+    ]) {
+      const res = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, patch);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(trigger);
+    }
+    expect(await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).toHaveLength(1);
+    expect(await currentChangeSeq(platform.deps.db)).toBe(seq);
+    // A part that differs still makes a version.
+    const renamed = await as(tokenA).patch(`/v1/triggers/${trigger.id}`, { status: 'active', name: 'New' });
+    expect(renamed.body).toMatchObject({ version: 2, name: 'New' });
+    expect((await noticeOf(trigger.id, 2)).seq).toBe(seq + 1);
+    expect(notices.filter((n) => n.id === trigger.id).map((n) => n.version)).toEqual([1, 2]);
+  });
+
   it('sends nothing for a refused change', async () => {
     const { body: trigger } = await as(tokenA).post('/v1/triggers', COFFEE);
     await noticeOf(trigger.id, 1);
@@ -462,7 +582,7 @@ describe('change notifications', () => {
     });
     expect(refused.status).toBe(422);
     expect(refused.body.code).toBe('validation_failed');
-    expect(await listTriggerVersions(platform.deps.db, trigger.id)).toHaveLength(1);
+    expect(await listTriggerVersions(platform.deps.db, { appId: appA.id, id: trigger.id })).toHaveLength(1);
     const { body: marker } = await as(tokenA).post('/v1/triggers', {
       name: 'marker',
       action: { type: 'webhook' },

@@ -26,7 +26,7 @@ export const triggers = pgTable(
     id: text().primaryKey(),
     appId: text()
       .notNull()
-      .references(() => apps.id, { onDelete: 'cascade' }),
+      .references(() => apps.id, { onDelete: 'restrict' }),
     name: text().notNull(),
     status: text({ enum: TRIGGER_STATUSES }).notNull().default('active'),
     version: integer().notNull(),
@@ -50,7 +50,7 @@ export const triggerVersions = pgTable(
   {
     triggerId: text()
       .notNull()
-      .references(() => triggers.id, { onDelete: 'cascade' }),
+      .references(() => triggers.id, { onDelete: 'restrict' }),
     version: integer().notNull(),
     name: text().notNull(),
     status: text({ enum: TRIGGER_STATUSES }).notNull(),
