@@ -9,6 +9,7 @@ import { createLogger, type Logger, stdoutLogFormat } from './logger.ts';
 import { createKeyCache, type KeyCache } from './oauth/keys.ts';
 import { createQueues, type Queues } from './queues.ts';
 import { createRedis, type Redis } from './redis.ts';
+import { createTriggerRegistry, type TriggerRegistry } from './triggers/registry.ts';
 
 /** Everything a verb, route or worker needs, built once per process (or per test file). */
 export interface Deps {
@@ -32,6 +33,8 @@ export interface Deps {
   processorCache: ProcessorCache;
   /** The OAuth signing and verification keys this process has loaded. */
   signingKeyCache: KeyCache;
+  /** Every trigger in a rules index kept in step with the database; listens only once first used. */
+  triggerRegistry: TriggerRegistry;
 }
 
 export interface OwnedDeps extends Deps {
@@ -44,6 +47,7 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
   const redis = createRedis(config.redisUrl, logger, 'queue');
   const redisProbe = createRedis(config.redisUrl, logger, 'probe');
   const queues = createQueues(redis, config.queuePrefix, logger);
+  const triggerRegistry = createTriggerRegistry({ sql: database.sql, db: database.db, logger });
   return {
     config,
     logger,
@@ -58,7 +62,9 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
     ingestBatcher: new MicroBatcher(database.db, { ...config.ingestBatcher, logger }),
     processorCache: createProcessorCache(),
     signingKeyCache: createKeyCache(),
+    triggerRegistry,
     close: async () => {
+      await triggerRegistry.stop();
       await queues.close();
       redis.disconnect();
       redisProbe.disconnect();

@@ -1,6 +1,7 @@
-import { sql } from 'drizzle-orm';
+import { asc, gt, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
-import { type TriggerRow, triggerChanges, triggerVersions } from '../db/schema/index.ts';
+import { type TriggerRow, triggerChanges, triggers, triggerVersions } from '../db/schema/index.ts';
+import type { RuleTrigger } from '../rules/compile.ts';
 
 /** The LISTEN/NOTIFY channel every trigger change is announced on. */
 export const TRIGGERS_CHANNEL = 'cardlink_triggers';
@@ -54,4 +55,37 @@ export async function recordChange(tx: Executor, row: TriggerRow): Promise<void>
     seq: row.changeSeq,
   };
   await tx.execute(sql`select pg_notify(${TRIGGERS_CHANNEL}, ${JSON.stringify(notice)})`);
+}
+
+/** A trigger as a reloader applies it: the row's rule parts and the change that wrote them. */
+export type ChangedTrigger = RuleTrigger & { changeSeq: number };
+
+/**
+ * The triggers changed after `seen` (oldest change first) and the change counter, read in one statement so both
+ * come from one snapshot: once they are applied, every change up to `counter` is.
+ */
+export async function readChangesSince(
+  db: Executor,
+  seen: number,
+): Promise<{ counter: number; changed: ChangedTrigger[] }> {
+  const rows = await db
+    .select({
+      counter: triggerChanges.seq,
+      trigger: {
+        id: triggers.id,
+        appId: triggers.appId,
+        version: triggers.version,
+        status: triggers.status,
+        match: triggers.match,
+        limits: triggers.limits,
+        action: triggers.action,
+        changeSeq: triggers.changeSeq,
+      },
+    })
+    .from(triggerChanges)
+    .leftJoin(triggers, gt(triggers.changeSeq, seen))
+    .orderBy(asc(triggers.changeSeq));
+  const changed: ChangedTrigger[] = [];
+  for (const row of rows) if (row.trigger) changed.push(row.trigger);
+  return { counter: rows[0]?.counter ?? 0, changed };
 }

@@ -1,0 +1,150 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDeps, type OwnedDeps } from '../../src/deps.ts';
+import { evaluate } from '../../src/rules/evaluate.ts';
+import type { Grant, RuleEvent } from '../../src/rules/event.ts';
+import { currentChangeSeq, nextChangeSeq } from '../../src/triggers/changes.ts';
+import { usePlatform } from '../helpers/platform.ts';
+import { registerApp, type TestApp, tokenRequest } from '../oauth/support.ts';
+
+const platform = usePlatform();
+
+const CAFE_CASHBACK = {
+  name: 'Cafe cashback',
+  match: { mccs: ['5814'] },
+  action: { type: 'cashback', percent_bps: 500, max: 1000 },
+};
+
+const coffee = (appId: string): { event: RuleEvent; grants: Grant[] } => ({
+  event: {
+    id: 'evt_1',
+    type: 'authorization',
+    occurredAt: '2026-11-24T08:15:02-08:00',
+    localAt: '2026-11-24T08:15:02',
+    utcOffsetMinutes: -480,
+    userId: 'usr_1',
+    cardId: 'crd_1',
+    cardScheme: 'visa',
+    amount: 475,
+    currency: 'USD',
+    merchantId: null,
+    mid: '000123',
+    merchantName: 'BLUE BOTTLE COFFEE',
+    mcc: '5814',
+    merchantCountry: 'US',
+    entryMode: 'contactless',
+  },
+  grants: [{ appId, scopes: new Set(['transactions', 'cashback']) }],
+});
+
+let app: TestApp;
+let token: string;
+// A second API process over the same database, with its own pool and LISTEN connection.
+let other: OwnedDeps;
+
+const createTrigger = async (body: object = CAFE_CASHBACK): Promise<string> => {
+  const res = await platform.request('POST', '/v1/triggers', { body, token });
+  if (res.status !== 201) throw new Error(`create trigger: ${res.status} ${res.text}`);
+  return res.body.id;
+};
+const counter = () => currentChangeSeq(platform.deps.db);
+const firing = (deps: OwnedDeps) => {
+  const { event, grants } = coffee(app.id);
+  return evaluate(deps.triggerRegistry.current().index, event, grants).map((t) => t.id);
+};
+
+beforeAll(async () => {
+  app = await registerApp(platform, { name: 'Cafe Rewards', scopes: ['transactions', 'cashback'] });
+  const res = await tokenRequest(platform, app, '/oauth/token', { grant_type: 'client_credentials' });
+  if (res.status !== 200) throw new Error(`token: ${res.status} ${res.text}`);
+  token = res.body.access_token;
+  other = createDeps(platform.config, { logger: platform.deps.logger });
+});
+
+afterAll(async () => {
+  await other?.close();
+});
+
+describe('the trigger registry', () => {
+  it('holds a trigger created through the API once synced to the change counter', async () => {
+    const id = await createTrigger();
+    await platform.deps.triggerRegistry.syncTo(await counter());
+    const { index, seq } = platform.deps.triggerRegistry.current();
+    expect(seq).toBe(await counter());
+    expect(index.triggers.get(id)).toMatchObject({ id, appId: app.id, status: 'active', version: 1 });
+    expect(firing(platform.deps)).toContain(id);
+  });
+
+  it('hears a change made by another process through NOTIFY', async () => {
+    await other.triggerRegistry.start();
+    const id = await createTrigger({ ...CAFE_CASHBACK, name: 'Heard elsewhere' });
+    await vi.waitFor(() => expect(other.triggerRegistry.current().index.triggers.has(id)).toBe(true));
+    expect(firing(other)).toContain(id);
+
+    const paused = await platform.request('PATCH', `/v1/triggers/${id}`, {
+      body: { status: 'paused' },
+      token,
+    });
+    expect(paused.status).toBe(200);
+    await vi.waitFor(() => expect(other.triggerRegistry.current().index.triggers.get(id)?.version).toBe(2));
+    expect(firing(other)).not.toContain(id);
+  });
+
+  it('catches up a change whose notification never came', async () => {
+    await other.triggerRegistry.start();
+    const id = await createTrigger({ ...CAFE_CASHBACK, name: 'Quietly paused' });
+    await other.triggerRegistry.syncTo(await counter());
+    expect(firing(other)).toContain(id);
+
+    // A change committed without its NOTIFY, as a listener sees it when its connection drops at that moment.
+    const seq = await platform.deps.db.transaction(async (tx) => {
+      const changeSeq = await nextChangeSeq(tx);
+      await tx.execute(
+        sql`update triggers set status = 'paused', version = version + 1, change_seq = ${changeSeq} where id = ${id}`,
+      );
+      return changeSeq;
+    });
+    expect(other.triggerRegistry.current().seq).toBeLessThan(seq);
+
+    await other.triggerRegistry.syncTo(seq);
+    expect(other.triggerRegistry.current().seq).toBe(seq);
+    expect(other.triggerRegistry.current().index.triggers.get(id)).toMatchObject({
+      status: 'paused',
+      version: 2,
+    });
+    expect(firing(other)).not.toContain(id);
+  });
+
+  it('takes paused and archived triggers out of evaluation, and a resumed one back in', async () => {
+    const registry = platform.deps.triggerRegistry;
+    const pausedId = await createTrigger({ ...CAFE_CASHBACK, name: 'To pause' });
+    const archivedId = await createTrigger({ ...CAFE_CASHBACK, name: 'To archive' });
+    await registry.syncTo(await counter());
+    expect(firing(platform.deps)).toEqual(expect.arrayContaining([pausedId, archivedId]));
+
+    expect(
+      (await platform.request('PATCH', `/v1/triggers/${pausedId}`, { body: { status: 'paused' }, token }))
+        .status,
+    ).toBe(200);
+    expect((await platform.request('DELETE', `/v1/triggers/${archivedId}`, { token })).status).toBe(204);
+    await registry.syncTo(await counter());
+    expect(firing(platform.deps)).not.toContain(pausedId);
+    expect(firing(platform.deps)).not.toContain(archivedId);
+    // Paused stays known (for explanations); archived leaves the index.
+    expect(registry.current().index.triggers.get(pausedId)?.status).toBe('paused');
+    expect(registry.current().index.triggers.has(archivedId)).toBe(false);
+
+    expect(
+      (await platform.request('PATCH', `/v1/triggers/${pausedId}`, { body: { status: 'active' }, token }))
+        .status,
+    ).toBe(200);
+    await registry.syncTo(await counter());
+    expect(firing(platform.deps)).toContain(pausedId);
+  });
+
+  it('refuses to wait for a change that has not committed', async () => {
+    await expect(platform.deps.triggerRegistry.syncTo((await counter()) + 1000)).rejects.toThrow(
+      /not committed/,
+    );
+  });
+});
