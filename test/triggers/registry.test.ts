@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDeps, type OwnedDeps } from '../../src/deps.ts';
 import { evaluate } from '../../src/rules/evaluate.ts';
 import type { Grant, RuleEvent } from '../../src/rules/event.ts';
-import { currentChangeSeq, nextChangeSeq } from '../../src/triggers/changes.ts';
+import { currentChangeSeq, nextChangeSeq, TRIGGERS_CHANNEL } from '../../src/triggers/changes.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { registerApp, type TestApp, tokenRequest } from '../oauth/support.ts';
 
@@ -65,7 +65,33 @@ afterAll(async () => {
   await other?.close();
 });
 
+const listeningBackends = async () =>
+  platform.deps.sql<{ pid: number }[]>`
+    select pid from pg_stat_activity
+    where datname = ${platform.databaseName} and query ilike ${`listen "${TRIGGERS_CHANNEL}"`}`;
+
+/** Pauses a trigger as a committed change whose NOTIFY never reached anyone; answers the change's counter value. */
+const pauseSilently = (id: string) =>
+  platform.deps.db.transaction(async (tx) => {
+    const changeSeq = await nextChangeSeq(tx);
+    await tx.execute(
+      sql`update triggers set status = 'paused', version = version + 1, change_seq = ${changeSeq} where id = ${id}`,
+    );
+    return changeSeq;
+  });
+
 describe('the trigger registry', () => {
+  it('opens no LISTEN connection in a process that never uses it', async () => {
+    const unused = createDeps(platform.config, { logger: platform.deps.logger });
+    try {
+      await unused.sql`select 1`;
+      await createTrigger({ ...CAFE_CASHBACK, name: 'Unheard' });
+      expect(await listeningBackends()).toEqual([]);
+    } finally {
+      await unused.close();
+    }
+  });
+
   it('holds a trigger created through the API once synced to the change counter', async () => {
     const id = await createTrigger();
     await platform.deps.triggerRegistry.syncTo(await counter());
@@ -97,13 +123,7 @@ describe('the trigger registry', () => {
     expect(firing(other)).toContain(id);
 
     // A change committed without its NOTIFY, as a listener sees it when its connection drops at that moment.
-    const seq = await platform.deps.db.transaction(async (tx) => {
-      const changeSeq = await nextChangeSeq(tx);
-      await tx.execute(
-        sql`update triggers set status = 'paused', version = version + 1, change_seq = ${changeSeq} where id = ${id}`,
-      );
-      return changeSeq;
-    });
+    const seq = await pauseSilently(id);
     expect(other.triggerRegistry.current().seq).toBeLessThan(seq);
 
     await other.triggerRegistry.syncTo(seq);
@@ -113,6 +133,31 @@ describe('the trigger registry', () => {
       version: 2,
     });
     expect(firing(other)).not.toContain(id);
+  });
+
+  it('catches up after its LISTEN connection is cut, with what changed before it listened again', async () => {
+    await other.triggerRegistry.start();
+    const id = await createTrigger({ ...CAFE_CASHBACK, name: 'Paused while away' });
+    await other.triggerRegistry.syncTo(await counter());
+    const seq = await pauseSilently(id);
+    expect(other.triggerRegistry.current().seq).toBeLessThan(seq);
+
+    const cut = await listeningBackends();
+    expect(cut.length).toBeGreaterThan(0);
+    await platform.deps
+      .sql`select pg_terminate_backend(pid) from unnest(${cut.map((b) => b.pid)}::int[]) as pid`;
+    // Nothing announces the pause: only the catch-up postgres.js's re-listen triggers can bring it.
+    await vi.waitFor(() => expect(other.triggerRegistry.current().seq).toBeGreaterThanOrEqual(seq), {
+      timeout: 10_000,
+    });
+    expect(other.triggerRegistry.current().index.triggers.get(id)?.status).toBe('paused');
+
+    const resumed = await platform.request('PATCH', `/v1/triggers/${id}`, {
+      body: { status: 'active' },
+      token,
+    });
+    expect(resumed.status).toBe(200);
+    await vi.waitFor(() => expect(firing(other)).toContain(id));
   });
 
   it('takes paused and archived triggers out of evaluation, and a resumed one back in', async () => {
