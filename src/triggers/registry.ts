@@ -77,8 +77,11 @@ export function createTriggerRegistry(deps: { sql: Sql; db: Db; logger: Logger }
       const listening = await deps.sql.listen(TRIGGERS_CHANNEL, onNotice, () => void catchUpLogged());
       unlisten = listening.unlisten;
       await catchUp();
-    })().catch((err: unknown) => {
+    })().catch(async (err: unknown) => {
+      // Undone whole, so the next use starts afresh rather than adding a second listener.
       starting = null;
+      await unlisten?.().catch(() => {});
+      unlisten = null;
       throw err;
     });
     return starting;

@@ -4,6 +4,7 @@ import { createDeps, type OwnedDeps } from '../../src/deps.ts';
 import { evaluate } from '../../src/rules/evaluate.ts';
 import type { Grant, RuleEvent } from '../../src/rules/event.ts';
 import { currentChangeSeq, nextChangeSeq, TRIGGERS_CHANNEL } from '../../src/triggers/changes.ts';
+import { databaseUrl, dropDatabase, uniqueName, withAdmin } from '../helpers/pg.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { registerApp, type TestApp, tokenRequest } from '../oauth/support.ts';
 
@@ -65,10 +66,10 @@ afterAll(async () => {
   await other?.close();
 });
 
-const listeningBackends = async () =>
+const listeningBackends = async (database = platform.databaseName) =>
   platform.deps.sql<{ pid: number }[]>`
     select pid from pg_stat_activity
-    where datname = ${platform.databaseName} and query ilike ${`listen "${TRIGGERS_CHANNEL}"`}`;
+    where datname = ${database} and query ilike ${`listen "${TRIGGERS_CHANNEL}"`}`;
 
 /** Pauses a trigger as a committed change whose NOTIFY never reached anyone; answers the change's counter value. */
 const pauseSilently = (id: string) =>
@@ -185,6 +186,23 @@ describe('the trigger registry', () => {
     ).toBe(200);
     await registry.syncTo(await counter());
     expect(firing(platform.deps)).toContain(pausedId);
+  });
+
+  it('stops listening when it cannot load, so the next use starts afresh', async () => {
+    // An empty database: LISTEN works there, reading the triggers does not.
+    const empty = uniqueName('cardlink_empty');
+    await withAdmin((admin) => admin.unsafe(`create database "${empty}"`));
+    const broken = createDeps(
+      { ...platform.config, databaseUrl: databaseUrl(empty) },
+      { logger: platform.deps.logger },
+    );
+    try {
+      await expect(broken.triggerRegistry.syncTo(1)).rejects.toThrow(/triggers/);
+      expect(await listeningBackends(empty)).toEqual([]);
+    } finally {
+      await broken.close();
+      await dropDatabase(empty);
+    }
   });
 
   it('refuses to wait for a change that has not committed', async () => {
