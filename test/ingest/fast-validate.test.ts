@@ -541,11 +541,15 @@ test('isTrimmed names exactly the code units String.prototype.trim removes', () 
 
 // ---- one case per rule ----
 
-const base = () => ({
+// One valid value for every field of the event, typed over the schema: a field added to CardEventInput
+// without a value here does not compile, and 'the base event' case below then checks that the fast path
+// reads it exactly as zod does.
+type Sample<T> = { [K in keyof T]-?: NonNullable<T[K]> extends object ? Sample<NonNullable<T[K]>> : T[K] };
+const EVERY_FIELD: Omit<Sample<z.input<typeof CardEventInput>>, 'card'> & { card: { pan: string } } = {
   id: 'evt-1',
   type: 'clearing',
   occurred_at: '2026-11-23T08:15:02-08:00',
-  card: { pan: PAN } as Record<string, unknown>,
+  card: { pan: PAN },
   amount: 475,
   currency: 'USD',
   merchant: {
@@ -557,12 +561,25 @@ const base = () => ({
     postal_code: '94607',
     country: 'US',
     terminal_id: 'T1',
-  } as Record<string, unknown>,
+  },
   auth_code: 'A1B2C3',
   rrn: '123456789012',
   entry_mode: 'contactless',
-  original_id: 'auth-1' as unknown,
-});
+  original_id: 'auth-1',
+};
+
+const base = () => {
+  const event = structuredClone(EVERY_FIELD);
+  return {
+    ...event,
+    // Loosened: the cases below write what the schema does not allow.
+    type: event.type as string,
+    entry_mode: event.entry_mode as string | null,
+    card: event.card as Record<string, unknown>,
+    merchant: event.merchant as Record<string, unknown>,
+    original_id: event.original_id as unknown,
+  };
+};
 type Event = ReturnType<typeof base>;
 
 // accepted: fast answers, equal to zod. refused: fast null, zod refuses. deferred: valid, but left to zod.
@@ -764,36 +781,4 @@ describe('each rule', () => {
     fastParseCardEvent(event);
     expect(event).toStrictEqual(frozen);
   });
-});
-
-// One valid value for every field of the event, typed over the schema: a field added to CardEventInput
-// without a sample here does not compile, and the test below then checks the fast path reads it too.
-type Sample<T> = { [K in keyof T]-?: NonNullable<T[K]> extends object ? Sample<NonNullable<T[K]>> : T[K] };
-const EVERY_FIELD: Omit<Sample<z.input<typeof CardEventInput>>, 'card'> & { card: { pan: string } } = {
-  id: 'clr-every-field',
-  type: 'clearing',
-  occurred_at: '2026-11-23T08:15:02-08:00',
-  card: { pan: '4111111111111111' },
-  amount: 475,
-  currency: 'USD',
-  merchant: {
-    mid: '000123',
-    name: 'BLUE BOTTLE COFFEE',
-    mcc: '5814',
-    city: 'Oakland',
-    region: 'CA',
-    postal_code: '94607',
-    country: 'US',
-    terminal_id: 'T1',
-  },
-  auth_code: 'A1B2C3',
-  rrn: '123456789012',
-  entry_mode: 'contactless',
-  original_id: 'auth-every-field',
-};
-
-test('an event with every field set takes the fast path with exactly the data zod gives', () => {
-  const fast = fastParseCardEvent(structuredClone(EVERY_FIELD));
-  expect(fast).not.toBeNull();
-  expect(fast).toStrictEqual(CardEventInput.parse(structuredClone(EVERY_FIELD)));
 });
