@@ -5,26 +5,9 @@ import { TriggerInput } from '../../src/rules/dsl.ts';
 import { evaluate, explain } from '../../src/rules/evaluate.ts';
 import { type Grant, instantOf, isoWeekday, minuteOfDay, type RuleEvent } from '../../src/rules/event.ts';
 import { createTriggerIndex, removeTrigger, upsertTrigger } from '../../src/rules/trigger-index.ts';
+import { coffeeEvent } from './coffee.ts';
 
-/** A Tuesday 08:15 contactless coffee in Oakland (UTC-8). */
-const coffee: RuleEvent = {
-  id: 'evt_1',
-  type: 'authorization',
-  occurredAt: '2026-11-24T08:15:02-08:00',
-  localAt: '2026-11-24T08:15:02',
-  utcOffsetMinutes: -480,
-  userId: 'usr_1',
-  cardId: 'crd_1',
-  cardScheme: 'visa',
-  amount: 475,
-  currency: 'USD',
-  merchantId: 'mer_bluebottle',
-  mid: '000123',
-  merchantName: 'BLUE BOTTLE COFFEE',
-  mcc: '5814',
-  merchantCountry: 'US',
-  entryMode: 'contactless',
-};
+const coffee = coffeeEvent();
 
 const allScopes: Grant = {
   appId: 'app_1',

@@ -7,6 +7,7 @@ import { currentChangeSeq, nextChangeSeq, TRIGGERS_CHANNEL } from '../../src/tri
 import { databaseUrl, dropDatabase, uniqueName, withAdmin } from '../helpers/pg.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { registerApp, type TestApp, tokenRequest } from '../oauth/support.ts';
+import { coffeeEvent } from '../rules/coffee.ts';
 
 const platform = usePlatform();
 
@@ -17,24 +18,7 @@ const CAFE_CASHBACK = {
 };
 
 const coffee = (appId: string): { event: RuleEvent; grants: Grant[] } => ({
-  event: {
-    id: 'evt_1',
-    type: 'authorization',
-    occurredAt: '2026-11-24T08:15:02-08:00',
-    localAt: '2026-11-24T08:15:02',
-    utcOffsetMinutes: -480,
-    userId: 'usr_1',
-    cardId: 'crd_1',
-    cardScheme: 'visa',
-    amount: 475,
-    currency: 'USD',
-    merchantId: null,
-    mid: '000123',
-    merchantName: 'BLUE BOTTLE COFFEE',
-    mcc: '5814',
-    merchantCountry: 'US',
-    entryMode: 'contactless',
-  },
+  event: coffeeEvent({ merchantId: null }),
   grants: [{ appId, scopes: new Set(['transactions', 'cashback']) }],
 });
 
