@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { and, asc, eq, getTableColumns, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { CardKeys } from '../cards/card-keys.ts';
 import type { Executor } from '../db/client.ts';
 import type { Page } from '../db/paginate.ts';
@@ -155,20 +156,24 @@ export async function patchTrigger(
     );
     if (!changed) return current;
     if (patch.action) await checkActionScope(tx, input.appId, patch.action);
-    const changeSeq = await nextChangeSeq(tx);
-    const [row] = await tx
-      .update(triggers)
-      .set({
-        ...changes,
-        version: current.version + 1,
-        changeSeq,
-        updatedAt: changedAt,
-      })
-      .where(eq(triggers.id, current.id))
-      .returning();
-    await recordChange(tx, row!);
-    return row!;
+    return writeNextVersion(tx, current, changes);
   });
+}
+
+/** Writes `changes` as the trigger's next version: counted, recorded and announced in the caller's transaction. */
+async function writeNextVersion(
+  tx: Executor,
+  current: TriggerRow,
+  changes: PgUpdateSetSource<typeof triggers>,
+): Promise<TriggerRow> {
+  const changeSeq = await nextChangeSeq(tx);
+  const [row] = await tx
+    .update(triggers)
+    .set({ ...changes, version: current.version + 1, changeSeq, updatedAt: changedAt })
+    .where(eq(triggers.id, current.id))
+    .returning();
+  await recordChange(tx, row!);
+  return row!;
 }
 
 /**
@@ -182,20 +187,7 @@ export async function archiveTrigger(
   return deps.db.transaction(async (tx) => {
     const current = await lockForChange(tx, input.appId, input.id);
     if (current.status === 'archived') return current;
-    const changeSeq = await nextChangeSeq(tx);
-    const [row] = await tx
-      .update(triggers)
-      .set({
-        status: 'archived',
-        version: current.version + 1,
-        changeSeq,
-        updatedAt: changedAt,
-        archivedAt: changedAt,
-      })
-      .where(eq(triggers.id, current.id))
-      .returning();
-    await recordChange(tx, row!);
-    return row!;
+    return writeNextVersion(tx, current, { status: 'archived', archivedAt: changedAt });
   });
 }
 
