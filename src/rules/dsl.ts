@@ -238,6 +238,9 @@ export const SCOPE_OF_ACTION = {
   webhook: 'transactions',
 } as const satisfies Record<z.output<typeof TriggerAction>['type'], string>;
 
+export type ActionType = keyof typeof SCOPE_OF_ACTION;
+export const ACTION_TYPES = Object.keys(SCOPE_OF_ACTION) as [ActionType, ...ActionType[]];
+
 export const TRIGGER_STATUSES = ['active', 'paused', 'archived'] as const;
 
 /**

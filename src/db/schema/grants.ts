@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, check, index, pgTable, smallint, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { apps } from './apps.ts';
 import { timestamps, timestamptz } from './columns.ts';
 import { users } from './users.ts';
@@ -21,12 +21,29 @@ export const grants = pgTable(
     scopes: text().array().notNull(),
     grantedAt: timestamptz().notNull().defaultNow(),
     revokedAt: timestamptz(),
+    /** The `grant_changes.seq` of this grant's latest change: a grants cache asks for `change_seq > seen`. */
+    changeSeq: bigint({ mode: 'number' }).notNull().default(0),
     ...timestamps,
   },
   (t) => [
     uniqueIndex('grants_live_user_app_key').on(t.userId, t.appId).where(sql`${t.revokedAt} is null`),
     index().on(t.appId),
+    index().on(t.changeSeq),
   ],
+);
+
+/**
+ * One row (id 1) counting every grant change (consent, scope change, revocation), bumped in the change's own
+ * transaction, like `trigger_changes`: ingestion reads it with every batch it may act on, so a process whose
+ * grants cache is behind it catches up before deciding anything, and a revocation holds from its answer on.
+ */
+export const grantChanges = pgTable(
+  'grant_changes',
+  {
+    id: smallint().primaryKey(),
+    seq: bigint({ mode: 'number' }).notNull(),
+  },
+  (t) => [check('grant_changes_one_row', sql`${t.id} = 1`)],
 );
 
 export const CONSENT_ACTIONS = ['granted', 'scopes_changed', 'revoked'] as const;

@@ -1,3 +1,4 @@
+export * from './actions.ts';
 export * from './apps.ts';
 export * from './card-tokens.ts';
 export * from './cards.ts';

@@ -1,0 +1,126 @@
+import { sql } from 'drizzle-orm';
+import { bigint, date, index, integer, jsonb, pgTable, primaryKey, text, unique } from 'drizzle-orm/pg-core';
+import { ACTION_TYPES } from '../../rules/dsl.ts';
+import { STATEFUL_REASONS } from '../../rules/reasons.ts';
+import { apps } from './apps.ts';
+import { timestamptz } from './columns.ts';
+import { triggers } from './triggers.ts';
+
+/** A stamp an `nth_purchase` trigger holds for a card: the purchase that earned it and when it happened. */
+export type Stamp = [purchaseId: string, occurredAtMs: number];
+
+/**
+ * The outbox of the rules engine: one row per (purchase, trigger) that fired, written in the ingest transaction
+ * with the reward computed then. A purchase is its authorization, or its clearing when no authorization of it
+ * was seen; the unique key makes "fires at most once" a constraint, not a hope.
+ */
+export const actions = pgTable(
+  'actions',
+  {
+    id: text().primaryKey(),
+    triggerId: text()
+      .notNull()
+      .references(() => triggers.id, { onDelete: 'restrict' }),
+    triggerVersion: integer().notNull(),
+    appId: text()
+      .notNull()
+      .references(() => apps.id, { onDelete: 'restrict' }),
+    userId: text().notNull(),
+    cardId: text().notNull(),
+    /** The purchase that fired it: also the event id (events are partitioned, so no foreign key). */
+    purchaseId: text().notNull(),
+    purchaseReceivedAt: timestamptz().notNull(),
+    purchaseAmount: bigint({ mode: 'number' }).notNull(),
+    purchaseCurrency: text().notNull(),
+    type: text({ enum: ACTION_TYPES }).notNull(),
+    /** Cashback in minor units of `rewardCurrency`; null for other actions. */
+    rewardAmount: bigint({ mode: 'number' }),
+    rewardCurrency: text(),
+    points: bigint({ mode: 'number' }),
+    /** What this action took from the trigger's budget, and what refunds and reversals gave back of it. */
+    budgetSpend: bigint({ mode: 'number' }).notNull().default(0),
+    budgetGivenBack: bigint({ mode: 'number' }).notNull().default(0),
+    /** How much of the purchase refunds took back so far (a full refund gives back the redemption). */
+    refundedAmount: bigint({ mode: 'number' }).notNull().default(0),
+    /** The merchant's local day of the purchase: the day `per_user_per_day` counted it in. */
+    localDay: date({ mode: 'string' }).notNull(),
+    /** The stamps an `nth_purchase` firing used up (a reversal hands them back). */
+    usedStamps: jsonb().$type<Stamp[]>(),
+    /** Set when a reversal or full refund gave back the redemption (the firing no longer counts). */
+    givenBackAt: timestamptz(),
+    createdAt: timestamptz().notNull().defaultNow(),
+  },
+  (t) => [
+    unique('actions_purchase_trigger_key').on(t.purchaseId, t.triggerId),
+    index().on(t.triggerId, t.createdAt),
+    index().on(t.userId, t.createdAt),
+    index().on(t.appId, t.createdAt),
+  ],
+);
+
+/**
+ * The running totals of a trigger with `total_redemptions` or a `budget`: the row every firing locks and bumps
+ * once per transaction, so those limits hold exactly across concurrent transactions and processes.
+ */
+export const triggerCounters = pgTable('trigger_counters', {
+  triggerId: text()
+    .primaryKey()
+    .references(() => triggers.id, { onDelete: 'restrict' }),
+  redemptions: bigint({ mode: 'number' }).notNull().default(0),
+  budgetSpent: bigint({ mode: 'number' }).notNull().default(0),
+});
+
+/** Per card, for triggers with `per_card`, `nth_purchase` or `first_purchase`: fires and the stamps held. */
+export const triggerCardStates = pgTable(
+  'trigger_card_states',
+  {
+    triggerId: text()
+      .notNull()
+      .references(() => triggers.id, { onDelete: 'restrict' }),
+    cardId: text().notNull(),
+    fires: integer().notNull().default(0),
+    stamps: jsonb().$type<Stamp[]>().notNull().default(sql`'[]'::jsonb`),
+  },
+  (t) => [primaryKey({ columns: [t.triggerId, t.cardId] }), index().on(t.cardId)],
+);
+
+/** Per user and merchant-local day, for triggers with `per_user_per_day`. */
+export const triggerUserDays = pgTable(
+  'trigger_user_days',
+  {
+    triggerId: text()
+      .notNull()
+      .references(() => triggers.id, { onDelete: 'restrict' }),
+    userId: text().notNull(),
+    day: date({ mode: 'string' }).notNull(),
+    fires: integer().notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.triggerId, t.userId, t.day] })],
+);
+
+/**
+ * A purchase a trigger matched (every stateless condition held) that did not fire for a stateful reason
+ * (first or nth purchase, a limit, the budget), recorded with the action rows so explanations say exactly
+ * what was decided then, stamp progress included ("2 of 5").
+ */
+export const triggerMisses = pgTable(
+  'trigger_misses',
+  {
+    eventId: text().notNull(),
+    triggerId: text()
+      .notNull()
+      .references(() => triggers.id, { onDelete: 'restrict' }),
+    triggerVersion: integer().notNull(),
+    appId: text().notNull(),
+    userId: text().notNull(),
+    reason: text({ enum: STATEFUL_REASONS }).notNull(),
+    /** Stamp progress for `not_nth_purchase`: this purchase was stamp `have` of `need`. */
+    progressHave: integer(),
+    progressNeed: integer(),
+    createdAt: timestamptz().notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.triggerId] }), index().on(t.userId, t.createdAt)],
+);
+
+export type ActionRow = typeof actions.$inferSelect;
+export type TriggerMissRow = typeof triggerMisses.$inferSelect;
