@@ -1,13 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { bigint, date, index, integer, jsonb, pgTable, primaryKey, text, unique } from 'drizzle-orm/pg-core';
+import type { Stamp } from '../../rules/card-state.ts';
 import { ACTION_TYPES } from '../../rules/dsl.ts';
 import { STATEFUL_REASONS } from '../../rules/reasons.ts';
 import { apps } from './apps.ts';
 import { timestamptz } from './columns.ts';
 import { triggers } from './triggers.ts';
-
-/** A stamp an `nth_purchase` trigger holds for a card: the purchase that earned it and when it happened. */
-export type Stamp = [purchaseId: string, occurredAtMs: number];
 
 /**
  * The outbox of the rules engine: one row per (purchase, trigger) that fired, written in the ingest transaction

@@ -1,0 +1,66 @@
+// What a trigger remembers per card (fires, stamps) and how one decision changes it: the same rules for the
+// ingest transaction (src/actions) and for backtests, which replay them in memory.
+import type { TriggerMatch } from './dsl.ts';
+
+/** A stamp an `nth_purchase` trigger holds for a card: the purchase that earned it and when it happened. */
+export type Stamp = [purchaseId: string, occurredAtMs: number];
+
+/** A trigger's memory of one card: times it fired for the card (given-back firings excluded) and stamps held. */
+export interface CardState {
+  fires: number;
+  stamps: Stamp[];
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The stamps that count toward a purchase at `atMs`: those held (earned since the trigger last fired for the
+ * card) that fall within `window_days` before it. Stamps from purchases stamped after this one (a late event)
+ * still count: the card holds them.
+ */
+export function stampsInWindow(
+  nth: TriggerMatch['nth_purchase'],
+  stamps: readonly Stamp[],
+  atMs: number,
+): Stamp[] {
+  if (!nth) return [];
+  const window = nth.window_days;
+  if (window === undefined) return [...stamps];
+  const from = atMs - window * DAY_MS;
+  return stamps.filter(([, at]) => at >= from);
+}
+
+/**
+ * The card's state after a decision on a purchase at `atMs`: a firing counts and uses up the stamps in the
+ * window (returned, so a reversal can hand them back); a purchase short of its nth earns a stamp. Any other
+ * outcome leaves the state as it was.
+ */
+export function nextCardState(
+  nth: TriggerMatch['nth_purchase'],
+  state: CardState,
+  outcome: { fired: true } | { fired: false; stamped: boolean },
+  purchaseId: string,
+  atMs: number,
+): { state: CardState; usedStamps: Stamp[] | null } {
+  const held = stampsInWindow(nth, state.stamps, atMs);
+  if (outcome.fired) {
+    return { state: { fires: state.fires + 1, stamps: [] }, usedStamps: nth ? held : null };
+  }
+  if (outcome.stamped)
+    return { state: { fires: state.fires, stamps: [...held, [purchaseId, atMs]] }, usedStamps: null };
+  return { state, usedStamps: null };
+}
+
+/**
+ * The card's state once a purchase is taken back (reversal or full refund): a firing no longer counts and
+ * hands its stamps back; a stamp the purchase earned is removed.
+ */
+export function cardStateAfterGiveBack(
+  state: CardState,
+  purchaseId: string,
+  firing: { usedStamps: readonly Stamp[] | null } | null,
+): CardState {
+  const stamps = state.stamps.filter(([id]) => id !== purchaseId);
+  if (!firing) return { fires: state.fires, stamps };
+  return { fires: Math.max(0, state.fires - 1), stamps: [...(firing.usedStamps ?? []), ...stamps] };
+}
