@@ -1,6 +1,8 @@
+import { createRulesHook } from './actions/rules-hook.ts';
 import { CardKeys } from './cards/card-keys.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Db, type Sql } from './db/client.ts';
+import { createGrantCache, type GrantCache } from './grants/grant-cache.ts';
 import { MicroBatcher } from './ingest/batcher.ts';
 import { createProcessorCache, type ProcessorCache } from './ingest/processor-auth.ts';
 import { SecretBox } from './lib/secrets.ts';
@@ -35,6 +37,8 @@ export interface Deps {
   signingKeyCache: KeyCache;
   /** Every trigger in a rules index kept in step with the database; listens only once first used. */
   triggerRegistry: TriggerRegistry;
+  /** Users' live grants as the rules engine reads them, kept in step through the grant change counter. */
+  grantCache: GrantCache;
 }
 
 export interface OwnedDeps extends Deps {
@@ -48,6 +52,8 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
   const redisProbe = createRedis(config.redisUrl, logger, 'probe');
   const queues = createQueues(redis, config.queuePrefix, logger);
   const triggerRegistry = createTriggerRegistry({ sql: database.sql, db: database.db, logger });
+  const grantCache = createGrantCache();
+  const actions = createRulesHook({ triggerRegistry, grantCache });
   return {
     config,
     logger,
@@ -59,10 +65,11 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
     secretBox: new SecretBox(config.secretsKey),
     cardKeys: new CardKeys(config.cardFingerprintKey),
     limiters: createLimiters(config, redisProbe),
-    ingestBatcher: new MicroBatcher(database.db, { ...config.ingestBatcher, logger }),
+    ingestBatcher: new MicroBatcher(database.db, { ...config.ingestBatcher, actions, logger }),
     processorCache: createProcessorCache(),
     signingKeyCache: createKeyCache(),
     triggerRegistry,
+    grantCache,
     close: async () => {
       await triggerRegistry.stop();
       await queues.close();

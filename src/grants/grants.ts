@@ -14,6 +14,7 @@ import {
 } from '../db/schema/index.ts';
 import { invalidFields, isUniqueViolation, notFound } from '../errors.ts';
 import { newId } from '../lib/ids.ts';
+import { nextGrantChangeSeq } from './changes.ts';
 import { recordDelivery } from './outbox.ts';
 import { SCOPES, type Scope } from './scopes.ts';
 
@@ -96,11 +97,12 @@ export async function grantApp(deps: GrantDeps, input: GrantInput): Promise<Gran
         if (current && current.scopes.join(' ') === scopes.join(' '))
           return { grant: current, app, changed: false };
 
+        const changeSeq = await nextGrantChangeSeq(tx);
         let grant: GrantRow;
         if (current) {
           [grant] = (await tx
             .update(grants)
-            .set({ scopes, updatedAt: now })
+            .set({ scopes, changeSeq, updatedAt: now })
             .where(eq(grants.id, current.id))
             .returning()) as [GrantRow];
         } else {
@@ -111,6 +113,7 @@ export async function grantApp(deps: GrantDeps, input: GrantInput): Promise<Gran
               userId: input.userId,
               appId: input.appId,
               scopes,
+              changeSeq,
               grantedAt: now,
               createdAt: now,
               updatedAt: now,
@@ -163,9 +166,11 @@ export async function revokeGrant(
 ): Promise<GrantRow> {
   return deps.db.transaction(async (tx) => {
     const now = new Date();
+    // A revocation of nothing throws below and rolls the counter back with it.
+    const changeSeq = await nextGrantChangeSeq(tx);
     const [grant] = await tx
       .update(grants)
-      .set({ revokedAt: now, updatedAt: now })
+      .set({ revokedAt: now, changeSeq, updatedAt: now })
       .where(and(eq(grants.userId, input.userId), eq(grants.appId, input.appId), isNull(grants.revokedAt)))
       .returning();
     if (!grant) throw notFound('grant');

@@ -1,27 +1,29 @@
-// The seam where the rules engine plugs into the ingest transaction (today it reserves nothing).
+// The seam where the rules engine plugs into the ingest transaction (src/actions implements it).
+import type { ChangeSeqs } from './batch-write.ts';
 import type { PendingEvent, StoredEvent } from './event-fields.ts';
 import type { IngestTx } from './ingest-transaction.ts';
 
-/**
- * Whether `evaluateAndReserve` may do anything for a batch of these events. When it may not (and nothing
- * else in the batch needs the transaction: no follower to link), the batch commits in the same round trip
- * as its write and the seam is not called. Today no trigger exists, so it never may; the rules engine
- * answers it from the triggers it holds.
- */
-export function mayReserveActions(_events: readonly PendingEvent[]): boolean {
-  return false;
-}
-
-/**
- * The seam where the rules engine and the action outbox plug in. Called inside the ingestion transaction
- * (its connection, and a drizzle database on it) with the events that are new in it (never a duplicate),
- * after they are inserted and linked to their authorization; whatever it writes commits or rolls back with
- * them. Returns how many actions each event caused (absent = 0). Today no trigger exists, so it reserves
- * nothing.
- */
-export async function evaluateAndReserve(
-  _tx: IngestTx,
-  _newEvents: readonly StoredEvent[],
-): Promise<Map<string, number>> {
-  return new Map();
+export interface ActionsHook {
+  /**
+   * Whether `reserve` may do anything for a batch of these events, judged by the trigger index as it stands,
+   * and the change it reflects (`seq`). When it may not (and nothing else in the batch needs the transaction:
+   * no follower to link), the batch commits in the same round trip as its write, guarded by `seq`: should a
+   * trigger have changed since, nothing is written and the hook is asked again after `catchUpTriggers`.
+   */
+  mayReserve(events: readonly PendingEvent[]): { may: boolean; seq: number };
+  /** Brings the trigger index up to `seq` at least (a value a batch write read). */
+  catchUpTriggers(seq: number): Promise<void>;
+  /**
+   * Called inside the ingestion transaction (its connection, and a drizzle database on it) with the events that
+   * are new in it (never a duplicate), after they are inserted and linked to their authorization, and the change
+   * counters the write read (the index and grants must reflect at least those); whatever it writes commits or
+   * rolls back with them. `alreadyCleared` names the new authorizations an earlier clearing was linked to (the
+   * purchase was seen, and fired if it could, on that clearing). Returns how many actions each event caused
+   * (absent = 0).
+   */
+  reserve(
+    tx: IngestTx,
+    newEvents: readonly StoredEvent[],
+    context: { seqs: ChangeSeqs; alreadyCleared: ReadonlySet<string> },
+  ): Promise<Map<string, number>>;
 }

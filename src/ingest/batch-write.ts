@@ -33,6 +33,9 @@ interface BatchWriteRow {
   local_at: string | null;
   /** The same on every row: whether an earlier follower may wait for one of the batch's new events. */
   followers_waiting: boolean;
+  /** The same on every row: the trigger and grant change counters as this statement saw them. */
+  trigger_seq: string;
+  grant_seq: string;
 }
 
 // Inlined into the statement with `conn.unsafe` (as is READ_EVENT_ROW): built once from our own column
@@ -50,9 +53,18 @@ const SELECT_SENT_COLUMNS = SENT_COLUMN_NAMES.map((column) => `new_event.${colum
 // for one of the new events (`followers_waiting`); when none does, a batch of authorizations is this
 // statement alone (see store-events.ts). Linking is left out of it: every reference to the partitioned
 // `events` costs executor set-up per partition, more than the rare follow-up round trip in small batches.
-function runBatchWrite(conn: Conn, rows: string, receivedAt: string, useMerchantZone: boolean) {
+function runBatchWrite(
+  conn: Conn,
+  rows: string,
+  receivedAt: string,
+  useMerchantZone: boolean,
+  triggersSeenUpTo: number,
+) {
   return conn<BatchWriteRow[]>`
-    with batch as (
+    with counters as (
+      select coalesce((select seq from trigger_changes where id = 1), 0) as seq,
+        coalesce((select seq from grant_changes where id = 1), 0) as grant_seq
+    ), batch as (
       select ${conn.unsafe(READ_EVENT_ROW)}
       from jsonb_array_elements(${rows}::text::jsonb) as x
     ), resolved as (
@@ -73,7 +85,10 @@ function runBatchWrite(conn: Conn, rows: string, receivedAt: string, useMerchant
       -- Sorted so that concurrent transactions take key locks in one order (no deadlock between them).
       insert into event_keys (processor_id, external_id, event_id, received_at, stored)
       select processor_id, external_id, id, ${receivedAt}::text::timestamptz, card_id is not null
-      from resolved order by processor_id, external_id
+      from resolved
+      -- Written only when no trigger changed beyond what the caller's index holds (see writeEventBatch).
+      where (select seq from counters) <= ${triggersSeenUpTo}::bigint
+      order by processor_id, external_id
       on conflict do nothing
       returning processor_id, external_id, stored
     ), new_events as not materialized (
@@ -134,7 +149,8 @@ function runBatchWrite(conn: Conn, rows: string, receivedAt: string, useMerchant
     )
     select resolved.idx, (claimed_keys.external_id is not null) as is_new, resolved.card_id, resolved.user_id,
       resolved.card_scheme, resolved.merchant_id, resolved.utc_offset_minutes,
-      inserted_events.local_at::text as local_at, (select waiting from followers_waiting) as followers_waiting
+      inserted_events.local_at::text as local_at, (select waiting from followers_waiting) as followers_waiting,
+      (select seq from counters)::text as trigger_seq, (select grant_seq from counters)::text as grant_seq
     -- From resolved, not batch: batch then has a single reader and is not materialized (no copy of the input).
     from resolved
     left join claimed_keys using (processor_id, external_id)
@@ -151,11 +167,26 @@ export interface BatchWriteResult {
   resent: number[];
   /** Whether an earlier follower may wait for one of the new events. */
   followersWaiting: boolean;
+  /** The trigger and grant change counters, read in the write's own snapshot. */
+  seqs: ChangeSeqs;
+  /**
+   * True when a trigger changed beyond `triggersSeenUpTo`: then nothing was written, and the caller brings its
+   * index up to `seqs.triggers` and asks again.
+   */
+  stale: boolean;
+}
+
+/** The trigger and grant change counters as a batch write saw them: what the rules must have caught up to. */
+export interface ChangeSeqs {
+  triggers: number;
+  grants: number;
 }
 
 /**
  * Writes `events` (with their new `ids`) in one statement: on the pool it commits as it runs, in a
  * transaction it commits with it. The outcomes of resent events are filled in by `resolveDuplicates`.
+ * `triggersSeenUpTo` guards a write that skips the rules: it writes nothing if a trigger changed after the
+ * index that judged the batch unmatched was read (a change committed before the batch must apply to it).
  */
 export async function writeEventBatch(
   conn: Conn,
@@ -163,9 +194,21 @@ export async function writeEventBatch(
   ids: string[],
   receivedAt: string,
   useMerchantZone: boolean,
+  triggersSeenUpTo = Number.MAX_SAFE_INTEGER,
 ): Promise<BatchWriteResult> {
   const rows = JSON.stringify(events.map((event, idx) => eventRow(event, idx, ids[idx]!)));
-  const answer = await runBatchWrite(conn, rows, receivedAt, useMerchantZone);
+  const answer = await runBatchWrite(conn, rows, receivedAt, useMerchantZone, triggersSeenUpTo);
+  const seqs = { triggers: Number(answer[0]!.trigger_seq), grants: Number(answer[0]!.grant_seq) };
+  if (seqs.triggers > triggersSeenUpTo)
+    return {
+      receivedAt,
+      outcomes: [],
+      storedRows: [],
+      resent: [],
+      followersWaiting: false,
+      seqs,
+      stale: true,
+    };
   const outcomes: StoreOutcome[] = new Array(ids.length);
   const storedRows: BatchWriteRow[] = [];
   const resent: number[] = [];
@@ -184,6 +227,8 @@ export async function writeEventBatch(
     storedRows,
     resent,
     followersWaiting: answer[0]?.followers_waiting === true,
+    seqs,
+    stale: false,
   };
 }
 

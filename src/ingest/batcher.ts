@@ -1,6 +1,7 @@
 // Group commit: gathers the events of concurrent requests into shared store transactions.
 import type { Db } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
+import type { ActionsHook } from './actions-hook.ts';
 import type { PendingEvent } from './event-fields.ts';
 import { ingestFlushEvents } from './metrics.ts';
 import { type StoreOutcome, storeEvents } from './store-events.ts';
@@ -17,6 +18,8 @@ export interface BatcherOptions {
   parallelFrom: number;
   /** ...or when the oldest waiting request has waited this long (ms): fewer events never wait longer. */
   maxWaitMs: number;
+  /** The rules engine each transaction runs (see `storeEvents`). */
+  actions: ActionsHook;
   /** Where failures after a commit are reported (see `storeEvents`). */
   logger?: Logger;
 }
@@ -112,7 +115,7 @@ export class MicroBatcher {
     storeEvents(
       this.#db,
       batch.flatMap((waiting) => waiting.events),
-      { logger: this.#options.logger },
+      this.#options,
     )
       .then((outcomes) => {
         ingestFlushEvents.observe(count);
@@ -129,10 +132,7 @@ export class MicroBatcher {
           return;
         }
         for (const waiting of batch)
-          storeEvents(this.#db, waiting.events, { logger: this.#options.logger }).then(
-            waiting.resolve,
-            waiting.reject,
-          );
+          storeEvents(this.#db, waiting.events, this.#options).then(waiting.resolve, waiting.reject);
       })
       .finally(() => {
         this.#inFlight--;

@@ -228,16 +228,22 @@ async function waitingFollowers(
 /**
  * Links followers stored before this batch that wait for one of its new authorizations: those naming one
  * by original_id first (they name it: no choice), so that those matched by card next see its totals with
- * them and prefer another it can settle.
+ * them and prefer another it can settle. Returns the authorizations an earlier clearing was linked to.
  */
 export async function linkEarlierFollowers(
   tx: Conn,
   authorizations: StoredEvent[],
   receivedAt: string,
-): Promise<void> {
+): Promise<Set<string>> {
   const waiting = await waitingFollowers(tx, receivedAt, { authorizations, named: authorizations });
-  if (waiting.named.length > 0) await linkFollowers(tx, waiting.named);
-  if (waiting.early.length > 0) await linkFollowers(tx, waiting.early);
+  const cleared = new Set<string>();
+  for (const followers of [waiting.named, waiting.early]) {
+    if (followers.length === 0) continue;
+    const links = await linkFollowers(tx, followers);
+    for (const follower of followers)
+      if (follower.type === 'clearing' && links.has(follower.id)) cleared.add(links.get(follower.id)!);
+  }
+  return cleared;
 }
 
 /**
@@ -246,17 +252,19 @@ export async function linkEarlierFollowers(
  * else one each over like authorizations, preferring one they can still settle); so are the batch's own
  * followers; then refunds waiting for one of its clearings, now that the clearing is linked.
  * `followersWaiting` is the batch write's answer: when false, no earlier follower is looked for.
+ * Returns the new authorizations an earlier clearing was linked to (their purchase was seen on it).
  */
 export async function linkNewEvents(
   tx: Conn,
   stored: StoredEvent[],
   receivedAt: string,
   followersWaiting: boolean,
-): Promise<void> {
+): Promise<{ alreadyCleared: ReadonlySet<string> }> {
   const followers = stored.filter((event) => event.type !== 'authorization');
+  let alreadyCleared: ReadonlySet<string> = new Set();
   if (followersWaiting) {
     const authorizations = stored.filter((event) => event.type === 'authorization');
-    await linkEarlierFollowers(tx, authorizations, receivedAt);
+    alreadyCleared = await linkEarlierFollowers(tx, authorizations, receivedAt);
   }
   if (followers.length > 0) {
     const links = await linkFollowers(tx, followers);
@@ -267,4 +275,5 @@ export async function linkNewEvents(
     const forClearings = await waitingFollowers(tx, receivedAt, { authorizations: [], named: clearings });
     if (forClearings.named.length > 0) await linkFollowers(tx, forClearings.named);
   }
+  return { alreadyCleared };
 }

@@ -3,8 +3,14 @@ import type { Db } from '../db/client.ts';
 import { pgErrorCode } from '../errors.ts';
 import { newId } from '../lib/ids.ts';
 import type { Logger } from '../logger.ts';
-import { evaluateAndReserve, mayReserveActions } from './actions-hook.ts';
-import { resolveDuplicates, type StoreOutcome, storedEventsOf, writeEventBatch } from './batch-write.ts';
+import type { ActionsHook } from './actions-hook.ts';
+import {
+  type BatchWriteResult,
+  resolveDuplicates,
+  type StoreOutcome,
+  storedEventsOf,
+  writeEventBatch,
+} from './batch-write.ts';
 import { eventKey, type PendingEvent, type StoredEvent } from './event-fields.ts';
 import { linkEarlierFollowers, linkNewEvents } from './follower-links.ts';
 import { type IngestTx, inTransaction, withRetries } from './ingest-transaction.ts';
@@ -12,6 +18,8 @@ import { type IngestTx, inTransaction, withRetries } from './ingest-transaction.
 export type { StoreOutcome } from './batch-write.ts';
 
 export interface StoreOptions {
+  /** The rules engine: what the batch's purchases fire, reserved in its transaction. */
+  actions: ActionsHook;
   /** Where a failure of the work done after commit (linking earlier followers) is reported. */
   logger?: Logger;
 }
@@ -30,7 +38,7 @@ export interface StoreOptions {
 export async function storeEvents(
   db: Db,
   events: PendingEvent[],
-  options: StoreOptions = {},
+  options: StoreOptions,
 ): Promise<StoreOutcome[]> {
   if (events.length === 0) return [];
   const firstIndex = new Map<string, number>();
@@ -46,13 +54,13 @@ export async function storeEvents(
     }
     return { index, repeat: true };
   });
-  const plainAuthorizations =
-    unique.every((event) => event.type === 'authorization') && !mayReserveActions(unique);
-  const outcomes = plainAuthorizations
-    ? await storeAsOneStatement(db, unique, options)
-    : await withRetries((receivedAt, useMerchantZone) =>
-        inTransaction(db.$client, (tx) => storeInTransaction(tx, unique, receivedAt, useMerchantZone)),
-      );
+  const outcomes =
+    (await storeAsOneStatement(db, unique, options)) ??
+    (await withRetries((receivedAt, useMerchantZone) =>
+      inTransaction(db.$client, (tx) =>
+        storeInTransaction(tx, unique, receivedAt, useMerchantZone, options.actions),
+      ),
+    ));
   return slot.map(({ index, repeat }) => {
     const outcome = outcomes[index]!;
     return repeat ? { ...outcome, status: 'duplicate' as const, actions: 0 } : outcome;
@@ -65,6 +73,7 @@ async function storeInTransaction(
   events: PendingEvent[],
   receivedAt: string,
   useMerchantZone: boolean,
+  hook: ActionsHook,
 ): Promise<StoreOutcome[]> {
   const tx = ingestTx.sql;
   const ids = events.map(() => newId('evt'));
@@ -72,36 +81,50 @@ async function storeInTransaction(
   await resolveDuplicates(tx, events, result);
   const stored = storedEventsOf(events, ids, result);
   if (stored.length === 0) return result.outcomes;
-  await linkNewEvents(tx, stored, receivedAt, result.followersWaiting);
-  return reserveActions(ingestTx, stored, result.outcomes);
+  const { alreadyCleared } = await linkNewEvents(tx, stored, receivedAt, result.followersWaiting);
+  return reserveActions(ingestTx, stored, result, alreadyCleared, hook);
 }
 
 /** Runs the rules seam on the new stored events and records how many actions each caused. */
 async function reserveActions(
   ingestTx: IngestTx,
   stored: StoredEvent[],
-  outcomes: StoreOutcome[],
+  { outcomes, seqs }: BatchWriteResult,
+  alreadyCleared: ReadonlySet<string>,
+  hook: ActionsHook,
 ): Promise<StoreOutcome[]> {
-  const actions = await evaluateAndReserve(ingestTx, stored);
+  const actions = await hook.reserve(ingestTx, stored, { seqs, alreadyCleared });
   for (const outcome of outcomes) {
     if (outcome.status === 'accepted') outcome.actions = actions.get(outcome.eventId) ?? 0;
   }
   return outcomes;
 }
 
-/** A batch of plain authorizations: the batch write committed on its own, earlier followers linked after. */
+/**
+ * A batch of authorizations no trigger can match: the batch write committed on its own, earlier followers linked
+ * after. Null when the batch needs the transaction: it holds other events, or a trigger may match (judged by the
+ * index as it stands, or, when a trigger changed meanwhile, by the index brought up to that change).
+ */
 async function storeAsOneStatement(
   db: Db,
   events: PendingEvent[],
   options: StoreOptions,
-): Promise<StoreOutcome[]> {
+): Promise<StoreOutcome[] | null> {
+  if (!events.every((event) => event.type === 'authorization')) return null;
   const pool = db.$client;
   const ids = events.map(() => newId('evt'));
-  // One statement outside any transaction block is a transaction of its own: Postgres commits it before it
-  // answers (ReadyForQuery, on which postgres.js resolves), and a failure leaves nothing of it.
-  const result = await withRetries((receivedAt, useMerchantZone) =>
-    writeEventBatch(pool, events, ids, receivedAt, useMerchantZone),
-  );
+  let result: BatchWriteResult;
+  for (;;) {
+    const { may, seq } = options.actions.mayReserve(events);
+    if (may) return null;
+    // One statement outside any transaction block is a transaction of its own: Postgres commits it before it
+    // answers (ReadyForQuery, on which postgres.js resolves), and a failure leaves nothing of it.
+    result = await withRetries((receivedAt, useMerchantZone) =>
+      writeEventBatch(pool, events, ids, receivedAt, useMerchantZone, seq),
+    );
+    if (!result.stale) break;
+    await options.actions.catchUpTriggers(result.seqs.triggers);
+  }
   // Committed. Should reading the originals of resent events fail now, the callers' retry finds every event
   // of the batch stored and answers `duplicate` with its id: nothing is lost or stored twice.
   await resolveDuplicates(pool, events, result);

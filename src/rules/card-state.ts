@@ -64,3 +64,30 @@ export function cardStateAfterGiveBack(
   if (!firing) return { fires: state.fires, stamps };
   return { fires: Math.max(0, state.fires - 1), stamps: [...(firing.usedStamps ?? []), ...stamps] };
 }
+
+/** A purchase the card made before, as far as `first_purchase` looks at it: where it was made. */
+export interface EarlierPurchase {
+  mid: string;
+  merchantId: string | null;
+  mcc: string | null;
+  merchantName: string | null;
+}
+
+/**
+ * Whether an earlier purchase of the card was made where the trigger's merchant conditions (MIDs, merchant ids,
+ * MCCs, merchant name) hold: `first_purchase` means the card's first purchase there. A trigger naming no
+ * merchant counts any earlier purchase.
+ */
+export function atSameMerchant(match: TriggerMatch, purchase: EarlierPurchase): boolean {
+  if (match.mids && !match.mids.includes(purchase.mid)) return false;
+  if (
+    match.merchant_ids &&
+    (purchase.merchantId === null || !match.merchant_ids.includes(purchase.merchantId))
+  )
+    return false;
+  if (match.mccs && (purchase.mcc === null || !match.mccs.includes(purchase.mcc))) return false;
+  const name = match.merchant_name_contains;
+  if (name !== undefined && !(purchase.merchantName ?? '').toLowerCase().includes(name.toLowerCase()))
+    return false;
+  return true;
+}

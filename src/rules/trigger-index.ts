@@ -5,6 +5,7 @@ import {
   type KeyField,
   type RuleTrigger,
 } from './compile.ts';
+import { isPurchase, type RuleEvent } from './event.ts';
 
 type Lists = Map<string, CompiledTrigger[]>;
 
@@ -54,6 +55,14 @@ export interface AppTriggers {
 export interface TriggerIndex {
   readonly apps: Map<string, AppTriggers>;
   readonly triggers: Map<string, CompiledTrigger>;
+  /**
+   * Over all apps: how many active triggers are listed under each key (`field position:value`), and how many
+   * name no key. What `mayMatch` reads to let a batch that no trigger can match skip the rules transaction.
+   */
+  readonly listed: Map<string, number>;
+  /** Per key field (positions as in KEY_FIELDS), how many active triggers are listed under it. */
+  readonly listedPerField: number[];
+  unkeyedCount: number;
 }
 
 const POSITION_OF_FIELD = Object.fromEntries(
@@ -72,7 +81,13 @@ const SLOT_OF_FIELD = {
 
 /** Builds an index of the given triggers (paused ones explain, archived ones are left out). */
 export function createTriggerIndex(triggers: Iterable<RuleTrigger> = []): TriggerIndex {
-  const index: TriggerIndex = { apps: new Map(), triggers: new Map() };
+  const index: TriggerIndex = {
+    apps: new Map(),
+    triggers: new Map(),
+    listed: new Map(),
+    listedPerField: KEY_FIELDS.map(() => 0),
+    unkeyedCount: 0,
+  };
   for (const trigger of triggers) upsertTrigger(index, trigger);
   return index;
 }
@@ -84,7 +99,7 @@ export function upsertTrigger(index: TriggerIndex, trigger: RuleTrigger): void {
   // that make a Map of 100,000 triggers rehash itself every so often (milliseconds for one change).
   if (previous && (trigger.status === 'archived' || previous.appId !== trigger.appId))
     removeTrigger(index, trigger.id);
-  else if (previous) unlist(index.apps.get(previous.appId)!, previous);
+  else if (previous) unlist(index, index.apps.get(previous.appId)!, previous);
   if (trigger.status === 'archived') return;
   const compiled = compileTrigger(trigger);
   let app = index.apps.get(compiled.appId);
@@ -94,7 +109,7 @@ export function upsertTrigger(index: TriggerIndex, trigger: RuleTrigger): void {
   }
   index.triggers.set(compiled.id, compiled);
   app.all.set(compiled.id, compiled);
-  if (compiled.status === 'active') list(app, compiled);
+  if (compiled.status === 'active') list(index, app, compiled);
 }
 
 /** Takes a trigger out of the index (no-op when absent); empty lists and apps go with it. */
@@ -105,22 +120,26 @@ export function removeTrigger(index: TriggerIndex, triggerId: string): void {
   const app = index.apps.get(compiled.appId);
   if (!app) return;
   app.all.delete(triggerId);
-  unlist(app, compiled);
+  unlist(index, app, compiled);
   if (app.all.size === 0) index.apps.delete(compiled.appId);
 }
 
 /** Puts an active trigger in its app's lists. */
-function list(app: AppTriggers, compiled: CompiledTrigger) {
+function list(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger) {
   if (compiled.key === null) {
+    index.unkeyedCount++;
     app.unkeyed.push(compiled);
     app.unkeyedAmountMin = Math.min(app.unkeyedAmountMin, compiled.amountMin);
     app.unkeyedAmountMax = Math.max(app.unkeyedAmountMax, compiled.amountMax);
     return;
   }
+  index.listedPerField[POSITION_OF_FIELD[compiled.key]]!++;
   const slot = SLOT_OF_FIELD[compiled.key];
   const lists = app[slot] ?? new Map<string, CompiledTrigger[]>();
   app[slot] = lists;
   for (const value of compiled.keyValues) {
+    const key = listedKey(POSITION_OF_FIELD[compiled.key], value);
+    index.listed.set(key, (index.listed.get(key) ?? 0) + 1);
     const list = lists.get(value);
     if (list) list.push(compiled);
     else {
@@ -132,9 +151,10 @@ function list(app: AppTriggers, compiled: CompiledTrigger) {
 }
 
 /** Takes a trigger out of its app's lists (paused ones are in none); empty lists go with it. */
-function unlist(app: AppTriggers, compiled: CompiledTrigger) {
+function unlist(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger) {
   if (compiled.status !== 'active') return;
   if (compiled.key === null) {
+    index.unkeyedCount--;
     dropFrom(app.unkeyed, compiled);
     app.unkeyedAmountMin = app.unkeyed.reduce(
       (min, t) => Math.min(min, t.amountMin),
@@ -146,10 +166,15 @@ function unlist(app: AppTriggers, compiled: CompiledTrigger) {
     );
     return;
   }
+  index.listedPerField[POSITION_OF_FIELD[compiled.key]]!--;
   const slot = SLOT_OF_FIELD[compiled.key];
   const lists = app[slot];
   if (!lists) return;
   for (const value of compiled.keyValues) {
+    const key = listedKey(POSITION_OF_FIELD[compiled.key], value);
+    const count = index.listed.get(key)! - 1;
+    if (count > 0) index.listed.set(key, count);
+    else index.listed.delete(key);
     const list = lists.get(value);
     if (!list) continue;
     dropFrom(list, compiled);
@@ -159,6 +184,34 @@ function unlist(app: AppTriggers, compiled: CompiledTrigger) {
     if (app.filter[at]! < 255) app.filter[at]!--;
   }
   if (lists.size === 0) app[slot] = null;
+}
+
+const listedKey = (position: number, value: string) => `${position}:${value}`;
+
+/**
+ * What of an event is known before it is stored: its card's scheme and its merchant's id are resolved by the
+ * write, so a trigger listed under either may match any event.
+ */
+export type EventBeforeStorage = Pick<RuleEvent, 'type' | 'mid' | 'mcc' | 'merchantCountry' | 'currency'>;
+
+/**
+ * Whether any active trigger of any app may match the event, judged by the lists alone (a yes may still match
+ * nothing; a no is certain): batches for which it is false everywhere skip the rules transaction.
+ */
+export function mayMatch(index: TriggerIndex, event: EventBeforeStorage): boolean {
+  if (!isPurchase(event)) return false;
+  if (index.unkeyedCount > 0) return true;
+  const { listed } = index;
+  if (listed.size === 0) return false;
+  // Listed under a merchant id or a card scheme: unknown until the write resolves them.
+  if (index.listedPerField[1]! > 0 || index.listedPerField[5]! > 0) return true;
+  return (
+    listed.has(listedKey(0, event.mid)) ||
+    (event.mcc !== null && listed.has(listedKey(2, event.mcc))) ||
+    (event.merchantCountry !== null && listed.has(listedKey(3, event.merchantCountry))) ||
+    listed.has(listedKey(4, event.currency)) ||
+    listed.has(listedKey(6, event.type))
+  );
 }
 
 function dropFrom(list: CompiledTrigger[], trigger: CompiledTrigger) {
