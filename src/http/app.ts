@@ -17,6 +17,7 @@ import { dashboardChangesFromOwnPage } from './middleware/queue-dashboard.ts';
 import { sameOriginHtml } from './middleware/same-origin-html.ts';
 import { problem, problemOf, statusOf, TITLES, unhandledProblem } from './problem.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
+import { activityRouter } from './routes/activity.ts';
 import { appsRouter } from './routes/apps.ts';
 import { cardTokensRouter } from './routes/card-tokens.ts';
 import { cardsRouter } from './routes/cards.ts';
@@ -131,6 +132,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   app.route('/', sessionsRouter);
   app.route('/', cardsRouter);
   app.route('/', grantsRouter);
+  app.route('/', activityRouter);
   app.route('/', oauthMetadataRouter);
   app.route('/', oauthAuthorizeRouter);
   app.route('/', oauthTokenRouter);
