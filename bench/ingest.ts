@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- ingest [--large | --large=<events>] [--duration=15] [--repeat=3] [--batch-connections=8]
- *   [--log-level=info] [--only=a|b]`
+ *   [--log-level=info] [--only=a|b] [--no-triggers]`
  *
  * Starts the real server (`tsx src/main.ts --api`, its own database `cardlink_bench`, dropped first so the
  * tables start empty, created and migrated by the app itself), seeds 100,000 enrolled cards, registers a
@@ -9,7 +9,10 @@
  *   (a) single-event requests at 32 connections;
  *   (b) batches of 500 events;
  *   (c) with --large: (b) again after 5,000,000 events are stored (bulk SQL into the real tables:
- *       `events`, partitioned by month, spread over the last 60 days, and the `event_keys` ledger).
+ *       `events`, partitioned by month, spread over the last 60 days, and the `event_keys` ledger);
+ *   then (unless --no-triggers) (a) and (b) again with 100,000 triggers of 1,000 apps loaded, every cardholder
+ *       granting 1 to 10 apps and about 30% of purchases firing one or more (bench/ingest-triggers.ts),
+ *       each compared with its run without triggers (use --no-triggers with --large for a clean (c)).
  * Each phase is measured --repeat times after a warm-up; the table shows medians (the 2 cores are shared).
  * Prints a table and writes bench/results/ingest-<time>.json. Targets are reported, never asserted.
  */
@@ -25,6 +28,7 @@ import { CardKeys } from '../src/cards/card-keys.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { cards, users } from '../src/db/schema/index.ts';
 import { signStandardWebhook } from '../src/ingest/signature.ts';
+import { seedTriggerWorld, worldMids } from './ingest-triggers.ts';
 import { cpuSeconds, dropDatabase, startServer } from './server.ts';
 
 const CARD_COUNT = 100_000;
@@ -43,6 +47,8 @@ interface Options {
   logLevel: string;
   /** Run only (a) or only (b) (and (c) after it); null = all. For profiling one shape of load. */
   only: 'a' | 'b' | null;
+  /** Measure (a) and (b) again with the 100,000-trigger world loaded (--no-triggers skips it). */
+  triggers: boolean;
 }
 
 function parseOptions(args: string[]): Options {
@@ -55,6 +61,7 @@ function parseOptions(args: string[]): Options {
     '--log-level=',
     '--repeat=',
     '--only=',
+    '--no-triggers',
   ];
   const unknown = args.filter((a) => !known.some((k) => (k.endsWith('=') ? a.startsWith(k) : a === k)));
   if (unknown.length > 0) throw new Error(`unknown flag(s): ${unknown.join(' ')}`);
@@ -65,6 +72,7 @@ function parseOptions(args: string[]): Options {
     batchConnections: Number(value('batch-connections') ?? 8),
     logLevel: value('log-level') ?? 'info',
     only: onlyOption(value('only')),
+    triggers: !args.includes('--no-triggers'),
   };
   if (options.only === 'a' && options.large > 0)
     throw new Error('--large measures (c) after (b): not with --only=a');
@@ -92,6 +100,8 @@ export function benchPan(index: number): string {
   return `${body}${(10 - (sum % 10)) % 10}`;
 }
 
+const benchUserId = (i: number) => `usr_bench${String(i).padStart(8, '0')}`;
+
 async function seedCards(databaseUrl: string, fingerprintKey: string): Promise<string[]> {
   const cardKeys = new CardKeys(fingerprintKey);
   const { sql, db, close } = createDatabase(databaseUrl, { max: 2 });
@@ -103,7 +113,7 @@ async function seedCards(databaseUrl: string, fingerprintKey: string): Promise<s
     for (let i = start; i < Math.min(start + chunk, CARD_COUNT); i++) {
       const pan = benchPan(i);
       pans.push(pan);
-      const userId = `usr_bench${String(i).padStart(8, '0')}`;
+      const userId = benchUserId(i);
       userRows.push({ id: userId, email: `bench${i}@example.test`, passwordHash: 'bench-no-login' });
       cardRows.push({
         id: `crd_bench${String(i).padStart(8, '0')}`,
@@ -190,10 +200,7 @@ async function seedLargeHistory(databaseUrl: string, processorId: string, total:
   return (performance.now() - started) / 1000;
 }
 
-const MIDS = Array.from({ length: 1000 }, (_, i) => `M${String(i).padStart(6, '0')}`);
-
-function eventJson(id: string, pan: string, seq: number): string {
-  const mid = MIDS[seq % MIDS.length]!;
+function eventJson(id: string, pan: string, seq: number, mid: string): string {
   return (
     `{"id":"${id}","type":"authorization","occurred_at":"${new Date().toISOString()}",` +
     `"card":{"pan":"${pan}"},"amount":${100 + (seq % 9000)},"currency":"USD",` +
@@ -365,6 +372,8 @@ interface Target {
   pans: string[];
   probe: (run: string) => Promise<Probe>;
   serverPid: number;
+  /** The MID of purchase `n` by card `card` (the trigger world's: the same with and without triggers). */
+  midFor: (card: number, n: number) => string;
 }
 
 async function measure(
@@ -380,7 +389,8 @@ async function measure(
     const events: string[] = [];
     for (let i = 0; i < options.eventsPerRequest; i++) {
       const n = seq++;
-      events.push(eventJson(`b-${run}-${n}`, pans[(n * 7919) % pans.length]!, n));
+      const card = (n * 7919) % pans.length;
+      events.push(eventJson(`b-${run}-${n}`, pans[card]!, n, target.midFor(card, n)));
     }
     const body = options.eventsPerRequest === 1 ? events[0]! : `{"events":[${events.join(',')}]}`;
     const messageId = `msg_${run}_${messages++}`;
@@ -584,7 +594,15 @@ export async function run(args: string[]): Promise<void> {
       };
     };
 
-    const target: Target = { url: server.url, processor, pans, probe: countStored, serverPid: server.pid };
+    const { midFor } = worldMids(CARD_COUNT);
+    const target: Target = {
+      url: server.url,
+      processor,
+      pans,
+      probe: countStored,
+      serverPid: server.pid,
+      midFor,
+    };
     const single = { connections: SINGLE_CONNECTIONS, eventsPerRequest: 1, duration: options.duration };
     const batch = {
       connections: options.batchConnections,
@@ -627,6 +645,50 @@ export async function run(args: string[]): Promise<void> {
       rows.push({ ...large, target: `within 10% of (b): ${(ratio * 100).toFixed(0)}%` });
     }
 
+    let triggerWorld: Record<string, unknown> | null = null;
+    if (options.triggers) {
+      console.log('loading 100,000 triggers of 1,000 apps, and grants for every cardholder…');
+      const world = await seedTriggerWorld(databaseUrl, CARD_COUNT, benchUserId);
+      const [before] = await sql<{ n: string }[]>`select count(*)::bigint as n from event_keys`;
+      const withTriggers = (label: string) => `${label}, 100k triggers`;
+      const ratioTo = (row: Measurement | undefined, of: Measurement) =>
+        row
+          ? `within 15% of ${row.name}: ${((of.eventsPerSecond / row.eventsPerSecond) * 100).toFixed(0)}%`
+          : '';
+      if (options.only !== 'b') {
+        // The first batch after the load finds the index behind the counter and reads the 100,000 triggers.
+        await measure('warm-up', target, { ...single, duration: 5 });
+        const measured = await measureRepeated(options.repeat, withTriggers('(a) single'), target, single);
+        rows.push({
+          ...measured,
+          target: ratioTo(
+            rows.find((r) => r.name === '(a) single'),
+            measured,
+          ),
+        });
+      }
+      if (options.only !== 'a') {
+        await measure('warm-up', target, { ...batch, duration: 5 });
+        const measured = await measureRepeated(options.repeat, withTriggers('(b) batch 500'), target, batch);
+        rows.push({ ...measured, target: ratioTo(batchRow, measured) });
+      }
+      const [after] = await sql<{ events: string; purchases: string; actions: string }[]>`
+        select (select count(*) from event_keys)::bigint - ${before!.n}::bigint as events,
+          (select count(distinct purchase_id) from actions)::bigint as purchases,
+          (select count(*) from actions)::bigint as actions`;
+      const share = Number(after!.purchases) / Math.max(1, Number(after!.events));
+      console.log(
+        `with triggers: ${Number(after!.events).toLocaleString('en-US')} events, ${(share * 100).toFixed(1)}% fired ` +
+          `one or more triggers (${Number(after!.actions).toLocaleString('en-US')} actions)`,
+      );
+      triggerWorld = {
+        ...world.summary,
+        events_with_triggers: Number(after!.events),
+        share_of_events_firing: Math.round(share * 1000) / 1000,
+        actions: Number(after!.actions),
+      };
+    }
+
     printTable(rows);
     const [events] =
       await sql`select count(*)::bigint as n, pg_size_pretty(pg_total_relation_size('event_keys')) as keys_size from events`;
@@ -653,6 +715,7 @@ export async function run(args: string[]): Promise<void> {
           },
           cards: CARD_COUNT,
           large_history: options.large > 0 ? { events: options.large, seed_seconds: seedSeconds } : null,
+          trigger_world: triggerWorld,
           events_table_rows_at_end: Number(events?.n ?? 0),
           results: rows,
         },
