@@ -65,6 +65,8 @@ const configSchema = z
     INGEST_MAX_EVENTS: z.coerce.number().int().min(1).default(5000),
     INGEST_PARALLEL_FROM: z.coerce.number().int().min(1).default(6),
     INGEST_MAX_WAIT_MS: z.coerce.number().int().min(0).default(5),
+    // How long one trigger backtest may scan before it answers with what it scanned (it holds a pool connection).
+    BACKTEST_TIME_LIMIT_MS: z.coerce.number().int().min(1).max(60_000).default(5_000),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -97,6 +99,7 @@ const configSchema = z
       parallelFrom: env.INGEST_PARALLEL_FROM,
       maxWaitMs: env.INGEST_MAX_WAIT_MS,
     },
+    backtestTimeLimitMs: env.BACKTEST_TIME_LIMIT_MS,
   }));
 
 export type Config = z.output<typeof configSchema>;

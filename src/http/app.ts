@@ -35,6 +35,7 @@ import { oauthRevokeRouter } from './routes/oauth-revoke.ts';
 import { oauthTokenRouter } from './routes/oauth-token.ts';
 import { processorsRouter } from './routes/processors.ts';
 import { sessionsRouter } from './routes/sessions.ts';
+import { triggerReportsRouter } from './routes/trigger-reports.ts';
 import { triggersRouter } from './routes/triggers.ts';
 import { usersRouter } from './routes/users.ts';
 import { webRouter } from './routes/web.ts';
@@ -144,6 +145,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   app.route('/', stripeEventsRouter);
   app.route('/', cardTokensRouter);
   app.route('/', triggersRouter);
+  app.route('/', triggerReportsRouter);
 
   app.get('/metrics', async (c) => {
     c.header('content-type', metrics.registry.contentType);

@@ -18,7 +18,8 @@ const KNOWN_SCHEMES = CARD_SCHEMES.filter((scheme) => scheme !== 'unknown') as [
 ];
 const Amount = z.number().int('must be an integer amount in minor units').min(0).max(Number.MAX_SAFE_INTEGER);
 const PositiveCount = z.number().int('must be a whole number').min(1).max(1_000_000_000);
-const Instant = z.iso
+/** An RFC 3339 instant with a zone (Z or an offset). */
+export const Instant = z.iso
   .datetime({
     offset: true,
     message: 'must be an RFC 3339 date-time with a zone, such as 2026-01-01T00:00:00Z',

@@ -79,13 +79,15 @@ const requireAppOwnToken: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 const middleware = [requireAppToken, requireAppOwnToken];
-const userTokenRefused = {
+export const userTokenRefused = {
   403: { ...errorResponses[401], description: "A user's token: triggers take the app's own token" },
 };
 
 const tags = ['Apps: triggers'];
 const security = [{ appToken: [] }];
-const appIdOf = (c: Parameters<typeof appAccess>[0]) => appAccess(c).appId;
+/** What every route under /v1/triggers declares: its tag, and the app's own token (a user's is refused). */
+export const triggerRouteAccess = { tags, security, middleware };
+export const appIdOf = (c: Parameters<typeof appAccess>[0]) => appAccess(c).appId;
 
 export const triggersRouter = createRouter();
 

@@ -1,0 +1,95 @@
+// One trigger replayed over purchases in memory, with the live engine's pure code: evaluate() for the stateless
+// conditions and the grant's scope, failedChecks() for why not, decide() for the conditions and limits that
+// count, and the card state rules of src/rules/card-state.ts. Its counters start from zero. No I/O.
+import { type CardState, nextCardState, stampsInWindow } from '../rules/card-state.ts';
+import { type Check, type CompiledTrigger, checksOf, type RuleTrigger } from '../rules/compile.ts';
+import { type Decision, decide, type Reward } from '../rules/decide.ts';
+import { evaluate, failedChecks } from '../rules/evaluate.ts';
+import { EventFacts, type Grant, localDay, type RuleEvent } from '../rules/event.ts';
+import type { NotFiredReason } from '../rules/reasons.ts';
+import { createTriggerIndex } from '../rules/trigger-index.ts';
+
+export type ReplayOutcome = { fired: true; reward: Reward } | { fired: false; reason: NotFiredReason };
+
+/** Decides purchases one at a time, in the order they happened, remembering what the trigger did so far. */
+export type Replay = (purchase: RuleEvent, scopeGranted: boolean) => ReplayOutcome;
+
+const NO_CARD: CardState = { fires: 0, stamps: [] };
+
+/**
+ * A replay of `trigger` as if it were active from the first purchase it is given (a paused or archived trigger
+ * is replayed as it is defined). Purchases are authorizations, or clearings of which no authorization was seen;
+ * the caller leaves refunds and reversals out, so nothing is given back.
+ */
+export function createReplay(trigger: RuleTrigger): Replay {
+  // An index holding this trigger alone: the same lists, filters and closures as live ingestion.
+  const index = createTriggerIndex([{ ...trigger, status: 'active' }]);
+  const compiled = index.triggers.get(trigger.id)!;
+  const { match, limits } = compiled;
+  const nth = match.nth_purchase;
+  const granted: Grant[] = [{ appId: compiled.appId, scopes: new Set([compiled.scope]) }];
+  const notGranted: Grant[] = [{ appId: compiled.appId, scopes: new Set() }];
+  // first_purchase: an earlier purchase on the card where the trigger's merchant conditions (MIDs, merchant
+  // ids, name, MCCs) hold, whatever its other conditions did.
+  const merchantChecks = match.first_purchase ? merchantChecksOf(compiled) : [];
+  const cardsWithPurchase = new Set<string>();
+  // Remembered only for the limits and conditions the trigger has (a card or a day per entry).
+  const tracksCards = nth !== undefined || limits.per_card !== undefined;
+  const cards = new Map<string, CardState>();
+  const userDays = new Map<string, number>();
+  let redemptions = 0;
+  let budgetSpent = 0;
+
+  return (purchase, scopeGranted) => {
+    const facts = new EventFacts(purchase);
+    const earlierPurchase = cardsWithPurchase.has(purchase.cardId);
+    if (match.first_purchase && merchantChecks.every((check) => check.holds(facts)))
+      cardsWithPurchase.add(purchase.cardId);
+
+    if (evaluate(index, purchase, scopeGranted ? granted : notGranted).length === 0)
+      return { fired: false, reason: statelessReason(compiled, facts, scopeGranted) };
+
+    const card = cards.get(purchase.cardId) ?? NO_CARD;
+    const dayKey = `${purchase.userId} ${localDay(purchase)}`;
+    const atMs = facts.instant;
+    const decision: Decision = decide(compiled, purchase, {
+      redemptions,
+      budgetSpent,
+      cardFires: card.fires,
+      stampsBefore: stampsInWindow(nth, card.stamps, atMs).length,
+      earlierPurchase,
+      userDayFires: userDays.get(dayKey) ?? 0,
+    });
+    if (!decision.fire) {
+      // A purchase short of its nth earns a stamp; once a one-off stamp card has fired, none is kept.
+      const stamped = decision.reason === 'not_nth_purchase' && (nth?.repeat === true || card.fires === 0);
+      if (stamped)
+        cards.set(
+          purchase.cardId,
+          nextCardState(nth, card, { fired: false, stamped }, purchase.id, atMs).state,
+        );
+      return { fired: false, reason: decision.reason };
+    }
+    redemptions += 1;
+    budgetSpent += decision.budgetSpend;
+    if (tracksCards)
+      cards.set(purchase.cardId, nextCardState(nth, card, { fired: true }, purchase.id, atMs).state);
+    if (limits.per_user_per_day !== undefined) userDays.set(dayKey, (userDays.get(dayKey) ?? 0) + 1);
+    return { fired: true, reward: decision.reward };
+  };
+}
+
+/** The first reason a purchase evaluate() did not match fails, in the contract's order (scope last). */
+function statelessReason(trigger: CompiledTrigger, facts: EventFacts, scopeGranted: boolean): NotFiredReason {
+  const reason = failedChecks(trigger, facts)[0] ?? (scopeGranted ? undefined : 'scope_not_granted');
+  // evaluate() and the checks are the same conditions (a property test holds them equal): a purchase that
+  // matched none of them and still did not match is a bug, not a reason to invent.
+  if (reason === undefined) throw new Error(`trigger ${trigger.id}: no match and no failed condition`);
+  return reason;
+}
+
+function merchantChecksOf(trigger: CompiledTrigger): Check[] {
+  return checksOf(trigger).filter(
+    (check) => check.reason === 'merchant_mismatch' || check.reason === 'mcc_mismatch',
+  );
+}
