@@ -68,15 +68,9 @@ CREATE TABLE "grant_changes" (
 );
 --> statement-breakpoint
 ALTER TABLE "grants" ADD COLUMN "change_seq" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
-ALTER TABLE "actions" ADD CONSTRAINT "actions_trigger_id_triggers_id_fk" FOREIGN KEY ("trigger_id") REFERENCES "public"."triggers"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "actions" ADD CONSTRAINT "actions_app_id_apps_id_fk" FOREIGN KEY ("app_id") REFERENCES "public"."apps"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "trigger_card_states" ADD CONSTRAINT "trigger_card_states_trigger_id_triggers_id_fk" FOREIGN KEY ("trigger_id") REFERENCES "public"."triggers"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "trigger_counters" ADD CONSTRAINT "trigger_counters_trigger_id_triggers_id_fk" FOREIGN KEY ("trigger_id") REFERENCES "public"."triggers"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
-ALTER TABLE "trigger_misses" ADD CONSTRAINT "trigger_misses_trigger_id_triggers_id_fk" FOREIGN KEY ("trigger_id") REFERENCES "public"."triggers"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "trigger_user_days" ADD CONSTRAINT "trigger_user_days_trigger_id_triggers_id_fk" FOREIGN KEY ("trigger_id") REFERENCES "public"."triggers"("id") ON DELETE restrict ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "actions_trigger_id_created_at_index" ON "actions" USING btree ("trigger_id","created_at");--> statement-breakpoint
-CREATE INDEX "actions_user_id_created_at_index" ON "actions" USING btree ("user_id","created_at");--> statement-breakpoint
-CREATE INDEX "actions_app_id_created_at_index" ON "actions" USING btree ("app_id","created_at");--> statement-breakpoint
 CREATE INDEX "trigger_card_states_card_id_index" ON "trigger_card_states" USING btree ("card_id");--> statement-breakpoint
-CREATE INDEX "trigger_misses_user_id_created_at_index" ON "trigger_misses" USING btree ("user_id","created_at");--> statement-breakpoint
 CREATE INDEX "grants_change_seq_index" ON "grants" USING btree ("change_seq");
