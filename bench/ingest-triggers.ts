@@ -60,8 +60,9 @@ export function worldMids(users: number, seed = 17) {
 
 /**
  * Inserts the apps, grants and triggers (with their version rows) and bumps both change counters. Triggers:
- * 80% name one MID, 15% an MCC (5812, restaurants: the bench's purchases are at coffee shops, 5814) with an
- * amount range, 5% no key with an amount floor (85 to 90 USD: about 7% of the purchases are that large).
+ * 84.5% name one MID, 15% an MCC (5812, restaurants: the bench's purchases are at coffee shops, 5814) with an
+ * amount range, and a few (0.5%) no key, with an amount floor (85 to 90 USD: about 7% of the purchases are that
+ * large, and most cardholders' apps have one such trigger between them).
  * Actions: cashback (half with a budget), points, receipts, webhooks.
  */
 export async function seedTriggerWorld(
@@ -105,9 +106,9 @@ export async function seedTriggerWorld(
       for (let t = 0; t < TRIGGERS_PER_APP; t++) {
         const roll = random();
         const match =
-          roll < 0.8
+          roll < 0.845
             ? { mids: [benchMid(world.midsOfApp[a]![t]!)] }
-            : roll < 0.95
+            : roll < 0.995
               ? { mccs: ['5812'], amount_min: 2_000 + int(3_000), amount_max: 9_000 }
               : { amount_min: 8_500 + int(500) };
         const kind = random();
@@ -141,7 +142,7 @@ export async function seedTriggerWorld(
       summary: {
         apps: APP_COUNT,
         triggers: APP_COUNT * TRIGGERS_PER_APP,
-        mix: 'per app: 80% name one MID, 15% MCC 5812 with an amount range, 5% no key with amount ≥ 85-90 USD',
+        mix: 'per app: 84.5% name one MID, 15% MCC 5812 with an amount range, 0.5% no key with amount ≥ 85-90 USD',
         grants: grants.length,
         apps_per_cardholder: '1 to 10',
         mids: MID_COUNT,
