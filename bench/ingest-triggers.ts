@@ -5,6 +5,7 @@
  * change counters are bumped so the running server's registry and grants cache catch up on its next batch.
  */
 import postgres from 'postgres';
+import { mulberry32 } from './rules-world.ts';
 
 export const APP_COUNT = 1_000;
 export const TRIGGERS_PER_APP = 100;
@@ -13,16 +14,6 @@ export const MID_COUNT = 10_000;
 export const AT_GRANTED_MERCHANTS = 0.3;
 
 export const benchMid = (i: number) => `M${String(i).padStart(6, '0')}`;
-
-function mulberry32(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface TriggerWorld {
   /** The MID of purchase `n` by cardholder `user`. */

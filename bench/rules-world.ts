@@ -53,7 +53,8 @@ const COUNTRIES = [
 const SCHEMES = ['visa', 'mastercard', 'amex', 'discover'] as const;
 const ENTRY_MODES = ['contactless', 'chip', 'ecommerce', 'card_on_file', 'magstripe'] as const;
 
-function mulberry32(seed: number) {
+/** A small seeded PRNG (mulberry32): the same world on every run. */
+export function mulberry32(seed: number) {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
