@@ -1,6 +1,6 @@
 // Refunds and reversals give back what their purchase used of its triggers' limits, in the ingest transaction.
 import type { Sql } from '../db/client.ts';
-import type { StoredEvent } from '../ingest/event-fields.ts';
+import type { TakeBack } from '../ingest/follower-links.ts';
 import { type CardState, cardStateAfterGiveBack, type Stamp } from '../rules/card-state.ts';
 
 interface FiredRow {
@@ -26,12 +26,13 @@ interface PurchaseRow {
 }
 
 /**
- * For the refunds and reversals of a batch (already linked to their authorization): each purchase they follow
- * gives back, once taken back in full, the redemption, the per-card and per-day count, the stamps its firing used
- * and the stamp it earned; a partial take-back gives back budget pro rata (rounded down, so never more than was
- * spent). A clearing-only purchase is the clearing its refund names.
+ * For refunds and reversals (already linked to their authorization), the batch's own or earlier ones now
+ * following one of its purchases: each purchase they follow gives back, once taken back in full, the redemption,
+ * the per-card and per-day count, the stamps its firing used and the stamp it earned; a partial take-back gives
+ * back budget pro rata (rounded down, so never more than was spent). A clearing-only purchase is the clearing
+ * its refund names.
  */
-export async function giveBack(conn: Sql, followers: readonly StoredEvent[]): Promise<void> {
+export async function giveBack(conn: Sql, followers: readonly TakeBack[]): Promise<void> {
   const input = followers.map((event) => ({
     auth_id: event.authorizationId,
     processor_id: event.processorId,

@@ -356,6 +356,51 @@ describe('giving back', () => {
     ]);
   });
 
+  it('a reversal that came before its authorization gives back what the authorization used', async () => {
+    const at = merchant();
+    const trigger = await scene.createTrigger(cashback(at, { limits: { total_redemptions: 1 } }));
+    const [one, two, three] = [await scene.cardholder(), await scene.cardholder(), await scene.cardholder()];
+    // Named by original_id, and matched by card (no original_id): both wait for their authorization.
+    const named = purchase(one, at);
+    const matched = purchase(two, at, { auth_code: 'EARLY1' });
+    await fired(
+      reversal(one, at, named),
+      follower('reversal', { pan: two.pan, merchant: at, auth_code: 'EARLY1', amount: 475 }),
+    );
+    await fired(named);
+    expect(await countersOf(trigger.id)).toEqual({ redemptions: 0, budget_spent: 0 });
+    await fired(matched);
+    expect(await countersOf(trigger.id)).toEqual({ redemptions: 0, budget_spent: 0 });
+    expect(await fired(purchase(three, at))).toEqual([1]);
+  });
+
+  it('a refund that came before its clearing-only purchase gives back what the clearing used', async () => {
+    const at = merchant();
+    const trigger = await scene.createTrigger(
+      cashback(at, { limits: { per_card: 1, budget: { amount: 1000, currency: 'USD' } } }),
+    );
+    const holder = await scene.cardholder();
+    const clearing = follower('clearing', { pan: holder.pan, merchant: at, auth_code: 'ONLYCL' });
+    await fired(refund(holder, at, clearing, 475));
+    await fired(clearing);
+    expect(await countersOf(trigger.id)).toEqual({ redemptions: 0, budget_spent: 0 });
+    expect(await fired(purchase(holder, at))).toEqual([1]);
+  });
+
+  it('a refund that came before the clearing it names gives back what the authorization used', async () => {
+    const at = merchant();
+    const trigger = await scene.createTrigger(
+      cashback(at, { limits: { budget: { amount: 1000, currency: 'USD' } } }),
+    );
+    const holder = await scene.cardholder();
+    const bought = purchase(holder, at);
+    const clearing = follower('clearing', { pan: holder.pan, merchant: at, original_id: bought.id });
+    expect(await fired(bought, refund(holder, at, clearing, 475))).toEqual([1, 0]);
+    expect(await countersOf(trigger.id)).toEqual({ redemptions: 1, budget_spent: 47 });
+    await fired(clearing);
+    expect(await countersOf(trigger.id)).toEqual({ redemptions: 0, budget_spent: 0 });
+  });
+
   it('a reversal of a stamped purchase takes its stamp away', async () => {
     const at = merchant();
     const trigger = await scene.createTrigger(cashback(at, { match: { nth_purchase: { n: 3 } } }));
