@@ -115,6 +115,31 @@ describe('first_purchase', () => {
     await scene.createTrigger(cashback(at, { match: { first_purchase: true } }));
     expect(await fired(purchase(regular, at), purchase(newcomer, at))).toEqual([0, 1]);
   });
+  it('counts earlier purchases of a clearing-only feed, in the batch and before it', async () => {
+    const at = merchant();
+    await scene.createTrigger(cashback(at, { match: { first_purchase: true } }));
+    const [holder, other] = [await scene.cardholder(), await scene.cardholder()];
+    const clearing = (who: Cardholder, code: string) =>
+      follower('clearing', { pan: who.pan, merchant: at, auth_code: code });
+    expect(await fired(clearing(holder, 'CL0001'), clearing(holder, 'CL0002'))).toEqual([1, 0]);
+    const results = await scene.send(clearing(other, 'CL0003'), clearing(other, 'CL0004'));
+    expect(results.map((r) => r.actions)).toEqual([1, 0]);
+  });
+
+  it('does not count a purchase reversed in full', async () => {
+    const at = merchant();
+    await scene.createTrigger(cashback(at, { match: { first_purchase: true } }));
+    const holder = await scene.cardholder();
+    const voided = purchase(holder, at);
+    expect(
+      await fired(
+        voided,
+        follower('reversal', { pan: holder.pan, merchant: at, original_id: voided.id, amount: 475 }),
+        purchase(holder, at),
+        purchase(holder, at),
+      ),
+    ).toEqual([1, 0, 1, 0]);
+  });
 });
 
 describe('nth_purchase', () => {
