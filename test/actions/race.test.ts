@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usePlatform } from '../helpers/platform.ts';
-import { authorization } from '../ingest/fixtures.ts';
+import { authorization, follower } from '../ingest/fixtures.ts';
 import {
   type Cardholder,
   type OtherProcess,
@@ -31,18 +31,20 @@ const merchant = () => {
  * One purchase per cardholder at `mid`, posted as concurrent requests of PER_REQUEST events (30 in flight at
  * once); with `twoProcesses`, every other request goes to the other API process. Answers the actions counted.
  */
-async function rush(at: ReturnType<typeof merchant>, twoProcesses = false): Promise<number> {
+async function rush(
+  at: ReturnType<typeof merchant>,
+  twoProcesses = false,
+  sent: Record<string, unknown>[] = holders.map((holder) => authorization({ pan: holder.pan, merchant: at })),
+): Promise<number> {
   const requests: Promise<{ actions: number }[]>[] = [];
-  for (let from = 0, n = 0; from < holders.length; from += PER_REQUEST, n++) {
-    const events = holders
-      .slice(from, from + PER_REQUEST)
-      .map((holder) => authorization({ pan: holder.pan, merchant: at }));
+  for (let from = 0, n = 0; from < sent.length; from += PER_REQUEST, n++) {
+    const events = sent.slice(from, from + PER_REQUEST);
     requests.push(
       twoProcesses && n % 2 === 1 ? other.send(scene.processor, ...events) : scene.send(...events),
     );
   }
   const results = (await Promise.all(requests)).flat();
-  expect(results).toHaveLength(CARDHOLDERS);
+  expect(results).toHaveLength(sent.length);
   return results.reduce((sum, r) => sum + r.actions, 0);
 }
 
@@ -105,5 +107,51 @@ describe.each([
       counted: 22,
       misses: 278,
     });
+  });
+});
+
+describe('concurrent purchases and reversals on one trigger, through two API processes', () => {
+  it('count every firing and every give-back once, whatever the interleaving', async () => {
+    const at = merchant();
+    const trigger = await scene.createTrigger({
+      name: 'Busy',
+      match: { mids: [at.mid] },
+      limits: { total_redemptions: 1000, per_card: 1, budget: { amount: 100_000, currency: 'USD' } },
+      action: { type: 'cashback', percent_bps: 1000 },
+    });
+    const firsts = holders.slice(0, 150).map((holder) => authorization({ pan: holder.pan, merchant: at }));
+    expect(await rush(at, true, firsts)).toBe(150);
+    // Each of the first 150 cardholders reverses their purchase while the other 150 buy, mixed in every request.
+    const mixed = holders.flatMap((holder, i) =>
+      i < 150
+        ? [follower('reversal', { pan: holder.pan, merchant: at, original_id: firsts[i]!.id, amount: 475 })]
+        : [authorization({ pan: holder.pan, merchant: at })],
+    );
+    const interleaved = mixed.map((_, i) => mixed[i % 2 === 0 ? i / 2 : 150 + (i - 1) / 2]!);
+    expect(await rush(at, true, interleaved)).toBe(150);
+    expect(await totalsOf(trigger.id)).toMatchObject({ actions: 300, counted: 150, spent: 150 * 47 });
+  });
+});
+
+describe('one card buying in many concurrent requests, through two API processes', () => {
+  const oneCard = (at: ReturnType<typeof merchant>) =>
+    Array.from({ length: 60 }, () => authorization({ pan: holders[0]!.pan, merchant: at }));
+
+  it('fires per_card: 5 exactly 5 times', async () => {
+    const at = merchant();
+    const trigger = await scene.createTrigger({ ...redemptionsTrigger(at), limits: { per_card: 5 } });
+    expect(await rush(at, true, oneCard(at))).toBe(5);
+    expect(await totalsOf(trigger.id)).toMatchObject({ actions: 5, misses: 55 });
+  });
+
+  it('fires an nth_purchase (n = 3) trigger on exactly every third purchase', async () => {
+    const at = merchant();
+    const trigger = await scene.createTrigger({
+      ...redemptionsTrigger(at),
+      match: { mids: [at.mid], nth_purchase: { n: 3 } },
+      limits: {},
+    });
+    expect(await rush(at, true, oneCard(at))).toBe(20);
+    expect(await totalsOf(trigger.id)).toMatchObject({ actions: 20, misses: 40 });
   });
 });
