@@ -137,14 +137,12 @@ export async function giveBack(conn: Sql, followers: readonly TakeBack[]): Promi
       taken_in_full: isFull,
     });
   }
-  // Stamps earned (not fired) by purchases taken back in full.
-  const firedKeys = new Set(firedFull.map((row) => `${row.trigger_id}\u0000${row.card_id}`));
-  for (const [key, card] of cardOf) {
-    if (firedKeys.has(key)) continue;
+  // Stamps earned by purchases taken back in full, after the firings handed theirs back: a firing taken back
+  // with the purchase whose stamp it used must not hand that stamp back.
+  for (const [key, card] of cardOf)
     for (const p of fullPurchases)
       if (p.card_id === card.card_id)
         cardOf.set(key, { ...card, ...cardStateAfterGiveBack(cardOf.get(key)!, p.purchase_id, null) });
-  }
   if (actionUpdates.length === 0 && cardOf.size === 0) return;
   await conn`
     with set_actions as (

@@ -443,6 +443,29 @@ describe('giving back', () => {
     expect(await fired(purchase(holder, at))).toEqual([1]);
   });
 
+  it('reversing a firing and the purchase whose stamp it used, together, leaves no stamp', async () => {
+    const at = merchant();
+    const trigger = await scene.createTrigger(cashback(at, { match: { nth_purchase: { n: 2 } } }));
+    const holder = await scene.cardholder();
+    const [first, second] = [purchase(holder, at), purchase(holder, at)];
+    expect(await fired(first, second)).toEqual([0, 1]);
+    await scene.send(reversal(holder, at, first), reversal(holder, at, second));
+    expect(await cardStateOf(trigger.id, holder.cardId)).toEqual({ fires: 0, stamps: [] });
+    expect(await fired(purchase(holder, at))).toEqual([0]);
+  });
+
+  it('a reversal gives back the per_user_per_day count of the day the purchase was made', async () => {
+    const at = merchant();
+    await scene.createTrigger(cashback(at, { limits: { per_user_per_day: 1 } }));
+    const holder = await scene.cardholder();
+    const first = purchase(holder, at, { occurred_at: localPst('2026-11-23T23:30:00') });
+    expect(
+      await fired(first, purchase(holder, at, { occurred_at: localPst('2026-11-23T23:40:00') })),
+    ).toEqual([1, 0]);
+    await fired(reversal(holder, at, first));
+    expect(await fired(purchase(holder, at, { occurred_at: localPst('2026-11-23T23:50:00') }))).toEqual([1]);
+  });
+
   it('a reversal of an nth firing hands back the stamps it used', async () => {
     const at = merchant();
     const trigger = await scene.createTrigger(cashback(at, { match: { nth_purchase: { n: 3 } } }));
