@@ -426,6 +426,23 @@ describe('giving back', () => {
     expect(await countersOf(trigger.id)).toEqual({ redemptions: 0, budget_spent: 0 });
   });
 
+  it('a refund gives back a purchase that fired on its clearing before its authorization came', async () => {
+    const at = merchant();
+    const trigger = await scene.createTrigger(
+      cashback(at, { limits: { budget: { amount: 1000, currency: 'USD' } } }),
+    );
+    const holder = await scene.cardholder();
+    const clearing = follower('clearing', { pan: holder.pan, merchant: at, auth_code: 'LATE01' });
+    const late = purchase(holder, at, { auth_code: 'LATE01' });
+    expect(await fired(clearing, late)).toEqual([1, 0]);
+    expect(await countersOf(trigger.id)).toEqual({ redemptions: 1, budget_spent: 47 });
+    // Named by the clearing's id, it follows the authorization the clearing is linked to.
+    await fired(refund(holder, at, clearing, 200));
+    expect(await countersOf(trigger.id)).toEqual({ redemptions: 1, budget_spent: 28 });
+    await fired(follower('reversal', { pan: holder.pan, merchant: at, original_id: late.id, amount: 275 }));
+    expect(await countersOf(trigger.id)).toEqual({ redemptions: 0, budget_spent: 0 });
+  });
+
   it('a reversal of a stamped purchase takes its stamp away', async () => {
     const at = merchant();
     const trigger = await scene.createTrigger(cashback(at, { match: { nth_purchase: { n: 3 } } }));
