@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantApp } from '../../src/grants/grants.ts';
 import { TRIGGERS_CHANNEL } from '../../src/triggers/changes.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { authorization } from '../ingest/fixtures.ts';
@@ -106,6 +107,24 @@ function changesSeenByB() {
       token: scene.token,
     });
     expect(revived.status).not.toBe(200);
+    expect(await firedOnB(holder, at)).toBe(0);
+  });
+
+  it('a scope taken away through A holds for the next event through B', async () => {
+    const holder = await scene.cardholder();
+    const at = merchant();
+    await scene.createTrigger(cashback(at));
+    expect(await firedOnB(holder, at)).toBe(1);
+    await grantApp(
+      { db: platform.deps.db, config: platform.deps.config },
+      {
+        userId: holder.userId,
+        appId: scene.app.id,
+        scopes: ['transactions'],
+        mode: 'replace',
+        source: 'api',
+      },
+    );
     expect(await firedOnB(holder, at)).toBe(0);
   });
 

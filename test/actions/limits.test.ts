@@ -296,6 +296,27 @@ describe('stateless conditions, read in local time', () => {
     ).toEqual([0, 1, 1, 1, 0, 0, 1]);
   });
 
+  it("a registered merchant's time zone gives the local time of an event stating none", async () => {
+    const at = merchant();
+    const registered = await platform.admin('POST', '/v1/merchants', {
+      body: { name: 'Blue Bottle', mids: [at.mid], timezone: 'America/Los_Angeles' },
+    });
+    expect(registered.status).toBe(201);
+    await scene.createTrigger({
+      name: 'Late coffee',
+      match: { merchant_ids: [registered.body.id], local_time: { from: '22:00', to: '02:00' } },
+      action: { type: 'cashback', percent_bps: 1000 },
+    });
+    const holder = await scene.cardholder();
+    // 07:30Z is 23:30 in Oakland (PST); 12:00Z is 04:00.
+    expect(
+      await fired(
+        purchase(holder, at, { occurred_at: '2026-11-24T07:30:00Z' }),
+        purchase(holder, at, { occurred_at: '2026-11-24T12:00:00Z' }),
+      ),
+    ).toEqual([1, 0]);
+  });
+
   it('days_of_week', async () => {
     const at = merchant();
     await scene.createTrigger(cashback(at, { match: { days_of_week: [1] } }));
