@@ -115,6 +115,7 @@ describe('first_purchase', () => {
     await scene.createTrigger(cashback(at, { match: { first_purchase: true } }));
     expect(await fired(purchase(regular, at), purchase(newcomer, at))).toEqual([0, 1]);
   });
+
   it('counts earlier purchases of a clearing-only feed, in the batch and before it', async () => {
     const at = merchant();
     await scene.createTrigger(cashback(at, { match: { first_purchase: true } }));
