@@ -1,6 +1,6 @@
 // Refunds and reversals give back what their purchase used of its triggers' limits, in the ingest transaction.
 import type { Sql } from '../db/client.ts';
-import type { StoredEvent } from '../ingest/event-fields.ts';
+import type { TakeBack } from '../ingest/follower-links.ts';
 import { type CardState, cardStateAfterGiveBack, type Stamp } from '../rules/card-state.ts';
 
 interface FiredRow {
@@ -20,18 +20,24 @@ interface FiredRow {
 
 interface PurchaseRow {
   purchase_id: string;
+  /**
+   * The events the purchase may have fired on: itself, and for an authorization the clearings linked to it (one
+   * that came first fired as a clearing-only purchase, and the late authorization did not fire again).
+   */
+  event_ids: string[];
   card_id: string;
   amount: string;
   taken_back: string;
 }
 
 /**
- * For the refunds and reversals of a batch (already linked to their authorization): each purchase they follow
- * gives back, once taken back in full, the redemption, the per-card and per-day count, the stamps its firing used
- * and the stamp it earned; a partial take-back gives back budget pro rata (rounded down, so never more than was
- * spent). A clearing-only purchase is the clearing its refund names.
+ * For refunds and reversals (already linked to their authorization), the batch's own or earlier ones now
+ * following one of its purchases: each purchase they follow gives back, once taken back in full, the redemption,
+ * the per-card and per-day count, the stamps its firing used and the stamp it earned; a partial take-back gives
+ * back budget pro rata (rounded down, so never more than was spent). A clearing-only purchase is the clearing
+ * its refund names.
  */
-export async function giveBack(conn: Sql, followers: readonly StoredEvent[]): Promise<void> {
+export async function giveBack(conn: Sql, followers: readonly TakeBack[]): Promise<void> {
   const input = followers.map((event) => ({
     auth_id: event.authorizationId,
     processor_id: event.processorId,
@@ -52,6 +58,9 @@ export async function giveBack(conn: Sql, followers: readonly StoredEvent[]): Pr
       select purchase_id, sum(amount) as amount from named where purchase_id is not null group by purchase_id
     )
     select p.purchase_id, e.card_id, e.amount::text,
+      case when e.type = 'authorization'
+        then array[e.id] || array(select c.id from events c where c.authorization_id = e.id and c.type = 'clearing')
+        else array[e.id] end as event_ids,
       (case when e.type = 'authorization' then e.refunded_amount + e.reversed_amount
         else coalesce((select max(a.refunded_amount) from actions a where a.purchase_id = p.purchase_id), 0)
           + p.amount end)::text as taken_back
@@ -59,19 +68,21 @@ export async function giveBack(conn: Sql, followers: readonly StoredEvent[]): Pr
     join events e on e.id = p.purchase_id
       and (e.type = 'authorization' or (e.type = 'clearing' and e.authorization_id is null))`;
   if (purchases.length === 0) return;
-  const takenBack = new Map(purchases.map((p) => [p.purchase_id, p]));
+  // By each event a purchase may have fired on.
+  const takenBack = new Map(purchases.flatMap((p) => p.event_ids.map((id) => [id, p] as const)));
   const fired = await conn<FiredRow[]>`
     select a.id, a.trigger_id, a.user_id, a.card_id, a.purchase_id, a.purchase_amount::text, a.budget_spend::text,
       a.budget_given_back::text, a.local_day::text, a.used_stamps
     from actions a
-    where a.purchase_id = any(${purchases.map((p) => p.purchase_id)}::text[]) and a.given_back_at is null
+    where a.purchase_id = any(${[...takenBack.keys()]}::text[]) and a.given_back_at is null
     order by a.id
     for update`;
-  const full = (purchaseId: string) => {
-    const p = takenBack.get(purchaseId)!;
+  const full = (eventId: string) => {
+    const p = takenBack.get(eventId)!;
     return Number(p.taken_back) >= Number(p.amount);
   };
   const fullPurchases = purchases.filter((p) => full(p.purchase_id));
+  const fullEventIds = fullPurchases.flatMap((p) => p.event_ids);
   const cardIds = [...new Set(fullPurchases.map((p) => p.card_id))];
   const firedFull = fired.filter((row) => full(row.purchase_id));
   const [totals, cards] = await Promise.all([
@@ -87,7 +98,7 @@ export async function giveBack(conn: Sql, followers: readonly StoredEvent[]): Pr
       where card_id = any(${cardIds}::text[])
         and (trigger_id = any(${firedFull.map((row) => row.trigger_id)}::text[])
           or exists (select 1 from jsonb_array_elements(stamps) s
-            where s->>0 = any(${fullPurchases.map((p) => p.purchase_id)}::text[])))
+            where s->>0 = any(${fullEventIds}::text[])))
       order by trigger_id, card_id for update`,
   ]);
   const totalsOf = new Map(
@@ -136,14 +147,13 @@ export async function giveBack(conn: Sql, followers: readonly StoredEvent[]): Pr
       taken_in_full: isFull,
     });
   }
-  // Stamps earned (not fired) by purchases taken back in full.
-  const firedKeys = new Set(firedFull.map((row) => `${row.trigger_id}\u0000${row.card_id}`));
-  for (const [key, card] of cardOf) {
-    if (firedKeys.has(key)) continue;
+  // Stamps earned by purchases taken back in full, after the firings handed theirs back: a firing taken back
+  // with the purchase whose stamp it used must not hand that stamp back.
+  for (const [key, card] of cardOf)
     for (const p of fullPurchases)
       if (p.card_id === card.card_id)
-        cardOf.set(key, { ...card, ...cardStateAfterGiveBack(cardOf.get(key)!, p.purchase_id, null) });
-  }
+        for (const eventId of p.event_ids)
+          cardOf.set(key, { ...card, ...cardStateAfterGiveBack(cardOf.get(key)!, eventId, null) });
   if (actionUpdates.length === 0 && cardOf.size === 0) return;
   await conn`
     with set_actions as (

@@ -45,6 +45,13 @@ interface LockedState {
 }
 
 /**
+ * A purchase as triggers see it: an authorization, or a clearing no authorization was seen for (clearing-only
+ * feeds). Refunds, reversals and the clearings of authorizations are not purchases of their own.
+ */
+const isPurchase = (event: StoredEvent) =>
+  event.type === 'authorization' || (event.type === 'clearing' && event.authorizationId === null);
+
+/**
  * Locks and reads the rows the matched triggers' limits count, in one round trip (the statements are pipelined
  * on the connection). Each kind is locked in key order, and every transaction takes the kinds in the same order,
  * so concurrent batches wait for each other instead of deadlocking. The purchase history is read after the
@@ -55,7 +62,8 @@ async function lockState(conn: Sql, matches: readonly Match[], batch: readonly S
   const counterIds = new Set<string>();
   const cardRows = new Map<string, { trigger_id: string; card_id: string }>();
   const dayRows = new Map<string, { trigger_id: string; user_id: string; day: string }>();
-  const historyCards = new Set<string>();
+  /** Card → its user, for the cards whose earlier purchases first_purchase looks at. */
+  const historyCards = new Map<string, string>();
   for (const { event, trigger } of matches) {
     if (usesCounters(trigger)) counterIds.add(trigger.id);
     if (usesCardState(trigger))
@@ -68,7 +76,7 @@ async function lockState(conn: Sql, matches: readonly Match[], batch: readonly S
         day,
       });
     }
-    if (trigger.match.first_purchase) historyCards.add(event.cardId);
+    if (trigger.match.first_purchase) historyCards.set(event.cardId, event.userId);
   }
   const [totals, cards, days, history] = await Promise.all([
     counterIds.size === 0
@@ -109,12 +117,33 @@ async function lockState(conn: Sql, matches: readonly Match[], batch: readonly S
             merchant_name: string | null;
           }[]
         >`
-        select distinct e.card_id, e.mid, e.merchant_id, e.mcc, e.merchant_name
-        from unnest(${[...historyCards]}::text[]) as c(card_id)
+        -- The card's purchases before this batch, but those taken back in full (reversed or refunded: their
+        -- firing was given back, so they are not where the card bought).
+        with c as (
+          select * from json_to_recordset(${JSON.stringify(
+            [...historyCards].map(([card_id, user_id]) => ({ card_id, user_id })),
+          )}::text::json) as c(card_id text, user_id text)
+        )
+        select e.card_id, e.mid, e.merchant_id, e.mcc, e.merchant_name
+        from c
         -- The hash is the key of events_authorizations_by_card_idx (migration 0007).
         join events e on hashtextextended(e.card_id, 0) = hashtextextended(c.card_id, 0)
           and e.card_id = c.card_id and e.type = 'authorization'
-        where e.id <> all(${batch.map((event) => event.id)}::text[])`,
+        where e.id <> all(${batch.map((event) => event.id)}::text[])
+          and e.reversed_amount + e.refunded_amount < e.amount
+        union
+        -- Clearing-only purchases, through the user's events (events_by_user_idx, migration 0012); what was
+        -- taken back of them is in the unlinked refunds and reversals naming them (events_orphans_by_original_idx).
+        select e.card_id, e.mid, e.merchant_id, e.mcc, e.merchant_name
+        from c
+        join events e on hashtextextended(e.user_id, 0) = hashtextextended(c.user_id, 0)
+          and e.user_id = c.user_id and e.card_id = c.card_id
+          and e.type = 'clearing' and e.authorization_id is null
+        where e.id <> all(${batch.map((event) => event.id)}::text[])
+          and e.amount > (
+            select coalesce(sum(f.amount), 0) from events f
+            where f.processor_id = e.processor_id and f.original_external_id = e.external_id
+              and f.authorization_id is null and f.type in ('refund', 'reversal'))`,
   ]);
   const state: LockedState = { totals: new Map(), cards: new Map(), days: new Map(), history: new Map() };
   for (const row of totals)
@@ -181,7 +210,7 @@ export async function reserveMatches(
   const earlierInBatch = new Map<string, StoredEvent[]>();
   const position = new Map(batch.map((event, at) => [event.id, at]));
   for (const event of batch)
-    if (event.type === 'authorization') {
+    if (isPurchase(event)) {
       const list = earlierInBatch.get(event.cardId) ?? [];
       list.push(event);
       earlierInBatch.set(event.cardId, list);

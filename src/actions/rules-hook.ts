@@ -31,7 +31,7 @@ export function createRulesHook(deps: {
 
     catchUpTriggers: (seq) => triggerRegistry.syncTo(seq),
 
-    async reserve(tx, newEvents, { seqs, alreadyCleared }) {
+    async reserve(tx, newEvents, { seqs, alreadyCleared, earlierTakeBacks }) {
       const conn = tx.sql;
       // Every trigger and grant change committed before the batch's write applies to it.
       await triggerRegistry.syncTo(seqs.triggers);
@@ -52,8 +52,12 @@ export function createRulesHook(deps: {
           for (const [eventId, count] of await reserveMatches(conn, matches, newEvents))
             fired.set(eventId, count);
       }
-      const followers = newEvents.filter((event) => event.type === 'refund' || event.type === 'reversal');
-      if (followers.length > 0) await giveBack(conn, followers);
+      // After the batch's purchases fired: a refund or reversal that came before its purchase gives back too.
+      const takeBacks = [
+        ...newEvents.filter((event) => event.type === 'refund' || event.type === 'reversal'),
+        ...earlierTakeBacks,
+      ];
+      if (takeBacks.length > 0) await giveBack(conn, takeBacks);
       return fired;
     },
   };

@@ -1,6 +1,7 @@
 // The seam where the rules engine plugs into the ingest transaction (src/actions implements it).
 import type { ChangeSeqs } from './batch-write.ts';
 import type { PendingEvent, StoredEvent } from './event-fields.ts';
+import type { TakeBack } from './follower-links.ts';
 import type { IngestTx } from './ingest-transaction.ts';
 
 export interface ActionsHook {
@@ -18,12 +19,18 @@ export interface ActionsHook {
    * are new in it (never a duplicate), after they are inserted and linked to their authorization, and the change
    * counters the write read (the index and grants must reflect at least those); whatever it writes commits or
    * rolls back with them. `alreadyCleared` names the new authorizations an earlier clearing was linked to (the
-   * purchase was seen, and fired if it could, on that clearing). Returns how many actions each event caused
-   * (absent = 0).
+   * purchase was seen, and fired if it could, on that clearing); `earlierTakeBacks` are the refunds and
+   * reversals stored before the batch that follow a purchase since it (one of its own, or, linked by card, an
+   * older one): like the batch's own, they take back what that purchase used. Returns how many actions each
+   * event caused (absent = 0).
    */
   reserve(
     tx: IngestTx,
     newEvents: readonly StoredEvent[],
-    context: { seqs: ChangeSeqs; alreadyCleared: ReadonlySet<string> },
+    context: {
+      seqs: ChangeSeqs;
+      alreadyCleared: ReadonlySet<string>;
+      earlierTakeBacks: readonly TakeBack[];
+    },
   ): Promise<Map<string, number>>;
 }

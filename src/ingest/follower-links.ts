@@ -226,24 +226,38 @@ async function waitingFollowers(
 }
 
 /**
+ * A refund or reversal as giving back reads it: the authorization it is linked to, else the event its
+ * original_id names (a clearing-only purchase), and the amount it takes back.
+ */
+export type TakeBack = Pick<StoredEvent, 'authorizationId' | 'processorId' | 'originalExternalId' | 'amount'>;
+
+const takesBack = (follower: FollowerRef) => follower.type === 'refund' || follower.type === 'reversal';
+
+/**
  * Links followers stored before this batch that wait for one of its new authorizations: those naming one
  * by original_id first (they name it: no choice), so that those matched by card next see its totals with
- * them and prefer another it can settle. Returns the authorizations an earlier clearing was linked to.
+ * them and prefer another it can settle. Returns the authorizations an earlier clearing was linked to, and
+ * the earlier refunds and reversals now linked (their purchase gives back what it used).
  */
 export async function linkEarlierFollowers(
   tx: Conn,
   authorizations: StoredEvent[],
   receivedAt: string,
-): Promise<Set<string>> {
+): Promise<{ cleared: Set<string>; takeBacks: TakeBack[] }> {
   const waiting = await waitingFollowers(tx, receivedAt, { authorizations, named: authorizations });
   const cleared = new Set<string>();
+  const takeBacks: TakeBack[] = [];
   for (const followers of [waiting.named, waiting.early]) {
     if (followers.length === 0) continue;
     const links = await linkFollowers(tx, followers);
-    for (const follower of followers)
-      if (follower.type === 'clearing' && links.has(follower.id)) cleared.add(links.get(follower.id)!);
+    for (const follower of followers) {
+      const authorizationId = links.get(follower.id);
+      if (authorizationId === undefined) continue;
+      if (follower.type === 'clearing') cleared.add(authorizationId);
+      else if (takesBack(follower)) takeBacks.push({ ...follower, authorizationId });
+    }
   }
-  return cleared;
+  return { cleared, takeBacks };
 }
 
 /**
@@ -252,19 +266,24 @@ export async function linkEarlierFollowers(
  * else one each over like authorizations, preferring one they can still settle); so are the batch's own
  * followers; then refunds waiting for one of its clearings, now that the clearing is linked.
  * `followersWaiting` is the batch write's answer: when false, no earlier follower is looked for.
- * Returns the new authorizations an earlier clearing was linked to (their purchase was seen on it).
+ * Returns the new authorizations an earlier clearing was linked to (their purchase was seen on it), and the
+ * refunds and reversals stored before the batch that now follow a purchase: linked to an authorization, or
+ * naming one of its clearings (a clearing-only purchase they stay unlinked from).
  */
 export async function linkNewEvents(
   tx: Conn,
   stored: StoredEvent[],
   receivedAt: string,
   followersWaiting: boolean,
-): Promise<{ alreadyCleared: ReadonlySet<string> }> {
+): Promise<{ alreadyCleared: ReadonlySet<string>; earlierTakeBacks: readonly TakeBack[] }> {
   const followers = stored.filter((event) => event.type !== 'authorization');
   let alreadyCleared: ReadonlySet<string> = new Set();
+  const earlierTakeBacks: TakeBack[] = [];
   if (followersWaiting) {
     const authorizations = stored.filter((event) => event.type === 'authorization');
-    alreadyCleared = await linkEarlierFollowers(tx, authorizations, receivedAt);
+    const earlier = await linkEarlierFollowers(tx, authorizations, receivedAt);
+    alreadyCleared = earlier.cleared;
+    earlierTakeBacks.push(...earlier.takeBacks);
   }
   if (followers.length > 0) {
     const links = await linkFollowers(tx, followers);
@@ -273,7 +292,10 @@ export async function linkNewEvents(
   const clearings = followers.filter((event) => event.type === 'clearing');
   if (followersWaiting && clearings.length > 0) {
     const forClearings = await waitingFollowers(tx, receivedAt, { authorizations: [], named: clearings });
-    if (forClearings.named.length > 0) await linkFollowers(tx, forClearings.named);
+    const links = forClearings.named.length > 0 ? await linkFollowers(tx, forClearings.named) : new Map();
+    for (const follower of forClearings.named)
+      if (takesBack(follower))
+        earlierTakeBacks.push({ ...follower, authorizationId: links.get(follower.id) ?? null });
   }
-  return { alreadyCleared };
+  return { alreadyCleared, earlierTakeBacks };
 }

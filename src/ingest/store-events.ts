@@ -81,8 +81,8 @@ async function storeInTransaction(
   await resolveDuplicates(tx, events, result);
   const stored = storedEventsOf(events, ids, result);
   if (stored.length === 0) return result.outcomes;
-  const { alreadyCleared } = await linkNewEvents(tx, stored, receivedAt, result.followersWaiting);
-  return reserveActions(ingestTx, stored, result, alreadyCleared, hook);
+  const links = await linkNewEvents(tx, stored, receivedAt, result.followersWaiting);
+  return reserveActions(ingestTx, stored, result, links, hook);
 }
 
 /** Runs the rules seam on the new stored events and records how many actions each caused. */
@@ -90,10 +90,10 @@ async function reserveActions(
   ingestTx: IngestTx,
   stored: StoredEvent[],
   { outcomes, seqs }: BatchWriteResult,
-  alreadyCleared: ReadonlySet<string>,
+  links: Awaited<ReturnType<typeof linkNewEvents>>,
   hook: ActionsHook,
 ): Promise<StoreOutcome[]> {
-  const actions = await hook.reserve(ingestTx, stored, { seqs, alreadyCleared });
+  const actions = await hook.reserve(ingestTx, stored, { seqs, ...links });
   for (const outcome of outcomes) {
     if (outcome.status === 'accepted') outcome.actions = actions.get(outcome.eventId) ?? 0;
   }
