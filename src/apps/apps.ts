@@ -5,6 +5,7 @@ import { pageOfRows, rowById } from '../db/rows.ts';
 import type { Status } from '../db/schema/columns.ts';
 import { type AppRow, apps } from '../db/schema/index.ts';
 import { notFound } from '../errors.ts';
+import { markAppGrantsChanged } from '../grants/changes.ts';
 import type { Scope } from '../grants/scopes.ts';
 import { newId } from '../lib/ids.ts';
 import { hashToken, newWebhookSecret, randomToken, type SecretBox } from '../lib/secrets.ts';
@@ -80,20 +81,24 @@ export interface AppPatch {
 
 /** Updates an app; a new webhook URL has passed `checkWebhookUrl`, as for `registerApp`. */
 export async function updateApp(deps: AppDeps, id: string, patch: AppPatch): Promise<AppRow> {
-  // drizzle leaves a field that is undefined out of the UPDATE: only what the patch names changes.
-  const [row] = await deps.db
-    .update(apps)
-    .set({
-      name: patch.name,
-      webhookUrl: patch.webhookUrl,
-      redirectUris: patch.redirectUris,
-      scopes: patch.scopes,
-      status: patch.status,
-      ...feeColumns(patch.fee),
-      updatedAt: new Date(),
-    })
-    .where(eq(apps.id, id))
-    .returning();
-  if (!row) throw notFound('app');
-  return row;
+  return deps.db.transaction(async (tx) => {
+    // drizzle leaves a field that is undefined out of the UPDATE: only what the patch names changes.
+    const [row] = await tx
+      .update(apps)
+      .set({
+        name: patch.name,
+        webhookUrl: patch.webhookUrl,
+        redirectUris: patch.redirectUris,
+        scopes: patch.scopes,
+        status: patch.status,
+        ...feeColumns(patch.fee),
+        updatedAt: new Date(),
+      })
+      .where(eq(apps.id, id))
+      .returning();
+    if (!row) throw notFound('app');
+    // A disabled app's triggers fire for nobody: the rules read grants of active apps only.
+    if (patch.status !== undefined) await markAppGrantsChanged(tx, id);
+    return row;
+  });
 }

@@ -1,6 +1,6 @@
-import { sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
-import { grantChanges } from '../db/schema/index.ts';
+import { grantChanges, grants } from '../db/schema/index.ts';
 
 /**
  * Takes the next value of the grant change counter (`grant_changes`). Call it inside the change's transaction
@@ -14,4 +14,16 @@ export async function nextGrantChangeSeq(tx: Executor): Promise<number> {
     .onConflictDoUpdate({ target: grantChanges.id, set: { seq: sql`${grantChanges.seq} + 1` } })
     .returning({ seq: grantChanges.seq });
   return row!.seq;
+}
+
+/**
+ * Marks every live grant of an app as changed (its status changed: a disabled app's grants stop counting), so
+ * that each process's grants cache drops them before its next batch. In the caller's transaction.
+ */
+export async function markAppGrantsChanged(tx: Executor, appId: string): Promise<void> {
+  const changeSeq = await nextGrantChangeSeq(tx);
+  await tx
+    .update(grants)
+    .set({ changeSeq })
+    .where(and(eq(grants.appId, appId), isNull(grants.revokedAt)));
 }

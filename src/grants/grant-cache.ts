@@ -2,7 +2,7 @@ import type { Sql } from '../db/client.ts';
 import type { Grant } from '../rules/event.ts';
 
 /**
- * This process's copy of users' live grants, for the rules engine. Ingestion reads the grant change counter
+ * This process's copy of users' live grants to active apps, for the rules engine. Ingestion reads the grant change counter
  * (`grant_changes.seq`) in the statement that stores a batch and calls `syncTo` with it before evaluating: every
  * grant changed since the cache last looked is dropped, so a consent or a revocation that committed before the
  * batch holds for it, in every process, without a notification to wait for.
@@ -60,7 +60,8 @@ export function createGrantCache(): GrantCache {
     >`
       select u.user_id, g.app_id, g.scopes, (select seq from grant_changes where id = 1)::text as counter
       from unnest(${[...missing]}::text[]) as u(user_id)
-      left join grants g on g.user_id = u.user_id and g.revoked_at is null`;
+      left join grants g on g.user_id = u.user_id and g.revoked_at is null
+        and exists (select 1 from apps a where a.id = g.app_id and a.status = 'active')`;
     const loaded = new Map<string, Grant[]>([...missing].map((userId) => [userId, []]));
     for (const row of rows)
       if (row.app_id !== null)

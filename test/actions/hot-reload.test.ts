@@ -128,6 +128,23 @@ function changesSeenByB() {
     expect(await firedOnB(holder, at)).toBe(0);
   });
 
+  it('an app disabled through A fires nothing for the next event through B, and fires again once enabled', async () => {
+    const own = await rewardsScene(platform, { name: 'Soon disabled' });
+    const holder = await own.cardholder();
+    const at = merchant();
+    await own.createTrigger(cashback(at));
+    const sendOnB = async () =>
+      (await ingestingProcess().send(own.processor, authorization({ pan: holder.pan, merchant: at })))[0]!
+        .actions;
+    expect(await sendOnB()).toBe(1);
+    const setStatus = (status: string) =>
+      platform.admin('PATCH', `/v1/apps/${own.app.id}`, { body: { status } });
+    expect((await setStatus('disabled')).status).toBe(200);
+    expect(await sendOnB()).toBe(0);
+    expect((await setStatus('active')).status).toBe(200);
+    expect(await sendOnB()).toBe(1);
+  });
+
   it('a grant revoked through A fires nothing for the next event through B', async () => {
     const holder = await scene.cardholder();
     const at = merchant();
