@@ -1,5 +1,5 @@
 // Turns a batch's matches into actions inside the ingest transaction: locks what the limits count, decides each
-// match in batch order, and writes the actions, the misses and the new counts in one statement.
+// match in batch order, and writes the actions, the misses and the new counts (one round trip each way).
 import type { Sql } from '../db/client.ts';
 import type { StoredEvent } from '../ingest/event-fields.ts';
 import { newId } from '../lib/ids.ts';
@@ -287,7 +287,7 @@ export async function reserveMatches(
   return fired;
 }
 
-/** One statement: the actions and misses inserted, the locked counts set to where the batch left them. */
+/** The actions and misses inserted, the locked counts set to where the batch left them. */
 async function writeOutcomes(
   conn: Sql,
   actions: ActionRowInput[],
@@ -307,8 +307,11 @@ async function writeOutcomes(
     const [trigger_id, user_id, day] = key.split('\u0000');
     return { trigger_id, user_id, day, fires: d.fires };
   });
-  await conn`
-    with new_actions as (
+  // Only the statements with something to write, sent together (one round trip): a batch that fired plain
+  // actions writes one small statement, not five.
+  const writes: Promise<unknown>[] = [];
+  if (actions.length > 0)
+    writes.push(conn`
       insert into actions (id, trigger_id, trigger_version, app_id, user_id, card_id, purchase_id,
         purchase_received_at, purchase_amount, purchase_currency, type, reward_amount, reward_currency, points,
         budget_spend, local_day, used_stamps)
@@ -319,24 +322,30 @@ async function writeOutcomes(
         trigger_version int, app_id text, user_id text, card_id text, purchase_id text,
         purchase_received_at timestamptz, purchase_amount bigint, purchase_currency text, type text,
         reward_amount bigint, reward_currency text, points bigint, budget_spend bigint, local_day date,
-        used_stamps jsonb)
-    ), new_misses as (
+        used_stamps jsonb)`);
+  if (misses.length > 0)
+    writes.push(conn`
       insert into trigger_misses (event_id, trigger_id, trigger_version, app_id, user_id, reason, progress_have,
         progress_need)
       select * from json_to_recordset(${JSON.stringify(misses)}::text::json) as m(event_id text, trigger_id text,
-        trigger_version int, app_id text, user_id text, reason text, progress_have int, progress_need int)
-    ), set_totals as (
+        trigger_version int, app_id text, user_id text, reason text, progress_have int, progress_need int)`);
+  if (totals.length > 0)
+    writes.push(conn`
       update trigger_counters c set redemptions = t.redemptions, budget_spent = t.budget_spent
       from json_to_recordset(${JSON.stringify(totals)}::text::json)
         as t(trigger_id text, redemptions bigint, budget_spent bigint)
-      where c.trigger_id = t.trigger_id
-    ), set_cards as (
+      where c.trigger_id = t.trigger_id`);
+  if (cards.length > 0)
+    writes.push(conn`
       update trigger_card_states s set fires = c.fires, stamps = c.stamps
       from json_to_recordset(${JSON.stringify(cards)}::text::json)
         as c(trigger_id text, card_id text, fires int, stamps jsonb)
-      where s.trigger_id = c.trigger_id and s.card_id = c.card_id
-    )
-    update trigger_user_days u set fires = d.fires
-    from json_to_recordset(${JSON.stringify(days)}::text::json) as d(trigger_id text, user_id text, day date, fires int)
-    where u.trigger_id = d.trigger_id and u.user_id = d.user_id and u.day = d.day`;
+      where s.trigger_id = c.trigger_id and s.card_id = c.card_id`);
+  if (days.length > 0)
+    writes.push(conn`
+      update trigger_user_days u set fires = d.fires
+      from json_to_recordset(${JSON.stringify(days)}::text::json)
+        as d(trigger_id text, user_id text, day date, fires int)
+      where u.trigger_id = d.trigger_id and u.user_id = d.user_id and u.day = d.day`);
+  await Promise.all(writes);
 }
