@@ -1,11 +1,10 @@
-// Turns a batch's matches into actions inside the ingest transaction: locks what the limits count, decides each
-// match in batch order, and writes the actions, the misses and the new counts (one round trip each way).
+// Turns a batch's matches into actions inside the ingest transaction: the limit rows they need, each match decided
+// in batch order on the locked rows, and the actions and misses to insert.
 import type { Sql } from '../db/client.ts';
 import type { StoredEvent } from '../ingest/event-fields.ts';
 import { newId } from '../lib/ids.ts';
 import {
   atSameMerchant,
-  type CardState,
   type EarlierPurchase,
   nextCardState,
   type Stamp,
@@ -14,6 +13,7 @@ import {
 import type { CompiledTrigger } from '../rules/compile.ts';
 import { type Decision, decide } from '../rules/decide.ts';
 import { instantOf, localDay } from '../rules/event.ts';
+import { cardKey, dayKey, emptyLockKeys, type LockedState, type LockKeys, wantKey } from './limit-state.ts';
 
 /** A purchase of the batch and a trigger whose stateless conditions it meets (evaluate()). */
 export interface Match {
@@ -27,23 +27,6 @@ const usesCardState = (t: CompiledTrigger) =>
   t.limits.per_card !== undefined || t.match.nth_purchase !== undefined || t.match.first_purchase === true;
 const usesUserDays = (t: CompiledTrigger) => t.limits.per_user_per_day !== undefined;
 
-const cardKey = (triggerId: string, cardId: string) => `${triggerId}\u0000${cardId}`;
-const dayKey = (triggerId: string, userId: string, day: string) => `${triggerId}\u0000${userId}\u0000${day}`;
-
-interface Totals {
-  redemptions: number;
-  budgetSpent: number;
-}
-
-/** What the limits count, locked for this transaction: read before deciding, written back after. */
-interface LockedState {
-  totals: Map<string, Totals>;
-  cards: Map<string, CardState>;
-  days: Map<string, { fires: number }>;
-  /** Per card, where it bought before this batch (only for cards that met a first_purchase trigger). */
-  history: Map<string, EarlierPurchase[]>;
-}
-
 /**
  * A purchase as triggers see it: an authorization, or a clearing no authorization was seen for (clearing-only
  * feeds). Refunds, reversals and the clearings of authorizations are not purchases of their own.
@@ -51,72 +34,50 @@ interface LockedState {
 const isPurchase = (event: StoredEvent) =>
   event.type === 'authorization' || (event.type === 'clearing' && event.authorizationId === null);
 
-/**
- * Locks and reads the rows the matched triggers' limits count, in one round trip (the statements are pipelined
- * on the connection). Each kind is locked in key order, and every transaction takes the kinds in the same order,
- * so concurrent batches wait for each other instead of deadlocking. The purchase history is read after the
- * card rows are locked: a concurrent batch with a purchase on the same card has committed by then, so
- * `first_purchase` sees it.
- */
-async function lockState(conn: Sql, matches: readonly Match[], batch: readonly StoredEvent[]) {
-  const counterIds = new Set<string>();
-  const cardRows = new Map<string, { trigger_id: string; card_id: string }>();
-  const dayRows = new Map<string, { trigger_id: string; user_id: string; day: string }>();
-  /** Card → its user, for the cards whose earlier purchases first_purchase looks at. */
-  const historyCards = new Map<string, string>();
+/** The limit rows the matches need (created when missing: a purchase may fire). */
+export function matchKeys(matches: readonly Match[]): LockKeys {
+  const keys = emptyLockKeys();
   for (const { event, trigger } of matches) {
-    if (usesCounters(trigger)) counterIds.add(trigger.id);
+    if (usesCounters(trigger)) wantKey(keys.counters, trigger.id, { trigger_id: trigger.id, create: true });
     if (usesCardState(trigger))
-      cardRows.set(cardKey(trigger.id, event.cardId), { trigger_id: trigger.id, card_id: event.cardId });
+      wantKey(keys.cards, cardKey(trigger.id, event.cardId), {
+        trigger_id: trigger.id,
+        card_id: event.cardId,
+        create: true,
+      });
     if (usesUserDays(trigger)) {
       const day = localDay(event);
-      dayRows.set(dayKey(trigger.id, event.userId, day), {
+      wantKey(keys.days, dayKey(trigger.id, event.userId, day), {
         trigger_id: trigger.id,
         user_id: event.userId,
         day,
+        create: true,
       });
     }
-    if (trigger.match.first_purchase) historyCards.set(event.cardId, event.userId);
   }
-  const [totals, cards, days, history] = await Promise.all([
-    counterIds.size === 0
-      ? []
-      : conn<{ trigger_id: string; redemptions: string; budget_spent: string }[]>`
-        insert into trigger_counters (trigger_id)
-        select id from unnest(${[...counterIds].sort()}::text[]) as t(id) order by id
-        on conflict (trigger_id) do update set trigger_id = excluded.trigger_id
-        returning trigger_id, redemptions, budget_spent`,
-    cardRows.size === 0
-      ? []
-      : conn<{ trigger_id: string; card_id: string; fires: number; stamps: Stamp[] }[]>`
-        insert into trigger_card_states (trigger_id, card_id)
-        select trigger_id, card_id
-        from json_to_recordset(${JSON.stringify([...cardRows.values()])}::text::json)
-          as s(trigger_id text, card_id text)
-        order by trigger_id, card_id
-        on conflict (trigger_id, card_id) do update set fires = trigger_card_states.fires
-        returning trigger_id, card_id, fires, stamps`,
-    dayRows.size === 0
-      ? []
-      : conn<{ trigger_id: string; user_id: string; day: string; fires: number }[]>`
-        insert into trigger_user_days (trigger_id, user_id, day)
-        select trigger_id, user_id, day
-        from json_to_recordset(${JSON.stringify([...dayRows.values()])}::text::json)
-          as d(trigger_id text, user_id text, day date)
-        order by trigger_id, user_id, day
-        on conflict (trigger_id, user_id, day) do update set fires = trigger_user_days.fires
-        returning trigger_id, user_id, day::text, fires`,
-    historyCards.size === 0
-      ? []
-      : conn<
-          {
-            card_id: string;
-            mid: string;
-            merchant_id: string | null;
-            mcc: string | null;
-            merchant_name: string | null;
-          }[]
-        >`
+  return keys;
+}
+
+type HistoryRow = {
+  card_id: string;
+  mid: string;
+  merchant_id: string | null;
+  mcc: string | null;
+  merchant_name: string | null;
+};
+
+/**
+ * Where the cards that met a first_purchase trigger bought before this batch. Sent right behind the limit rows'
+ * locks (and returned unawaited, so that it is): a concurrent batch with a purchase on the same card has committed
+ * by then, so `first_purchase` sees it.
+ */
+export function historyQuery(conn: Sql, matches: readonly Match[], batch: readonly StoredEvent[]) {
+  /** Card → its user. */
+  const historyCards = new Map<string, string>();
+  for (const { event, trigger } of matches)
+    if (trigger.match.first_purchase) historyCards.set(event.cardId, event.userId);
+  if (historyCards.size === 0) return [] as HistoryRow[];
+  return conn<HistoryRow[]>`
         -- The card's purchases before this batch, but those taken back in full (reversed or refunded: their
         -- firing was given back, so they are not where the card bought).
         with c as (
@@ -143,23 +104,7 @@ async function lockState(conn: Sql, matches: readonly Match[], batch: readonly S
           and e.amount > (
             select coalesce(sum(f.amount), 0) from events f
             where f.processor_id = e.processor_id and f.original_external_id = e.external_id
-              and f.authorization_id is null and f.type in ('refund', 'reversal'))`,
-  ]);
-  const state: LockedState = { totals: new Map(), cards: new Map(), days: new Map(), history: new Map() };
-  for (const row of totals)
-    state.totals.set(row.trigger_id, {
-      redemptions: Number(row.redemptions),
-      budgetSpent: Number(row.budget_spent),
-    });
-  for (const row of cards)
-    state.cards.set(cardKey(row.trigger_id, row.card_id), { fires: row.fires, stamps: row.stamps });
-  for (const row of days) state.days.set(dayKey(row.trigger_id, row.user_id, row.day), { fires: row.fires });
-  for (const row of history) {
-    const list = state.history.get(row.card_id) ?? [];
-    list.push({ mid: row.mid, merchantId: row.merchant_id, mcc: row.mcc, merchantName: row.merchant_name });
-    state.history.set(row.card_id, list);
-  }
-  return state;
+              and f.authorization_id is null and f.type in ('refund', 'reversal'))`;
 }
 
 interface ActionRowInput {
@@ -193,16 +138,29 @@ interface MissRowInput {
   progress_need: number | null;
 }
 
+export interface MatchOutcomes {
+  actions: ActionRowInput[];
+  misses: MissRowInput[];
+  /** How many actions each event fired. */
+  fired: Map<string, number>;
+}
+
 /**
- * Decides every match in batch order against the locked counts, then writes the actions, the misses and the
- * counts as they end. Returns how many actions each event fired.
+ * Decides every match in batch order on the locked limit rows (changing them as it goes), given where the cards
+ * bought before (`historyQuery`).
  */
-export async function reserveMatches(
-  conn: Sql,
+export function decideMatches(
+  state: LockedState,
+  historyRows: readonly HistoryRow[],
   matches: readonly Match[],
   batch: readonly StoredEvent[],
-): Promise<Map<string, number>> {
-  const state = await lockState(conn, matches, batch);
+): MatchOutcomes {
+  const history = new Map<string, EarlierPurchase[]>();
+  for (const row of historyRows) {
+    const list = history.get(row.card_id) ?? [];
+    list.push({ mid: row.mid, merchantId: row.merchant_id, mcc: row.mcc, merchantName: row.merchant_name });
+    history.set(row.card_id, list);
+  }
   const actions: ActionRowInput[] = [];
   const misses: MissRowInput[] = [];
   const fired = new Map<string, number>();
@@ -224,7 +182,7 @@ export async function reserveMatches(
     const nth = trigger.match.nth_purchase;
     const earlierPurchase =
       trigger.match.first_purchase === true &&
-      ((state.history.get(event.cardId) ?? []).some((p) => atSameMerchant(trigger.match, p)) ||
+      ((history.get(event.cardId) ?? []).some((p) => atSameMerchant(trigger.match, p)) ||
         (earlierInBatch.get(event.cardId) ?? []).some(
           (p) => position.get(p.id)! < position.get(event.id)! && atSameMerchant(trigger.match, p),
         ));
@@ -283,32 +241,11 @@ export async function reserveMatches(
       });
     }
   }
-  await writeOutcomes(conn, actions, misses, state);
-  return fired;
+  return { actions, misses, fired };
 }
 
-/** The actions and misses inserted, the locked counts set to where the batch left them. */
-async function writeOutcomes(
-  conn: Sql,
-  actions: ActionRowInput[],
-  misses: MissRowInput[],
-  state: LockedState,
-): Promise<void> {
-  const totals = [...state.totals].map(([trigger_id, t]) => ({
-    trigger_id,
-    redemptions: t.redemptions,
-    budget_spent: t.budgetSpent,
-  }));
-  const cards = [...state.cards].map(([key, c]) => {
-    const [trigger_id, card_id] = key.split('\u0000');
-    return { trigger_id, card_id, fires: c.fires, stamps: c.stamps };
-  });
-  const days = [...state.days].map(([key, d]) => {
-    const [trigger_id, user_id, day] = key.split('\u0000');
-    return { trigger_id, user_id, day, fires: d.fires };
-  });
-  // Only the statements with something to write, sent together (one round trip): a batch that fired plain
-  // actions writes one small statement, not five.
+/** The statements that insert the actions and misses (to send together with the batch's other writes). */
+export function writeMatchOutcomes(conn: Sql, { actions, misses }: MatchOutcomes): Promise<unknown>[] {
   const writes: Promise<unknown>[] = [];
   if (actions.length > 0)
     writes.push(conn`
@@ -329,23 +266,5 @@ async function writeOutcomes(
         progress_need)
       select * from json_to_recordset(${JSON.stringify(misses)}::text::json) as m(event_id text, trigger_id text,
         trigger_version int, app_id text, user_id text, reason text, progress_have int, progress_need int)`);
-  if (totals.length > 0)
-    writes.push(conn`
-      update trigger_counters c set redemptions = t.redemptions, budget_spent = t.budget_spent
-      from json_to_recordset(${JSON.stringify(totals)}::text::json)
-        as t(trigger_id text, redemptions bigint, budget_spent bigint)
-      where c.trigger_id = t.trigger_id`);
-  if (cards.length > 0)
-    writes.push(conn`
-      update trigger_card_states s set fires = c.fires, stamps = c.stamps
-      from json_to_recordset(${JSON.stringify(cards)}::text::json)
-        as c(trigger_id text, card_id text, fires int, stamps jsonb)
-      where s.trigger_id = c.trigger_id and s.card_id = c.card_id`);
-  if (days.length > 0)
-    writes.push(conn`
-      update trigger_user_days u set fires = d.fires
-      from json_to_recordset(${JSON.stringify(days)}::text::json)
-        as d(trigger_id text, user_id text, day date, fires int)
-      where u.trigger_id = d.trigger_id and u.user_id = d.user_id and u.day = d.day`);
-  await Promise.all(writes);
+  return writes;
 }

@@ -5,8 +5,9 @@ import type { StoredEvent } from '../ingest/event-fields.ts';
 import { evaluate } from '../rules/evaluate.ts';
 import { mayMatch } from '../rules/trigger-index.ts';
 import type { TriggerRegistry } from '../triggers/registry.ts';
-import { giveBack } from './give-back.ts';
-import { type Match, reserveMatches } from './reserve.ts';
+import { applyGiveBack, planGiveBack, writeGiveBack } from './give-back.ts';
+import { emptyLockKeys, type LockKeys, lockState, wantKey, writeLockedState } from './limit-state.ts';
+import { decideMatches, historyQuery, type Match, matchKeys, writeMatchOutcomes } from './reserve.ts';
 
 /**
  * A purchase fires triggers once: on its authorization, or on its clearing when no authorization of it was seen
@@ -36,29 +37,46 @@ export function createRulesHook(deps: {
       // Every trigger and grant change committed before the batch's write applies to it.
       await triggerRegistry.syncTo(seqs.triggers);
       await grantCache.syncTo(conn, seqs.grants);
-      const fired = new Map<string, number>();
       const purchases = newEvents.filter((event) => firesTriggers(event, alreadyCleared));
       const { index } = triggerRegistry.current();
+      const matches: Match[] = [];
       if (purchases.length > 0 && index.triggers.size > 0) {
         const grants = await grantCache.grantsOf(
           conn,
           purchases.map((event) => event.userId),
         );
-        const matches: Match[] = [];
         for (const event of purchases)
           for (const trigger of evaluate(index, event, grants.get(event.userId) ?? []))
             matches.push({ event, trigger });
-        if (matches.length > 0)
-          for (const [eventId, count] of await reserveMatches(conn, matches, newEvents))
-            fired.set(eventId, count);
       }
-      // After the batch's purchases fired: a refund or reversal that came before its purchase gives back too.
-      const takeBacks = [
+      // Refunds and reversals, the batch's own and those that came before their purchase: their purchases and
+      // actions are locked first, then every limit row the batch touches, in one sorted pass.
+      const plan = await planGiveBack(conn, [
         ...newEvents.filter((event) => event.type === 'refund' || event.type === 'reversal'),
         ...earlierTakeBacks,
-      ];
-      if (takeBacks.length > 0) await giveBack(conn, takeBacks);
-      return fired;
+      ]);
+      if (matches.length === 0 && plan === null) return new Map();
+      const keys = mergeKeys(matchKeys(matches), plan?.keys ?? emptyLockKeys());
+      const { state, after: history } = await lockState(conn, keys, () =>
+        historyQuery(conn, matches, newEvents),
+      );
+      // The batch's purchases fire first; then what is taken back is given back. The writes go out in this order.
+      const outcomes = decideMatches(state, history, matches, newEvents);
+      const firedNow = outcomes.actions.map((action) => ({ ...action, budget_given_back: 0 }));
+      const givenBack = plan ? applyGiveBack(plan, state, firedNow) : [];
+      await Promise.all([
+        ...writeMatchOutcomes(conn, outcomes),
+        ...writeGiveBack(conn, givenBack),
+        ...writeLockedState(conn, state),
+      ]);
+      return outcomes.fired;
     },
   };
+}
+
+function mergeKeys(a: LockKeys, b: LockKeys): LockKeys {
+  for (const [key, row] of b.counters) wantKey(a.counters, key, row);
+  for (const [key, row] of b.cards) wantKey(a.cards, key, row);
+  for (const [key, row] of b.days) wantKey(a.days, key, row);
+  return a;
 }
