@@ -3,6 +3,7 @@ import { CardKeys } from './cards/card-keys.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Db, type Sql } from './db/client.ts';
 import { createGrantCache, type GrantCache } from './grants/grant-cache.ts';
+import type { ActionsHook } from './ingest/actions-hook.ts';
 import { MicroBatcher } from './ingest/batcher.ts';
 import { createProcessorCache, type ProcessorCache } from './ingest/processor-auth.ts';
 import { SecretBox } from './lib/secrets.ts';
@@ -39,6 +40,8 @@ export interface Deps {
   triggerRegistry: TriggerRegistry;
   /** Users' live grants as the rules engine reads them, kept in step through the grant change counter. */
   grantCache: GrantCache;
+  /** The rules engine as ingestion runs it (the batcher's transactions, and the orphan sweep's late links). */
+  actionsHook: ActionsHook;
 }
 
 export interface OwnedDeps extends Deps {
@@ -70,6 +73,7 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
     signingKeyCache: createKeyCache(),
     triggerRegistry,
     grantCache,
+    actionsHook: actions,
     close: async () => {
       await triggerRegistry.stop();
       await queues.close();

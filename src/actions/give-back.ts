@@ -1,7 +1,8 @@
 // Refunds and reversals give back what their purchase used of its triggers' limits, in the ingest transaction:
 // planned (purchases and their actions locked), applied to the batch's locked limit rows, written back.
-import type { Sql } from '../db/client.ts';
+
 import type { TakeBack } from '../ingest/follower-links.ts';
+import type { Conn } from '../ingest/ingest-transaction.ts';
 import { cardStateAfterGiveBack, type Stamp } from '../rules/card-state.ts';
 import { cardKey, dayKey, emptyLockKeys, type LockedState, type LockKeys, wantKey } from './limit-state.ts';
 
@@ -47,7 +48,7 @@ export interface GiveBackPlan {
  * — and what they fired. Locks the purchases (so concurrent take-backs of one purchase add up) and their live
  * actions, before the limit rows: every transaction locks in that order.
  */
-export async function planGiveBack(conn: Sql, takeBacks: readonly TakeBack[]): Promise<GiveBackPlan | null> {
+export async function planGiveBack(conn: Conn, takeBacks: readonly TakeBack[]): Promise<GiveBackPlan | null> {
   if (takeBacks.length === 0) return null;
   const input = takeBacks.map((event) => ({
     auth_id: event.authorizationId,
@@ -107,23 +108,66 @@ export async function planGiveBack(conn: Sql, takeBacks: readonly TakeBack[]): P
         : (clearingTaken.get(purchase.purchase_id) ?? 0);
     for (const id of purchase.event_ids) plan.purchases.set(id, { purchase, takenBack });
   }
-  for (const row of fired) {
-    wantKey(plan.keys.counters, row.trigger_id, { trigger_id: row.trigger_id, create: false });
-    wantKey(plan.keys.cards, cardKey(row.trigger_id, row.card_id), {
-      trigger_id: row.trigger_id,
-      card_id: row.card_id,
-      create: false,
-    });
-    wantKey(plan.keys.days, dayKey(row.trigger_id, row.user_id, row.local_day), {
-      trigger_id: row.trigger_id,
-      user_id: row.user_id,
-      day: row.local_day,
-      create: false,
-    });
-  }
+  for (const row of fired) wantFiredKeys(plan.keys, row);
   for (const row of stampHolders)
     wantKey(plan.keys.cards, cardKey(row.trigger_id, row.card_id), { ...row, create: false });
   return plan;
+}
+
+/**
+ * A clearing that fired as a clearing-only purchase, later linked to an authorization that fired too (the two
+ * were stored by concurrent transactions, and the orphan sweep linked them): one purchase fired twice. The
+ * clearing's firings of triggers its authorization also fired are given back in full.
+ */
+export async function planDoubleFirings(
+  conn: Conn,
+  links: readonly { clearingId: string; authorizationId: string }[],
+): Promise<GiveBackPlan | null> {
+  if (links.length === 0) return null;
+  const fired = await conn<(FiredRow & { card_id: string })[]>`
+    with l as (
+      select * from json_to_recordset(${JSON.stringify(links)}::text::json) as l("clearingId" text, "authorizationId" text)
+    )
+    select a.id, a.trigger_id, a.user_id, a.card_id, a.purchase_id, a.purchase_amount::text,
+      a.budget_spend::text, a.budget_given_back::text, a.local_day::text, a.used_stamps
+    from l join actions a on a.purchase_id = l."clearingId" and a.given_back_at is null
+    where exists (select 1 from actions b where b.purchase_id = l."authorizationId" and b.trigger_id = a.trigger_id
+      and b.given_back_at is null)
+    order by a.id
+    for update of a`;
+  if (fired.length === 0) return null;
+  const plan: GiveBackPlan = { purchases: new Map(), fired, keys: emptyLockKeys() };
+  for (const row of fired) {
+    const amount = String(row.purchase_amount);
+    plan.purchases.set(row.purchase_id, {
+      purchase: {
+        purchase_id: row.purchase_id,
+        type: 'clearing',
+        event_ids: [row.purchase_id],
+        card_id: row.card_id,
+        amount,
+        auth_taken_back: amount,
+      },
+      takenBack: Number(amount),
+    });
+    wantFiredKeys(plan.keys, row);
+  }
+  return plan;
+}
+
+function wantFiredKeys(keys: LockKeys, row: FiredRow) {
+  wantKey(keys.counters, row.trigger_id, { trigger_id: row.trigger_id, create: false });
+  wantKey(keys.cards, cardKey(row.trigger_id, row.card_id), {
+    trigger_id: row.trigger_id,
+    card_id: row.card_id,
+    create: false,
+  });
+  wantKey(keys.days, dayKey(row.trigger_id, row.user_id, row.local_day), {
+    trigger_id: row.trigger_id,
+    user_id: row.user_id,
+    day: row.local_day,
+    create: false,
+  });
 }
 
 export interface ActionGiveBack {
@@ -186,7 +230,7 @@ export function applyGiveBack(
 }
 
 /** The statement that records the actions' give-back (to send together with the batch's other writes). */
-export function writeGiveBack(conn: Sql, updates: readonly ActionGiveBack[]): Promise<unknown>[] {
+export function writeGiveBack(conn: Conn, updates: readonly ActionGiveBack[]): Promise<unknown>[] {
   if (updates.length === 0) return [];
   return [
     conn`

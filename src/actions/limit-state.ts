@@ -1,6 +1,6 @@
 // The rows trigger limits count (per trigger, per trigger and card, per trigger, user and local day): locked
 // together in one order for a whole batch, changed in memory, written back once.
-import type { Sql } from '../db/client.ts';
+import type { Conn } from '../ingest/ingest-transaction.ts';
 import type { CardState, Stamp } from '../rules/card-state.ts';
 
 export const cardKey = (triggerId: string, cardId: string) => `${triggerId}\u0000${cardId}`;
@@ -44,7 +44,7 @@ export interface LockedState {
  * whose answers `after` (issued behind them) may rely on.
  */
 export async function lockState<T>(
-  conn: Sql,
+  conn: Conn,
   keys: LockKeys,
   after: () => Promise<T> | T,
 ): Promise<{ state: LockedState; after: T }> {
@@ -100,7 +100,7 @@ export async function lockState<T>(
 }
 
 /** The statements that write the locked rows back as the batch left them (to send together with others). */
-export function writeLockedState(conn: Sql, state: LockedState): Promise<unknown>[] {
+export function writeLockedState(conn: Conn, state: LockedState): Promise<unknown>[] {
   const writes: Promise<unknown>[] = [];
   if (state.totals.size > 0)
     writes.push(conn`

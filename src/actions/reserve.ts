@@ -1,7 +1,8 @@
 // Turns a batch's matches into actions inside the ingest transaction: the limit rows they need, each match decided
 // in batch order on the locked rows, and the actions and misses to insert.
-import type { Sql } from '../db/client.ts';
+
 import type { StoredEvent } from '../ingest/event-fields.ts';
+import type { Conn } from '../ingest/ingest-transaction.ts';
 import { newId } from '../lib/ids.ts';
 import {
   atSameMerchant,
@@ -71,7 +72,7 @@ type HistoryRow = {
  * locks (and returned unawaited, so that it is): a concurrent batch with a purchase on the same card has committed
  * by then, so `first_purchase` sees it.
  */
-export function historyQuery(conn: Sql, matches: readonly Match[], batch: readonly StoredEvent[]) {
+export function historyQuery(conn: Conn, matches: readonly Match[], batch: readonly StoredEvent[]) {
   /** Card → its user. */
   const historyCards = new Map<string, string>();
   for (const { event, trigger } of matches)
@@ -245,7 +246,7 @@ export function decideMatches(
 }
 
 /** The statements that insert the actions and misses (to send together with the batch's other writes). */
-export function writeMatchOutcomes(conn: Sql, { actions, misses }: MatchOutcomes): Promise<unknown>[] {
+export function writeMatchOutcomes(conn: Conn, { actions, misses }: MatchOutcomes): Promise<unknown>[] {
   const writes: Promise<unknown>[] = [];
   if (actions.length > 0)
     writes.push(conn`

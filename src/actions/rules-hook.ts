@@ -5,7 +5,13 @@ import type { StoredEvent } from '../ingest/event-fields.ts';
 import { evaluate } from '../rules/evaluate.ts';
 import { mayMatch } from '../rules/trigger-index.ts';
 import type { TriggerRegistry } from '../triggers/registry.ts';
-import { applyGiveBack, planGiveBack, writeGiveBack } from './give-back.ts';
+import {
+  applyGiveBack,
+  type GiveBackPlan,
+  planDoubleFirings,
+  planGiveBack,
+  writeGiveBack,
+} from './give-back.ts';
 import { emptyLockKeys, type LockKeys, lockState, wantKey, writeLockedState } from './limit-state.ts';
 import { decideMatches, historyQuery, type Match, matchKeys, writeMatchOutcomes } from './reserve.ts';
 
@@ -70,6 +76,17 @@ export function createRulesHook(deps: {
         ...writeLockedState(conn, state),
       ]);
       return outcomes.fired;
+    },
+
+    async settleLateLinks(conn, { takeBacks, doubles }) {
+      const plans: GiveBackPlan[] = [];
+      for (const plan of [await planGiveBack(conn, takeBacks), await planDoubleFirings(conn, doubles)])
+        if (plan) plans.push(plan);
+      if (plans.length === 0) return;
+      const keys = plans.reduce((all, plan) => mergeKeys(all, plan.keys), emptyLockKeys());
+      const { state } = await lockState(conn, keys, () => []);
+      const givenBack = plans.flatMap((plan) => applyGiveBack(plan, state, []));
+      await Promise.all([...writeGiveBack(conn, givenBack), ...writeLockedState(conn, state)]);
     },
   };
 }

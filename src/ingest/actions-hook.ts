@@ -2,7 +2,7 @@
 import type { ChangeSeqs } from './batch-write.ts';
 import type { PendingEvent, StoredEvent } from './event-fields.ts';
 import type { TakeBack } from './follower-links.ts';
-import type { IngestTx } from './ingest-transaction.ts';
+import type { Conn, IngestTx } from './ingest-transaction.ts';
 
 export interface ActionsHook {
   /**
@@ -33,4 +33,18 @@ export interface ActionsHook {
       earlierTakeBacks: readonly TakeBack[];
     },
   ): Promise<Map<string, number>>;
+
+  /**
+   * Settles links made after a purchase's own transaction, in the caller's transaction: refunds and reversals
+   * linked once their authorization came (on the plain-authorization path, which links after its commit; in the
+   * orphan sweep) give back; a clearing that fired alone and was then linked to an authorization that fired too
+   * gives back its doubled firings.
+   */
+  settleLateLinks(
+    conn: Conn,
+    late: {
+      takeBacks: readonly TakeBack[];
+      doubles: readonly { clearingId: string; authorizationId: string }[];
+    },
+  ): Promise<void>;
 }

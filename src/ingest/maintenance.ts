@@ -1,6 +1,7 @@
 // Ingest upkeep for the maintenance worker: monthly event partitions ahead, and the orphan sweep.
 import { sql } from 'drizzle-orm';
 import type { Db, Sql } from '../db/client.ts';
+import type { ActionsHook } from './actions-hook.ts';
 import {
   followerRefOf,
   LINK_WINDOW_DAYS,
@@ -27,9 +28,15 @@ export async function ensureEventPartitions(db: Db, monthsAhead = EVENT_PARTITIO
  * is stored, but a follower and its authorization committed by two concurrent transactions cannot see each
  * other: this sweep closes that gap. It walks the whole window in pages of `limit` (one transaction each),
  * so followers that never find an authorization (refunds and force-posts without one) cannot keep the
- * sweep on the same first page. Returns how many were linked.
+ * sweep on the same first page. What the late links change for triggers is settled in the same transaction: a
+ * refund or reversal gives back, a clearing that fired alone gives back what its authorization fired too.
+ * Returns how many were linked.
  */
-export async function linkOrphanEvents(sql: Sql, limit = 1000): Promise<number> {
+export async function linkOrphanEvents(
+  sql: Sql,
+  actions: Pick<ActionsHook, 'settleLateLinks'>,
+  limit = 1000,
+): Promise<number> {
   let linked = 0;
   let after: { receivedAt: string; id: string } | null = null;
   for (;;) {
@@ -47,7 +54,17 @@ export async function linkOrphanEvents(sql: Sql, limit = 1000): Promise<number> 
           for update skip locked`;
         const last = orphans.at(-1);
         if (!last) return { linked: 0, last: null, full: false };
-        const links = await linkFollowers(tx, orphans.map(followerRefOf));
+        const followers = orphans.map(followerRefOf);
+        const links = await linkFollowers(tx, followers);
+        const linked = followers.filter((f) => links.has(f.id));
+        await actions.settleLateLinks(tx, {
+          takeBacks: linked
+            .filter((f) => f.type === 'refund' || f.type === 'reversal')
+            .map((f) => ({ ...f, authorizationId: links.get(f.id)! })),
+          doubles: linked
+            .filter((f) => f.type === 'clearing')
+            .map((f) => ({ clearingId: f.id, authorizationId: links.get(f.id)! })),
+        });
         return {
           linked: links.size,
           last: { receivedAt: new Date(last.received_at).toISOString(), id: last.id },

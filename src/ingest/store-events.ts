@@ -133,7 +133,12 @@ async function storeAsOneStatement(
     const stored = storedEventsOf(events, ids, result);
     try {
       await withRetries(() =>
-        inTransaction(pool, (tx) => linkEarlierFollowers(tx.sql, stored, result.receivedAt)),
+        inTransaction(pool, async (tx) => {
+          // The new authorizations fired nothing (no trigger could match them); a refund or reversal of one that
+          // came first still gives back what an earlier clearing of it fired.
+          const { takeBacks } = await linkEarlierFollowers(tx.sql, stored, result.receivedAt);
+          if (takeBacks.length > 0) await options.actions.settleLateLinks(tx.sql, { takeBacks, doubles: [] });
+        }),
       );
     } catch (error) {
       if (!options.logger) throw error;

@@ -342,7 +342,7 @@ describe('lifecycle linking', () => {
       const again = await postEvents(platform, processor, auth);
       expect(again.body.results[0]).toMatchObject({ status: 'duplicate', event_id: authId });
       await sql.unsafe('drop trigger refuse_link on events; drop function refuse_link()');
-      expect(await linkOrphanEvents(sql)).toBeGreaterThanOrEqual(1);
+      expect(await linkOrphanEvents(sql, platform.deps.actionsHook)).toBeGreaterThanOrEqual(1);
       expect((await eventRow(clearing!)).authorization_id).toBe(authId);
       expect(totals(await eventRow(authId!))).toEqual({ cleared: 700, refunded: 0, reversed: 0 });
     } finally {
@@ -363,7 +363,7 @@ describe('lifecycle linking', () => {
     await platform.deps
       .sql`update events set authorization_id = null, authorization_received_at = null where id = ${clearing!}`;
     await platform.deps.sql`update events set cleared_amount = 0 where id = ${authId!}`;
-    expect(await linkOrphanEvents(platform.deps.sql)).toBeGreaterThanOrEqual(1);
+    expect(await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook)).toBeGreaterThanOrEqual(1);
     expect((await eventRow(clearing!)).authorization_id).toBe(authId);
     expect(totals(await eventRow(authId!))).toEqual({ cleared: 900, refunded: 0, reversed: 0 });
   });
@@ -388,7 +388,7 @@ describe('lifecycle linking', () => {
     await platform.deps
       .sql`update events set authorization_id = null, authorization_received_at = null where id = ${clearing!}`;
     await platform.deps.sql`update events set cleared_amount = 0 where id = ${authId!}`;
-    await linkOrphanEvents(platform.deps.sql, 5);
+    await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook, 5);
     expect((await eventRow(clearing!)).authorization_id).toBe(authId);
     expect(totals(await eventRow(authId!))).toEqual({ cleared: 700, refunded: 0, reversed: 0 });
   });

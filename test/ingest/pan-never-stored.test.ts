@@ -76,7 +76,7 @@ test('a PAN never reaches a table or a log line, whatever the processor sends', 
   expect(single.status).toBe(422);
   const garbage = await postEvents(platform, processor, `{"card":{"pan":"${enrolled}"`);
   expect(garbage.status).toBe(400);
-  await linkOrphanEvents(platform.deps.sql);
+  await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook);
   await ensureEventPartitions(platform.deps.db);
 
   for (const text of [batch.text, single.text, garbage.text, link.text, conflicting.text]) {

@@ -17,7 +17,7 @@ export function maintenanceProcessor(deps: Deps) {
       case 'create-event-partitions':
         return { created: await ensureEventPartitions(deps.db) };
       case 'link-orphan-events':
-        return { linked: await linkOrphanEvents(deps.sql) };
+        return { linked: await linkOrphanEvents(deps.sql, deps.actionsHook) };
       case 'purge-expired-credentials':
         return await purgeExpiredCredentials(deps.db);
       default:
