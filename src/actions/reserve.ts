@@ -13,7 +13,7 @@ import {
 } from '../rules/card-state.ts';
 import type { CompiledTrigger } from '../rules/compile.ts';
 import { type Decision, decide } from '../rules/decide.ts';
-import { instantOf, localDay } from '../rules/event.ts';
+import { instantOf, isOwnPurchase, localDay } from '../rules/event.ts';
 import { cardKey, dayKey, emptyLockKeys, type LockedState, type LockKeys, wantKey } from './limit-state.ts';
 
 /** A purchase of the batch and a trigger whose stateless conditions it meets (evaluate()). */
@@ -27,13 +27,6 @@ const usesCounters = (t: CompiledTrigger) =>
 const usesCardState = (t: CompiledTrigger) =>
   t.limits.per_card !== undefined || t.match.nth_purchase !== undefined || t.match.first_purchase === true;
 const usesUserDays = (t: CompiledTrigger) => t.limits.per_user_per_day !== undefined;
-
-/**
- * A purchase as triggers see it: an authorization, or a clearing no authorization was seen for (clearing-only
- * feeds). Refunds, reversals and the clearings of authorizations are not purchases of their own.
- */
-const isPurchase = (event: StoredEvent) =>
-  event.type === 'authorization' || (event.type === 'clearing' && event.authorizationId === null);
 
 /** The limit rows the matches need (created when missing: a purchase may fire). */
 export function matchKeys(matches: readonly Match[]): LockKeys {
@@ -169,7 +162,7 @@ export function decideMatches(
   const earlierInBatch = new Map<string, StoredEvent[]>();
   const position = new Map(batch.map((event, at) => [event.id, at]));
   for (const event of batch)
-    if (isPurchase(event)) {
+    if (isOwnPurchase(event)) {
       const list = earlierInBatch.get(event.cardId) ?? [];
       list.push(event);
       earlierInBatch.set(event.cardId, list);

@@ -3,6 +3,7 @@ import type { GrantCache } from '../grants/grant-cache.ts';
 import type { ActionsHook } from '../ingest/actions-hook.ts';
 import type { StoredEvent } from '../ingest/event-fields.ts';
 import { evaluate } from '../rules/evaluate.ts';
+import { isOwnPurchase } from '../rules/event.ts';
 import { mayMatch } from '../rules/trigger-index.ts';
 import type { TriggerRegistry } from '../triggers/registry.ts';
 import {
@@ -17,13 +18,10 @@ import { decideMatches, historyQuery, type Match, matchKeys, writeMatchOutcomes 
 
 /**
  * A purchase fires triggers once: on its authorization, or on its clearing when no authorization of it was seen
- * (clearing-only feeds). A clearing linked to its authorization, and an authorization arriving after its
- * clearing (`alreadyCleared`), fire nothing.
+ * (clearing-only feeds). An authorization arriving after its clearing (`alreadyCleared`) fires nothing.
  */
-function firesTriggers(event: StoredEvent, alreadyCleared: ReadonlySet<string>): boolean {
-  if (event.type === 'authorization') return !alreadyCleared.has(event.id);
-  return event.type === 'clearing' && event.authorizationId === null;
-}
+const firesTriggers = (event: StoredEvent, alreadyCleared: ReadonlySet<string>) =>
+  isOwnPurchase(event) && !alreadyCleared.has(event.id);
 
 export function createRulesHook(deps: {
   triggerRegistry: TriggerRegistry;

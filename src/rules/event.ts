@@ -36,6 +36,13 @@ export interface Grant {
 export const isPurchase = (event: Pick<RuleEvent, 'type'>): boolean =>
   event.type === 'authorization' || event.type === 'clearing';
 
+/**
+ * A purchase of its own, where a purchase fires: its authorization, or a clearing no authorization was seen for
+ * (clearing-only feeds). The clearing of an authorized purchase is part of that purchase, not another.
+ */
+export const isOwnPurchase = (event: Pick<RuleEvent, 'type'> & { authorizationId: string | null }): boolean =>
+  event.type === 'authorization' || (event.type === 'clearing' && event.authorizationId === null);
+
 /** The merchant's local calendar day (`YYYY-MM-DD`) of the event: the day `per_user_per_day` counts in. */
 export const localDay = (event: Pick<RuleEvent, 'localAt'>): string => event.localAt.slice(0, 10);
 
