@@ -65,7 +65,8 @@ type PurchaseRow = Omit<RuleEvent, 'amount'> & {
  * Replays one of the app's triggers (its current definition, as if active) over the purchases that occurred in
  * [from, to) on the cards of the users who grant the app today, and counts what it would have done; another
  * app's trigger is not found. Purchases are authorizations, and clearings with no authorization linked to them;
- * refunds and reversals are not replayed (nothing is given back) and are not counted as scanned.
+ * refunds and reversals are not replayed (nothing is given back) and are not counted as scanned. A purchase of a
+ * user whose grant lacks the action's scope is scanned and counted as `scope_not_granted` only.
  */
 export async function backtestTrigger(
   deps: BacktestDeps,

@@ -202,9 +202,9 @@ describe('POST /v1/triggers/{id}/backtest', () => {
     expect(res.body.not_fired).toEqual({
       not_nth_purchase: 10,
       limit_per_card_reached: 1, // c1's sixth coffee: its third stamp again, but the card had its one
-      outside_local_time: 3,
+      outside_local_time: 2,
       mcc_mismatch: 1,
-      scope_not_granted: 1, // u3 granted no cashback (its 12:30 coffee counts as outside_local_time first)
+      scope_not_granted: 2, // u3 granted no cashback: both its coffees, the 12:30 one too, count as that alone
       budget_exhausted: 1, // c2b's third coffee, after c6 spent the rest
     });
     expect(
@@ -225,6 +225,19 @@ describe('POST /v1/triggers/{id}/backtest', () => {
       points: null,
     });
     expect(res.body.sample[0].event_id).toMatch(/^evt_/);
+  });
+
+  it('counts a purchase of a user whose grant lacks the action’s scope as scope_not_granted and nothing else', async () => {
+    const grocery = await createTrigger(tokenA, {
+      name: 'Groceries',
+      match: { mccs: ['5411'] },
+      action: { type: 'cashback', fixed: 100 },
+    });
+    const res = await backtest(tokenA, grocery);
+    expect(res.status).toBe(200);
+    // u3's two coffees are neither mcc_mismatch nor anything else the app could learn about them.
+    expect(res.body).toMatchObject({ events_scanned: 20, would_fire: 1 });
+    expect(res.body.not_fired).toEqual({ mcc_mismatch: 17, scope_not_granted: 2 });
   });
 
   it('counts points and the per-user-per-day limit in the merchant’s local day', async () => {

@@ -62,16 +62,20 @@ const TriggerBacktest = z
       .int()
       .openapi({
         description:
-          'Purchases scanned: authorizations, and clearings with no authorization (a purchase counts once). ' +
-          'Refunds and reversals are not replayed and not counted.',
+          'Purchases scanned: authorizations, and clearings with no authorization (a purchase counts once), of ' +
+          'the users who grant the app today, those whose grant lacks the scope the action needs included ' +
+          '(each counted under `not_fired.scope_not_granted` alone). Refunds and reversals are not replayed and ' +
+          'not counted.',
       }),
     would_fire: z.number().int(),
     ...RewardFields,
     not_fired: z.partialRecord(NotFiredReason, z.number().int()).openapi({
       description:
-        'Each scanned purchase that would not have fired, under its first reason: the conditions in the ' +
-        "contract's order (scope_not_granted last), then first or nth purchase and the limits in the order " +
-        'per_card, per_user_per_day, total_redemptions, budget. Reasons with no purchase are left out.',
+        'Each scanned purchase that would not have fired, under one reason. A purchase of a user whose grant ' +
+        'lacks the scope the action needs is `scope_not_granted` and nothing else is evaluated for it; any ' +
+        "other under its first reason: the conditions in the contract's order, then first or nth purchase and " +
+        'the limits in the order per_card, per_user_per_day, total_redemptions, budget. Reasons with no ' +
+        'purchase are left out.',
     }),
     sample: z
       .array(
