@@ -6,6 +6,7 @@ import { createGrantCache, type GrantCache } from './grants/grant-cache.ts';
 import { MicroBatcher } from './ingest/batcher.ts';
 import { createProcessorCache, type ProcessorCache } from './ingest/processor-auth.ts';
 import { SecretBox } from './lib/secrets.ts';
+import { createSlots, type Slots } from './lib/slots.ts';
 import { createLimiters, type Limiters } from './limits/limiters.ts';
 import { createLogger, type Logger, stdoutLogFormat } from './logger.ts';
 import { createKeyCache, type KeyCache } from './oauth/keys.ts';
@@ -39,6 +40,8 @@ export interface Deps {
   triggerRegistry: TriggerRegistry;
   /** Users' live grants as the rules engine reads them, kept in step through the grant change counter. */
   grantCache: GrantCache;
+  /** The backtests this process may run at once (`config.backtestMaxConcurrent`): each holds a connection. */
+  backtestSlots: Slots;
 }
 
 export interface OwnedDeps extends Deps {
@@ -70,6 +73,7 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
     signingKeyCache: createKeyCache(),
     triggerRegistry,
     grantCache,
+    backtestSlots: createSlots(config.backtestMaxConcurrent),
     close: async () => {
       await triggerRegistry.stop();
       await queues.close();

@@ -314,7 +314,7 @@ describe('POST /v1/triggers/{id}/backtest', () => {
 
   it('answers what it scanned when its time runs out', async () => {
     const result = await backtestTrigger(
-      { db: platform.deps.db, config: { ...platform.config, backtestTimeLimitMs: 0 } },
+      { ...platform.deps, config: { ...platform.config, backtestTimeLimitMs: 0 } },
       { appId: appA.id, triggerId: stampCard, from: new Date(FROM), to: new Date(TO) },
     );
     expect(result).toMatchObject({
@@ -322,6 +322,27 @@ describe('POST /v1/triggers/{id}/backtest', () => {
       eventsScanned: 0,
       scannedTo: '2026-11-01T00:00:00.000Z',
     });
+  });
+
+  it('runs at most BACKTEST_MAX_CONCURRENT at once in a process, and answers 503 with Retry-After beyond', async () => {
+    const slots = platform.deps.backtestSlots;
+    // As if the process were running as many backtests as it may.
+    const held = Array.from({ length: platform.config.backtestMaxConcurrent }, () => slots.tryTake());
+    try {
+      expect(held.every((release) => release !== null)).toBe(true);
+      const refused = await backtest(tokenA, stampCard);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      expect(refused.headers.get('retry-after')).toBe(
+        String(Math.ceil(platform.config.backtestTimeLimitMs / 1000)),
+      );
+      expect(refused.body).toMatchObject({ status: 503, code: 'service_unavailable' });
+    } finally {
+      for (const release of held) release?.();
+    }
+    // Its slot given back, a backtest runs again; and one that ran gives its own back.
+    expect((await backtest(tokenA, stampCard)).status).toBe(200);
+    expect(slots.inUse).toBe(0);
   });
 
   it('treats another app’s trigger like an unknown one', async () => {
@@ -334,6 +355,8 @@ describe('POST /v1/triggers/{id}/backtest', () => {
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('not_found');
     }
+    // A refused backtest gives its slot back.
+    expect(platform.deps.backtestSlots.inUse).toBe(0);
   });
 
   it('refuses a range that is empty, backwards, longer than 90 days or not RFC 3339, naming the field', async () => {
