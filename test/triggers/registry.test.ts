@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Executor } from '../../src/db/client.ts';
 import { createDeps, type OwnedDeps } from '../../src/deps.ts';
 import { evaluate } from '../../src/rules/evaluate.ts';
 import type { Grant, RuleEvent } from '../../src/rules/event.ts';
-import type { Executor } from '../../src/db/client.ts';
 import { currentChangeSeq, nextChangeSeq, TRIGGERS_CHANNEL } from '../../src/triggers/changes.ts';
 import { createTriggerRegistry } from '../../src/triggers/registry.ts';
 import { databaseUrl, dropDatabase, uniqueName, withAdmin } from '../helpers/pg.ts';
