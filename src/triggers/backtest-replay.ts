@@ -1,7 +1,7 @@
 // One trigger replayed over purchases in memory, with the live engine's pure code: evaluate() for the stateless
 // conditions, failedChecks() for why not, decide() for the conditions and limits that
 // count, and the card state rules of src/rules/card-state.ts. Its counters start from zero. No I/O.
-import { type CardState, nextCardState, stampsInWindow } from '../rules/card-state.ts';
+import { type CardState, earnsStamp, nextCardState, stampsInWindow } from '../rules/card-state.ts';
 import { type Check, type CompiledTrigger, checksOf, type RuleTrigger } from '../rules/compile.ts';
 import { type Decision, decide, type Reward } from '../rules/decide.ts';
 import { evaluate, failedChecks } from '../rules/evaluate.ts';
@@ -65,8 +65,7 @@ export function createReplay(trigger: RuleTrigger): Replay {
       userDayFires: userDays.get(dayKey) ?? 0,
     });
     if (!decision.fire) {
-      // A purchase short of its nth earns a stamp; once a one-off stamp card has fired, none is kept.
-      const stamped = decision.reason === 'not_nth_purchase' && (nth?.repeat === true || card.fires === 0);
+      const stamped = decision.reason === 'not_nth_purchase' && earnsStamp(nth, card);
       if (stamped)
         cards.set(
           purchase.cardId,
