@@ -1,8 +1,14 @@
 // One trigger replayed over purchases in memory, with the live engine's pure code: evaluate() for the stateless
-// conditions, failedChecks() for why not, decide() for the conditions and limits that
-// count, and the card state rules of src/rules/card-state.ts. Its counters start from zero. No I/O.
-import { type CardState, earnsStamp, nextCardState, stampsInWindow } from '../rules/card-state.ts';
-import { type Check, type CompiledTrigger, checksOf, type RuleTrigger } from '../rules/compile.ts';
+// conditions, failedChecks() for why not, decide() for the conditions and limits that count, and the card state
+// rules of src/rules/card-state.ts (stamps, first purchase at the merchant). Its counters start from zero. No I/O.
+import {
+  atSameMerchant,
+  type CardState,
+  earnsStamp,
+  nextCardState,
+  stampsInWindow,
+} from '../rules/card-state.ts';
+import type { CompiledTrigger, RuleTrigger } from '../rules/compile.ts';
 import { type Decision, decide, type Reward } from '../rules/decide.ts';
 import { evaluate, failedChecks } from '../rules/evaluate.ts';
 import { EventFacts, type Grant, localDay, type RuleEvent } from '../rules/event.ts';
@@ -32,9 +38,8 @@ export function createReplay(trigger: RuleTrigger): Replay {
   const { match, limits } = compiled;
   const nth = match.nth_purchase;
   const granted: Grant[] = [{ appId: compiled.appId, scopes: new Set([compiled.scope]) }];
-  // first_purchase: an earlier purchase on the card where the trigger's merchant conditions (MIDs, merchant
-  // ids, name, MCCs) hold, whatever its other conditions did.
-  const merchantChecks = match.first_purchase ? merchantChecksOf(compiled) : [];
+  // first_purchase: the cards with an earlier purchase where the trigger's merchant conditions hold (live
+  // ingestion's atSameMerchant), whatever its other conditions did.
   const cardsWithPurchase = new Set<string>();
   // Remembered only for the limits and conditions the trigger has (a card or a day per entry).
   const tracksCards = nth !== undefined || limits.per_card !== undefined;
@@ -47,8 +52,7 @@ export function createReplay(trigger: RuleTrigger): Replay {
     if (!scopeGranted) return { fired: false, reason: 'scope_not_granted' };
     const facts = new EventFacts(purchase);
     const earlierPurchase = cardsWithPurchase.has(purchase.cardId);
-    if (match.first_purchase && merchantChecks.every((check) => check.holds(facts)))
-      cardsWithPurchase.add(purchase.cardId);
+    if (match.first_purchase && atSameMerchant(match, purchase)) cardsWithPurchase.add(purchase.cardId);
 
     if (evaluate(index, purchase, granted).length === 0)
       return { fired: false, reason: statelessReason(compiled, facts) };
@@ -89,10 +93,4 @@ function statelessReason(trigger: CompiledTrigger, facts: EventFacts): NotFiredR
   // matched none of them and still did not match is a bug, not a reason to invent.
   if (reason === undefined) throw new Error(`trigger ${trigger.id}: no match and no failed condition`);
   return reason;
-}
-
-function merchantChecksOf(trigger: CompiledTrigger): Check[] {
-  return checksOf(trigger).filter(
-    (check) => check.reason === 'merchant_mismatch' || check.reason === 'mcc_mismatch',
-  );
 }
