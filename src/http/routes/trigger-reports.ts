@@ -208,8 +208,9 @@ triggerReportsRouter.openapi(
     summary: 'What a trigger has done',
     description:
       'Its firings so far (those a reversal or full refund took back counted apart), the cashback and points ' +
-      'they earned (cashback net of the budget refunds gave back), its redemptions and its budget left. ' +
-      'Another app’s trigger is 404.',
+      'of the firings that still count, its redemptions and its budget left. For a trigger with a budget, ' +
+      'the cashback is less the budget share partial refunds gave back (pro rata); without a budget a partial ' +
+      'refund leaves a firing’s cashback whole. Another app’s trigger is 404.',
     request: { params: IdParam('trg') },
     responses: { 200: jsonResponse(TriggerStats, 'Its figures'), ...userTokenRefused, ...errorResponses },
   }),
