@@ -67,6 +67,8 @@ const configSchema = z
     INGEST_MAX_WAIT_MS: z.coerce.number().int().min(0).default(5),
     // How long one trigger backtest may scan before it answers with what it scanned (it holds a pool connection).
     BACKTEST_TIME_LIMIT_MS: z.coerce.number().int().min(1).max(60_000).default(5_000),
+    // Backtests one process runs at once: each holds a pool connection (10 in all) for up to the time limit.
+    BACKTEST_MAX_CONCURRENT: z.coerce.number().int().min(1).max(8).default(2),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -100,6 +102,7 @@ const configSchema = z
       maxWaitMs: env.INGEST_MAX_WAIT_MS,
     },
     backtestTimeLimitMs: env.BACKTEST_TIME_LIMIT_MS,
+    backtestMaxConcurrent: env.BACKTEST_MAX_CONCURRENT,
   }));
 
 export type Config = z.output<typeof configSchema>;

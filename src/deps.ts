@@ -7,6 +7,7 @@ import type { ActionsHook } from './ingest/actions-hook.ts';
 import { MicroBatcher } from './ingest/batcher.ts';
 import { createProcessorCache, type ProcessorCache } from './ingest/processor-auth.ts';
 import { SecretBox } from './lib/secrets.ts';
+import { createSlots, type Slots } from './lib/slots.ts';
 import { createLimiters, type Limiters } from './limits/limiters.ts';
 import { createLogger, type Logger, stdoutLogFormat } from './logger.ts';
 import { createKeyCache, type KeyCache } from './oauth/keys.ts';
@@ -42,6 +43,8 @@ export interface Deps {
   grantCache: GrantCache;
   /** The rules engine as ingestion runs it (the batcher's transactions, and the orphan sweep's late links). */
   actionsHook: ActionsHook;
+  /** The backtests this process may run at once (`config.backtestMaxConcurrent`): each holds a connection. */
+  backtestSlots: Slots;
 }
 
 export interface OwnedDeps extends Deps {
@@ -74,6 +77,7 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
     triggerRegistry,
     grantCache,
     actionsHook: actions,
+    backtestSlots: createSlots(config.backtestMaxConcurrent),
     close: async () => {
       await triggerRegistry.stop();
       await queues.close();

@@ -7,6 +7,7 @@ import { newId } from '../lib/ids.ts';
 import {
   atSameMerchant,
   type EarlierPurchase,
+  earnsStamp,
   nextCardState,
   type Stamp,
   stampsInWindow,
@@ -219,8 +220,13 @@ export function decideMatches(
       fired.set(event.id, (fired.get(event.id) ?? 0) + 1);
     } else {
       if (decision.reason === 'not_nth_purchase' && usesCardState(trigger)) {
-        const stamped = card.fires === 0 || nth?.repeat !== false;
-        const next = nextCardState(nth, card, { fired: false, stamped }, event.id, atMs);
+        const next = nextCardState(
+          nth,
+          card,
+          { fired: false, stamped: earnsStamp(nth, card) },
+          event.id,
+          atMs,
+        );
         state.cards.set(cardKey(trigger.id, event.cardId), next.state);
       }
       misses.push({

@@ -39,7 +39,8 @@ export function createRulesHook(deps: {
     async reserve(tx, newEvents, { seqs, alreadyCleared, earlierTakeBacks }) {
       const conn = tx.sql;
       // Every trigger and grant change committed before the batch's write applies to it.
-      await triggerRegistry.syncTo(seqs.triggers);
+      // Read through the transaction's own connection: a batch never waits on the pool while holding one.
+      await triggerRegistry.syncTo(seqs.triggers, tx.db());
       await grantCache.syncTo(conn, seqs.grants);
       const purchases = newEvents.filter((event) => firesTriggers(event, alreadyCleared));
       const { index } = triggerRegistry.current();

@@ -31,6 +31,16 @@ export function stampsInWindow(
 }
 
 /**
+ * Whether a purchase that decide() held back as `not_nth_purchase` earns the card a stamp: always on a repeating
+ * stamp card; on a one-off one (`repeat` false, read as decide() reads it) only until it has fired for the card,
+ * since after that its stamps could not count. No stamp card, no stamp.
+ */
+export function earnsStamp(nth: TriggerMatch['nth_purchase'], card: Pick<CardState, 'fires'>): boolean {
+  if (!nth) return false;
+  return nth.repeat || card.fires === 0;
+}
+
+/**
  * The card's state after a decision on a purchase at `atMs`: a firing counts and uses up the stamps in the
  * window (returned, so a reversal can hand them back); a purchase short of its nth earns a stamp. Any other
  * outcome leaves the state as it was.

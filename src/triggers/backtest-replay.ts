@@ -1,8 +1,14 @@
 // One trigger replayed over purchases in memory, with the live engine's pure code: evaluate() for the stateless
-// conditions and the grant's scope, failedChecks() for why not, decide() for the conditions and limits that
-// count, and the card state rules of src/rules/card-state.ts. Its counters start from zero. No I/O.
-import { type CardState, nextCardState, stampsInWindow } from '../rules/card-state.ts';
-import { type Check, type CompiledTrigger, checksOf, type RuleTrigger } from '../rules/compile.ts';
+// conditions, failedChecks() for why not, decide() for the conditions and limits that count, and the card state
+// rules of src/rules/card-state.ts (stamps, first purchase at the merchant). Its counters start from zero. No I/O.
+import {
+  atSameMerchant,
+  type CardState,
+  earnsStamp,
+  nextCardState,
+  stampsInWindow,
+} from '../rules/card-state.ts';
+import type { CompiledTrigger, RuleTrigger } from '../rules/compile.ts';
 import { type Decision, decide, type Reward } from '../rules/decide.ts';
 import { evaluate, failedChecks } from '../rules/evaluate.ts';
 import { EventFacts, type Grant, localDay, type RuleEvent } from '../rules/event.ts';
@@ -11,7 +17,11 @@ import { createTriggerIndex } from '../rules/trigger-index.ts';
 
 export type ReplayOutcome = { fired: true; reward: Reward } | { fired: false; reason: NotFiredReason };
 
-/** Decides purchases one at a time, in the order they happened, remembering what the trigger did so far. */
+/**
+ * Decides purchases one at a time, in the order they happened, remembering what the trigger did so far. A
+ * purchase of a user whose grant lacks the action's scope is `scope_not_granted` and nothing more: the app learns
+ * nothing else of a purchase it was not allowed to act on.
+ */
 export type Replay = (purchase: RuleEvent, scopeGranted: boolean) => ReplayOutcome;
 
 const NO_CARD: CardState = { fires: 0, stamps: [] };
@@ -28,10 +38,8 @@ export function createReplay(trigger: RuleTrigger): Replay {
   const { match, limits } = compiled;
   const nth = match.nth_purchase;
   const granted: Grant[] = [{ appId: compiled.appId, scopes: new Set([compiled.scope]) }];
-  const notGranted: Grant[] = [{ appId: compiled.appId, scopes: new Set() }];
-  // first_purchase: an earlier purchase on the card where the trigger's merchant conditions (MIDs, merchant
-  // ids, name, MCCs) hold, whatever its other conditions did.
-  const merchantChecks = match.first_purchase ? merchantChecksOf(compiled) : [];
+  // first_purchase: the cards with an earlier purchase where the trigger's merchant conditions hold (live
+  // ingestion's atSameMerchant), whatever its other conditions did.
   const cardsWithPurchase = new Set<string>();
   // Remembered only for the limits and conditions the trigger has (a card or a day per entry).
   const tracksCards = nth !== undefined || limits.per_card !== undefined;
@@ -41,13 +49,13 @@ export function createReplay(trigger: RuleTrigger): Replay {
   let budgetSpent = 0;
 
   return (purchase, scopeGranted) => {
+    if (!scopeGranted) return { fired: false, reason: 'scope_not_granted' };
     const facts = new EventFacts(purchase);
     const earlierPurchase = cardsWithPurchase.has(purchase.cardId);
-    if (match.first_purchase && merchantChecks.every((check) => check.holds(facts)))
-      cardsWithPurchase.add(purchase.cardId);
+    if (match.first_purchase && atSameMerchant(match, purchase)) cardsWithPurchase.add(purchase.cardId);
 
-    if (evaluate(index, purchase, scopeGranted ? granted : notGranted).length === 0)
-      return { fired: false, reason: statelessReason(compiled, facts, scopeGranted) };
+    if (evaluate(index, purchase, granted).length === 0)
+      return { fired: false, reason: statelessReason(compiled, facts) };
 
     const card = cards.get(purchase.cardId) ?? NO_CARD;
     const dayKey = `${purchase.userId} ${localDay(purchase)}`;
@@ -61,8 +69,7 @@ export function createReplay(trigger: RuleTrigger): Replay {
       userDayFires: userDays.get(dayKey) ?? 0,
     });
     if (!decision.fire) {
-      // A purchase short of its nth earns a stamp; once a one-off stamp card has fired, none is kept.
-      const stamped = decision.reason === 'not_nth_purchase' && (nth?.repeat === true || card.fires === 0);
+      const stamped = decision.reason === 'not_nth_purchase' && earnsStamp(nth, card);
       if (stamped)
         cards.set(
           purchase.cardId,
@@ -79,17 +86,11 @@ export function createReplay(trigger: RuleTrigger): Replay {
   };
 }
 
-/** The first reason a purchase evaluate() did not match fails, in the contract's order (scope last). */
-function statelessReason(trigger: CompiledTrigger, facts: EventFacts, scopeGranted: boolean): NotFiredReason {
-  const reason = failedChecks(trigger, facts)[0] ?? (scopeGranted ? undefined : 'scope_not_granted');
+/** The first condition, in the contract's order, that a purchase evaluate() did not match fails. */
+function statelessReason(trigger: CompiledTrigger, facts: EventFacts): NotFiredReason {
+  const reason = failedChecks(trigger, facts)[0];
   // evaluate() and the checks are the same conditions (a property test holds them equal): a purchase that
   // matched none of them and still did not match is a bug, not a reason to invent.
   if (reason === undefined) throw new Error(`trigger ${trigger.id}: no match and no failed condition`);
   return reason;
-}
-
-function merchantChecksOf(trigger: CompiledTrigger): Check[] {
-  return checksOf(trigger).filter(
-    (check) => check.reason === 'merchant_mismatch' || check.reason === 'mcc_mismatch',
-  );
 }

@@ -4,7 +4,8 @@ import { cardIdForApp, type PseudonymKey } from '../cards/pseudonyms.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { TriggerRow } from '../db/schema/index.ts';
-import { pgErrorCode } from '../errors.ts';
+import { AppError, pgErrorCode } from '../errors.ts';
+import type { Slots } from '../lib/slots.ts';
 import { type EVENT_TYPES_THAT_FIRE, SCOPE_OF_ACTION } from '../rules/dsl.ts';
 import type { RuleEvent } from '../rules/event.ts';
 import type { NotFiredReason } from '../rules/reasons.ts';
@@ -27,6 +28,7 @@ const QUERY_CANCELED = '57014';
 export interface BacktestDeps {
   db: Db;
   config: PseudonymKey & Pick<Config, 'backtestTimeLimitMs'>;
+  backtestSlots: Slots;
 }
 
 /** A purchase that would have fired, as the app may see it: its card under the app's own card id. */
@@ -65,9 +67,28 @@ type PurchaseRow = Omit<RuleEvent, 'amount'> & {
  * Replays one of the app's triggers (its current definition, as if active) over the purchases that occurred in
  * [from, to) on the cards of the users who grant the app today, and counts what it would have done; another
  * app's trigger is not found. Purchases are authorizations, and clearings with no authorization linked to them;
- * refunds and reversals are not replayed (nothing is given back) and are not counted as scanned.
+ * refunds and reversals are not replayed (nothing is given back) and are not counted as scanned. A purchase of a
+ * user whose grant lacks the action's scope is scanned and counted as `scope_not_granted` only.
+ * `service_unavailable` (with `retry_after` seconds) when the process already runs all the backtests it may.
  */
 export async function backtestTrigger(
+  deps: BacktestDeps,
+  input: { appId: string; triggerId: string; from: Date; to: Date },
+): Promise<Backtest> {
+  // Refused rather than queued: a waiting backtest would hold its request as long as a running one.
+  const release = deps.backtestSlots.tryTake();
+  if (!release)
+    throw new AppError('service_unavailable', 'Too many backtests are running; try again shortly.', {
+      extra: { retry_after: Math.max(1, Math.ceil(deps.config.backtestTimeLimitMs / 1000)) },
+    });
+  try {
+    return await replayRange(deps, input);
+  } finally {
+    release();
+  }
+}
+
+async function replayRange(
   deps: BacktestDeps,
   input: { appId: string; triggerId: string; from: Date; to: Date },
 ): Promise<Backtest> {

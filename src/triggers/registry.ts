@@ -1,4 +1,4 @@
-import type { Db, Sql } from '../db/client.ts';
+import type { Db, Executor, Sql } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import { createTriggerIndex, type TriggerIndex, upsertTrigger } from '../rules/trigger-index.ts';
 import { readChangesSince, TRIGGERS_CHANNEL, type TriggerChangeNotice } from './changes.ts';
@@ -12,8 +12,13 @@ export interface TriggerRegistry {
   start(): Promise<void>;
   /** Applies every change committed before the call (coalesced with a read already in flight). */
   catchUp(): Promise<void>;
-  /** Resolves once the index reflects every change up to `seq` (a value read from `trigger_changes`). */
-  syncTo(seq: number): Promise<void>;
+  /**
+   * Resolves once the index reflects every change up to `seq` (a value read from `trigger_changes`). A catch-up
+   * it needs reads through `via` when given (the caller's transaction, so that it never waits on the pool while
+   * holding a connection; read committed, holding no trigger change of its own); a read already in flight, on
+   * whichever connection, serves it.
+   */
+  syncTo(seq: number, via?: Executor): Promise<void>;
   /** The index as it stands and the last change it reflects (an empty index at 0 before `start`). */
   current(): { index: TriggerIndex; seq: number };
   /** Stops listening; a later use starts again from where it stood. */
@@ -29,8 +34,8 @@ export function createTriggerRegistry(deps: { sql: Sql; db: Db; logger: Logger }
   let reading: Promise<void> | null = null;
   let readAgain = false;
 
-  async function readOnce() {
-    const { counter, changed } = await readChangesSince(deps.db, seen);
+  async function readOnce(via: Executor) {
+    const { counter, changed } = await readChangesSince(via, seen);
     for (const trigger of changed) {
       // An archived trigger leaves the index; a paused one stays for explanations but is in no list.
       upsertTrigger(index, trigger);
@@ -39,8 +44,11 @@ export function createTriggerRegistry(deps: { sql: Sql; db: Db; logger: Logger }
     seen = Math.max(seen, counter);
   }
 
-  /** One read at a time; a request during a read asks for one more, since its change may have missed the first. */
-  function catchUp(): Promise<void> {
+  /**
+   * One read at a time; a request during a read asks for one more, since its change may have missed the first.
+   * They all go through the executor of the request that started them.
+   */
+  function catchUp(via: Executor = deps.db): Promise<void> {
     if (reading) {
       readAgain = true;
       return reading;
@@ -49,7 +57,7 @@ export function createTriggerRegistry(deps: { sql: Sql; db: Db; logger: Logger }
       try {
         do {
           readAgain = false;
-          await readOnce();
+          await readOnce(via);
         } while (readAgain);
       } finally {
         reading = null;
@@ -70,13 +78,16 @@ export function createTriggerRegistry(deps: { sql: Sql; db: Db; logger: Logger }
     void catchUpLogged();
   }
 
-  function start(): Promise<void> {
+  function start(via?: Executor): Promise<void> {
     starting ??= (async () => {
       // Listen before reading, so a change committed in between is heard; postgres.js re-listens after a
       // reconnect and calls onlisten again, and the catch-up there reads whatever was said while it was away.
-      const listening = await deps.sql.listen(TRIGGERS_CHANNEL, onNotice, () => void catchUpLogged());
+      // The first onlisten comes before `listen` resolves: the read just below, through `via`, covers it.
+      const listening = await deps.sql.listen(TRIGGERS_CHANNEL, onNotice, () => {
+        if (unlisten) void catchUpLogged();
+      });
       unlisten = listening.unlisten;
-      await catchUp();
+      await catchUp(via);
     })().catch(async (err: unknown) => {
       // Undone whole, so the next use starts afresh rather than adding a second listener.
       starting = null;
@@ -93,10 +104,10 @@ export function createTriggerRegistry(deps: { sql: Sql; db: Db; logger: Logger }
       await start();
       await catchUp();
     },
-    syncTo: async (seq) => {
-      await start();
+    syncTo: async (seq, via) => {
+      await start(via);
       if (seen >= seq) return;
-      await catchUp();
+      await catchUp(via);
       if (seen < seq) throw new Error(`trigger change ${seq} has not committed (the counter is at ${seen})`);
     },
     current: () => ({ index, seq: seen }),

@@ -19,7 +19,8 @@ export interface TriggerStats extends RewardTotals {
 
 /**
  * What one of the app's triggers has done so far, from its actions (the outbox) and its counters, read in one
- * snapshot; another app's trigger is not found. Cashback counts net of the budget refunds gave back.
+ * snapshot; another app's trigger is not found. Cashback is that of the firings that still count, less the budget
+ * share partial refunds gave back (only a trigger with a budget has one).
  */
 export async function triggerStats(
   deps: { db: Db },

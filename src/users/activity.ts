@@ -284,13 +284,16 @@ function ruleEventOf(row: EventRow): RuleEvent {
   };
 }
 
-/** The apps the user connects now (live grants), with the scopes granted. */
+/**
+ * The apps the user connects now (live grants to active apps), with the scopes granted. A disabled app's
+ * triggers fire for nobody, so none of them is explained.
+ */
 const connectedApps = (db: Db, userId: string) =>
   db
     .select({ appId: grants.appId, scopes: grants.scopes, name: apps.name })
     .from(grants)
     .innerJoin(apps, eq(apps.id, grants.appId))
-    .where(and(eq(grants.userId, userId), isNull(grants.revokedAt)));
+    .where(and(eq(grants.userId, userId), isNull(grants.revokedAt), eq(apps.status, 'active')));
 
 /** Every card the user ever enrolled (removed ones too: their events stay), by id. */
 async function cardsOf(db: Db, userId: string) {

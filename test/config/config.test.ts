@@ -54,6 +54,15 @@ describe('configuration', () => {
     ]);
   });
 
+  it('caps the backtests a process runs at once, 2 unless told', () => {
+    expect(parseConfig(secrets).backtestMaxConcurrent).toBe(2);
+    expect(parseConfig({ ...secrets, BACKTEST_MAX_CONCURRENT: '1' }).backtestMaxConcurrent).toBe(1);
+    for (const value of ['0', '9', 'two'])
+      expect(problemsOf({ ...secrets, BACKTEST_MAX_CONCURRENT: value }).map((p) => p.split(':')[0])).toEqual([
+        'BACKTEST_MAX_CONCURRENT',
+      ]);
+  });
+
   it('names every bad or missing variable at once', () => {
     const problems = problemsOf({
       NODE_ENV: 'production',

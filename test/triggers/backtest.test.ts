@@ -202,9 +202,9 @@ describe('POST /v1/triggers/{id}/backtest', () => {
     expect(res.body.not_fired).toEqual({
       not_nth_purchase: 10,
       limit_per_card_reached: 1, // c1's sixth coffee: its third stamp again, but the card had its one
-      outside_local_time: 3,
+      outside_local_time: 2,
       mcc_mismatch: 1,
-      scope_not_granted: 1, // u3 granted no cashback (its 12:30 coffee counts as outside_local_time first)
+      scope_not_granted: 2, // u3 granted no cashback: both its coffees, the 12:30 one too, count as that alone
       budget_exhausted: 1, // c2b's third coffee, after c6 spent the rest
     });
     expect(
@@ -225,6 +225,19 @@ describe('POST /v1/triggers/{id}/backtest', () => {
       points: null,
     });
     expect(res.body.sample[0].event_id).toMatch(/^evt_/);
+  });
+
+  it('counts a purchase of a user whose grant lacks the action’s scope as scope_not_granted and nothing else', async () => {
+    const grocery = await createTrigger(tokenA, {
+      name: 'Groceries',
+      match: { mccs: ['5411'] },
+      action: { type: 'cashback', fixed: 100 },
+    });
+    const res = await backtest(tokenA, grocery);
+    expect(res.status).toBe(200);
+    // u3's two coffees are neither mcc_mismatch nor anything else the app could learn about them.
+    expect(res.body).toMatchObject({ events_scanned: 20, would_fire: 1 });
+    expect(res.body.not_fired).toEqual({ mcc_mismatch: 17, scope_not_granted: 2 });
   });
 
   it('counts points and the per-user-per-day limit in the merchant’s local day', async () => {
@@ -301,7 +314,7 @@ describe('POST /v1/triggers/{id}/backtest', () => {
 
   it('answers what it scanned when its time runs out', async () => {
     const result = await backtestTrigger(
-      { db: platform.deps.db, config: { ...platform.config, backtestTimeLimitMs: 0 } },
+      { ...platform.deps, config: { ...platform.config, backtestTimeLimitMs: 0 } },
       { appId: appA.id, triggerId: stampCard, from: new Date(FROM), to: new Date(TO) },
     );
     expect(result).toMatchObject({
@@ -309,6 +322,27 @@ describe('POST /v1/triggers/{id}/backtest', () => {
       eventsScanned: 0,
       scannedTo: '2026-11-01T00:00:00.000Z',
     });
+  });
+
+  it('runs at most BACKTEST_MAX_CONCURRENT at once in a process, and answers 503 with Retry-After beyond', async () => {
+    const slots = platform.deps.backtestSlots;
+    // As if the process were running as many backtests as it may.
+    const held = Array.from({ length: platform.config.backtestMaxConcurrent }, () => slots.tryTake());
+    try {
+      expect(held.every((release) => release !== null)).toBe(true);
+      const refused = await backtest(tokenA, stampCard);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('content-type')).toBe('application/problem+json');
+      expect(refused.headers.get('retry-after')).toBe(
+        String(Math.ceil(platform.config.backtestTimeLimitMs / 1000)),
+      );
+      expect(refused.body).toMatchObject({ status: 503, code: 'service_unavailable' });
+    } finally {
+      for (const release of held) release?.();
+    }
+    // Its slot given back, a backtest runs again; and one that ran gives its own back.
+    expect((await backtest(tokenA, stampCard)).status).toBe(200);
+    expect(slots.inUse).toBe(0);
   });
 
   it('treats another app’s trigger like an unknown one', async () => {
@@ -321,6 +355,8 @@ describe('POST /v1/triggers/{id}/backtest', () => {
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('not_found');
     }
+    // A refused backtest gives its slot back.
+    expect(platform.deps.backtestSlots.inUse).toBe(0);
   });
 
   it('refuses a range that is empty, backwards, longer than 90 days or not RFC 3339, naming the field', async () => {

@@ -1,9 +1,11 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Executor } from '../../src/db/client.ts';
 import { createDeps, type OwnedDeps } from '../../src/deps.ts';
 import { evaluate } from '../../src/rules/evaluate.ts';
 import type { Grant, RuleEvent } from '../../src/rules/event.ts';
 import { currentChangeSeq, nextChangeSeq, TRIGGERS_CHANNEL } from '../../src/triggers/changes.ts';
+import { createTriggerRegistry } from '../../src/triggers/registry.ts';
 import { databaseUrl, dropDatabase, uniqueName, withAdmin } from '../helpers/pg.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { registerApp, type TestApp, tokenRequest } from '../oauth/support.ts';
@@ -55,15 +57,38 @@ const listeningBackends = async (database = platform.databaseName) =>
     select pid from pg_stat_activity
     where datname = ${database} and query ilike ${`listen "${TRIGGERS_CHANNEL}"`}`;
 
+/** Pauses a trigger in `tx` without a NOTIFY; answers the change's counter value. */
+async function pauseIn(tx: Executor, id: string): Promise<number> {
+  const changeSeq = await nextChangeSeq(tx);
+  await tx.execute(
+    sql`update triggers set status = 'paused', version = version + 1, change_seq = ${changeSeq} where id = ${id}`,
+  );
+  return changeSeq;
+}
+
 /** Pauses a trigger as a committed change whose NOTIFY never reached anyone; answers the change's counter value. */
-const pauseSilently = (id: string) =>
-  platform.deps.db.transaction(async (tx) => {
-    const changeSeq = await nextChangeSeq(tx);
-    await tx.execute(
-      sql`update triggers set status = 'paused', version = version + 1, change_seq = ${changeSeq} where id = ${id}`,
-    );
-    return changeSeq;
-  });
+const pauseSilently = (id: string) => platform.deps.db.transaction((tx) => pauseIn(tx, id));
+
+/** Runs `body` in a transaction that is rolled back afterwards, whatever it did. */
+async function rolledBack(body: (tx: Executor) => Promise<void>): Promise<void> {
+  const undo = new Error('rolled back');
+  await expect(
+    platform.deps.db.transaction(async (tx) => {
+      await body(tx);
+      throw undo;
+    }),
+  ).rejects.toBe(undo);
+}
+
+/** A registry of its own over the platform's pool, stopped after `body`. */
+async function withRegistry(body: (registry: ReturnType<typeof createTriggerRegistry>) => Promise<void>) {
+  const registry = createTriggerRegistry(platform.deps);
+  try {
+    await body(registry);
+  } finally {
+    await registry.stop();
+  }
+}
 
 describe('the trigger registry', () => {
   it('opens no LISTEN connection in a process that never uses it', async () => {
@@ -187,6 +212,31 @@ describe('the trigger registry', () => {
       await broken.close();
       await dropDatabase(empty);
     }
+  });
+
+  it('catches up through the executor it is given: a transaction’s own change is visible to it', async () => {
+    const id = await createTrigger({ ...CAFE_CASHBACK, name: 'Seen through the transaction' });
+    await withRegistry(async (registry) => {
+      await registry.syncTo(await counter());
+      await rolledBack(async (tx) => {
+        // Uncommitted, so only a read through this transaction's connection can see it.
+        const seq = await pauseIn(tx, id);
+        await registry.syncTo(seq, tx);
+        expect(registry.current().seq).toBe(seq);
+        expect(registry.current().index.triggers.get(id)?.status).toBe('paused');
+      });
+    });
+  });
+
+  it('loads on first use through the executor it is given', async () => {
+    const id = await createTrigger({ ...CAFE_CASHBACK, name: 'Loaded through the transaction' });
+    await withRegistry(async (registry) => {
+      await rolledBack(async (tx) => {
+        const seq = await pauseIn(tx, id);
+        await registry.syncTo(seq, tx);
+        expect(registry.current().index.triggers.get(id)?.status).toBe('paused');
+      });
+    });
   });
 
   it('refuses to wait for a change that has not committed', async () => {

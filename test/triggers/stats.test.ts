@@ -32,6 +32,8 @@ interface Fired {
   points?: number;
   budgetSpend?: number;
   budgetGivenBack?: number;
+  /** Taken back by refunds, in minor units of the purchase (all of it: `givenBack` too). */
+  refunded?: number;
   givenBack?: boolean;
 }
 
@@ -57,6 +59,7 @@ async function fired(app: TestApp, triggerId: string, rows: Fired[]) {
         points: row.type === 'points' ? (row.points ?? 0) : null,
         budgetSpend: row.budgetSpend ?? 0,
         budgetGivenBack: row.budgetGivenBack ?? 0,
+        refundedAmount: row.refunded ?? 0,
         localDay: '2026-11-24',
         givenBackAt: row.givenBack ? new Date() : null,
       };
@@ -69,6 +72,7 @@ let points: string;
 let twoCurrencies: string;
 let idle: string;
 let otherApps: string;
+let unbudgeted: string;
 
 beforeAll(async () => {
   appA = await registerApp(platform, {
@@ -100,7 +104,7 @@ beforeAll(async () => {
     // Reversed: the redemption and its budget given back.
     { type: 'cashback', reward: 200, budgetSpend: 200, budgetGivenBack: 200, givenBack: true },
     // Half refunded: half its budget given back, the redemption kept.
-    { type: 'cashback', reward: 300, budgetSpend: 300, budgetGivenBack: 150 },
+    { type: 'cashback', reward: 300, budgetSpend: 300, budgetGivenBack: 150, refunded: 2500 },
   ]);
   await platform.deps.db
     .insert(triggerCounters)
@@ -117,10 +121,20 @@ beforeAll(async () => {
     { type: 'cashback', reward: 500, purchase: { amount: 9000, currency: 'USD' } },
   ]);
   await fired(appB, otherApps, [{ type: 'cashback', reward: 100 }]);
+  unbudgeted = await createTrigger(tokenA, {
+    name: '10% back, no budget',
+    action: { type: 'cashback', percent_bps: 1000 },
+  });
+  await fired(appA, unbudgeted, [
+    { type: 'cashback', reward: 100 },
+    { type: 'cashback', reward: 200, givenBack: true, refunded: 5000 },
+    // Half refunded, with no budget to give back to: its cashback still counts whole.
+    { type: 'cashback', reward: 300, refunded: 2500 },
+  ]);
 });
 
 describe('GET /v1/triggers/{id}/stats', () => {
-  it('tells fires, cashback net of what refunds gave back, redemptions and the budget left', async () => {
+  it('tells fires, cashback less the budget share refunds gave back, redemptions and the budget left', async () => {
     const res = await stats(tokenA, budgeted);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -136,6 +150,16 @@ describe('GET /v1/triggers/{id}/stats', () => {
       reward_other_currencies: [],
       points: 0,
       budget: { amount: 1000, currency: 'USD', spent: 250, left: 750 },
+    });
+  });
+
+  it('takes a partial refund off the cashback only as the budget share it gave back: none without a budget', async () => {
+    const res = await stats(tokenA, unbudgeted);
+    expect(res.body).toMatchObject({
+      fires: 2,
+      given_back: 1,
+      reward: { amount: 100 + 300, currency: 'USD' },
+      budget: null,
     });
   });
 

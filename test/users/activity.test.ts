@@ -269,6 +269,29 @@ describe('GET /v1/me/activity', () => {
     expect(after.fired.map((x: any) => x.trigger.id)).toEqual([fired]);
   });
 
+  it('stops explaining a disabled app’s triggers and keeps what it fired', async () => {
+    const beans = await newApp('Bean Club');
+    const holder = await cardholder([beans]);
+    const explained = await createTrigger(
+      beans,
+      cashback('Beans, small', { mccs: ['5814'], amount_max: 100 }),
+    );
+    const [eventId] = await ingest(authorization({ pan: holder.pan }));
+    const missed = await createTrigger(beans, cashback('Beans, limited', { mccs: ['5814'] }));
+    await recordMiss(eventId!, missed, 'limit_per_card_reached');
+    const fired = await createTrigger(beans, cashback('Beans, fired', { mccs: ['5814'] }));
+    await recordFired(eventId!, fired);
+    expect((await eventIn(holder, eventId!)).not_fired.map((x: any) => x.trigger.id).sort()).toEqual(
+      [explained, missed].sort(),
+    );
+
+    const disabled = await platform.admin('PATCH', `/v1/apps/${beans.id}`, { body: { status: 'disabled' } });
+    expect(disabled.status).toBe(200);
+    const after = await eventIn(holder, eventId!);
+    expect(after.not_fired).toEqual([]);
+    expect(after.fired.map((x: any) => x.trigger.id)).toEqual([fired]);
+  });
+
   it('never shows another cardholder’s events, nor pages from one', async () => {
     const coffee = await newApp('Coffee Rewards');
     const mine = await cardholder([coffee]);

@@ -128,7 +128,7 @@ activityRouter.openapi(
     description:
       'The events on my cards, newest received first. `fired`: the actions each purchase fired (app, trigger ' +
       'and the version it fired under, reward), kept after the app is disconnected. `not_fired`: for the apps ' +
-      'I connect now, their triggers that named the merchant, MID, MCC or merchant name but did not fire, with ' +
+      'I connect now (a disabled app is left out), their triggers that named the merchant, MID, MCC or merchant name but did not fire, with ' +
       'the machine reasons: limits, budgets and stamp cards as decided when the purchase was ingested (with ' +
       'stamp `progress`), other conditions as the trigger stands, if it stood so when the event arrived. ' +
       'Another app’s triggers never appear. A clearing of an authorized purchase, a refund and a reversal fire ' +

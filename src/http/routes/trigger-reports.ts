@@ -1,12 +1,13 @@
 // What one of the app's triggers would have done (backtest) and has done (stats).
 import { createRoute, z } from '@hono/zod-openapi';
+import { AppError } from '../../errors.ts';
 import { EVENT_TYPES_THAT_FIRE, Instant, TRIGGER_STATUSES } from '../../rules/dsl.ts';
 import { STATEFUL_REASONS, STATELESS_REASONS } from '../../rules/reasons.ts';
 import { BACKTEST_MAX_DAYS, BACKTEST_SAMPLE_SIZE, backtestTrigger } from '../../triggers/backtest.ts';
 import type { RewardTotals } from '../../triggers/reward-totals.ts';
 import { triggerStats } from '../../triggers/stats.ts';
 import { createRouter } from '../router.ts';
-import { errorResponses, IdParam, jsonBody, jsonResponse, Timestamp } from '../schemas.ts';
+import { errorResponses, IdParam, jsonBody, jsonResponse, ProblemSchema, Timestamp } from '../schemas.ts';
 import { appIdOf, triggerRouteAccess, userTokenRefused } from './triggers.ts';
 
 const DAY_MS = 86_400_000;
@@ -62,16 +63,20 @@ const TriggerBacktest = z
       .int()
       .openapi({
         description:
-          'Purchases scanned: authorizations, and clearings with no authorization (a purchase counts once). ' +
-          'Refunds and reversals are not replayed and not counted.',
+          'Purchases scanned: authorizations, and clearings with no authorization (a purchase counts once), of ' +
+          'the users who grant the app today, those whose grant lacks the scope the action needs included ' +
+          '(each counted under `not_fired.scope_not_granted` alone). Refunds and reversals are not replayed and ' +
+          'not counted.',
       }),
     would_fire: z.number().int(),
     ...RewardFields,
     not_fired: z.partialRecord(NotFiredReason, z.number().int()).openapi({
       description:
-        'Each scanned purchase that would not have fired, under its first reason: the conditions in the ' +
-        "contract's order (scope_not_granted last), then first or nth purchase and the limits in the order " +
-        'per_card, per_user_per_day, total_redemptions, budget. Reasons with no purchase are left out.',
+        'Each scanned purchase that would not have fired, under one reason. A purchase of a user whose grant ' +
+        'lacks the scope the action needs is `scope_not_granted` and nothing else is evaluated for it; any ' +
+        "other under its first reason: the conditions in the contract's order, then first or nth purchase and " +
+        'the limits in the order per_card, per_user_per_day, total_redemptions, budget. Reasons with no ' +
+        'purchase are left out.',
     }),
     sample: z
       .array(
@@ -134,24 +139,36 @@ triggerReportsRouter.openapi(
       'today, with the same evaluation as live ingestion, and its limits counted from zero over the range: no ' +
       'action, webhook, counter or reward comes of it. A purchase is its authorization, or its clearing when no ' +
       'authorization of it was seen; refunds and reversals are not replayed, so nothing is given back. The scan ' +
-      'is time-bounded: past the limit it answers with what it scanned, `complete: false`. Another app’s ' +
-      'trigger is 404.',
+      'is time-bounded: past the limit it answers with what it scanned, `complete: false`. A process runs a ' +
+      'few backtests at once (`BACKTEST_MAX_CONCURRENT`); beyond them, 503 `service_unavailable` with ' +
+      '`Retry-After`. Another app’s trigger is 404.',
     request: { params: IdParam('trg'), body: jsonBody(BacktestRequest) },
     responses: {
       200: jsonResponse(TriggerBacktest, 'What it would have done'),
       ...userTokenRefused,
       ...errorResponses,
+      503: {
+        description: 'Too many backtests running; retry after `Retry-After` seconds',
+        content: { 'application/problem+json': { schema: ProblemSchema } },
+      },
     },
   }),
   async (c) => {
     const deps = c.get('deps');
     const { from, to } = c.req.valid('json');
-    const backtest = await backtestTrigger(deps, {
-      appId: appIdOf(c),
-      triggerId: c.req.valid('param').id,
-      from: new Date(from),
-      to: new Date(to),
-    });
+    let backtest: Awaited<ReturnType<typeof backtestTrigger>>;
+    try {
+      backtest = await backtestTrigger(deps, {
+        appId: appIdOf(c),
+        triggerId: c.req.valid('param').id,
+        from: new Date(from),
+        to: new Date(to),
+      });
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'service_unavailable')
+        c.header('retry-after', String(error.extra?.retry_after ?? 5));
+      throw error;
+    }
     return c.json(
       {
         object: 'trigger_backtest' as const,
@@ -191,8 +208,9 @@ triggerReportsRouter.openapi(
     summary: 'What a trigger has done',
     description:
       'Its firings so far (those a reversal or full refund took back counted apart), the cashback and points ' +
-      'they earned (cashback net of the budget refunds gave back), its redemptions and its budget left. ' +
-      'Another app’s trigger is 404.',
+      'of the firings that still count, its redemptions and its budget left. For a trigger with a budget, ' +
+      'the cashback is less the budget share partial refunds gave back (pro rata); without a budget a partial ' +
+      'refund leaves a firing’s cashback whole. Another app’s trigger is 404.',
     request: { params: IdParam('trg') },
     responses: { 200: jsonResponse(TriggerStats, 'Its figures'), ...userTokenRefused, ...errorResponses },
   }),
