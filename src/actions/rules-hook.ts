@@ -38,9 +38,9 @@ export function createRulesHook(deps: {
 
     async reserve(tx, newEvents, { seqs, alreadyCleared, earlierTakeBacks }) {
       const conn = tx.sql;
-      // Every trigger and grant change committed before the batch's write applies to it.
-      // Read through the transaction's own connection: a batch never waits on the pool while holding one.
-      await triggerRegistry.syncTo(seqs.triggers, tx.db());
+      // Every trigger and grant change committed before the batch's write applies to it, read (when the index is
+      // behind) through the transaction's own connection: a batch never waits on the pool while holding one.
+      if (triggerRegistry.current().seq < seqs.triggers) await triggerRegistry.syncTo(seqs.triggers, tx.db());
       await grantCache.syncTo(conn, seqs.grants);
       const purchases = newEvents.filter((event) => firesTriggers(event, alreadyCleared));
       const { index } = triggerRegistry.current();
@@ -69,7 +69,7 @@ export function createRulesHook(deps: {
       const outcomes = decideMatches(state, history, matches, newEvents);
       const firedNow = outcomes.actions.map((action) => ({ ...action, budget_given_back: 0 }));
       const givenBack = plan ? applyGiveBack(plan, state, firedNow) : [];
-      await Promise.all([
+      tx.sendWithCommit([
         ...writeMatchOutcomes(conn, outcomes),
         ...writeGiveBack(conn, givenBack),
         ...writeLockedState(conn, state),

@@ -11,6 +11,12 @@ export interface IngestTx {
   sql: Sql;
   /** A drizzle database on the same connection, inside the same transaction (made on first use). */
   db(): Db;
+  /**
+   * Statements (not yet awaited) whose answers matter only as part of the commit: they go out together with
+   * COMMIT, one round trip instead of two. Should one fail, the transaction aborts (COMMIT then rolls back) and
+   * the failure is thrown: nothing of the transaction is kept.
+   */
+  sendWithCommit(statements: readonly PromiseLike<unknown>[]): void;
 }
 
 // postgres.js holds a write under 1 KiB back until the event loop's check phase, to send small queries
@@ -34,12 +40,15 @@ export async function inTransaction<T>(pool: Sql, work: (tx: IngestTx) => Promis
   try {
     // A reserved connection lacks the pool's `options`, which drizzle reads (and sets its parsers on): it
     // gets the pool's, whose parsers the pool's own drizzle already set, so nothing changes for the pool.
+    const withCommit: PromiseLike<unknown>[] = [];
     const result = await work({
       sql: conn,
       db: () => (db ??= drizzleOver(Object.assign(conn, { options: pool.options }))),
+      sendWithCommit: (statements) => withCommit.push(...statements),
     });
     await begun;
-    await conn.unsafe(COMMIT);
+    // In order on the connection: the statements, then COMMIT.
+    await Promise.all([...withCommit, conn.unsafe(COMMIT)]);
     return result;
   } catch (error) {
     // Rolls back whatever the failed statement left open; answers an error (ignored) if none is.

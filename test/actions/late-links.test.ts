@@ -37,8 +37,8 @@ const actionsOf = (id: string) =>
 /** Holds the other process's next ingest transaction open inside reserve (after its events are inserted). */
 async function holdNextReserve() {
   await other.deps.triggerRegistry.catchUp();
-  const registry = other.deps.triggerRegistry as { syncTo: (seq: number) => Promise<void> };
-  const original = registry.syncTo;
+  const cache = other.deps.grantCache;
+  const original = cache.syncTo;
   let release!: () => void;
   const gate = new Promise<void>((r) => {
     release = r;
@@ -47,11 +47,11 @@ async function holdNextReserve() {
   const inside = new Promise<void>((r) => {
     entered = r;
   });
-  registry.syncTo = async (seq) => {
-    registry.syncTo = original;
+  cache.syncTo = async (conn, seq) => {
+    cache.syncTo = original;
     entered();
     await gate;
-    return original(seq);
+    return original(conn, seq);
   };
   return { inside, release };
 }

@@ -60,3 +60,28 @@ test('a failing statement rolls back and returns the connection clean, however o
     (await platform.deps.sql<{ id: number }[]>`select id from tx_probe order by id`).map((r) => r.id),
   ).toEqual([1, 2]);
 });
+
+test('statements sent with COMMIT commit with it, and one failing among them commits nothing', async () => {
+  await platform.deps.sql`delete from tx_probe`;
+  await inTransaction(platform.deps.sql, async (tx) => {
+    await tx.sql`insert into tx_probe values (1)`;
+    tx.sendWithCommit([tx.sql`insert into tx_probe values (2)`, tx.sql`insert into tx_probe values (3)`]);
+  });
+  expect(await count()).toBe(3);
+  for (let i = 0; i < 12; i++)
+    await expect(
+      inTransaction(platform.deps.sql, async (tx) => {
+        await tx.sql`insert into tx_probe values (${10 + i})`;
+        tx.sendWithCommit([
+          tx.sql`insert into tx_probe values (${20 + i})`,
+          tx.sql`insert into tx_probe values (1)`,
+        ]);
+      }),
+    ).rejects.toMatchObject({ code: '23505' });
+  // Nothing of the failed ones, and the pool's connections are clean (more failures than connections).
+  expect(await count()).toBe(3);
+  await inTransaction(platform.deps.sql, async (tx) => {
+    tx.sendWithCommit([tx.sql`insert into tx_probe values (4)`]);
+  });
+  expect(await count()).toBe(4);
+});
