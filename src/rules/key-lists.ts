@@ -1,0 +1,198 @@
+/**
+ * The index's lists, packed into one Int32Array: a list holds (app slot, trigger ref) pairs sorted by slot, in a
+ * block of the pool whose capacity is a power of two. Lists are named by small integer handles.
+ *
+ * Why packed: at 100,000 triggers the index does not fit in the processor's cache, and each object an event
+ * reaches is a cache miss (and, on this VM, often a TLB miss). A list as a run of integers in one array is one
+ * miss where a JS array of objects was two, plus one per trigger read (bench/README.md, "Rules engine").
+ *
+ * A list with many pairs ("broad": a country, a currency, an MCC many apps name) also gets a small hash table from
+ * slot to the start of that slot's pairs, so an event looks each granted app up in it instead of reading every
+ * app's pairs or searching: its cost stays O(granted apps), whatever the number of apps listed.
+ */
+export interface KeyLists {
+  /** Blocks of pairs: [slot, ref, slot, ref, …]. Replaced by a larger copy when full. */
+  pool: Int32Array;
+  /** Ints of `pool` handed out so far (free blocks included). */
+  used: number;
+  /** Per size class c (capacity 2^c pairs): offsets of free blocks. */
+  readonly freeBlocks: number[][];
+  /** Per handle: offset of its block in `pool` (-1: none yet), pairs in it, and the block's size class. */
+  at: Int32Array;
+  length: Int32Array;
+  sizeClass: Int32Array;
+  /**
+   * Per handle: for a broad list, an open-addressing table of 2^k entries [slot + 1, position of the slot's first
+   * pair relative to the block] (0: empty); null for the others.
+   */
+  readonly bySlot: (Int32Array | null)[];
+  readonly freeHandles: number[];
+  handles: number;
+  /**
+   * While set (a bulk build), broad lists are only noted here and indexed by slot once at the end by
+   * `indexDeferred`: rebuilding a list's table on each of its 100,000 inserts would be quadratic.
+   */
+  deferred: Set<number> | null;
+}
+
+/** A list with more pairs than this gets a table by slot (and loses it below half). */
+export const BROAD = 32;
+
+export function createKeyLists(): KeyLists {
+  const handles = 64;
+  return {
+    pool: new Int32Array(1024),
+    used: 0,
+    freeBlocks: Array.from({ length: 31 }, () => []),
+    at: new Int32Array(handles).fill(-1),
+    length: new Int32Array(handles),
+    sizeClass: new Int32Array(handles),
+    bySlot: [],
+    freeHandles: [],
+    handles: 0,
+    deferred: null,
+  };
+}
+
+/** Indexes by slot the broad lists changed since `deferred` was set, and stops deferring. */
+export function indexDeferred(lists: KeyLists): void {
+  const deferred = lists.deferred;
+  lists.deferred = null;
+  for (const handle of deferred ?? []) if (lists.length[handle]! > BROAD) indexBySlot(lists, handle);
+}
+
+/** A new, empty list. */
+export function newList(lists: KeyLists): number {
+  const handle = lists.freeHandles.pop() ?? lists.handles++;
+  if (handle >= lists.at.length) {
+    const size = lists.at.length * 2;
+    lists.at = grown(lists.at, size, -1);
+    lists.length = grown(lists.length, size, 0);
+    lists.sizeClass = grown(lists.sizeClass, size, 0);
+  }
+  lists.at[handle] = -1;
+  lists.length[handle] = 0;
+  lists.bySlot[handle] = null;
+  return handle;
+}
+
+/** Frees an empty list's handle (its block went back when it emptied). */
+export function dropList(lists: KeyLists, handle: number): void {
+  lists.bySlot[handle] = null;
+  lists.freeHandles.push(handle);
+}
+
+/** Adds a pair after the slot's other pairs. */
+export function insertPair(lists: KeyLists, handle: number, slot: number, ref: number): void {
+  const length = lists.length[handle]!;
+  if (lists.at[handle]! < 0 || length === 1 << lists.sizeClass[handle]!)
+    moveToBlock(lists, handle, length + 1);
+  const { pool } = lists;
+  const start = lists.at[handle]!;
+  let at = start + length * 2;
+  // From the end, shift the pairs of later slots by one pair (a list is short, or a broad list rebuilt anyway).
+  while (at > start && pool[at - 2]! > slot) {
+    pool[at] = pool[at - 2]!;
+    pool[at + 1] = pool[at - 1]!;
+    at -= 2;
+  }
+  pool[at] = slot;
+  pool[at + 1] = ref;
+  lists.length[handle] = length + 1;
+  if (length + 1 > BROAD) indexBySlot(lists, handle);
+}
+
+/** Takes a pair out; answers the pairs left (-1: the pair was not there). An emptied list returns its block. */
+export function removePair(lists: KeyLists, handle: number, slot: number, ref: number): number {
+  const length = lists.length[handle]!;
+  const start = lists.at[handle]!;
+  const { pool } = lists;
+  const end = start + length * 2;
+  let at = start;
+  while (at < end && !(pool[at] === slot && pool[at + 1] === ref)) at += 2;
+  if (at === end) return -1;
+  pool.copyWithin(at, at + 2, end);
+  const left = length - 1;
+  lists.length[handle] = left;
+  if (left === 0) {
+    lists.freeBlocks[lists.sizeClass[handle]!]!.push(start);
+    lists.at[handle] = -1;
+  }
+  if (left > BROAD) indexBySlot(lists, handle);
+  else if (left <= BROAD / 2) lists.bySlot[handle] = null;
+  return left;
+}
+
+/** The pairs of a list as [slot, ref] (for tests and tools, not the hot path). */
+export function pairsOf(lists: KeyLists, handle: number): [number, number][] {
+  const pairs: [number, number][] = [];
+  const start = lists.at[handle]!;
+  for (let i = 0; i < lists.length[handle]!; i++)
+    pairs.push([lists.pool[start + i * 2]!, lists.pool[start + i * 2 + 1]!]);
+  return pairs;
+}
+
+/** The table entry of a slot: Fibonacci hashing into 2^bits entries. */
+export const slotHash = (slot: number, bits: number): number =>
+  Math.imul(slot + 1, 0x9e3779b1) >>> (32 - bits);
+
+/** Rebuilds a broad list's table by slot: each slot's first pair, at load factor at most one half. */
+function indexBySlot(lists: KeyLists, handle: number) {
+  if (lists.deferred !== null) {
+    lists.deferred.add(handle);
+    return;
+  }
+  const { pool } = lists;
+  const start = lists.at[handle]!;
+  const length = lists.length[handle]!;
+  let bits = 4;
+  while (1 << (bits - 1) < length) bits++;
+  let table = lists.bySlot[handle];
+  if (table === null || table === undefined || table.length !== 2 << bits) table = new Int32Array(2 << bits);
+  else table.fill(0);
+  const mask = (1 << bits) - 1;
+  let previous = -1;
+  for (let i = 0; i < length; i++) {
+    const slot = pool[start + i * 2]!;
+    if (slot === previous) continue;
+    previous = slot;
+    let entry = slotHash(slot, bits);
+    while (table[entry * 2] !== 0) entry = (entry + 1) & mask;
+    table[entry * 2] = slot + 1;
+    table[entry * 2 + 1] = i * 2;
+  }
+  lists.bySlot[handle] = table;
+}
+
+/** Moves a list to a block for at least `pairs` pairs (a new list gets its first block). */
+function moveToBlock(lists: KeyLists, handle: number, pairs: number) {
+  let sizeClass = 0;
+  while (1 << sizeClass < pairs) sizeClass++;
+  const free = lists.freeBlocks[sizeClass]!;
+  let block = free.pop();
+  if (block === undefined) {
+    const ints = 2 << sizeClass;
+    if (lists.used + ints > lists.pool.length) {
+      let size = lists.pool.length * 2;
+      while (size < lists.used + ints) size *= 2;
+      lists.pool = grown(lists.pool, size, 0);
+    }
+    block = lists.used;
+    lists.used += ints;
+  }
+  const from = lists.at[handle]!;
+  const length = lists.length[handle]!;
+  if (from >= 0) {
+    lists.pool.copyWithin(block, from, from + length * 2);
+    lists.freeBlocks[lists.sizeClass[handle]!]!.push(from);
+  }
+  lists.at[handle] = block;
+  lists.sizeClass[handle] = sizeClass;
+}
+
+function grown(array: Int32Array, size: number, fill: number): Int32Array {
+  const copy = new Int32Array(size);
+  if (fill !== 0) copy.fill(fill);
+  copy.set(array);
+  return copy;
+}
