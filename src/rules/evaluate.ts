@@ -12,7 +12,18 @@ import * as records from './trigger-records.ts';
 const { checksOf, inWindow, MINUTES_PER_DAY } = compile;
 const { EventFacts, instantOf, isoWeekday, isPurchase, minuteOfDay } = events;
 const { slotHash } = keyLists;
-const { CHUNK_BITS, eventScreen, RECORD, RESIDUAL, SCOPES, SCREEN_BITS } = records;
+const {
+  CHUNK_BITS,
+  DATED,
+  EXACT_AMOUNT,
+  eventScreen,
+  INT32_MAX,
+  INT32_MIN,
+  RECORD,
+  RESIDUAL,
+  SCOPES,
+  SCREEN_BITS,
+} = records;
 type EventFacts = events.EventFacts;
 
 const NO_MATCHES: readonly CompiledTrigger[] = Object.freeze([]);
@@ -41,6 +52,8 @@ export function evaluate(
   scratch.minute = -1;
   scratch.instant = Number.NaN;
   scratch.screen = -1;
+  scratch.amountFits =
+    Number.isInteger(event.amount) && event.amount >= INT32_MIN && event.amount <= INT32_MAX;
   let found: CompiledTrigger[] | undefined;
   if (index.unkeyedCount > 0) {
     const { granted, unkeyedMin, unkeyedMax, unkeyedList } = scratch;
@@ -127,15 +140,21 @@ function collect(
     return found;
   }
   const granted = index.scratch.granted;
-  const bits = 31 - Math.clz32(table.length >> 1);
+  const words = table[0]!;
+  const bits = table[1]!;
+  const base = 2 + words;
   const mask = (1 << bits) - 1;
   for (let g = 0; g < count; g++) {
     const slot = granted[g]!;
+    if (words > 0) {
+      const word = slot >> 5;
+      if (word >= words || ((table[2 + word]! >>> (slot & 31)) & 1) === 0) continue;
+    }
     let entry = slotHash(slot, bits);
     let first = -1;
-    for (let key = table[entry * 2]!; key !== 0; key = table[entry * 2]!) {
+    for (let key = table[base + entry * 2]!; key !== 0; key = table[base + entry * 2]!) {
       if (key === slot + 1) {
-        first = start + table[entry * 2 + 1]!;
+        first = start + table[base + entry * 2 + 1]!;
         break;
       }
       entry = (entry + 1) & mask;
@@ -162,9 +181,9 @@ function check(
   const record = index.records.chunks[ref >> CHUNK_BITS]!;
   const at = (ref & CHUNK_MASK) * RECORD;
   const amount = event.amount;
-  if (amount < record[at]! || amount > record[at + 1]!) return found;
   const scratch = index.scratch;
-  const dayTime = record[at + 4]!;
+  if (scratch.amountFits && (amount < record[at]! || amount > record[at + 1]!)) return found;
+  const dayTime = record[at + 2]!;
   const days = dayTime & ANY_DAY;
   if (days !== ANY_DAY) {
     if (scratch.weekday === 0) scratch.weekday = isoWeekday(event.localAt);
@@ -176,18 +195,21 @@ function check(
     if (scratch.minute < 0) scratch.minute = minuteOfDay(event.localAt);
     if (!inWindow(from, to, scratch.minute)) return found;
   }
-  const startsAt = record[at + 2]!;
-  const endsAt = record[at + 3]!;
-  if (startsAt !== Number.NEGATIVE_INFINITY || endsAt !== Number.POSITIVE_INFINITY) {
-    // NaN (unreadable) holds no date range, as in EventFacts.
-    if (Number.isNaN(scratch.instant)) scratch.instant = instantOf(event.occurredAt);
-    if (!(scratch.instant >= startsAt && scratch.instant <= endsAt)) return found;
-  }
-  const screen = record[at + 5]!;
+  const screen = record[at + 3]!;
   if (scratch.screen < 0) scratch.screen = eventScreen(event);
   if ((screen & scratch.screen) !== scratch.screen) return found;
-  if (!grants[scratch.grantAt[slot]!]!.scopes.has(SCOPES[screen >>> SCREEN_BITS]!)) return found;
+  if (!grants[scratch.grantAt[slot]!]!.scopes.has(SCOPES[(screen >>> SCREEN_BITS) & 15]!)) return found;
   const trigger = index.records.byRef[ref]!;
+  if (
+    (!scratch.amountFits || (screen & EXACT_AMOUNT) !== 0) &&
+    !(amount >= trigger.amountMin && amount <= trigger.amountMax)
+  )
+    return found;
+  if ((dayTime & DATED) !== 0) {
+    // NaN (unreadable) holds no date range, as in EventFacts.
+    if (Number.isNaN(scratch.instant)) scratch.instant = instantOf(event.occurredAt);
+    if (!(scratch.instant >= trigger.startsAt && scratch.instant <= trigger.endsAt)) return found;
+  }
   if ((dayTime & RESIDUAL) !== 0) {
     if (scratch.factsOf !== event) {
       scratch.facts.reset(event);

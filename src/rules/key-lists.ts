@@ -21,10 +21,7 @@ export interface KeyLists {
   at: Int32Array;
   length: Int32Array;
   sizeClass: Int32Array;
-  /**
-   * Per handle: for a broad list, an open-addressing table of 2^k entries [slot + 1, position of the slot's first
-   * pair relative to the block] (0: empty); null for the others.
-   */
+  /** Per handle: for a broad list, its table by slot (see indexBySlot); null for the others. */
   readonly bySlot: (Int32Array | null)[];
   readonly freeHandles: number[];
   handles: number;
@@ -136,7 +133,12 @@ export function pairsOf(lists: KeyLists, handle: number): [number, number][] {
 export const slotHash = (slot: number, bits: number): number =>
   Math.imul(slot + 1, 0x9e3779b1) >>> (32 - bits);
 
-/** Rebuilds a broad list's table by slot: each slot's first pair, at load factor at most one half. */
+/**
+ * Rebuilds a broad list's table by slot: [words, bits, a bitmap of the slots listed (`words` ints), then 2^bits
+ * entries [slot + 1, position of the slot's first pair relative to the block] at load factor at most one half].
+ * Most granted apps are in none of a broad list's pairs, and the bitmap (two cache lines for 1,000 apps) says so
+ * without probing the entries; it is left out (words 0) where it would outweigh them (very many apps).
+ */
 function indexBySlot(lists: KeyLists, handle: number) {
   if (lists.deferred !== null) {
     lists.deferred.add(handle);
@@ -147,19 +149,27 @@ function indexBySlot(lists: KeyLists, handle: number) {
   const length = lists.length[handle]!;
   let bits = 4;
   while (1 << (bits - 1) < length) bits++;
+  const highest = pool[start + (length - 1) * 2]!;
+  const needed = (highest >> 5) + 1;
+  const words = needed <= 4 * length ? needed : 0;
+  const size = 2 + words + (2 << bits);
   let table = lists.bySlot[handle];
-  if (table === null || table === undefined || table.length !== 2 << bits) table = new Int32Array(2 << bits);
+  if (table === null || table === undefined || table.length !== size) table = new Int32Array(size);
   else table.fill(0);
+  table[0] = words;
+  table[1] = bits;
+  const base = 2 + words;
   const mask = (1 << bits) - 1;
   let previous = -1;
   for (let i = 0; i < length; i++) {
     const slot = pool[start + i * 2]!;
     if (slot === previous) continue;
     previous = slot;
+    if (words > 0) table[2 + (slot >> 5)]! |= 1 << (slot & 31);
     let entry = slotHash(slot, bits);
-    while (table[entry * 2] !== 0) entry = (entry + 1) & mask;
-    table[entry * 2] = slot + 1;
-    table[entry * 2 + 1] = i * 2;
+    while (table[base + entry * 2] !== 0) entry = (entry + 1) & mask;
+    table[base + entry * 2] = slot + 1;
+    table[base + entry * 2 + 1] = i * 2;
   }
   lists.bySlot[handle] = table;
 }

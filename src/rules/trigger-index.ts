@@ -17,11 +17,9 @@ import {
   removePair,
 } from './key-lists.ts';
 import {
-  CHUNK_BITS,
   createTriggerRecords,
   freeRef,
   newRef,
-  RECORD,
   type TriggerRecords,
   writeRecord,
 } from './trigger-records.ts';
@@ -64,6 +62,8 @@ export interface Scratch {
   minute: number;
   instant: number;
   screen: number;
+  /** Whether the event's amount fits the records' int32 bounds (else every candidate's is checked exactly). */
+  amountFits: boolean;
 }
 
 /**
@@ -129,6 +129,7 @@ export function createTriggerIndex(triggers: Iterable<RuleTrigger> = []): Trigge
       minute: -1,
       instant: Number.NaN,
       screen: -1,
+      amountFits: true,
     },
   };
   index.lists.deferred = new Set();
@@ -242,10 +243,9 @@ function unlist(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     for (const [, other] of pairsOf(index.lists, app.unkeyed)) {
-      const chunk = index.records.chunks[other >> CHUNK_BITS]!;
-      const at = (other & ((1 << CHUNK_BITS) - 1)) * RECORD;
-      min = Math.min(min, chunk[at]!);
-      max = Math.max(max, chunk[at + 1]!);
+      const trigger = index.records.byRef[other]!;
+      min = Math.min(min, trigger.amountMin);
+      max = Math.max(max, trigger.amountMax);
     }
     index.scratch.unkeyedMin[app.slot] = min;
     index.scratch.unkeyedMax[app.slot] = max;

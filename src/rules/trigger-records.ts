@@ -3,30 +3,38 @@ import { SCOPE_OF_ACTION } from './dsl.ts';
 import type { RuleEvent } from './event.ts';
 
 /**
- * Each listed trigger has a small integer ref, and under it a record of RECORD doubles with what evaluate()
- * checks before it reads the trigger object: at 100,000 triggers the objects are far apart in memory, and a
- * candidate rejected from its record (most are) costs one read of a compact array instead of several cache
- * misses in the heap (bench/README.md, "Rules engine").
+ * Each listed trigger has a small integer ref, and under it a record of RECORD int32s with what evaluate() checks
+ * before it reads the trigger object: at 100,000 triggers the objects are far apart in memory, and a candidate
+ * rejected from its record (most are) costs one read of a compact array (16 bytes a trigger, 1.6 MB for 100,000)
+ * instead of several cache misses in the heap (bench/README.md, "Rules engine").
  *
- * Record: [amountMin, amountMax, startsAt, endsAt, dayTime, screen], where
+ * Record: [amountMin, amountMax, dayTime, screen], where
+ * - amountMin and amountMax are the bounds where they fit an int32 (none: the int32 extremes); a bound that does
+ *   not fit is clamped and EXACT_AMOUNT set, and an event amount that does not fit skips these two: both are
+ *   then checked on the object;
  * - dayTime = the day mask's bits 1–7 (ISO days) in bits 0–6 | timeFrom << 7 | timeTo << 18 | RESIDUAL (bit 29):
- *   the trigger has closures left to run (compile.ts's `residual`);
+ *   the trigger has closures left to run (compile.ts's `residual`) | DATED (bit 30): it has a date range, read
+ *   from the object (a tenth of triggers: bigger records cost more than they saved);
  * - screen = a Bloom mask of the small equality fields (bits 0–25, see SCREEN) | the scope's position in SCOPES
- *   << 26.
+ *   (bits 26–29) | EXACT_AMOUNT (bit 30).
  * Records live in chunks of 4,096, so that a growing index never copies them all in one change.
  */
-export const RECORD = 6;
+export const RECORD = 4;
 export const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS;
 export const RESIDUAL = 1 << 29;
+export const DATED = 1 << 30;
 export const SCREEN_BITS = 26;
+export const EXACT_AMOUNT = 1 << 30;
 const SCREEN_MASK = (1 << SCREEN_BITS) - 1;
+export const INT32_MIN = -(2 ** 31);
+export const INT32_MAX = 2 ** 31 - 1;
 
 /** The scopes actions need, by position (the record keeps a position, evaluate() reads the name back). */
 export const SCOPES: readonly string[] = [...new Set(Object.values(SCOPE_OF_ACTION))];
 
 export interface TriggerRecords {
-  readonly chunks: Float64Array[];
+  readonly chunks: Int32Array[];
   /** The compiled trigger of each ref (undefined: a free ref). */
   readonly byRef: (CompiledTrigger | undefined)[];
   readonly freeRefs: number[];
@@ -39,7 +47,7 @@ export function createTriggerRecords(): TriggerRecords {
 /** A ref for a new trigger (a freed one first). */
 export function newRef(records: TriggerRecords): number {
   const ref = records.freeRefs.pop() ?? records.byRef.length;
-  if (ref >> CHUNK_BITS >= records.chunks.length) records.chunks.push(new Float64Array(CHUNK * RECORD));
+  if (ref >> CHUNK_BITS >= records.chunks.length) records.chunks.push(new Int32Array(CHUNK * RECORD));
   return ref;
 }
 
@@ -53,16 +61,21 @@ export function writeRecord(records: TriggerRecords, ref: number, trigger: Compi
   records.byRef[ref] = trigger;
   const chunk = records.chunks[ref >> CHUNK_BITS]!;
   const at = (ref & (CHUNK - 1)) * RECORD;
-  chunk[at] = trigger.amountMin;
-  chunk[at + 1] = trigger.amountMax;
-  chunk[at + 2] = trigger.startsAt;
-  chunk[at + 3] = trigger.endsAt;
-  chunk[at + 4] =
+  const fits = (bound: number) => Number.isInteger(bound) && bound >= INT32_MIN && bound <= INT32_MAX;
+  const { amountMin, amountMax } = trigger;
+  const exact =
+    (amountMin !== Number.NEGATIVE_INFINITY && !fits(amountMin)) ||
+    (amountMax !== Number.POSITIVE_INFINITY && !fits(amountMax));
+  chunk[at] = fits(amountMin) ? amountMin : amountMin > 0 ? INT32_MAX : INT32_MIN;
+  chunk[at + 1] = fits(amountMax) ? amountMax : amountMax < 0 ? INT32_MIN : INT32_MAX;
+  chunk[at + 2] =
     (trigger.dayMask >> 1) |
     (trigger.timeFrom << 7) |
     (trigger.timeTo << 18) |
-    (trigger.residual.length > 0 ? RESIDUAL : 0);
-  chunk[at + 5] = screenOf(trigger) | (SCOPES.indexOf(trigger.scope) << SCREEN_BITS);
+    (trigger.residual.length > 0 ? RESIDUAL : 0) |
+    (trigger.hasDateRange ? DATED : 0);
+  chunk[at + 3] =
+    screenOf(trigger) | (SCOPES.indexOf(trigger.scope) << SCREEN_BITS) | (exact ? EXACT_AMOUNT : 0);
 }
 
 /**

@@ -102,6 +102,37 @@ describe('the packed trigger index', () => {
     expectReferenceAnswers(index, [...current.values()], cases);
   });
 
+  it('checks amounts beyond 32 bits exactly (the records hold 32-bit bounds)', () => {
+    const big = 2 ** 31;
+    const bounds = [0, 475, big - 2, big - 1, big, big + 1, 2 ** 40, Number.MAX_SAFE_INTEGER];
+    const all: RuleTrigger[] = [];
+    for (const min of [undefined, ...bounds])
+      for (const max of [undefined, ...bounds])
+        if (min === undefined || max === undefined || min <= max)
+          all.push({
+            id: `trg_${min}_${max}`,
+            appId: 'app_1',
+            version: 1,
+            status: 'active',
+            // Keyed and unkeyed: the unkeyed list has its own amount bounds per app.
+            match: {
+              ...(all.length % 2 === 0 ? { mids: ['000123'] } : {}),
+              amount_min: min,
+              amount_max: max,
+            },
+            limits: {},
+            action: { type: 'receipt' },
+          });
+    const index = createTriggerIndex(all);
+    const grants = [{ appId: 'app_1', scopes: allScopes }];
+    const amounts = [...bounds, big - 3, 2 ** 40 - 1, 2 ** 40 + 1, -1, 474.5, big - 0.5];
+    expectReferenceAnswers(
+      index,
+      all,
+      amounts.map((amount) => [coffeeEvent({ amount }), grants]),
+    );
+  });
+
   it('reads an app granted twice once, with its first grant', () => {
     const receipt: RuleTrigger = {
       id: 'trg_1',
