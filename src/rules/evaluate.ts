@@ -196,7 +196,7 @@ function check(
     if (!inWindow(from, to, scratch.minute)) return found;
   }
   const screen = record[at + 3]!;
-  if (scratch.screen < 0) scratch.screen = eventScreen(event);
+  if (scratch.screen < 0) scratch.screen = eventScreen(index.records, event);
   if ((screen & scratch.screen) !== scratch.screen) return found;
   if (!grants[scratch.grantAt[slot]!]!.scopes.has(SCOPES[(screen >>> SCREEN_BITS) & 15]!)) return found;
   const trigger = index.records.byRef[ref]!;
@@ -215,7 +215,7 @@ function check(
       scratch.facts.reset(event);
       scratch.factsOf = event;
     }
-    const residual = trigger.residual;
+    const residual = index.records.residual[ref]!;
     for (let i = 0; i < residual.length; i++) if (!residual[i]!(scratch.facts)) return found;
   }
   if (found === undefined) return [trigger];
