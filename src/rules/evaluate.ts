@@ -12,22 +12,11 @@ import * as records from './trigger-records.ts';
 const { checksOf, inWindow, MINUTES_PER_DAY } = compile;
 const { EventFacts, instantOf, isoWeekday, isPurchase, minuteOfDay } = events;
 const { slotHash } = keyLists;
-const {
-  CHUNK_BITS,
-  DATED,
-  EXACT_AMOUNT,
-  eventScreen,
-  INT32_MAX,
-  INT32_MIN,
-  RECORD,
-  RESIDUAL,
-  SCOPES,
-  SCREEN_BITS,
-} = records;
+const { DATED, EXACT_AMOUNT, eventScreen, INT32_MAX, INT32_MIN, RESIDUAL, SCOPES, SCREEN_BITS } = records;
+const { ENTRY } = keyLists;
 type EventFacts = events.EventFacts;
 
 const NO_MATCHES: readonly CompiledTrigger[] = Object.freeze([]);
-const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
 const ANY_DAY = 0x7f;
 const LAST_STAMP = 0x3fff_ffff;
 
@@ -129,13 +118,13 @@ function collect(
   if (length === 0) return found;
   const { pool } = lists;
   const start = lists.at[handle]!;
-  const end = start + length * 2;
+  const end = start + length * ENTRY;
   const { grantStamp, stamp } = index.scratch;
   const table = lists.bySlot[handle];
   if (table === null || table === undefined) {
-    for (let i = start; i < end; i += 2) {
+    for (let i = start; i < end; i += ENTRY) {
       const slot = pool[i]!;
-      if (grantStamp[slot] === stamp) found = check(index, pool[i + 1]!, slot, event, grants, found);
+      if (grantStamp[slot] === stamp) found = check(index, pool, i, event, grants, found);
     }
     return found;
   }
@@ -160,8 +149,8 @@ function collect(
       entry = (entry + 1) & mask;
     }
     if (first < 0) continue;
-    for (let i = first; i < end && pool[i] === slot; i += 2)
-      found = check(index, pool[i + 1]!, slot, event, grants, found);
+    for (let i = first; i < end && pool[i] === slot; i += ENTRY)
+      found = check(index, pool, i, event, grants, found);
   }
   return found;
 }
@@ -172,14 +161,15 @@ function collect(
  */
 function check(
   index: TriggerIndex,
-  ref: number,
-  slot: number,
+  record: Int32Array,
+  entry: number,
   event: RuleEvent,
   grants: readonly Grant[],
   found: CompiledTrigger[] | undefined,
 ): CompiledTrigger[] | undefined {
-  const record = index.records.chunks[ref >> CHUNK_BITS]!;
-  const at = (ref & CHUNK_MASK) * RECORD;
+  const slot = record[entry]!;
+  const ref = record[entry + 1]!;
+  const at = entry + 2;
   const amount = event.amount;
   const scratch = index.scratch;
   if (scratch.amountFits && (amount < record[at]! || amount > record[at + 1]!)) return found;

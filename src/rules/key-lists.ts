@@ -32,6 +32,9 @@ export interface KeyLists {
   deferred: Set<number> | null;
 }
 
+/** Ints of an entry: slot, ref, and the trigger's record (trigger-records.ts), read without another miss. */
+export const ENTRY = 6;
+
 /** A list with more pairs than this gets a table by slot (and loses it below half). */
 export const BROAD = 32;
 
@@ -80,21 +83,27 @@ export function dropList(lists: KeyLists, handle: number): void {
 }
 
 /** Adds a pair after the slot's other pairs. */
-export function insertPair(lists: KeyLists, handle: number, slot: number, ref: number): void {
+export function insertPair(
+  lists: KeyLists,
+  handle: number,
+  slot: number,
+  ref: number,
+  record: Int32Array,
+): void {
   const length = lists.length[handle]!;
   if (lists.at[handle]! < 0 || length === 1 << lists.sizeClass[handle]!)
     moveToBlock(lists, handle, length + 1);
   const { pool } = lists;
   const start = lists.at[handle]!;
-  let at = start + length * 2;
-  // From the end, shift the pairs of later slots by one pair (a list is short, or a broad list rebuilt anyway).
-  while (at > start && pool[at - 2]! > slot) {
-    pool[at] = pool[at - 2]!;
-    pool[at + 1] = pool[at - 1]!;
-    at -= 2;
+  let at = start + length * ENTRY;
+  // From the end, shift the entries of later slots by one (a list is short, or a broad list rebuilt anyway).
+  while (at > start && pool[at - ENTRY]! > slot) {
+    pool.copyWithin(at, at - ENTRY, at);
+    at -= ENTRY;
   }
   pool[at] = slot;
   pool[at + 1] = ref;
+  pool.set(record, at + 2);
   lists.length[handle] = length + 1;
   if (length + 1 > BROAD) indexBySlot(lists, handle);
 }
@@ -104,11 +113,11 @@ export function removePair(lists: KeyLists, handle: number, slot: number, ref: n
   const length = lists.length[handle]!;
   const start = lists.at[handle]!;
   const { pool } = lists;
-  const end = start + length * 2;
+  const end = start + length * ENTRY;
   let at = start;
-  while (at < end && !(pool[at] === slot && pool[at + 1] === ref)) at += 2;
+  while (at < end && !(pool[at] === slot && pool[at + 1] === ref)) at += ENTRY;
   if (at === end) return -1;
-  pool.copyWithin(at, at + 2, end);
+  pool.copyWithin(at, at + ENTRY, end);
   const left = length - 1;
   lists.length[handle] = left;
   if (left === 0) {
@@ -125,7 +134,7 @@ export function pairsOf(lists: KeyLists, handle: number): [number, number][] {
   const pairs: [number, number][] = [];
   const start = lists.at[handle]!;
   for (let i = 0; i < lists.length[handle]!; i++)
-    pairs.push([lists.pool[start + i * 2]!, lists.pool[start + i * 2 + 1]!]);
+    pairs.push([lists.pool[start + i * ENTRY]!, lists.pool[start + i * ENTRY + 1]!]);
   return pairs;
 }
 
@@ -149,7 +158,7 @@ function indexBySlot(lists: KeyLists, handle: number) {
   const length = lists.length[handle]!;
   let bits = 4;
   while (1 << (bits - 1) < length) bits++;
-  const highest = pool[start + (length - 1) * 2]!;
+  const highest = pool[start + (length - 1) * ENTRY]!;
   const needed = (highest >> 5) + 1;
   const words = needed <= 4 * length ? needed : 0;
   const size = 2 + words + (2 << bits);
@@ -162,14 +171,14 @@ function indexBySlot(lists: KeyLists, handle: number) {
   const mask = (1 << bits) - 1;
   let previous = -1;
   for (let i = 0; i < length; i++) {
-    const slot = pool[start + i * 2]!;
+    const slot = pool[start + i * ENTRY]!;
     if (slot === previous) continue;
     previous = slot;
     if (words > 0) table[2 + (slot >> 5)]! |= 1 << (slot & 31);
     let entry = slotHash(slot, bits);
     while (table[base + entry * 2] !== 0) entry = (entry + 1) & mask;
     table[base + entry * 2] = slot + 1;
-    table[base + entry * 2 + 1] = i * 2;
+    table[base + entry * 2 + 1] = i * ENTRY;
   }
   lists.bySlot[handle] = table;
 }
@@ -181,7 +190,7 @@ function moveToBlock(lists: KeyLists, handle: number, pairs: number) {
   const free = lists.freeBlocks[sizeClass]!;
   let block = free.pop();
   if (block === undefined) {
-    const ints = 2 << sizeClass;
+    const ints = ENTRY << sizeClass;
     if (lists.used + ints > lists.pool.length) {
       let size = lists.pool.length * 2;
       while (size < lists.used + ints) size *= 2;
@@ -193,7 +202,7 @@ function moveToBlock(lists: KeyLists, handle: number, pairs: number) {
   const from = lists.at[handle]!;
   const length = lists.length[handle]!;
   if (from >= 0) {
-    lists.pool.copyWithin(block, from, from + length * 2);
+    lists.pool.copyWithin(block, from, from + length * ENTRY);
     lists.freeBlocks[lists.sizeClass[handle]!]!.push(from);
   }
   lists.at[handle] = block;

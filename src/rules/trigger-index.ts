@@ -214,7 +214,7 @@ function growSlots(scratch: Scratch, slots: number) {
 function list(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger, ref: number) {
   if (compiled.key === null) {
     index.unkeyedCount++;
-    insertPair(index.lists, app.unkeyed, app.slot, ref);
+    insertPair(index.lists, app.unkeyed, app.slot, ref, index.records.record);
     const { scratch } = index;
     scratch.unkeyedMin[app.slot] = Math.min(scratch.unkeyedMin[app.slot]!, compiled.amountMin);
     scratch.unkeyedMax[app.slot] = Math.max(scratch.unkeyedMax[app.slot]!, compiled.amountMax);
@@ -229,7 +229,7 @@ function list(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger, 
       handle = newList(index.lists);
       lists.set(freshCopy(value), handle);
     } else if (index.lists.length[handle] === 0) index.emptyLists[field]!--;
-    insertPair(index.lists, handle, app.slot, ref);
+    insertPair(index.lists, handle, app.slot, ref, index.records.record);
   }
 }
 

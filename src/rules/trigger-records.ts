@@ -3,10 +3,10 @@ import { SCOPE_OF_ACTION } from './dsl.ts';
 import type { RuleEvent } from './event.ts';
 
 /**
- * Each listed trigger has a small integer ref, and under it a record of RECORD int32s with what evaluate() checks
- * before it reads the trigger object: at 100,000 triggers the objects are far apart in memory, and a candidate
- * rejected from its record (most are) costs one read of a compact array (16 bytes a trigger, 1.6 MB for 100,000)
- * instead of several cache misses in the heap (bench/README.md, "Rules engine").
+ * Each listed trigger has a small integer ref, and a record of RECORD int32s with what evaluate() checks before
+ * it reads the trigger object: at 100,000 triggers the objects are far apart in memory, and a candidate rejected
+ * from its record (most are) costs no read of the heap, where the object cost several cache misses
+ * (bench/README.md, "Rules engine").
  *
  * Record: [amountMin, amountMax, dayTime, screen], where
  * - amountMin and amountMax are the bounds where they fit an int32 (none: the int32 extremes); a bound that does
@@ -17,11 +17,10 @@ import type { RuleEvent } from './event.ts';
  *   (a tenth of triggers: bigger records cost more than they saved);
  * - screen = the screen of the small equality fields (bits 0–25, see SCREEN) | the scope's position in SCOPES
  *   (bits 26–29) | EXACT_AMOUNT (bit 30).
- * Records live in chunks of 4,096, so that a growing index never copies them all in one change.
+ * A record is kept in each list entry of its trigger (key-lists.ts), next to its slot and ref: a candidate is
+ * checked from the cache lines its list brought in, and its trigger object read only if it matches.
  */
 export const RECORD = 4;
-export const CHUNK_BITS = 12;
-const CHUNK = 1 << CHUNK_BITS;
 export const RESIDUAL = 1 << 29;
 export const DATED = 1 << 30;
 export const SCREEN_BITS = 26;
@@ -34,7 +33,8 @@ export const INT32_MAX = 2 ** 31 - 1;
 export const SCOPES: readonly string[] = [...new Set(Object.values(SCOPE_OF_ACTION))];
 
 export interface TriggerRecords {
-  readonly chunks: Int32Array[];
+  /** The record of the trigger being listed, copied into each of its list entries. */
+  readonly record: Int32Array;
   /** The compiled trigger of each ref (undefined: a free ref). */
   readonly byRef: (CompiledTrigger | undefined)[];
   /** Per ref, the closures of the conditions the screen does not decide (undefined: none). */
@@ -45,14 +45,18 @@ export interface TriggerRecords {
 }
 
 export function createTriggerRecords(): TriggerRecords {
-  return { chunks: [], byRef: [], residual: [], freeRefs: [], screenBits: SCREEN.map(() => new Map()) };
+  return {
+    record: new Int32Array(RECORD),
+    byRef: [],
+    residual: [],
+    freeRefs: [],
+    screenBits: SCREEN.map(() => new Map()),
+  };
 }
 
 /** A ref for a new trigger (a freed one first). */
 export function newRef(records: TriggerRecords): number {
-  const ref = records.freeRefs.pop() ?? records.byRef.length;
-  if (ref >> CHUNK_BITS >= records.chunks.length) records.chunks.push(new Int32Array(CHUNK * RECORD));
-  return ref;
+  return records.freeRefs.pop() ?? records.byRef.length;
 }
 
 export function freeRef(records: TriggerRecords, ref: number): void {
@@ -61,27 +65,26 @@ export function freeRef(records: TriggerRecords, ref: number): void {
   records.freeRefs.push(ref);
 }
 
-/** Stores a trigger (a new version replaces the previous one in place) under its ref. */
+/** Stores a trigger (a new version replaces the previous one in place) under its ref, and its record in `record`. */
 export function writeRecord(records: TriggerRecords, ref: number, trigger: CompiledTrigger): void {
   records.byRef[ref] = trigger;
   const { screen, residual } = screenOf(records, trigger);
   records.residual[ref] = residual;
-  const chunk = records.chunks[ref >> CHUNK_BITS]!;
-  const at = (ref & (CHUNK - 1)) * RECORD;
+  const record = records.record;
   const fits = (bound: number) => Number.isInteger(bound) && bound >= INT32_MIN && bound <= INT32_MAX;
   const { amountMin, amountMax } = trigger;
   const exact =
     (amountMin !== Number.NEGATIVE_INFINITY && !fits(amountMin)) ||
     (amountMax !== Number.POSITIVE_INFINITY && !fits(amountMax));
-  chunk[at] = fits(amountMin) ? amountMin : amountMin > 0 ? INT32_MAX : INT32_MIN;
-  chunk[at + 1] = fits(amountMax) ? amountMax : amountMax < 0 ? INT32_MIN : INT32_MAX;
-  chunk[at + 2] =
+  record[0] = fits(amountMin) ? amountMin : amountMin > 0 ? INT32_MAX : INT32_MIN;
+  record[1] = fits(amountMax) ? amountMax : amountMax < 0 ? INT32_MIN : INT32_MAX;
+  record[2] =
     (trigger.dayMask >> 1) |
     (trigger.timeFrom << 7) |
     (trigger.timeTo << 18) |
     (residual !== undefined ? RESIDUAL : 0) |
     (trigger.hasDateRange ? DATED : 0);
-  chunk[at + 3] = screen | (SCOPES.indexOf(trigger.scope) << SCREEN_BITS) | (exact ? EXACT_AMOUNT : 0);
+  record[3] = screen | (SCOPES.indexOf(trigger.scope) << SCREEN_BITS) | (exact ? EXACT_AMOUNT : 0);
 }
 
 /**
