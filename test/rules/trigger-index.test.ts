@@ -132,6 +132,39 @@ describe('the packed trigger index', () => {
     );
   });
 
+  it('tells from its lists alone whether an event before storage may match', () => {
+    const make = (id: string, match: RuleTrigger['match'], status: RuleTrigger['status'] = 'active') =>
+      ({
+        id,
+        appId: 'app_1',
+        version: 1,
+        status,
+        match,
+        limits: {},
+        action: { type: 'receipt' },
+      }) as RuleTrigger;
+    const index = createTriggerIndex();
+    const at = (overrides: Partial<RuleEvent>) => mayMatch(index, coffeeEvent(overrides));
+    expect(at({})).toBe(false);
+    upsertTrigger(index, make('t1', { mids: ['000123'] }));
+    expect([at({}), at({ mid: '000999' }), at({ type: 'refund' })]).toEqual([true, false, false]);
+    upsertTrigger(index, make('t1', { mids: ['000123'] }, 'paused'));
+    expect(at({})).toBe(false);
+    upsertTrigger(index, make('t1', { mids: ['000123'] }));
+    removeTrigger(index, 't1');
+    // The emptied list stays in the index, and says no.
+    expect(index.listed[0]!.has('000123')).toBe(true);
+    expect(at({})).toBe(false);
+    upsertTrigger(index, make('t2', { currencies: ['EUR'] }));
+    expect([at({}), at({ currency: 'EUR' })]).toEqual([false, true]);
+    // A merchant id is resolved by the write: any purchase may match.
+    upsertTrigger(index, make('t3', { merchant_ids: ['mer_x'] }));
+    expect(at({ mid: '000999' })).toBe(true);
+    removeTrigger(index, 't3');
+    upsertTrigger(index, make('t4', { amount_min: 10_000 }));
+    expect(at({ amount: 1 })).toBe(true);
+  });
+
   it('reads an app granted twice once, with its first grant', () => {
     const receipt: RuleTrigger = {
       id: 'trg_1',
