@@ -13,7 +13,7 @@ const { checksOf, inWindow, MINUTES_PER_DAY } = compile;
 const { EventFacts, instantOf, isoWeekday, isPurchase, minuteOfDay } = events;
 const { slotHash } = keyLists;
 const { DATED, EXACT_AMOUNT, eventScreen, INT32_MAX, INT32_MIN, RESIDUAL, SCOPES, SCREEN_BITS } = records;
-const { ENTRY } = keyLists;
+const { TAIL } = keyLists;
 type EventFacts = events.EventFacts;
 
 const NO_MATCHES: readonly CompiledTrigger[] = Object.freeze([]);
@@ -118,13 +118,15 @@ function collect(
   if (length === 0) return found;
   const { pool } = lists;
   const start = lists.at[handle]!;
-  const end = start + length * ENTRY;
+  const end = start + length;
+  const tails = start + (1 << lists.sizeClass[handle]!) - start * TAIL;
   const { grantStamp, stamp } = index.scratch;
   const table = lists.bySlot[handle];
   if (table === null || table === undefined) {
-    for (let i = start; i < end; i += ENTRY) {
+    for (let i = start; i < end; i++) {
       const slot = pool[i]!;
-      if (grantStamp[slot] === stamp) found = check(index, pool, i, event, grants, found);
+      if (grantStamp[slot] === stamp)
+        found = check(index, pool, tails + i * TAIL, slot, event, grants, found);
     }
     return found;
   }
@@ -149,8 +151,8 @@ function collect(
       entry = (entry + 1) & mask;
     }
     if (first < 0) continue;
-    for (let i = first; i < end && pool[i] === slot; i += ENTRY)
-      found = check(index, pool, i, event, grants, found);
+    for (let i = first; i < end && pool[i] === slot; i++)
+      found = check(index, pool, tails + i * TAIL, slot, event, grants, found);
   }
   return found;
 }
@@ -162,14 +164,14 @@ function collect(
 function check(
   index: TriggerIndex,
   record: Int32Array,
-  entry: number,
+  tail: number,
+  slot: number,
   event: RuleEvent,
   grants: readonly Grant[],
   found: CompiledTrigger[] | undefined,
 ): CompiledTrigger[] | undefined {
-  const slot = record[entry]!;
-  const ref = record[entry + 1]!;
-  const at = entry + 2;
+  const ref = record[tail]!;
+  const at = tail + 1;
   const amount = event.amount;
   const scratch = index.scratch;
   if (scratch.amountFits && (amount < record[at]! || amount > record[at + 1]!)) return found;

@@ -1,23 +1,25 @@
 /**
- * The index's lists, packed into one Int32Array: a list holds (app slot, trigger ref) pairs sorted by slot, in a
- * block of the pool whose capacity is a power of two. Lists are named by small integer handles.
+ * The index's lists, packed into one Int32Array: a list holds entries (app slot, trigger ref, the trigger's record
+ * of trigger-records.ts) sorted by slot, in a block of the pool whose capacity C is a power of two: the C slots
+ * first, then C × TAIL ints (ref and record). Lists are named by small integer handles.
  *
  * Why packed: at 100,000 triggers the index does not fit in the processor's cache, and each object an event
- * reaches is a cache miss (and, on this VM, often a TLB miss). A list as a run of integers in one array is one
- * miss where a JS array of objects was two, plus one per trigger read (bench/README.md, "Rules engine").
+ * reaches is a cache miss (and, on this VM, often a TLB miss). An event reads a list's slots (one cache line for
+ * a dozen apps) and only its granted apps' records, and reaches a trigger object only when it matches
+ * (bench/README.md, "Rules engine").
  *
  * A list with many pairs ("broad": a country, a currency, an MCC many apps name) also gets a small hash table from
  * slot to the start of that slot's pairs, so an event looks each granted app up in it instead of reading every
  * app's pairs or searching: its cost stays O(granted apps), whatever the number of apps listed.
  */
 export interface KeyLists {
-  /** Blocks of pairs: [slot, ref, slot, ref, …]. Replaced by a larger copy when full. */
+  /** Blocks of entries: C slots, then C × [ref, record]. Replaced by a larger copy when full. */
   pool: Int32Array;
   /** Ints of `pool` handed out so far (free blocks included). */
   used: number;
-  /** Per size class c (capacity 2^c pairs): offsets of free blocks. */
+  /** Per size class c (capacity 2^c entries): offsets of free blocks. */
   readonly freeBlocks: number[][];
-  /** Per handle: offset of its block in `pool` (-1: none yet), pairs in it, and the block's size class. */
+  /** Per handle: offset of its block in `pool` (-1: none yet), entries in it, and the block's size class. */
   at: Int32Array;
   length: Int32Array;
   sizeClass: Int32Array;
@@ -32,8 +34,8 @@ export interface KeyLists {
   deferred: Set<number> | null;
 }
 
-/** Ints of an entry: slot, ref, and the trigger's record (trigger-records.ts), read without another miss. */
-export const ENTRY = 6;
+/** Ints of an entry after its slot: ref and the trigger's record (trigger-records.ts). */
+export const TAIL = 5;
 
 /** A list with more pairs than this gets a table by slot (and loses it below half). */
 export const BROAD = 32;
@@ -82,7 +84,7 @@ export function dropList(lists: KeyLists, handle: number): void {
   lists.freeHandles.push(handle);
 }
 
-/** Adds a pair after the slot's other pairs. */
+/** Adds an entry after the slot's other entries. */
 export function insertPair(
   lists: KeyLists,
   handle: number,
@@ -95,29 +97,32 @@ export function insertPair(
     moveToBlock(lists, handle, length + 1);
   const { pool } = lists;
   const start = lists.at[handle]!;
-  let at = start + length * ENTRY;
+  const tails = start + (1 << lists.sizeClass[handle]!);
+  let i = length;
   // From the end, shift the entries of later slots by one (a list is short, or a broad list rebuilt anyway).
-  while (at > start && pool[at - ENTRY]! > slot) {
-    pool.copyWithin(at, at - ENTRY, at);
-    at -= ENTRY;
+  while (i > 0 && pool[start + i - 1]! > slot) i--;
+  if (i < length) {
+    pool.copyWithin(start + i + 1, start + i, start + length);
+    pool.copyWithin(tails + (i + 1) * TAIL, tails + i * TAIL, tails + length * TAIL);
   }
-  pool[at] = slot;
-  pool[at + 1] = ref;
-  pool.set(record, at + 2);
+  pool[start + i] = slot;
+  pool[tails + i * TAIL] = ref;
+  pool.set(record, tails + i * TAIL + 1);
   lists.length[handle] = length + 1;
   if (length + 1 > BROAD) indexBySlot(lists, handle);
 }
 
-/** Takes a pair out; answers the pairs left (-1: the pair was not there). An emptied list returns its block. */
+/** Takes an entry out; answers the entries left (-1: it was not there). An emptied list returns its block. */
 export function removePair(lists: KeyLists, handle: number, slot: number, ref: number): number {
   const length = lists.length[handle]!;
   const start = lists.at[handle]!;
+  const tails = start + (1 << lists.sizeClass[handle]!);
   const { pool } = lists;
-  const end = start + length * ENTRY;
-  let at = start;
-  while (at < end && !(pool[at] === slot && pool[at + 1] === ref)) at += ENTRY;
-  if (at === end) return -1;
-  pool.copyWithin(at, at + ENTRY, end);
+  let i = 0;
+  while (i < length && !(pool[start + i] === slot && pool[tails + i * TAIL] === ref)) i++;
+  if (i === length) return -1;
+  pool.copyWithin(start + i, start + i + 1, start + length);
+  pool.copyWithin(tails + i * TAIL, tails + (i + 1) * TAIL, tails + length * TAIL);
   const left = length - 1;
   lists.length[handle] = left;
   if (left === 0) {
@@ -129,12 +134,13 @@ export function removePair(lists: KeyLists, handle: number, slot: number, ref: n
   return left;
 }
 
-/** The pairs of a list as [slot, ref] (for tests and tools, not the hot path). */
+/** The entries of a list as [slot, ref] (for tests and tools, not the hot path). */
 export function pairsOf(lists: KeyLists, handle: number): [number, number][] {
   const pairs: [number, number][] = [];
   const start = lists.at[handle]!;
+  const tails = start + (1 << lists.sizeClass[handle]!);
   for (let i = 0; i < lists.length[handle]!; i++)
-    pairs.push([lists.pool[start + i * ENTRY]!, lists.pool[start + i * ENTRY + 1]!]);
+    pairs.push([lists.pool[start + i]!, lists.pool[tails + i * TAIL]!]);
   return pairs;
 }
 
@@ -144,7 +150,7 @@ export const slotHash = (slot: number, bits: number): number =>
 
 /**
  * Rebuilds a broad list's table by slot: [words, bits, a bitmap of the slots listed (`words` ints), then 2^bits
- * entries [slot + 1, position of the slot's first pair relative to the block] at load factor at most one half].
+ * entries [slot + 1, index of the slot's first entry in the list] at load factor at most one half].
  * Most granted apps are in none of a broad list's pairs, and the bitmap (two cache lines for 1,000 apps) says so
  * without probing the entries; it is left out (words 0) where it would outweigh them (very many apps).
  */
@@ -158,7 +164,7 @@ function indexBySlot(lists: KeyLists, handle: number) {
   const length = lists.length[handle]!;
   let bits = 4;
   while (1 << (bits - 1) < length) bits++;
-  const highest = pool[start + (length - 1) * ENTRY]!;
+  const highest = pool[start + length - 1]!;
   const needed = (highest >> 5) + 1;
   const words = needed <= 4 * length ? needed : 0;
   const size = 2 + words + (2 << bits);
@@ -171,26 +177,26 @@ function indexBySlot(lists: KeyLists, handle: number) {
   const mask = (1 << bits) - 1;
   let previous = -1;
   for (let i = 0; i < length; i++) {
-    const slot = pool[start + i * ENTRY]!;
+    const slot = pool[start + i]!;
     if (slot === previous) continue;
     previous = slot;
     if (words > 0) table[2 + (slot >> 5)]! |= 1 << (slot & 31);
     let entry = slotHash(slot, bits);
     while (table[base + entry * 2] !== 0) entry = (entry + 1) & mask;
     table[base + entry * 2] = slot + 1;
-    table[base + entry * 2 + 1] = i * ENTRY;
+    table[base + entry * 2 + 1] = i;
   }
   lists.bySlot[handle] = table;
 }
 
-/** Moves a list to a block for at least `pairs` pairs (a new list gets its first block). */
-function moveToBlock(lists: KeyLists, handle: number, pairs: number) {
+/** Moves a list to a block for at least `entries` entries (a new list gets its first block). */
+function moveToBlock(lists: KeyLists, handle: number, entries: number) {
   let sizeClass = 0;
-  while (1 << sizeClass < pairs) sizeClass++;
+  while (1 << sizeClass < entries) sizeClass++;
   const free = lists.freeBlocks[sizeClass]!;
   let block = free.pop();
   if (block === undefined) {
-    const ints = ENTRY << sizeClass;
+    const ints = (1 + TAIL) << sizeClass;
     if (lists.used + ints > lists.pool.length) {
       let size = lists.pool.length * 2;
       while (size < lists.used + ints) size *= 2;
@@ -202,7 +208,10 @@ function moveToBlock(lists: KeyLists, handle: number, pairs: number) {
   const from = lists.at[handle]!;
   const length = lists.length[handle]!;
   if (from >= 0) {
-    lists.pool.copyWithin(block, from, from + length * ENTRY);
+    const { pool } = lists;
+    const fromTails = from + (1 << lists.sizeClass[handle]!);
+    pool.copyWithin(block, from, from + length);
+    pool.copyWithin(block + (1 << sizeClass), fromTails, fromTails + length * TAIL);
     lists.freeBlocks[lists.sizeClass[handle]!]!.push(from);
   }
   lists.at[handle] = block;
