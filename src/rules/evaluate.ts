@@ -103,7 +103,7 @@ function markGranted(scratch: Scratch, grants: readonly Grant[]): number {
   return count;
 }
 
-/** The matches among a list's pairs of granted apps: all pairs read, or each granted app looked up (broad). */
+/** The matches among a list's entries of granted apps: every slot read, or each granted app looked up (broad). */
 function collect(
   index: TriggerIndex,
   handle: number | undefined,

@@ -8,9 +8,9 @@
  * a dozen apps) and only its granted apps' records, and reaches a trigger object only when it matches
  * (bench/README.md, "Rules engine").
  *
- * A list with many pairs ("broad": a country, a currency, an MCC many apps name) also gets a small hash table from
- * slot to the start of that slot's pairs, so an event looks each granted app up in it instead of reading every
- * app's pairs or searching: its cost stays O(granted apps), whatever the number of apps listed.
+ * A list with many entries ("broad": a country, a currency, an MCC many apps name) also gets a small hash table from
+ * slot to the start of that slot's entries, so an event looks each granted app up in it instead of reading every
+ * app's entries or searching: its cost stays O(granted apps), whatever the number of apps listed.
  */
 export interface KeyLists {
   /** Blocks of entries: C slots, then C × [ref, record]. Replaced by a larger copy when full. */
@@ -37,7 +37,7 @@ export interface KeyLists {
 /** Ints of an entry after its slot: ref and the trigger's record (trigger-records.ts). */
 export const TAIL = 5;
 
-/** A list with more pairs than this gets a table by slot (and loses it below half). */
+/** A list with more entries than this gets a table by slot (and loses it below half). */
 export const BROAD = 32;
 
 export function createKeyLists(): KeyLists {
@@ -85,7 +85,7 @@ export function dropList(lists: KeyLists, handle: number): void {
 }
 
 /** Adds an entry after the slot's other entries. */
-export function insertPair(
+export function insertEntry(
   lists: KeyLists,
   handle: number,
   slot: number,
@@ -113,7 +113,7 @@ export function insertPair(
 }
 
 /** Takes an entry out; answers the entries left (-1: it was not there). An emptied list returns its block. */
-export function removePair(lists: KeyLists, handle: number, slot: number, ref: number): number {
+export function removeEntry(lists: KeyLists, handle: number, slot: number, ref: number): number {
   const length = lists.length[handle]!;
   const start = lists.at[handle]!;
   const tails = start + (1 << lists.sizeClass[handle]!);
@@ -135,7 +135,7 @@ export function removePair(lists: KeyLists, handle: number, slot: number, ref: n
 }
 
 /** The entries of a list as [slot, ref] (for tests and tools, not the hot path). */
-export function pairsOf(lists: KeyLists, handle: number): [number, number][] {
+export function entriesOf(lists: KeyLists, handle: number): [number, number][] {
   const pairs: [number, number][] = [];
   const start = lists.at[handle]!;
   const tails = start + (1 << lists.sizeClass[handle]!);
@@ -151,7 +151,7 @@ export const slotHash = (slot: number, bits: number): number =>
 /**
  * Rebuilds a broad list's table by slot: [words, bits, a bitmap of the slots listed (`words` ints), then 2^bits
  * entries [slot + 1, index of the slot's first entry in the list] at load factor at most one half].
- * Most granted apps are in none of a broad list's pairs, and the bitmap (two cache lines for 1,000 apps) says so
+ * Most granted apps are in none of a broad list's entries, and the bitmap (two cache lines for 1,000 apps) says so
  * without probing the entries; it is left out (words 0) where it would outweigh them (very many apps).
  */
 function indexBySlot(lists: KeyLists, handle: number) {

@@ -9,12 +9,12 @@ import { EventFacts, isPurchase, type RuleEvent } from './event.ts';
 import {
   createKeyLists,
   dropList,
+  entriesOf,
   indexDeferred,
-  insertPair,
+  insertEntry,
   type KeyLists,
   newList,
-  pairsOf,
-  removePair,
+  removeEntry,
 } from './key-lists.ts';
 import {
   createTriggerRecords,
@@ -71,8 +71,8 @@ export interface Scratch {
  * each entry tagged with its app's slot: an event reads the lists under its own values and keeps the entries of
  * the apps its cardholder granted (under a value many apps name, it looks each granted app up), so its cost does
  * not grow with the triggers of the thousands of apps they never connected. Patched one trigger at a time.
- * The lists and the checks read before a trigger object are packed in typed arrays (key-lists.ts,
- * trigger-records.ts); the objects are what the maps above and below them hold.
+ * The lists, and what a candidate is checked against before its trigger object is read, are packed in typed
+ * arrays (key-lists.ts, trigger-records.ts); `apps` and `triggers` hold the objects, for explanations and callers.
  */
 export interface TriggerIndex {
   readonly apps: Map<string, AppTriggers>;
@@ -133,8 +133,11 @@ export function createTriggerIndex(triggers: Iterable<RuleTrigger> = []): Trigge
     },
   };
   index.lists.deferred = new Set();
-  for (const trigger of triggers) upsertTrigger(index, trigger);
-  indexDeferred(index.lists);
+  try {
+    for (const trigger of triggers) upsertTrigger(index, trigger);
+  } finally {
+    indexDeferred(index.lists);
+  }
   return index;
 }
 
@@ -214,7 +217,7 @@ function growSlots(scratch: Scratch, slots: number) {
 function list(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger, ref: number) {
   if (compiled.key === null) {
     index.unkeyedCount++;
-    insertPair(index.lists, app.unkeyed, app.slot, ref, index.records.record);
+    insertEntry(index.lists, app.unkeyed, app.slot, ref, index.records.record);
     const { scratch } = index;
     scratch.unkeyedMin[app.slot] = Math.min(scratch.unkeyedMin[app.slot]!, compiled.amountMin);
     scratch.unkeyedMax[app.slot] = Math.max(scratch.unkeyedMax[app.slot]!, compiled.amountMax);
@@ -229,7 +232,7 @@ function list(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger, 
       handle = newList(index.lists);
       lists.set(freshCopy(value), handle);
     } else if (index.lists.length[handle] === 0) index.emptyLists[field]!--;
-    insertPair(index.lists, handle, app.slot, ref, index.records.record);
+    insertEntry(index.lists, handle, app.slot, ref, index.records.record);
   }
 }
 
@@ -239,10 +242,10 @@ function unlist(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger
   const ref = app.refs.get(compiled.id)!;
   if (compiled.key === null) {
     index.unkeyedCount--;
-    removePair(index.lists, app.unkeyed, app.slot, ref);
+    removeEntry(index.lists, app.unkeyed, app.slot, ref);
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
-    for (const [, other] of pairsOf(index.lists, app.unkeyed)) {
+    for (const [, other] of entriesOf(index.lists, app.unkeyed)) {
       const trigger = index.records.byRef[other]!;
       min = Math.min(min, trigger.amountMin);
       max = Math.max(max, trigger.amountMax);
@@ -256,7 +259,7 @@ function unlist(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger
   const lists = index.listed[field]!;
   for (const value of compiled.keyValues) {
     const handle = lists.get(value);
-    if (handle !== undefined && removePair(index.lists, handle, app.slot, ref) === 0)
+    if (handle !== undefined && removeEntry(index.lists, handle, app.slot, ref) === 0)
       index.emptyLists[field]!++;
   }
   const empty = index.emptyLists[field]!;
@@ -279,12 +282,12 @@ function freshCopy(value: string): string {
 export function listedUnder(index: TriggerIndex, field: number, value: string): [number, CompiledTrigger][] {
   const handle = index.listed[field]!.get(value);
   if (handle === undefined) return [];
-  return pairsOf(index.lists, handle).map(([slot, ref]) => [slot, index.records.byRef[ref]!]);
+  return entriesOf(index.lists, handle).map(([slot, ref]) => [slot, index.records.byRef[ref]!]);
 }
 
 /** An app's active triggers naming no key field (for tests and tools). */
 export function unkeyedOf(index: TriggerIndex, app: AppTriggers): CompiledTrigger[] {
-  return pairsOf(index.lists, app.unkeyed).map(([, ref]) => index.records.byRef[ref]!);
+  return entriesOf(index.lists, app.unkeyed).map(([, ref]) => index.records.byRef[ref]!);
 }
 
 /**
