@@ -119,7 +119,7 @@ function collect(
   const { pool } = lists;
   const start = lists.at[handle]!;
   const end = start + length;
-  const tails = start + (1 << lists.sizeClass[handle]!) - start * TAIL;
+  const tails = start + lists.capacity[handle]! - start * TAIL;
   const { grantStamp, stamp } = index.scratch;
   const table = lists.bySlot[handle];
   if (table === null || table === undefined) {

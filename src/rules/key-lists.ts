@@ -1,7 +1,7 @@
 /**
  * The index's lists, packed into one Int32Array: a list holds entries (app slot, trigger ref, the trigger's record
- * of trigger-records.ts) sorted by slot, in a block of the pool whose capacity C is a power of two: the C slots
- * first, then C × TAIL ints (ref and record). Lists are named by small integer handles.
+ * of trigger-records.ts) sorted by slot, in a block of the pool whose capacity C is one of CAPACITIES: the C
+ * slots first, then C × TAIL ints (ref and record). Lists are named by small integer handles.
  *
  * Why packed: at 100,000 triggers the index does not fit in the processor's cache, and each object an event
  * reaches is a cache miss (and, on this VM, often a TLB miss). An event reads a list's slots (one cache line for
@@ -17,11 +17,12 @@ export interface KeyLists {
   pool: Int32Array;
   /** Ints of `pool` handed out so far (free blocks included). */
   used: number;
-  /** Per size class c (capacity 2^c entries): offsets of free blocks. */
+  /** Per size class c (capacity CAPACITIES[c]): offsets of free blocks. */
   readonly freeBlocks: number[][];
-  /** Per handle: offset of its block in `pool` (-1: none yet), entries in it, and the block's size class. */
+  /** Per handle: offset of its block in `pool` (-1: none yet), entries in it, the block's capacity and class. */
   at: Int32Array;
   length: Int32Array;
+  capacity: Int32Array;
   sizeClass: Int32Array;
   /** Per handle: for a broad list, its table by slot (see indexBySlot); null for the others. */
   readonly bySlot: (Int32Array | null)[];
@@ -37,6 +38,13 @@ export interface KeyLists {
 /** Ints of an entry after its slot: ref and the trigger's record (trigger-records.ts). */
 export const TAIL = 5;
 
+/**
+ * Block capacities: powers of two and the midpoints between them (1, 2, 3, 4, 6, 8, 12, …), so a block is at most
+ * a third empty (a dozen apps under a MID in 12 entries, not 16: the pool is read, and cached, by the line).
+ */
+export const CAPACITIES: readonly number[] = [1];
+for (let power = 2; power < 2 ** 29; power *= 2) (CAPACITIES as number[]).push(power, power + power / 2);
+
 /** A list with more entries than this gets a table by slot (and loses it below half). */
 export const BROAD = 32;
 
@@ -45,9 +53,10 @@ export function createKeyLists(): KeyLists {
   return {
     pool: new Int32Array(1024),
     used: 0,
-    freeBlocks: Array.from({ length: 31 }, () => []),
+    freeBlocks: CAPACITIES.map(() => []),
     at: new Int32Array(handles).fill(-1),
     length: new Int32Array(handles),
+    capacity: new Int32Array(handles),
     sizeClass: new Int32Array(handles),
     bySlot: [],
     freeHandles: [],
@@ -63,6 +72,41 @@ export function indexDeferred(lists: KeyLists): void {
   for (const handle of deferred ?? []) if (lists.length[handle]! > BROAD) indexBySlot(lists, handle);
 }
 
+/**
+ * Copies every list into a new pool, each in the smallest block that holds it, one after another: after a bulk
+ * build, half the pool is blocks that lists outgrew (and the rest is spread across it), which costs cache.
+ */
+export function compact(lists: KeyLists): void {
+  let size = 0;
+  for (let handle = 0; handle < lists.handles; handle++)
+    if (lists.at[handle]! >= 0) size += (1 + TAIL) * CAPACITIES[classFor(lists.length[handle]!)]!;
+  const pool = new Int32Array(Math.max(1024, size));
+  let used = 0;
+  for (let handle = 0; handle < lists.handles; handle++) {
+    const from = lists.at[handle]!;
+    if (from < 0) continue;
+    const length = lists.length[handle]!;
+    const sizeClass = classFor(length);
+    const capacity = CAPACITIES[sizeClass]!;
+    const fromTails = from + lists.capacity[handle]!;
+    pool.set(lists.pool.subarray(from, from + length), used);
+    pool.set(lists.pool.subarray(fromTails, fromTails + length * TAIL), used + capacity);
+    lists.at[handle] = used;
+    lists.capacity[handle] = capacity;
+    lists.sizeClass[handle] = sizeClass;
+    used += (1 + TAIL) * capacity;
+  }
+  lists.pool = pool;
+  lists.used = used;
+  for (const free of lists.freeBlocks) free.length = 0;
+}
+
+function classFor(entries: number): number {
+  let sizeClass = 0;
+  while (CAPACITIES[sizeClass]! < entries) sizeClass++;
+  return sizeClass;
+}
+
 /** A new, empty list. */
 export function newList(lists: KeyLists): number {
   const handle = lists.freeHandles.pop() ?? lists.handles++;
@@ -70,6 +114,7 @@ export function newList(lists: KeyLists): number {
     const size = lists.at.length * 2;
     lists.at = grown(lists.at, size, -1);
     lists.length = grown(lists.length, size, 0);
+    lists.capacity = grown(lists.capacity, size, 0);
     lists.sizeClass = grown(lists.sizeClass, size, 0);
   }
   lists.at[handle] = -1;
@@ -93,11 +138,10 @@ export function insertEntry(
   record: Int32Array,
 ): void {
   const length = lists.length[handle]!;
-  if (lists.at[handle]! < 0 || length === 1 << lists.sizeClass[handle]!)
-    moveToBlock(lists, handle, length + 1);
+  if (lists.at[handle]! < 0 || length === lists.capacity[handle]!) moveToBlock(lists, handle, length + 1);
   const { pool } = lists;
   const start = lists.at[handle]!;
-  const tails = start + (1 << lists.sizeClass[handle]!);
+  const tails = start + lists.capacity[handle]!;
   let i = length;
   // From the end, shift the entries of later slots by one (a list is short, or a broad list rebuilt anyway).
   while (i > 0 && pool[start + i - 1]! > slot) i--;
@@ -116,7 +160,7 @@ export function insertEntry(
 export function removeEntry(lists: KeyLists, handle: number, slot: number, ref: number): number {
   const length = lists.length[handle]!;
   const start = lists.at[handle]!;
-  const tails = start + (1 << lists.sizeClass[handle]!);
+  const tails = start + lists.capacity[handle]!;
   const { pool } = lists;
   let i = 0;
   while (i < length && !(pool[start + i] === slot && pool[tails + i * TAIL] === ref)) i++;
@@ -138,7 +182,7 @@ export function removeEntry(lists: KeyLists, handle: number, slot: number, ref: 
 export function entriesOf(lists: KeyLists, handle: number): [number, number][] {
   const pairs: [number, number][] = [];
   const start = lists.at[handle]!;
-  const tails = start + (1 << lists.sizeClass[handle]!);
+  const tails = start + lists.capacity[handle]!;
   for (let i = 0; i < lists.length[handle]!; i++)
     pairs.push([lists.pool[start + i]!, lists.pool[tails + i * TAIL]!]);
   return pairs;
@@ -191,12 +235,12 @@ function indexBySlot(lists: KeyLists, handle: number) {
 
 /** Moves a list to a block for at least `entries` entries (a new list gets its first block). */
 function moveToBlock(lists: KeyLists, handle: number, entries: number) {
-  let sizeClass = 0;
-  while (1 << sizeClass < entries) sizeClass++;
+  const sizeClass = classFor(entries);
+  const capacity = CAPACITIES[sizeClass]!;
   const free = lists.freeBlocks[sizeClass]!;
   let block = free.pop();
   if (block === undefined) {
-    const ints = (1 + TAIL) << sizeClass;
+    const ints = (1 + TAIL) * capacity;
     if (lists.used + ints > lists.pool.length) {
       let size = lists.pool.length * 2;
       while (size < lists.used + ints) size *= 2;
@@ -209,12 +253,13 @@ function moveToBlock(lists: KeyLists, handle: number, entries: number) {
   const length = lists.length[handle]!;
   if (from >= 0) {
     const { pool } = lists;
-    const fromTails = from + (1 << lists.sizeClass[handle]!);
+    const fromTails = from + lists.capacity[handle]!;
     pool.copyWithin(block, from, from + length);
-    pool.copyWithin(block + (1 << sizeClass), fromTails, fromTails + length * TAIL);
+    pool.copyWithin(block + capacity, fromTails, fromTails + length * TAIL);
     lists.freeBlocks[lists.sizeClass[handle]!]!.push(from);
   }
   lists.at[handle] = block;
+  lists.capacity[handle] = capacity;
   lists.sizeClass[handle] = sizeClass;
 }
 

@@ -7,6 +7,7 @@ import {
 } from './compile.ts';
 import { EventFacts, isPurchase, type RuleEvent } from './event.ts';
 import {
+  compact,
   createKeyLists,
   dropList,
   entriesOf,
@@ -137,6 +138,7 @@ export function createTriggerIndex(triggers: Iterable<RuleTrigger> = []): Trigge
     for (const trigger of triggers) upsertTrigger(index, trigger);
   } finally {
     indexDeferred(index.lists);
+    compact(index.lists);
   }
   return index;
 }
