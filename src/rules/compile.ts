@@ -92,10 +92,20 @@ export interface CompiledTrigger {
   /** starts_at and ends_at in epoch milliseconds, both included (infinite when absent). */
   readonly startsAt: number;
   readonly endsAt: number;
-  /** The conditions left to closures: equality fields other than the key, entry modes, merchant name. */
-  readonly residual: readonly Predicate[];
+  /** The conditions left after the key and the ranges: equality fields other than the key, entry modes, name. */
+  readonly residual: readonly ResidualCondition[];
   /** Whether the trigger names a merchant, MID, MCC or merchant name (explanations cover only those). */
   readonly namesMerchant: boolean;
+}
+
+/**
+ * A condition checked after the key and the ranges: the event field it reads, the values it accepts (the needle
+ * for a name), and its closure. The index reads `field` and `values` to screen small fields without the closure.
+ */
+export interface ResidualCondition {
+  readonly field: KeyField | 'entry_mode' | 'merchant_name';
+  readonly values: readonly string[];
+  readonly holds: Predicate;
 }
 
 interface EqualityCondition {
@@ -108,10 +118,23 @@ interface EqualityCondition {
 export function compileTrigger(trigger: RuleTrigger): CompiledTrigger {
   const { match } = trigger;
   const [keyCondition, ...otherEqualities] = equalityConditions(trigger);
-  const residual = [
-    ...otherEqualities.map(equalityPredicate),
-    ...otherChecks(match).map((check) => check.holds),
-  ];
+  const residual: ResidualCondition[] = otherEqualities.map((condition) => ({
+    field: condition.field,
+    values: condition.values,
+    holds: equalityPredicate(condition),
+  }));
+  if (match.entry_modes)
+    residual.push({
+      field: 'entry_mode',
+      values: match.entry_modes,
+      holds: among(match.entry_modes, 'entryMode'),
+    });
+  if (match.merchant_name_contains)
+    residual.push({
+      field: 'merchant_name',
+      values: [match.merchant_name_contains],
+      holds: nameHolds(match.merchant_name_contains),
+    });
   return {
     id: trigger.id,
     appId: trigger.appId,
@@ -257,11 +280,14 @@ function otherChecks(match: TriggerMatch): Check[] {
   const checks: Check[] = [];
   if (match.entry_modes)
     checks.push({ reason: 'entry_mode_mismatch', holds: among(match.entry_modes, 'entryMode') });
-  if (match.merchant_name_contains) {
-    const needle = match.merchant_name_contains.toLowerCase();
-    checks.push({ reason: 'merchant_mismatch', holds: (f) => f.lowerName?.includes(needle) === true });
-  }
+  if (match.merchant_name_contains)
+    checks.push({ reason: 'merchant_mismatch', holds: nameHolds(match.merchant_name_contains) });
   return checks;
+}
+
+function nameHolds(contains: string): Predicate {
+  const needle = contains.toLowerCase();
+  return (f) => f.lowerName?.includes(needle) === true;
 }
 
 const clockMinutes = (clock: string) => Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3, 5));

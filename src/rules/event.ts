@@ -103,12 +103,28 @@ export function instantOf(text: string): number {
  * instant and lower-casing the name cost more than the comparisons that use them.
  */
 export class EventFacts {
+  #event: RuleEvent;
   #instant: number | undefined;
   #lowerName: string | null | undefined;
   #minute = -1;
   #weekday = 0;
 
-  constructor(readonly event: RuleEvent) {}
+  constructor(event: RuleEvent) {
+    this.#event = event;
+  }
+
+  get event(): RuleEvent {
+    return this.#event;
+  }
+
+  /** Reads another event: evaluate() keeps one per index instead of allocating one per event. */
+  reset(event: RuleEvent): void {
+    this.#event = event;
+    this.#instant = undefined;
+    this.#lowerName = undefined;
+    this.#minute = -1;
+    this.#weekday = 0;
+  }
 
   /** Milliseconds since the epoch of `occurredAt` (NaN when unreadable, which no date range holds). */
   get instant(): number {

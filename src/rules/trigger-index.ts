@@ -5,90 +5,141 @@ import {
   type KeyField,
   type RuleTrigger,
 } from './compile.ts';
-import { isPurchase, type RuleEvent } from './event.ts';
+import { EventFacts, isPurchase, type RuleEvent } from './event.ts';
+import {
+  compact,
+  createKeyLists,
+  dropList,
+  entriesOf,
+  indexDeferred,
+  insertEntry,
+  type KeyLists,
+  newList,
+  removeEntry,
+} from './key-lists.ts';
+import {
+  createTriggerRecords,
+  freeRef,
+  newRef,
+  type TriggerRecords,
+  writeRecord,
+} from './trigger-records.ts';
 
-type Lists = Map<string, CompiledTrigger[]>;
-
-/**
- * Slots of an app's key filter (a counting Bloom filter with one hash): most of an event's values are in none of
- * a granted app's tables, and one byte read from a small array tells so without probing a table (2 KB per app).
- */
-export const FILTER_SLOTS = 2048;
-
-/** The filter slot of a key value: FNV-1a of the value, seeded by the field's position in KEY_FIELDS. */
-export function filterSlot(fieldPosition: number, value: string): number {
-  let hash = 0x811c9dc5 ^ fieldPosition;
-  for (let i = 0; i < value.length; i++) hash = Math.imul(hash ^ value.charCodeAt(i), 0x01000193);
-  return (hash ^ (hash >>> 15)) & (FILTER_SLOTS - 1);
-}
-
-/**
- * One app's active triggers as inverted lists (Whang et al., "Indexing Boolean Expressions", VLDB 2009): a map per
- * key field, from a value to the triggers listed under it, built only for the fields the app's triggers use, and
- * one list for the triggers naming no key field. Paused triggers are kept aside for explanations.
- */
+/** One app's triggers: what explanations walk, and where the index keeps the rest. */
 export interface AppTriggers {
-  byMid: Lists | null;
-  byMerchantId: Lists | null;
-  byMcc: Lists | null;
-  byCountry: Lists | null;
-  byCurrency: Lists | null;
-  byScheme: Lists | null;
-  byEventType: Lists | null;
-  unkeyed: CompiledTrigger[];
-  /**
-   * The smallest amount_min and largest amount_max of the unkeyed triggers: triggers that name no merchant tend to
-   * name an amount, and an event outside these bounds skips the list without touching a trigger.
-   */
-  unkeyedAmountMin: number;
-  unkeyedAmountMax: number;
+  /** The app's position in the per-app arrays of `TriggerIndex.scratch` (reused after an app leaves). */
+  readonly slot: number;
   /** Active and paused triggers of the app, by id (archived ones are dropped). */
-  all: Map<string, CompiledTrigger>;
-  /** Per filter slot, how many (field, value) keys of the tables fall in it (255 sticks: never counted down). */
-  filter: Uint8Array;
+  readonly all: Map<string, CompiledTrigger>;
+  /** The ref (trigger-records.ts) of each of them, kept across versions. */
+  readonly refs: Map<string, number>;
+  /** The handle of its list of active triggers naming no key field. */
+  readonly unkeyed: number;
 }
 
 /**
- * Every app's triggers, indexed per app: an event looks only at the apps its cardholder granted, so its cost does
+ * What evaluate() reads per granted app, by slot, and its scratch for the event at hand. evaluate() writes here
+ * and stays pure: nothing outside the index is read or written, and nothing is left that changes an answer.
+ */
+export interface Scratch {
+  readonly slotOf: Map<string, number>;
+  readonly freeSlots: number[];
+  slots: number;
+  /** Per slot: the smallest amount_min and largest amount_max of its unkeyed triggers (an event outside skips). */
+  unkeyedMin: Float64Array;
+  unkeyedMax: Float64Array;
+  /** Per slot: the handle of its unkeyed list. */
+  unkeyedList: Int32Array;
+  /** Per slot: the stamp of the last event whose cardholder granted the app, and that grant's position. */
+  grantStamp: Int32Array;
+  grantAt: Int32Array;
+  stamp: number;
+  /** The event's granted slots (the first `granted` count of them). */
+  granted: Int32Array;
+  /** The event's facts, worked out when a trigger first needs them (NaN / -1 / 0: not yet). */
+  readonly facts: EventFacts;
+  factsOf: RuleEvent | null;
+  weekday: number;
+  minute: number;
+  instant: number;
+  screen: number;
+  /** Whether the event's amount fits the records' int32 bounds (else every candidate's is checked exactly). */
+  amountFits: boolean;
+}
+
+/**
+ * Every app's triggers, listed under their key values (Whang et al., "Indexing Boolean Expressions", VLDB 2009),
+ * each entry tagged with its app's slot: an event reads the lists under its own values and keeps the entries of
+ * the apps its cardholder granted (under a value many apps name, it looks each granted app up), so its cost does
  * not grow with the triggers of the thousands of apps they never connected. Patched one trigger at a time.
+ * The lists, and what a candidate is checked against before its trigger object is read, are packed in typed
+ * arrays (key-lists.ts, trigger-records.ts); `apps` and `triggers` hold the objects, for explanations and callers.
  */
 export interface TriggerIndex {
   readonly apps: Map<string, AppTriggers>;
   readonly triggers: Map<string, CompiledTrigger>;
   /**
-   * Over all apps: how many active triggers are listed under each key (`field position:value`), and how many
-   * name no key. What `mayMatch` reads to let a batch that no trigger can match skip the rules transaction.
+   * Per key field (positions as in KEY_FIELDS): from a value to the handle of the list of active triggers listed
+   * under it. A value whose list empties keeps its entry until many have (see COMPACT_FROM): deleting entries one
+   * by one leaves holes that make a large Map rehash itself, milliseconds for one change. What `mayMatch` reads.
    */
-  readonly listed: Map<string, number>;
-  /** Per key field (positions as in KEY_FIELDS), how many active triggers are listed under it. */
+  readonly listed: readonly Map<string, number>[];
+  /** Per key field, how many active triggers are listed under it. */
   readonly listedPerField: number[];
+  /** Per key field, how many values of `listed` have an empty list. */
+  readonly emptyLists: number[];
   unkeyedCount: number;
+  readonly lists: KeyLists;
+  readonly records: TriggerRecords;
+  readonly scratch: Scratch;
 }
 
 const POSITION_OF_FIELD = Object.fromEntries(
   KEY_FIELDS.map((field, position) => [field, position]),
 ) as Record<KeyField, number>;
 
-const SLOT_OF_FIELD = {
-  mid: 'byMid',
-  merchant_id: 'byMerchantId',
-  mcc: 'byMcc',
-  country: 'byCountry',
-  currency: 'byCurrency',
-  scheme: 'byScheme',
-  event_type: 'byEventType',
-} as const satisfies Record<KeyField, keyof AppTriggers>;
+/** Empty lists a field's Map keeps before it drops them all (and only when they outnumber the others). */
+const COMPACT_FROM = 1024;
 
 /** Builds an index of the given triggers (paused ones explain, archived ones are left out). */
 export function createTriggerIndex(triggers: Iterable<RuleTrigger> = []): TriggerIndex {
+  const slots = 16;
   const index: TriggerIndex = {
     apps: new Map(),
     triggers: new Map(),
-    listed: new Map(),
+    listed: KEY_FIELDS.map(() => new Map<string, number>()),
     listedPerField: KEY_FIELDS.map(() => 0),
+    emptyLists: KEY_FIELDS.map(() => 0),
     unkeyedCount: 0,
+    lists: createKeyLists(),
+    records: createTriggerRecords(),
+    scratch: {
+      slotOf: new Map(),
+      freeSlots: [],
+      slots: 0,
+      unkeyedMin: new Float64Array(slots),
+      unkeyedMax: new Float64Array(slots),
+      unkeyedList: new Int32Array(slots),
+      grantStamp: new Int32Array(slots),
+      grantAt: new Int32Array(slots),
+      stamp: 0,
+      granted: new Int32Array(16),
+      facts: new EventFacts(PLACEHOLDER_EVENT),
+      factsOf: null,
+      weekday: 0,
+      minute: -1,
+      instant: Number.NaN,
+      screen: -1,
+      amountFits: true,
+    },
   };
-  for (const trigger of triggers) upsertTrigger(index, trigger);
+  index.lists.deferred = new Set();
+  try {
+    for (const trigger of triggers) upsertTrigger(index, trigger);
+  } finally {
+    indexDeferred(index.lists);
+    compact(index.lists);
+  }
   return index;
 }
 
@@ -102,91 +153,144 @@ export function upsertTrigger(index: TriggerIndex, trigger: RuleTrigger): void {
   else if (previous) unlist(index, index.apps.get(previous.appId)!, previous);
   if (trigger.status === 'archived') return;
   const compiled = compileTrigger(trigger);
-  let app = index.apps.get(compiled.appId);
-  if (!app) {
-    app = emptyApp();
-    index.apps.set(compiled.appId, app);
+  const app = index.apps.get(compiled.appId) ?? addApp(index, compiled.appId);
+  let ref = app.refs.get(compiled.id);
+  if (ref === undefined) {
+    ref = newRef(index.records);
+    app.refs.set(compiled.id, ref);
   }
+  writeRecord(index.records, ref, compiled);
   index.triggers.set(compiled.id, compiled);
   app.all.set(compiled.id, compiled);
-  if (compiled.status === 'active') list(index, app, compiled);
+  if (compiled.status === 'active') list(index, app, compiled, ref);
 }
 
-/** Takes a trigger out of the index (no-op when absent); empty lists and apps go with it. */
+/** Takes a trigger out of the index (no-op when absent); an app left with no trigger goes with it. */
 export function removeTrigger(index: TriggerIndex, triggerId: string): void {
   const compiled = index.triggers.get(triggerId);
   if (!compiled) return;
   index.triggers.delete(triggerId);
   const app = index.apps.get(compiled.appId);
   if (!app) return;
-  app.all.delete(triggerId);
   unlist(index, app, compiled);
-  if (app.all.size === 0) index.apps.delete(compiled.appId);
+  app.all.delete(triggerId);
+  const ref = app.refs.get(triggerId);
+  if (ref !== undefined) freeRef(index.records, ref);
+  app.refs.delete(triggerId);
+  if (app.all.size === 0) removeApp(index, compiled.appId, app);
 }
 
-/** Puts an active trigger in its app's lists. */
-function list(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger) {
+function addApp(index: TriggerIndex, appId: string): AppTriggers {
+  const scratch = index.scratch;
+  const slot = scratch.freeSlots.pop() ?? scratch.slots++;
+  if (slot >= scratch.grantStamp.length) growSlots(scratch, scratch.grantStamp.length * 2);
+  const app: AppTriggers = { slot, all: new Map(), refs: new Map(), unkeyed: newList(index.lists) };
+  scratch.unkeyedList[slot] = app.unkeyed;
+  scratch.unkeyedMin[slot] = Number.POSITIVE_INFINITY;
+  scratch.unkeyedMax[slot] = Number.NEGATIVE_INFINITY;
+  // A copy made now: lookups compare the event's string with the key, and keys made together lie together
+  // in memory, where the trigger's own strings are scattered over the heap (a cache miss per lookup).
+  scratch.slotOf.set(freshCopy(appId), slot);
+  index.apps.set(appId, app);
+  return app;
+}
+
+function removeApp(index: TriggerIndex, appId: string, app: AppTriggers) {
+  const scratch = index.scratch;
+  index.apps.delete(appId);
+  scratch.slotOf.delete(appId);
+  dropList(index.lists, app.unkeyed);
+  scratch.freeSlots.push(app.slot);
+}
+
+function growSlots(scratch: Scratch, slots: number) {
+  const grown = <T extends Float64Array | Int32Array>(array: T, copy: T) => {
+    copy.set(array);
+    return copy;
+  };
+  scratch.unkeyedMin = grown(scratch.unkeyedMin, new Float64Array(slots));
+  scratch.unkeyedMax = grown(scratch.unkeyedMax, new Float64Array(slots));
+  scratch.unkeyedList = grown(scratch.unkeyedList, new Int32Array(slots));
+  scratch.grantStamp = grown(scratch.grantStamp, new Int32Array(slots));
+  scratch.grantAt = grown(scratch.grantAt, new Int32Array(slots));
+}
+
+/** Puts an active trigger in the lists of its key values (or its app's unkeyed list). */
+function list(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger, ref: number) {
   if (compiled.key === null) {
     index.unkeyedCount++;
-    app.unkeyed.push(compiled);
-    app.unkeyedAmountMin = Math.min(app.unkeyedAmountMin, compiled.amountMin);
-    app.unkeyedAmountMax = Math.max(app.unkeyedAmountMax, compiled.amountMax);
+    insertEntry(index.lists, app.unkeyed, app.slot, ref, index.records.record);
+    const { scratch } = index;
+    scratch.unkeyedMin[app.slot] = Math.min(scratch.unkeyedMin[app.slot]!, compiled.amountMin);
+    scratch.unkeyedMax[app.slot] = Math.max(scratch.unkeyedMax[app.slot]!, compiled.amountMax);
     return;
   }
-  index.listedPerField[POSITION_OF_FIELD[compiled.key]]!++;
-  const slot = SLOT_OF_FIELD[compiled.key];
-  const lists = app[slot] ?? new Map<string, CompiledTrigger[]>();
-  app[slot] = lists;
+  const field = POSITION_OF_FIELD[compiled.key];
+  index.listedPerField[field]!++;
+  const lists = index.listed[field]!;
   for (const value of compiled.keyValues) {
-    const key = listedKey(POSITION_OF_FIELD[compiled.key], value);
-    index.listed.set(key, (index.listed.get(key) ?? 0) + 1);
-    const list = lists.get(value);
-    if (list) list.push(compiled);
-    else {
-      lists.set(value, [compiled]);
-      const at = filterSlot(POSITION_OF_FIELD[compiled.key], value);
-      if (app.filter[at]! < 255) app.filter[at]!++;
-    }
+    let handle = lists.get(value);
+    if (handle === undefined) {
+      handle = newList(index.lists);
+      lists.set(freshCopy(value), handle);
+    } else if (index.lists.length[handle] === 0) index.emptyLists[field]!--;
+    insertEntry(index.lists, handle, app.slot, ref, index.records.record);
   }
 }
 
-/** Takes a trigger out of its app's lists (paused ones are in none); empty lists go with it. */
+/** Takes a trigger out of its lists (paused ones are in none). */
 function unlist(index: TriggerIndex, app: AppTriggers, compiled: CompiledTrigger) {
   if (compiled.status !== 'active') return;
+  const ref = app.refs.get(compiled.id)!;
   if (compiled.key === null) {
     index.unkeyedCount--;
-    dropFrom(app.unkeyed, compiled);
-    app.unkeyedAmountMin = app.unkeyed.reduce(
-      (min, t) => Math.min(min, t.amountMin),
-      Number.POSITIVE_INFINITY,
-    );
-    app.unkeyedAmountMax = app.unkeyed.reduce(
-      (max, t) => Math.max(max, t.amountMax),
-      Number.NEGATIVE_INFINITY,
-    );
+    removeEntry(index.lists, app.unkeyed, app.slot, ref);
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (const [, other] of entriesOf(index.lists, app.unkeyed)) {
+      const trigger = index.records.byRef[other]!;
+      min = Math.min(min, trigger.amountMin);
+      max = Math.max(max, trigger.amountMax);
+    }
+    index.scratch.unkeyedMin[app.slot] = min;
+    index.scratch.unkeyedMax[app.slot] = max;
     return;
   }
-  index.listedPerField[POSITION_OF_FIELD[compiled.key]]!--;
-  const slot = SLOT_OF_FIELD[compiled.key];
-  const lists = app[slot];
-  if (!lists) return;
+  const field = POSITION_OF_FIELD[compiled.key];
+  index.listedPerField[field]!--;
+  const lists = index.listed[field]!;
   for (const value of compiled.keyValues) {
-    const key = listedKey(POSITION_OF_FIELD[compiled.key], value);
-    const count = index.listed.get(key)! - 1;
-    if (count > 0) index.listed.set(key, count);
-    else index.listed.delete(key);
-    const list = lists.get(value);
-    if (!list) continue;
-    dropFrom(list, compiled);
-    if (list.length > 0) continue;
-    lists.delete(value);
-    const at = filterSlot(POSITION_OF_FIELD[compiled.key], value);
-    if (app.filter[at]! < 255) app.filter[at]!--;
+    const handle = lists.get(value);
+    if (handle !== undefined && removeEntry(index.lists, handle, app.slot, ref) === 0)
+      index.emptyLists[field]!++;
   }
-  if (lists.size === 0) app[slot] = null;
+  const empty = index.emptyLists[field]!;
+  if (empty >= COMPACT_FROM && empty * 2 > lists.size) {
+    for (const [value, handle] of lists)
+      if (index.lists.length[handle] === 0) {
+        lists.delete(value);
+        dropList(index.lists, handle);
+      }
+    index.emptyLists[field] = 0;
+  }
 }
 
-const listedKey = (position: number, value: string) => `${position}:${value}`;
+/** A copy of a string in a new allocation (concatenation, then a slice too short to share the original). */
+function freshCopy(value: string): string {
+  return value.length < 12 ? `${value} `.slice(0, -1) : value.split('').join('');
+}
+
+/** The triggers listed under a value of a key field, with their app slots (for tests and tools). */
+export function listedUnder(index: TriggerIndex, field: number, value: string): [number, CompiledTrigger][] {
+  const handle = index.listed[field]!.get(value);
+  if (handle === undefined) return [];
+  return entriesOf(index.lists, handle).map(([slot, ref]) => [slot, index.records.byRef[ref]!]);
+}
+
+/** An app's active triggers naming no key field (for tests and tools). */
+export function unkeyedOf(index: TriggerIndex, app: AppTriggers): CompiledTrigger[] {
+  return entriesOf(index.lists, app.unkeyed).map(([, ref]) => index.records.byRef[ref]!);
+}
 
 /**
  * What of an event is known before it is stored: its card's scheme and its merchant's id are resolved by the
@@ -201,37 +305,39 @@ export type EventBeforeStorage = Pick<RuleEvent, 'type' | 'mid' | 'mcc' | 'merch
 export function mayMatch(index: TriggerIndex, event: EventBeforeStorage): boolean {
   if (!isPurchase(event)) return false;
   if (index.unkeyedCount > 0) return true;
-  const { listed } = index;
-  if (listed.size === 0) return false;
+  const perField = index.listedPerField;
   // Listed under a merchant id or a card scheme: unknown until the write resolves them.
-  if (index.listedPerField[1]! > 0 || index.listedPerField[5]! > 0) return true;
+  if (perField[1]! > 0 || perField[5]! > 0) return true;
+  const listedUnder = (field: number, value: string | null) => {
+    if (value === null || perField[field] === 0) return false;
+    const handle = index.listed[field]!.get(value);
+    return handle !== undefined && index.lists.length[handle]! > 0;
+  };
   return (
-    listed.has(listedKey(0, event.mid)) ||
-    (event.mcc !== null && listed.has(listedKey(2, event.mcc))) ||
-    (event.merchantCountry !== null && listed.has(listedKey(3, event.merchantCountry))) ||
-    listed.has(listedKey(4, event.currency)) ||
-    listed.has(listedKey(6, event.type))
+    listedUnder(0, event.mid) ||
+    listedUnder(2, event.mcc) ||
+    listedUnder(3, event.merchantCountry) ||
+    listedUnder(4, event.currency) ||
+    listedUnder(6, event.type)
   );
 }
 
-function dropFrom(list: CompiledTrigger[], trigger: CompiledTrigger) {
-  const at = list.indexOf(trigger);
-  if (at >= 0) list.splice(at, 1);
-}
-
-function emptyApp(): AppTriggers {
-  return {
-    byMid: null,
-    byMerchantId: null,
-    byMcc: null,
-    byCountry: null,
-    byCurrency: null,
-    byScheme: null,
-    byEventType: null,
-    unkeyed: [],
-    unkeyedAmountMin: Number.POSITIVE_INFINITY,
-    unkeyedAmountMax: Number.NEGATIVE_INFINITY,
-    all: new Map(),
-    filter: new Uint8Array(FILTER_SLOTS),
-  };
-}
+/** What the index's scratch EventFacts holds before its first event (never read: reset() comes first). */
+const PLACEHOLDER_EVENT: RuleEvent = {
+  id: '',
+  type: 'refund',
+  occurredAt: '',
+  localAt: '',
+  utcOffsetMinutes: 0,
+  userId: '',
+  cardId: '',
+  cardScheme: '',
+  amount: 0,
+  currency: '',
+  merchantId: null,
+  mid: '',
+  merchantName: null,
+  mcc: null,
+  merchantCountry: null,
+  entryMode: null,
+};

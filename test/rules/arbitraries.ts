@@ -90,11 +90,11 @@ const rawLimits = fc.option(
 );
 
 /** A trigger as the DSL would accept it (raw values that the schema refuses are dropped). */
-export const trigger = (id: fc.Arbitrary<string>) =>
+export const trigger = (id: fc.Arbitrary<string>, apps: readonly string[] = APPS) =>
   fc
     .record({
       id,
-      appId: fc.constantFrom(...APPS),
+      appId: fc.constantFrom(...apps),
       version: fc.integer({ min: 1, max: 9 }),
       status: fc.constantFrom('active', 'active', 'active', 'paused', 'archived'),
       match: rawMatch,
@@ -112,8 +112,8 @@ export const trigger = (id: fc.Arbitrary<string>) =>
     .filter((t): t is RuleTrigger => t !== null);
 
 /** Triggers with distinct ids. */
-export const triggers = (minLength: number, maxLength: number) =>
-  fc.uniqueArray(trigger(fc.uuid()), { minLength, maxLength, selector: (t) => t.id });
+export const triggers = (minLength: number, maxLength: number, apps: readonly string[] = APPS) =>
+  fc.uniqueArray(trigger(fc.uuid(), apps), { minLength, maxLength, selector: (t) => t.id });
 
 export const event: fc.Arbitrary<RuleEvent> = fc
   .record({
@@ -141,11 +141,15 @@ export const event: fc.Arbitrary<RuleEvent> = fc
     ...fields,
   }));
 
+/** The apps a cardholder connected (at most `most` of `apps`), each with some of the scopes. */
+export const grantsOf = (apps: readonly string[], most = apps.length): fc.Arbitrary<Grant[]> =>
+  fc
+    .uniqueArray(fc.constantFrom(...apps), { maxLength: most })
+    .chain((granted) =>
+      fc.tuple(
+        ...granted.map((appId) => fc.subarray(SCOPES).map((scopes) => ({ appId, scopes: new Set(scopes) }))),
+      ),
+    );
+
 /** The apps a cardholder connected, each with some of the scopes. */
-export const grants: fc.Arbitrary<Grant[]> = fc
-  .uniqueArray(fc.constantFrom(...APPS), { maxLength: APPS.length })
-  .chain((apps) =>
-    fc.tuple(
-      ...apps.map((appId) => fc.subarray(SCOPES).map((scopes) => ({ appId, scopes: new Set(scopes) }))),
-    ),
-  );
+export const grants: fc.Arbitrary<Grant[]> = grantsOf(APPS);

@@ -2,46 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RuleTrigger } from '../../src/rules/compile.ts';
 import { evaluate, explain } from '../../src/rules/evaluate.ts';
-import {
-  createTriggerIndex,
-  removeTrigger,
-  type TriggerIndex,
-  upsertTrigger,
-} from '../../src/rules/trigger-index.ts';
+import { createTriggerIndex, removeTrigger, upsertTrigger } from '../../src/rules/trigger-index.ts';
 import { event, grants, trigger, triggers } from './arbitraries.ts';
+import { ids, shape } from './index-shape.ts';
 import { referenceHolds, referenceMatches } from './reference.ts';
-
-const ids = (matches: readonly { id: string }[]) => matches.map((m) => m.id).sort();
-
-/** The index's lists as ids, to compare a patched index with a fresh build. */
-function shape(index: TriggerIndex) {
-  const slots = [
-    'byMid',
-    'byMerchantId',
-    'byMcc',
-    'byCountry',
-    'byCurrency',
-    'byScheme',
-    'byEventType',
-  ] as const;
-  return [...index.apps]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([appId, app]) => ({
-      appId,
-      all: [...app.all.keys()].sort(),
-      unkeyed: ids(app.unkeyed),
-      filter: [...app.filter.entries()].filter(([, count]) => count > 0),
-      lists: slots.map((slot) => {
-        const lists = app![slot];
-        return (
-          lists &&
-          Object.entries(lists)
-            .map(([value, list]) => [value, ids(list ?? [])])
-            .sort()
-        );
-      }),
-    }));
-}
 
 describe('the trigger index', () => {
   it('matches exactly what a naive evaluator of the DSL matches (random triggers, events, offsets, DST days)', () => {
