@@ -14,7 +14,7 @@ import {
   type TestProcessor,
   testPan,
 } from '../ingest/fixtures.ts';
-import { registerApp, type TestApp, tokenRequest } from '../oauth/support.ts';
+import { appToken, registerApp, type TestApp } from '../oauth/support.ts';
 
 let panSeed = 5_000;
 
@@ -52,9 +52,7 @@ export async function rewardsScene(
   const processor = await createTestProcessor(platform);
   const appScopes = options.scopes ?? ['transactions', 'cashback', 'loyalty', 'coupons', 'receipts'];
   const app = await registerApp(platform, { name: options.name ?? 'Coffee Rewards', scopes: appScopes });
-  const tokenRes = await tokenRequest(platform, app, '/oauth/token', { grant_type: 'client_credentials' });
-  if (tokenRes.status !== 200) throw new Error(`token: ${tokenRes.status} ${tokenRes.text}`);
-  const token: string = tokenRes.body.access_token;
+  const token = await appToken(platform, app);
   const grantDeps = { db: platform.deps.db, config: platform.deps.config };
   return {
     processor,

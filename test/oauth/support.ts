@@ -150,6 +150,13 @@ export function tokenRequest(
   });
 }
 
+/** The app's own access token (client_credentials), as it manages its triggers with. */
+export async function appToken(platform: TestPlatform, app: TestApp): Promise<string> {
+  const res = await tokenRequest(platform, app, '/oauth/token', { grant_type: 'client_credentials' });
+  if (res.status !== 200) throw new Error(`token: ${res.status} ${res.text}`);
+  return res.body.access_token;
+}
+
 /** A full authorization for `user` → tokens for `app`, in-process. */
 export async function authorize(
   platform: TestPlatform,

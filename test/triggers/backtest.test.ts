@@ -3,7 +3,13 @@ import { cardIdForApp } from '../../src/cards/pseudonyms.ts';
 import { backtestTrigger } from '../../src/triggers/backtest.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { authorization, createTestProcessor, follower, postEvents, testPan } from '../ingest/fixtures.ts';
-import { registerApp, signUp, type TestApp, type TestUser, tokenRequest } from '../oauth/support.ts';
+import {
+  appToken as appTokenOf,
+  registerApp,
+  signUp,
+  type TestApp,
+  type TestUser,
+} from '../oauth/support.ts';
 
 const platform = usePlatform();
 
@@ -21,11 +27,7 @@ let tokenB: string;
 /** Platform card ids by name (c1 … c6), to work out what each app should see. */
 const cards: Record<string, string> = {};
 
-async function appToken(app: TestApp): Promise<string> {
-  const res = await tokenRequest(platform, app, '/oauth/token', { grant_type: 'client_credentials' });
-  if (res.status !== 200) throw new Error(`token: ${res.status} ${res.text}`);
-  return res.body.access_token;
-}
+const appToken = (app: TestApp) => appTokenOf(platform, app);
 
 async function enroll(user: TestUser, name: string, pan: string) {
   const res = await platform.request('POST', '/v1/me/cards', {

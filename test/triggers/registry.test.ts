@@ -8,7 +8,7 @@ import { currentChangeSeq, nextChangeSeq, TRIGGERS_CHANNEL } from '../../src/tri
 import { createTriggerRegistry } from '../../src/triggers/registry.ts';
 import { databaseUrl, dropDatabase, uniqueName, withAdmin } from '../helpers/pg.ts';
 import { usePlatform } from '../helpers/platform.ts';
-import { registerApp, type TestApp, tokenRequest } from '../oauth/support.ts';
+import { appToken, registerApp, type TestApp } from '../oauth/support.ts';
 import { coffeeEvent } from '../rules/coffee.ts';
 
 const platform = usePlatform();
@@ -42,9 +42,7 @@ const firing = (deps: OwnedDeps) => {
 
 beforeAll(async () => {
   app = await registerApp(platform, { name: 'Cafe Rewards', scopes: ['transactions', 'cashback'] });
-  const res = await tokenRequest(platform, app, '/oauth/token', { grant_type: 'client_credentials' });
-  if (res.status !== 200) throw new Error(`token: ${res.status} ${res.text}`);
-  token = res.body.access_token;
+  token = await appToken(platform, app);
   other = createDeps(platform.config, { logger: platform.deps.logger });
 });
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { actions, triggerCounters } from '../../src/db/schema/index.ts';
 import { newId } from '../../src/lib/ids.ts';
 import { usePlatform } from '../helpers/platform.ts';
-import { registerApp, type TestApp, tokenRequest } from '../oauth/support.ts';
+import { appToken as appTokenOf, registerApp, type TestApp } from '../oauth/support.ts';
 
 const platform = usePlatform();
 
@@ -11,11 +11,7 @@ let appB: TestApp;
 let tokenA: string;
 let tokenB: string;
 
-async function appToken(app: TestApp): Promise<string> {
-  const res = await tokenRequest(platform, app, '/oauth/token', { grant_type: 'client_credentials' });
-  if (res.status !== 200) throw new Error(`token: ${res.status} ${res.text}`);
-  return res.body.access_token;
-}
+const appToken = (app: TestApp) => appTokenOf(platform, app);
 
 async function createTrigger(token: string, trigger: Record<string, unknown>): Promise<string> {
   const res = await platform.request('POST', '/v1/triggers', { token, body: trigger });

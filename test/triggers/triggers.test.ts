@@ -9,7 +9,7 @@ import { currentChangeSeq, TRIGGERS_CHANNEL, type TriggerChangeNotice } from '..
 import { archiveTrigger, listTriggerVersions, patchTrigger } from '../../src/triggers/triggers.ts';
 import { databaseUrl } from '../helpers/pg.ts';
 import { type RequestOptions, usePlatform } from '../helpers/platform.ts';
-import { authorize, registerApp, signUp, type TestApp, tokenRequest } from '../oauth/support.ts';
+import { appToken as appTokenOf, authorize, registerApp, signUp, type TestApp } from '../oauth/support.ts';
 
 const platform = usePlatform();
 
@@ -34,11 +34,7 @@ let appB: TestApp;
 let tokenA: string;
 let tokenB: string;
 
-async function appToken(app: TestApp): Promise<string> {
-  const res = await tokenRequest(platform, app, '/oauth/token', { grant_type: 'client_credentials' });
-  if (res.status !== 200) throw new Error(`token: ${res.status} ${res.text}`);
-  return res.body.access_token;
-}
+const appToken = (app: TestApp) => appTokenOf(platform, app);
 
 const as = (token: string) => ({
   post: (path: string, body: unknown, options: RequestOptions = {}) =>
