@@ -39,7 +39,15 @@ export interface GiveBackPlan {
   /** By each event a purchase may have fired on: the purchase, and what was taken back of it so far. */
   purchases: Map<string, { purchase: PurchaseRow; takenBack: number }>;
   fired: FiredRow[];
+  /** Firings given back whole whatever was taken back: a clearing's doubles of its authorization's firings. */
+  doubled: ReadonlySet<string>;
   keys: LockKeys;
+}
+
+/** A clearing linked after both it (alone) and its authorization fired: one purchase that fired twice. */
+export interface LateClearing {
+  clearingId: string;
+  authorizationId: string;
 }
 
 /**
@@ -48,13 +56,26 @@ export interface GiveBackPlan {
  * — and what they fired. Locks the purchases (so concurrent take-backs of one purchase add up) and their live
  * actions, before the limit rows: every transaction locks in that order.
  */
-export async function planGiveBack(conn: Conn, takeBacks: readonly TakeBack[]): Promise<GiveBackPlan | null> {
-  if (takeBacks.length === 0) return null;
-  const input = takeBacks.map((event) => ({
-    auth_id: event.authorizationId,
-    processor_id: event.processorId,
-    original_id: event.originalExternalId,
-  }));
+export async function planGiveBack(
+  conn: Conn,
+  takeBacks: readonly TakeBack[],
+  lateClearings: readonly LateClearing[] = [],
+): Promise<GiveBackPlan | null> {
+  if (takeBacks.length === 0 && lateClearings.length === 0) return null;
+  const input = [
+    ...takeBacks.map((event) => ({
+      auth_id: event.authorizationId,
+      processor_id: event.processorId,
+      original_id: event.originalExternalId,
+    })),
+    // A late clearing's purchase is its authorization: planned like a take-back of it, so that what was taken
+    // back of the authorization applies to the clearing's firings too, each firing once.
+    ...lateClearings.map((link) => ({
+      auth_id: link.authorizationId,
+      processor_id: null,
+      original_id: null,
+    })),
+  ];
   const purchases = await conn<PurchaseRow[]>`
     with f as (
       select * from json_to_recordset(${JSON.stringify(input)}::text::json)
@@ -78,7 +99,7 @@ export async function planGiveBack(conn: Conn, takeBacks: readonly TakeBack[]): 
   const eventIds = purchases.flatMap((p) => p.event_ids);
   const clearingOnly = purchases.filter((p) => p.type === 'clearing').map((p) => p.purchase_id);
   // After the purchases are locked: a concurrent take-back of one of them has committed, and is counted.
-  const [fired, clearingTotals, stampHolders] = await Promise.all([
+  const [fired, clearingTotals, stampHolders, doubled] = await Promise.all([
     conn<FiredRow[]>`
       select a.id, a.trigger_id, a.user_id, a.card_id, a.purchase_id, a.purchase_amount::text,
         a.budget_spend::text, a.budget_given_back::text, a.local_day::text, a.used_stamps
@@ -98,9 +119,22 @@ export async function planGiveBack(conn: Conn, takeBacks: readonly TakeBack[]): 
       select trigger_id, card_id from trigger_card_states
       where card_id = any(${[...new Set(purchases.map((p) => p.card_id))]}::text[])
         and exists (select 1 from jsonb_array_elements(stamps) s where s->>0 = any(${eventIds}::text[]))`,
+    lateClearings.length === 0
+      ? []
+      : conn<{ id: string }[]>`
+      -- A late clearing's firings of triggers its authorization fired too (live or given back since).
+      select a.id from json_to_recordset(${JSON.stringify(lateClearings)}::text::json)
+        as l("clearingId" text, "authorizationId" text)
+      join actions a on a.purchase_id = l."clearingId" and a.given_back_at is null
+      where exists (select 1 from actions b where b.purchase_id = l."authorizationId" and b.trigger_id = a.trigger_id)`,
   ]);
   const clearingTaken = new Map(clearingTotals.map((row) => [row.id, Number(row.taken_back)]));
-  const plan: GiveBackPlan = { purchases: new Map(), fired, keys: emptyLockKeys() };
+  const plan: GiveBackPlan = {
+    purchases: new Map(),
+    fired,
+    doubled: new Set(doubled.map((row) => row.id)),
+    keys: emptyLockKeys(),
+  };
   for (const purchase of purchases) {
     const takenBack =
       purchase.type === 'authorization'
@@ -111,47 +145,6 @@ export async function planGiveBack(conn: Conn, takeBacks: readonly TakeBack[]): 
   for (const row of fired) wantFiredKeys(plan.keys, row);
   for (const row of stampHolders)
     wantKey(plan.keys.cards, cardKey(row.trigger_id, row.card_id), { ...row, create: false });
-  return plan;
-}
-
-/**
- * A clearing that fired as a clearing-only purchase, later linked to an authorization that fired too (the two
- * were stored by concurrent transactions, and the orphan sweep linked them): one purchase fired twice. The
- * clearing's firings of triggers its authorization also fired are given back in full.
- */
-export async function planDoubleFirings(
-  conn: Conn,
-  links: readonly { clearingId: string; authorizationId: string }[],
-): Promise<GiveBackPlan | null> {
-  if (links.length === 0) return null;
-  const fired = await conn<(FiredRow & { card_id: string })[]>`
-    with l as (
-      select * from json_to_recordset(${JSON.stringify(links)}::text::json) as l("clearingId" text, "authorizationId" text)
-    )
-    select a.id, a.trigger_id, a.user_id, a.card_id, a.purchase_id, a.purchase_amount::text,
-      a.budget_spend::text, a.budget_given_back::text, a.local_day::text, a.used_stamps
-    from l join actions a on a.purchase_id = l."clearingId" and a.given_back_at is null
-    where exists (select 1 from actions b where b.purchase_id = l."authorizationId" and b.trigger_id = a.trigger_id
-      and b.given_back_at is null)
-    order by a.id
-    for update of a`;
-  if (fired.length === 0) return null;
-  const plan: GiveBackPlan = { purchases: new Map(), fired, keys: emptyLockKeys() };
-  for (const row of fired) {
-    const amount = String(row.purchase_amount);
-    plan.purchases.set(row.purchase_id, {
-      purchase: {
-        purchase_id: row.purchase_id,
-        type: 'clearing',
-        event_ids: [row.purchase_id],
-        card_id: row.card_id,
-        amount,
-        auth_taken_back: amount,
-      },
-      takenBack: Number(amount),
-    });
-    wantFiredKeys(plan.keys, row);
-  }
   return plan;
 }
 
@@ -198,7 +191,7 @@ export function applyGiveBack(
   for (const row of fired) {
     const amount = Number(row.purchase_amount);
     const taken = Math.min(plan.purchases.get(row.purchase_id)!.takenBack, amount);
-    const full = isFull(row.purchase_id);
+    const full = plan.doubled.has(row.id) || isFull(row.purchase_id);
     const spend = Number(row.budget_spend);
     // In BigInt: spend × taken can pass 2^53 for large amounts.
     const givenBack = full || amount === 0 ? spend : Number((BigInt(spend) * BigInt(taken)) / BigInt(amount));

@@ -6,13 +6,7 @@ import { evaluate } from '../rules/evaluate.ts';
 import { isOwnPurchase } from '../rules/event.ts';
 import { mayMatch } from '../rules/trigger-index.ts';
 import type { TriggerRegistry } from '../triggers/registry.ts';
-import {
-  applyGiveBack,
-  type GiveBackPlan,
-  planDoubleFirings,
-  planGiveBack,
-  writeGiveBack,
-} from './give-back.ts';
+import { applyGiveBack, planGiveBack, writeGiveBack } from './give-back.ts';
 import { emptyLockKeys, type LockKeys, lockState, wantKey, writeLockedState } from './limit-state.ts';
 import { decideMatches, historyQuery, type Match, matchKeys, writeMatchOutcomes } from './reserve.ts';
 
@@ -78,13 +72,10 @@ export function createRulesHook(deps: {
     },
 
     async settleLateLinks(conn, { takeBacks, doubles }) {
-      const plans: GiveBackPlan[] = [];
-      for (const plan of [await planGiveBack(conn, takeBacks), await planDoubleFirings(conn, doubles)])
-        if (plan) plans.push(plan);
-      if (plans.length === 0) return;
-      const keys = plans.reduce((all, plan) => mergeKeys(all, plan.keys), emptyLockKeys());
-      const { state } = await lockState(conn, keys, () => []);
-      const givenBack = plans.flatMap((plan) => applyGiveBack(plan, state, []));
+      const plan = await planGiveBack(conn, takeBacks, doubles);
+      if (!plan) return;
+      const { state } = await lockState(conn, plan.keys, () => []);
+      const givenBack = applyGiveBack(plan, state, []);
       await Promise.all([...writeGiveBack(conn, givenBack), ...writeLockedState(conn, state)]);
     },
   };

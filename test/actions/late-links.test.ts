@@ -98,13 +98,57 @@ describe("links made after the purchase's own transaction", () => {
     );
     release();
     const [a] = await sent;
+    expect([a!.actions, clearing!.actions]).toEqual([1, 1]);
     await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook);
-    console.log('auth actions', a!.actions, 'clearing actions', clearing!.actions);
     expect((await actionsOf(trigger.id)).filter((x) => !x.given_back)).toHaveLength(1);
+  });
+
+  /** An authorization and its clearing stored by concurrent transactions, both firing the trigger. */
+  async function bothFire(limits: Record<string, unknown>, code: string) {
+    const at = merchant();
+    const trigger = await scene.createTrigger({
+      name: 't',
+      match: { mids: [at.mid] },
+      limits,
+      action: { type: 'cashback', percent_bps: 1000 },
+    });
+    const holder = await scene.cardholder();
+    const auth = authorization({ pan: holder.pan, merchant: at, auth_code: code });
+    const { inside, release } = await holdNextReserve();
+    const sent = other.send(scene.processor, auth);
+    await inside;
+    const [clearing] = await scene.send(
+      follower('clearing', { pan: holder.pan, merchant: at, auth_code: code }),
+    );
+    return { at, trigger, holder, auth, clearing: clearing!, release, sent };
+  }
+
+  it('a reversal and the doubled clearing linked by one sweep give each firing back once', async () => {
+    const { at, trigger, holder, auth, release, sent } = await bothFire({ total_redemptions: 5 }, 'RACE02');
+    await scene.send(
+      follower('reversal', { pan: holder.pan, merchant: at, original_id: auth.id, amount: 475 }),
+    );
+    release();
+    await sent;
+    await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook);
+    expect((await actionsOf(trigger.id)).every((x) => x.given_back)).toBe(true);
+    expect(await counters(trigger.id)).toEqual({ redemptions: 0 });
+  });
+
+  it('a doubled clearing linked after its authorization was reversed is given back too', async () => {
+    const { at, trigger, holder, auth, release, sent } = await bothFire({ total_redemptions: 5 }, 'RACE03');
+    release();
+    await sent;
+    await scene.send(
+      follower('reversal', { pan: holder.pan, merchant: at, original_id: auth.id, amount: 475 }),
+    );
+    await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook);
+    expect((await actionsOf(trigger.id)).every((x) => x.given_back)).toBe(true);
+    expect(await counters(trigger.id)).toEqual({ redemptions: 0 });
   });
 });
 
-describe('review: clearing-only purchase refunded in two parts', () => {
+describe('a clearing-only purchase', () => {
   it('a clearing-only purchase refunded in two parts gives back its nth_purchase stamp', async () => {
     const at = merchant();
     const trigger = await scene.createTrigger({
