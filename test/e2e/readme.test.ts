@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { usePlatform } from '../helpers/platform.ts';
 import { createTestProcessor } from '../ingest/fixtures.ts';
+import { appToken, registerApp } from '../oauth/support.ts';
 
 const platform = usePlatform();
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -16,7 +17,7 @@ function block(marker: string, base: string): string {
   return (found[0] ?? '')
     .replaceAll('localhost:3000', base.replace('http://', ''))
     .split('\n')
-    .filter((line) => !/^API_KEY=.*SECRET=/.test(line)) // the placeholders; the test sets both
+    .filter((line) => !/^API_KEY=.*SECRET=/.test(line) && !/^APP_ID=/.test(line)) // placeholders the test sets
     .join('\n');
 }
 
@@ -36,5 +37,38 @@ describe("the README's examples", () => {
     const [events, cardToken] = stdout.trim().split('\n');
     expect(JSON.parse(events ?? '')).toMatchObject({ results: [{ id: 'auth-0001', status: 'accepted' }] });
     expect(JSON.parse(cardToken ?? '')).toMatchObject({ object: 'card_token', token: 'ic_1Nx4pQ2eZvKYlo2C' });
+  });
+
+  it('a cardholder connects the app and a purchase fires its trigger, as the end-to-end example shows', async () => {
+    const base = await platform.listen();
+    const processor = await createTestProcessor(platform, 'Readme Processor 2');
+    const app = await registerApp(platform, { name: 'Readme Rewards', scopes: ['transactions', 'cashback'] });
+    const script = [
+      'set -euo pipefail',
+      block('/v1/events -H', base),
+      // Each answer on a line of its own (curl prints none after it).
+      block('APP_ID=', base).replace(/^curl -s/gm, 'echo; curl -s'),
+    ].join('\n');
+    const { stdout } = await promisify(execFile)('bash', ['-c', script], {
+      env: {
+        PATH: process.env.PATH,
+        API_KEY: processor.apiKey,
+        SECRET: processor.signingSecret,
+        APP_ID: app.id,
+        TOKEN: await appToken(platform, app),
+      },
+    });
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
+    const pushed = lines
+      .map((line) => JSON.parse(line))
+      .find((body) => body.results?.[0]?.id === 'auth-0002');
+    expect(pushed).toMatchObject({ results: [{ id: 'auth-0002', status: 'accepted', actions: 1 }] });
+    const [stats, backtest, activity] = lines.slice(-3).map((line) => JSON.parse(line));
+    expect(stats).toMatchObject({ fires: 1, reward: { amount: 47, currency: 'USD' } });
+    expect(backtest).toMatchObject({ would_fire: 1 });
+    expect(activity.data[0]).toMatchObject({ fired: [{ action: 'cashback' }] });
   });
 });
