@@ -1,5 +1,6 @@
 import Stripe from 'stripe';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { iso8583Authorization } from '../adapters/fixtures/iso8583.ts';
 import {
   CARD_ID,
   authorization as stripeAuthorization,
@@ -28,33 +29,15 @@ beforeAll(async () => {
 });
 
 describe('the ISO 8583 adapter', () => {
-  const two = (n: number) => String(n).padStart(2, '0');
-  const at = new Date();
-  const local = new Date(at.getTime() - 8 * 3600_000);
-  const mmdd = (d: Date) => `${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}`;
-  const hhmmss = (d: Date) => `${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}`;
-
   it('an authorization request message fires a matching trigger', async () => {
     const trigger = await scene.createTrigger(cashbackAt('858301'));
     const holder = await scene.cardholder();
-    const res = await processorRequest(platform, scene.processor, '/v1/events/iso8583', {
-      mti: '0100',
-      '2': holder.pan,
-      '3': '000000',
-      '4': '000000000475',
-      '7': `${mmdd(at)}${hhmmss(at)}`,
-      '11': '000101',
-      '12': hhmmss(local),
-      '13': mmdd(local),
-      '18': '5814',
-      '22': '071',
-      '37': '123456789012',
-      '38': 'A1B2C3',
-      '41': 'T1',
-      '42': '858301',
-      '43': `${'BLUE BOTTLE COFFEE'.padEnd(25)}${'OAKLAND'.padEnd(13)}US`,
-      '49': '840',
-    });
+    const res = await processorRequest(
+      platform,
+      scene.processor,
+      '/v1/events/iso8583',
+      iso8583Authorization(holder.pan, { '42': '858301' }),
+    );
     expect(res.status).toBe(200);
     const [result] = res.body.results;
     expect(result).toMatchObject({ status: 'accepted', actions: 1 });

@@ -8,42 +8,11 @@ import {
   type TestProcessor,
   testPan,
 } from '../ingest/fixtures.ts';
+import { iso8583Authorization } from './fixtures/iso8583.ts';
 
 const platform = usePlatform();
 
-const mmdd = (d: Date) =>
-  `${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
-const hhmmss = (d: Date) =>
-  [d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()].map((n) => String(n).padStart(2, '0')).join('');
-const de7Of = (d: Date) => `${mmdd(d)}${hhmmss(d)}`;
-const de43 = (name: string, city: string, country: string) =>
-  `${name.padEnd(25)}${city.padEnd(13)}${country}`;
-
-let stanSeq = 100;
-
-/** An authorization request sent now from a terminal in a UTC−08:00 zone. */
-function message(pan: string, over: Record<string, unknown> = {}, at = new Date()) {
-  const local = new Date(at.getTime() - 8 * 3600_000);
-  return {
-    mti: '0100',
-    '2': pan,
-    '3': '000000',
-    '4': '000000000475',
-    '7': de7Of(at),
-    '11': String(stanSeq++).padStart(6, '0'),
-    '12': hhmmss(local),
-    '13': mmdd(local),
-    '18': '5814',
-    '22': '071',
-    '37': '123456789012',
-    '38': 'A1B2C3',
-    '41': 'T1',
-    '42': '000123',
-    '43': de43('BLUE BOTTLE COFFEE', 'OAKLAND', 'US'),
-    '49': '840',
-    ...over,
-  };
-}
+const message = iso8583Authorization;
 const original = (m: Record<string, unknown>) => `${m.mti}${m['11']}${m['7']}${'0'.repeat(22)}`;
 
 const post = (processor: TestProcessor, body: unknown) =>
