@@ -1,3 +1,4 @@
+import type { RuleTrigger } from '../../src/rules/compile.ts';
 import type { RuleEvent } from '../../src/rules/event.ts';
 
 /** A Tuesday 08:15 contactless coffee in Oakland (UTC-8), as the rules engine reads an event. */
@@ -19,4 +20,19 @@ export const coffeeEvent = (overrides: Partial<RuleEvent> = {}): RuleEvent => ({
   merchantCountry: 'US',
   entryMode: 'contactless',
   ...overrides,
+});
+
+/** A receipt trigger of app_1 with these conditions: the smallest trigger the index lists. */
+export const receiptTrigger = (
+  id: string,
+  match: RuleTrigger['match'],
+  status: RuleTrigger['status'] = 'active',
+): RuleTrigger => ({
+  id,
+  appId: 'app_1',
+  version: 1,
+  status,
+  match,
+  limits: {},
+  action: { type: 'receipt' },
 });

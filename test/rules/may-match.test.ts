@@ -4,21 +4,9 @@ import type { RuleTrigger } from '../../src/rules/compile.ts';
 import { evaluate } from '../../src/rules/evaluate.ts';
 import type { Grant } from '../../src/rules/event.ts';
 import { createTriggerIndex, mayMatch, removeTrigger, upsertTrigger } from '../../src/rules/trigger-index.ts';
-import { coffeeEvent } from './coffee.ts';
+import { coffeeEvent, receiptTrigger } from './coffee.ts';
 
-const trigger = (
-  id: string,
-  match: RuleTrigger['match'],
-  status: RuleTrigger['status'] = 'active',
-): RuleTrigger => ({
-  id,
-  appId: 'app_1',
-  version: 1,
-  status,
-  match,
-  limits: {},
-  action: { type: 'receipt' },
-});
+const trigger = receiptTrigger;
 
 describe('mayMatch: may a trigger of any app match an event before it is stored', () => {
   it('no for an empty index, refunds and reversals, and events under keys no trigger is listed under', () => {

@@ -12,7 +12,7 @@ import {
   upsertTrigger,
 } from '../../src/rules/trigger-index.ts';
 import { event, grantsOf, trigger, triggers } from './arbitraries.ts';
-import { coffeeEvent } from './coffee.ts';
+import { coffeeEvent, receiptTrigger } from './coffee.ts';
 import { ids, shape } from './index-shape.ts';
 import { referenceMatches } from './reference.ts';
 
@@ -133,16 +133,7 @@ describe('the packed trigger index', () => {
   });
 
   it('tells from its lists alone whether an event before storage may match', () => {
-    const make = (id: string, match: RuleTrigger['match'], status: RuleTrigger['status'] = 'active') =>
-      ({
-        id,
-        appId: 'app_1',
-        version: 1,
-        status,
-        match,
-        limits: {},
-        action: { type: 'receipt' },
-      }) as RuleTrigger;
+    const make = receiptTrigger;
     const index = createTriggerIndex();
     const at = (overrides: Partial<RuleEvent>) => mayMatch(index, coffeeEvent(overrides));
     expect(at({})).toBe(false);
