@@ -1,6 +1,5 @@
 // Turns a batch's matches into actions inside the ingest transaction: the limit rows they need, each match decided
 // in batch order on the locked rows, and the actions and misses to insert.
-
 import type { StoredEvent } from '../ingest/event-fields.ts';
 import type { Conn } from '../ingest/ingest-transaction.ts';
 import { newId } from '../lib/ids.ts';
@@ -159,15 +158,9 @@ export function decideMatches(
   const actions: ActionRowInput[] = [];
   const misses: MissRowInput[] = [];
   const fired = new Map<string, number>();
-  // Where each card bought earlier in this batch, for first_purchase (the history read left the batch out).
-  const earlierInBatch = new Map<string, StoredEvent[]>();
-  const position = new Map(batch.map((event, at) => [event.id, at]));
-  for (const event of batch)
-    if (isOwnPurchase(event)) {
-      const list = earlierInBatch.get(event.cardId) ?? [];
-      list.push(event);
-      earlierInBatch.set(event.cardId, list);
-    }
+  const boughtEarlierInBatch = matches.some(({ trigger }) => trigger.match.first_purchase)
+    ? earlierInBatch(batch)
+    : null;
 
   for (const { event, trigger } of matches) {
     const totals = state.totals.get(trigger.id) ?? { redemptions: 0, budgetSpent: 0 };
@@ -178,9 +171,7 @@ export function decideMatches(
     const earlierPurchase =
       trigger.match.first_purchase === true &&
       ((history.get(event.cardId) ?? []).some((p) => atSameMerchant(trigger.match, p)) ||
-        (earlierInBatch.get(event.cardId) ?? []).some(
-          (p) => position.get(p.id)! < position.get(event.id)! && atSameMerchant(trigger.match, p),
-        ));
+        boughtEarlierInBatch!(event).some((p) => atSameMerchant(trigger.match, p)));
     const decision: Decision = decide(trigger, event, {
       redemptions: totals.redemptions,
       budgetSpent: totals.budgetSpent,
@@ -242,6 +233,26 @@ export function decideMatches(
     }
   }
   return { actions, misses, fired };
+}
+
+/**
+ * For first_purchase: the purchases of the event's card before it in the batch (the history read left the batch
+ * out). Built only for batches in which a first_purchase trigger matched.
+ */
+function earlierInBatch(batch: readonly StoredEvent[]): (event: StoredEvent) => StoredEvent[] {
+  const byCard = new Map<string, StoredEvent[]>();
+  const position = new Map<string, number>();
+  batch.forEach((event, at) => {
+    position.set(event.id, at);
+    if (!isOwnPurchase(event)) return;
+    const list = byCard.get(event.cardId) ?? [];
+    list.push(event);
+    byCard.set(event.cardId, list);
+  });
+  return (event) => {
+    const at = position.get(event.id)!;
+    return (byCard.get(event.cardId) ?? []).filter((p) => position.get(p.id)! < at);
+  };
 }
 
 /** The statements that insert the actions and misses (to send together with the batch's other writes). */
