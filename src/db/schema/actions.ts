@@ -6,6 +6,9 @@ import { STATEFUL_REASONS } from '../../rules/reasons.ts';
 import { timestamptz } from './columns.ts';
 import { triggers } from './triggers.ts';
 
+export const ACTION_STATUSES = ['queued', 'done', 'cancelled'] as const;
+export type ActionStatus = (typeof ACTION_STATUSES)[number];
+
 /**
  * The outbox of the rules engine: one row per (purchase, trigger) that fired, written in the ingest transaction
  * with the reward computed then. A purchase is its authorization, or its clearing when no authorization of it
@@ -44,9 +47,14 @@ export const actions = pgTable(
     usedStamps: jsonb().$type<Stamp[]>(),
     /** Set when a reversal or full refund gave back the redemption (the firing no longer counts). */
     givenBackAt: timestamptz(),
+    /** `queued` until dispatch performs its effect (`done`) or finds the grant or app gone (`cancelled`). */
+    status: text({ enum: ACTION_STATUSES }).notNull().default('queued'),
+    doneAt: timestamptz(),
     createdAt: timestamptz().notNull().defaultNow(),
   },
   (t) => [
+    // What the relay re-enqueues: small, since an action leaves it within milliseconds of its commit.
+    index('actions_queued_index').on(t.createdAt).where(sql`${t.status} = 'queued'`),
     // Read by purchase (activity, give-back) and by trigger (stats). Every index here is written with every
     // action, at random places for random keys: none is kept that nothing reads yet.
     unique('actions_purchase_trigger_key').on(t.purchaseId, t.triggerId),
@@ -118,3 +126,13 @@ export const triggerMisses = pgTable(
 
 export type ActionRow = typeof actions.$inferSelect;
 export type TriggerMissRow = typeof triggerMisses.$inferSelect;
+
+/**
+ * A purchase whose lifecycle moved (a clearing, refund or reversal linked to it, or a firing given back) after it
+ * fired a reward: written in the transaction that moved it, so settling its rewards' ledger entries is never
+ * lost; dispatch deletes the row once it settled what the row announced.
+ */
+export const purchaseChanges = pgTable('purchase_changes', {
+  purchaseId: text().primaryKey(),
+  changedAt: timestamptz().notNull().defaultNow(),
+});

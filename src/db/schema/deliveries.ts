@@ -1,4 +1,4 @@
-import { index, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
 import { apps } from './apps.ts';
 import { timestamps, timestamptz } from './columns.ts';
 
@@ -24,9 +24,36 @@ export const deliveries = pgTable(
     attempts: integer().notNull().default(0),
     nextAttemptAt: timestamptz().defaultNow(),
     lastAttemptAt: timestamptz(),
+    /** When the event behind it was accepted (delivery latency is measured from then); null for grant changes. */
+    eventAcceptedAt: timestamptz(),
+    /** When it succeeded, failed for good or was cancelled. */
+    completedAt: timestamptz(),
     ...timestamps,
   },
-  (t) => [index().on(t.appId, t.id), index().on(t.status, t.nextAttemptAt)],
+  (t) => [
+    index().on(t.appId, t.id),
+    index().on(t.appId, t.createdAt),
+    index().on(t.status, t.nextAttemptAt),
+  ],
+);
+
+/** Every attempt to deliver a webhook: what the app answered, how fast, and the start of its body. */
+export const deliveryAttempts = pgTable(
+  'delivery_attempts',
+  {
+    id: bigint({ mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    deliveryId: text().notNull(),
+    attempt: integer().notNull(),
+    startedAt: timestamptz().notNull(),
+    /** The HTTP status the app answered; null when no answer came (timeout, refused connection, blocked address). */
+    statusCode: integer(),
+    latencyMs: integer().notNull(),
+    error: text(),
+    /** The start of the response body, bounded. */
+    responseExcerpt: text(),
+  },
+  (t) => [index().on(t.deliveryId, t.attempt)],
 );
 
 export type DeliveryRow = typeof deliveries.$inferSelect;
+export type DeliveryAttemptRow = typeof deliveryAttempts.$inferSelect;
