@@ -2,6 +2,7 @@ import { createRulesHook } from './actions/rules-hook.ts';
 import { CardKeys } from './cards/card-keys.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Db, type Sql } from './db/client.ts';
+import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.ts';
 import { createGrantCache, type GrantCache } from './grants/grant-cache.ts';
 import type { ActionsHook } from './ingest/actions-hook.ts';
 import { MicroBatcher } from './ingest/batcher.ts';
@@ -26,6 +27,8 @@ export interface Deps {
   /** Fail-fast connection for readiness probes. */
   redisProbe: Redis;
   queues: Queues;
+  /** Hands committed actions, purchase changes and deliveries to the queues (the relay covers what it misses). */
+  dispatcher: Dispatcher;
   secretBox: SecretBox;
   /** The keyed hashes of card numbers and of references that may hold one (CARD_FINGERPRINT_KEY). */
   cardKeys: CardKeys;
@@ -68,6 +71,7 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
     redis,
     redisProbe,
     queues,
+    dispatcher: createDispatcher(queues, logger),
     secretBox: new SecretBox(config.secretsKey),
     cardKeys: new CardKeys(config.cardFingerprintKey),
     limiters: createLimiters(config, redisProbe),

@@ -2,10 +2,18 @@ import { Queue } from 'bullmq';
 import type { Logger } from './logger.ts';
 import type { Redis } from './redis.ts';
 
-export const QUEUE_NAMES = { maintenance: 'maintenance' } as const;
+export const QUEUE_NAMES = {
+  maintenance: 'maintenance',
+  /** Performs each action's effect once (`perform`), and settles rewards when their purchase moves (`settle`). */
+  actions: 'actions',
+  /** Sends each webhook to its app, with retries. */
+  deliveries: 'deliveries',
+} as const;
 
 export interface Queues {
   maintenance: Queue;
+  actions: Queue;
+  deliveries: Queue;
   all: Queue[];
   close: () => Promise<void>;
 }
@@ -13,7 +21,12 @@ export interface Queues {
 /** The BullMQ queues producers use; each test file passes its own prefix. */
 export function createQueues(connection: Redis, prefix: string, logger: Logger): Queues {
   const maintenance = new Queue(QUEUE_NAMES.maintenance, { connection, prefix });
-  const all = [maintenance];
+  // Postgres holds the state of every action and delivery; a finished job is only clutter in Redis, and a job id
+  // left behind would stop the relay or a redelivery from adding that id again.
+  const transient = { removeOnComplete: true, removeOnFail: true };
+  const actions = new Queue(QUEUE_NAMES.actions, { connection, prefix, defaultJobOptions: transient });
+  const deliveries = new Queue(QUEUE_NAMES.deliveries, { connection, prefix, defaultJobOptions: transient });
+  const all = [maintenance, actions, deliveries];
   for (const queue of all) {
     queue.on('error', (error) =>
       logger.warn({ err: { message: error.message }, queue: queue.name }, 'queue error'),
@@ -21,6 +34,8 @@ export function createQueues(connection: Redis, prefix: string, logger: Logger):
   }
   return {
     maintenance,
+    actions,
+    deliveries,
     all,
     close: async () => {
       await Promise.all(all.map((queue) => queue.close()));
