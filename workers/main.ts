@@ -4,6 +4,8 @@ import { loadConfig } from '../src/config.ts';
 import { runMigrations } from '../src/db/migrate.ts';
 import { createDeps, type Deps } from '../src/deps.ts';
 import { QUEUE_NAMES } from '../src/queues.ts';
+import { deliveriesWorkerOptions } from './deliveries/options.ts';
+import { deliveriesProcessor } from './deliveries/processor.ts';
 import { MAINTENANCE_CONCURRENCY, MAINTENANCE_SCHEDULES } from './maintenance/options.ts';
 import { maintenanceProcessor } from './maintenance/processor.ts';
 
@@ -16,11 +18,17 @@ export interface RunningWorkers {
 export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
   const connection = deps.redis;
   const prefix = deps.config.queuePrefix;
+  const deliveries = deliveriesProcessor(deps);
   const workers = [
     new Worker(QUEUE_NAMES.maintenance, maintenanceProcessor(deps), {
       connection,
       prefix,
       concurrency: MAINTENANCE_CONCURRENCY,
+    }),
+    new Worker(QUEUE_NAMES.deliveries, deliveries.process, {
+      connection,
+      prefix,
+      ...deliveriesWorkerOptions(deps.config),
     }),
   ];
   for (const worker of workers) {
@@ -46,6 +54,7 @@ export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
     close: async () => {
       // close() waits for jobs in progress to finish: that is the drain.
       await Promise.all(workers.map((worker) => worker.close()));
+      deliveries.close();
     },
   };
 }

@@ -64,3 +64,11 @@ export function appAccess(c: Context<AppEnv>): AccessContext {
   if (!access) throw new AppError('unauthorized', 'An OAuth access token is required.');
   return access;
 }
+
+/** After `requireAppToken`: only the app's own token (client_credentials), not a user's; `refusal` says why. */
+export const requireAppOwnToken =
+  (refusal: string): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    if (appAccess(c).kind !== 'app') throw new AppError('forbidden', refusal);
+    await next();
+  };
