@@ -49,12 +49,13 @@ interface LoadedDelivery {
   attempts: number;
   /** The payload as the exact text to POST. */
   body: string;
-  accepted_at: Date;
+  /** Epoch milliseconds (timestamps are read as numbers here: the pool's driver leaves them as text). */
+  accepted_ms: number;
   app_status: string;
   webhook_url: string;
   webhook_secret_sealed: string;
   webhook_status: WebhookStatus;
-  webhook_failing_since: Date | null;
+  failing_since_ms: number | null;
   /** False when the delivery is about a user who no longer grants the app (grant.revoked itself aside). */
   granted: boolean;
 }
@@ -62,8 +63,9 @@ interface LoadedDelivery {
 const loadDelivery = async (sql: Sql, id: string): Promise<LoadedDelivery | undefined> => {
   const [row] = await sql<LoadedDelivery[]>`
     select d.id, d.app_id, d.type, d.status, d.attempts, d.payload::text as body,
-      coalesce(d.event_accepted_at, d.created_at) as accepted_at,
-      a.status as app_status, a.webhook_url, a.webhook_secret_sealed, a.webhook_status, a.webhook_failing_since,
+      extract(epoch from coalesce(d.event_accepted_at, d.created_at))::float8 * 1000 as accepted_ms,
+      a.status as app_status, a.webhook_url, a.webhook_secret_sealed, a.webhook_status,
+      extract(epoch from a.webhook_failing_since)::float8 * 1000 as failing_since_ms,
       (d.user_id is null or d.type = 'grant.revoked' or exists (
         select 1 from grants g where g.user_id = d.user_id and g.app_id = d.app_id and g.revoked_at is null
       )) as granted
@@ -74,8 +76,11 @@ const loadDelivery = async (sql: Sql, id: string): Promise<LoadedDelivery | unde
 
 /** Ends a pending delivery without an attempt. */
 const close = (sql: Sql, id: string, status: 'cancelled' | 'failed', now: Date) => sql`
-  update deliveries set status = ${status}, completed_at = ${now}, next_attempt_at = null, updated_at = ${now}
+  update deliveries set status = ${status}, completed_at = ${at(now)}, next_attempt_at = null, updated_at = ${at(now)}
   where id = ${id} and status = 'pending'`;
+
+/** A timestamp parameter: the pool's driver (drizzle's postgres.js set-up) takes them as text. */
+const at = (date: Date | null) => date?.toISOString() ?? null;
 
 /** Why a pending delivery may not be sent any more, if it may not. */
 function refusal(delivery: LoadedDelivery): { status: 'cancelled' | 'failed'; reason: string } | undefined {
@@ -112,27 +117,28 @@ async function recordAttempt(
   const completedAt = verdict.status === 'pending' ? null : now;
   const nextAttemptAt = verdict.status === 'pending' ? new Date(now.getTime() + verdict.delayMs) : null;
   const disable = verdict.status === 'failed' ? verdict.disable : undefined;
-  const failingSince = delivery.webhook_failing_since;
+  const failingSince = delivery.failing_since_ms;
   const endpoint = disable
     ? sql`update apps set webhook_status = 'disabled', webhook_disabled_reason = ${disable},
-          webhook_disabled_at = ${now}, webhook_failing_since = coalesce(webhook_failing_since, ${sent.startedAt}),
-          updated_at = ${now}
+          webhook_disabled_at = ${at(now)},
+          webhook_failing_since = coalesce(webhook_failing_since, ${at(sent.startedAt)}), updated_at = ${at(now)}
         where id = ${delivery.app_id}`
     : verdict.status === 'succeeded' && failingSince
       ? sql`update apps set webhook_failing_since = null where id = ${delivery.app_id}`
       : verdict.status !== 'succeeded' && !failingSince
-        ? sql`update apps set webhook_failing_since = ${sent.startedAt}
+        ? sql`update apps set webhook_failing_since = ${at(sent.startedAt)}
             where id = ${delivery.app_id} and webhook_failing_since is null`
         : sql`select 1`;
   await sql`
     with attempt as (
       insert into delivery_attempts
         (delivery_id, attempt, started_at, status_code, latency_ms, error, response_excerpt)
-      values (${delivery.id}, ${delivery.attempts + 1}, ${sent.startedAt}, ${sent.statusCode}, ${sent.latencyMs},
+      values (${delivery.id}, ${delivery.attempts + 1}, ${at(sent.startedAt)}, ${sent.statusCode}, ${sent.latencyMs},
         ${sent.error}, ${sent.responseExcerpt})
     ), delivery as (
-      update deliveries set status = ${verdict.status}, attempts = attempts + 1, last_attempt_at = ${sent.startedAt},
-        next_attempt_at = ${nextAttemptAt}, completed_at = ${completedAt}, updated_at = ${now}
+      update deliveries set status = ${verdict.status}, attempts = attempts + 1,
+        last_attempt_at = ${at(sent.startedAt)}, next_attempt_at = ${at(nextAttemptAt)},
+        completed_at = ${at(completedAt)}, updated_at = ${at(now)}
       where id = ${delivery.id} and status = 'pending'
     )
     ${endpoint}`;
@@ -157,7 +163,7 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
   try {
     if (input.appId && !(await take(input.appId))) return { outcome: 'no_slot', appId: input.appId };
     const delivery = await loadDelivery(deps.sql, input.deliveryId);
-    if (!delivery || delivery.status !== 'pending') return { outcome: 'skipped' };
+    if (delivery?.status !== 'pending') return { outcome: 'skipped' };
     const refused = refusal(delivery);
     if (refused) {
       await close(deps.sql, delivery.id, refused.status, new Date());
@@ -175,7 +181,7 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
     const verdict = judgeAttempt(sent, {
       attemptIndex: input.attemptIndex,
       retryScheduleMs: deps.retryScheduleMs,
-      failingSince: delivery.webhook_failing_since,
+      failingSince: delivery.failing_since_ms === null ? null : new Date(delivery.failing_since_ms),
       disableAfterMs: deps.disableAfterMs,
       now,
     });
@@ -201,7 +207,7 @@ function observe(
 ): DeliverResult {
   if (verdict.status === 'succeeded') {
     deliveryAttempts.inc({ outcome: 'succeeded' });
-    deliveryLatency.observe((now.getTime() - delivery.accepted_at.getTime()) / 1000);
+    deliveryLatency.observe((now.getTime() - delivery.accepted_ms) / 1000);
     return { outcome: 'succeeded' };
   }
   deliveryFailures.inc({ app_id: delivery.app_id });

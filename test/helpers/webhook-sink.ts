@@ -16,7 +16,7 @@ export interface SinkAnswer {
   status?: number;
   headers?: Record<string, string>;
   body?: string | Buffer;
-  /** Streams this many bytes of body (a huge answer), ignoring `body`. */
+  /** Streams this many bytes of body (a huge answer; Infinity: endless), ignoring `body`. */
   bodyBytes?: number;
   /** Holds the answer until this promise settles (a slow or hung endpoint). */
   after?: Promise<unknown>;
