@@ -2,7 +2,7 @@
 import { eq } from 'drizzle-orm';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { apps, deliveries, deliveryAttempts } from '../../src/db/schema/index.ts';
 import { recordDelivery } from '../../src/grants/outbox.ts';
 import type { TestPlatform } from '../helpers/platform.ts';
@@ -61,11 +61,15 @@ export const attemptsOf = (platform: TestPlatform, id: string) =>
     .orderBy(deliveryAttempts.attempt);
 
 /** Waits until the delivery has this status and returns its row. */
-export async function settled(platform: TestPlatform, id: string, status: string, timeout = 10_000) {
-  await expect
-    .poll(async () => (await deliveryRow(platform, id)).status, { timeout, interval: 20 })
-    .toBe(status);
-  return deliveryRow(platform, id);
+export function settled(platform: TestPlatform, id: string, status: string, timeout = 10_000) {
+  return vi.waitFor(
+    async () => {
+      const row = await deliveryRow(platform, id);
+      expect(row.status).toBe(status);
+      return row;
+    },
+    { timeout, interval: 20 },
+  );
 }
 
 /**

@@ -10,6 +10,8 @@ export interface SinkRequest {
   receivedAt: number;
   /** 1 for the first request to this path, 2 for the next… */
   nth: number;
+  /** The client's port: requests over one kept-alive connection share it. */
+  remotePort: number | undefined;
 }
 
 export interface SinkAnswer {
@@ -81,6 +83,7 @@ export function useWebhookSink(): WebhookSink {
         body: Buffer.concat(chunks).toString('utf8'),
         receivedAt: Date.now(),
         nth,
+        remotePort: req.socket.remotePort,
       };
       requests.push(request);
       const answer = answerers.get(path)?.(request);
