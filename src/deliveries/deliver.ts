@@ -1,7 +1,5 @@
 // One attempt at one webhook: re-check that it may still go, sign it, send it, record what the app answered.
 import type { KeyObject } from 'node:crypto';
-import type { Sql } from '../db/client.ts';
-import type { DeliveryStatus, WebhookStatus } from '../db/schema/index.ts';
 import { signatureWith, webhookSigningKey } from '../ingest/signature.ts';
 import type { SecretBox } from '../lib/secrets.ts';
 import type { Logger } from '../logger.ts';
@@ -9,9 +7,10 @@ import type { EndpointSlots } from './endpoint-slots.ts';
 import { deliveryAttempts, deliveryFailures, deliveryLatency } from './metrics.ts';
 import { type AttemptVerdict, judgeAttempt } from './schedule.ts';
 import type { SendResult, WebhookSender } from './send.ts';
+import type { DeliveryStore, EndpointChange, LoadedDelivery } from './store.ts';
 
 export interface DeliverDeps {
-  sql: Sql;
+  store: DeliveryStore;
   logger: Logger;
   sender: WebhookSender;
   slots: EndpointSlots;
@@ -41,47 +40,6 @@ export type DeliverResult =
   /** Every slot of the app's endpoint is taken: try again shortly, nothing was sent. */
   | { outcome: 'no_slot'; appId: string };
 
-interface LoadedDelivery {
-  id: string;
-  app_id: string;
-  type: string;
-  status: DeliveryStatus;
-  attempts: number;
-  /** The payload as the exact text to POST. */
-  body: string;
-  /** Epoch milliseconds (timestamps are read as numbers here: the pool's driver leaves them as text). */
-  accepted_ms: number;
-  app_status: string;
-  webhook_url: string;
-  webhook_secret_sealed: string;
-  webhook_status: WebhookStatus;
-  failing_since_ms: number | null;
-  /** False when the delivery is about a user who no longer grants the app (grant.revoked itself aside). */
-  granted: boolean;
-}
-
-const loadDelivery = async (sql: Sql, id: string): Promise<LoadedDelivery | undefined> => {
-  const [row] = await sql<LoadedDelivery[]>`
-    select d.id, d.app_id, d.type, d.status, d.attempts, d.payload::text as body,
-      extract(epoch from coalesce(d.event_accepted_at, d.created_at))::float8 * 1000 as accepted_ms,
-      a.status as app_status, a.webhook_url, a.webhook_secret_sealed, a.webhook_status,
-      extract(epoch from a.webhook_failing_since)::float8 * 1000 as failing_since_ms,
-      (d.user_id is null or d.type = 'grant.revoked' or exists (
-        select 1 from grants g where g.user_id = d.user_id and g.app_id = d.app_id and g.revoked_at is null
-      )) as granted
-    from deliveries d join apps a on a.id = d.app_id
-    where d.id = ${id}`;
-  return row;
-};
-
-/** Ends a pending delivery without an attempt. */
-const close = (sql: Sql, id: string, status: 'cancelled' | 'failed', now: Date) => sql`
-  update deliveries set status = ${status}, completed_at = ${at(now)}, next_attempt_at = null, updated_at = ${at(now)}
-  where id = ${id} and status = 'pending'`;
-
-/** A timestamp parameter: the pool's driver (drizzle's postgres.js set-up) takes them as text. */
-const at = (date: Date | null) => date?.toISOString() ?? null;
-
 /** Why a pending delivery may not be sent any more, if it may not. */
 function refusal(delivery: LoadedDelivery): { status: 'cancelled' | 'failed'; reason: string } | undefined {
   // A disabled app, or a user who revoked the grant, stops everything not yet sent, at once.
@@ -103,45 +61,18 @@ function signedHeaders(key: KeyObject, delivery: LoadedDelivery): Record<string,
   };
 }
 
-/**
- * Records the attempt, moves the delivery on and keeps the endpoint's state, in one statement. The app's row
- * is written only when its state changes (a failure run starts or ends, or it is disabled), not per attempt.
- */
-async function recordAttempt(
-  sql: Sql,
+/** What the verdict changes of the endpoint's state, given its state before the attempt. */
+function endpointChange(
   delivery: LoadedDelivery,
-  sent: SendResult & { startedAt: Date },
   verdict: AttemptVerdict,
-  now: Date,
-) {
-  const completedAt = verdict.status === 'pending' ? null : now;
-  const nextAttemptAt = verdict.status === 'pending' ? new Date(now.getTime() + verdict.delayMs) : null;
-  const disable = verdict.status === 'failed' ? verdict.disable : undefined;
-  const failingSince = delivery.failing_since_ms;
-  const endpoint = disable
-    ? sql`update apps set webhook_status = 'disabled', webhook_disabled_reason = ${disable},
-          webhook_disabled_at = ${at(now)},
-          webhook_failing_since = coalesce(webhook_failing_since, ${at(sent.startedAt)}), updated_at = ${at(now)}
-        where id = ${delivery.app_id}`
-    : verdict.status === 'succeeded' && failingSince
-      ? sql`update apps set webhook_failing_since = null where id = ${delivery.app_id}`
-      : verdict.status !== 'succeeded' && !failingSince
-        ? sql`update apps set webhook_failing_since = ${at(sent.startedAt)}
-            where id = ${delivery.app_id} and webhook_failing_since is null`
-        : sql`select 1`;
-  await sql`
-    with attempt as (
-      insert into delivery_attempts
-        (delivery_id, attempt, started_at, status_code, latency_ms, error, response_excerpt)
-      values (${delivery.id}, ${delivery.attempts + 1}, ${at(sent.startedAt)}, ${sent.statusCode}, ${sent.latencyMs},
-        ${sent.error}, ${sent.responseExcerpt})
-    ), delivery as (
-      update deliveries set status = ${verdict.status}, attempts = attempts + 1,
-        last_attempt_at = ${at(sent.startedAt)}, next_attempt_at = ${at(nextAttemptAt)},
-        completed_at = ${at(completedAt)}, updated_at = ${at(now)}
-      where id = ${delivery.id} and status = 'pending'
-    )
-    ${endpoint}`;
+  startedAt: Date,
+): EndpointChange | undefined {
+  const appId = delivery.app_id;
+  const failing = delivery.failing_since_ms !== null;
+  if (verdict.status === 'failed' && verdict.disable)
+    return { appId, kind: 'disabled', reason: verdict.disable, since: startedAt };
+  if (verdict.status === 'succeeded') return failing ? { appId, kind: 'answering' } : undefined;
+  return failing ? undefined : { appId, kind: 'failing', since: startedAt };
 }
 
 const describeAnswer = (sent: SendResult) =>
@@ -162,11 +93,11 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
   };
   try {
     if (input.appId && !(await take(input.appId))) return { outcome: 'no_slot', appId: input.appId };
-    const delivery = await loadDelivery(deps.sql, input.deliveryId);
+    const delivery = await deps.store.load(input.deliveryId);
     if (delivery?.status !== 'pending') return { outcome: 'skipped' };
     const refused = refusal(delivery);
     if (refused) {
-      await close(deps.sql, delivery.id, refused.status, new Date());
+      await deps.store.close(delivery.id, refused.status);
       return refused.status === 'cancelled'
         ? { outcome: 'cancelled', reason: refused.reason }
         : { outcome: 'failed', reason: refused.reason };
@@ -176,7 +107,7 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
 
     const startedAt = new Date();
     const headers = signedHeaders(deps.signingKey(delivery.webhook_secret_sealed), delivery);
-    const sent = { ...(await deps.sender.post(delivery.webhook_url, headers, delivery.body)), startedAt };
+    const sent = await deps.sender.post(delivery.webhook_url, headers, delivery.body);
     const now = new Date();
     const verdict = judgeAttempt(sent, {
       attemptIndex: input.attemptIndex,
@@ -185,7 +116,21 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
       disableAfterMs: deps.disableAfterMs,
       now,
     });
-    await recordAttempt(deps.sql, delivery, sent, verdict, now);
+    const change = endpointChange(delivery, verdict, startedAt);
+    await Promise.all([
+      deps.store.record({
+        deliveryId: delivery.id,
+        attempt: delivery.attempts + 1,
+        startedAt,
+        statusCode: sent.statusCode,
+        latencyMs: sent.latencyMs,
+        error: sent.error,
+        responseExcerpt: sent.responseExcerpt,
+        status: verdict.status,
+        nextAttemptAt: verdict.status === 'pending' ? new Date(now.getTime() + verdict.delayMs) : null,
+      }),
+      change && deps.store.changeEndpoint(change),
+    ]);
     return observe(deps.logger, delivery, sent, verdict, now);
   } finally {
     // A slot not given back expires with its lease; a failed release must not fail (and resend) the attempt.
