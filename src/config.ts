@@ -69,6 +69,11 @@ const configSchema = z
     BACKTEST_TIME_LIMIT_MS: z.coerce.number().int().min(1).max(60_000).default(5_000),
     // Backtests one process runs at once: each holds a pool connection (10 in all) for up to the time limit.
     BACKTEST_MAX_CONCURRENT: z.coerce.number().int().min(1).max(8).default(2),
+    // Actions one worker process performs at once: each holds a pool connection for its transaction.
+    ACTIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+    // How often the relay looks for work Redis lost, and how old work must be before it counts as lost.
+    DISPATCH_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
+    DISPATCH_RELAY_GRACE_MS: z.coerce.number().int().min(0).default(5000),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -103,6 +108,11 @@ const configSchema = z
     },
     backtestTimeLimitMs: env.BACKTEST_TIME_LIMIT_MS,
     backtestMaxConcurrent: env.BACKTEST_MAX_CONCURRENT,
+    dispatch: {
+      actionsConcurrency: env.ACTIONS_CONCURRENCY,
+      relayIntervalMs: env.DISPATCH_RELAY_INTERVAL_MS,
+      relayGraceMs: env.DISPATCH_RELAY_GRACE_MS,
+    },
   }));
 
 export type Config = z.output<typeof configSchema>;
