@@ -10,9 +10,9 @@ describe('coupon codes', () => {
     const seen = Array.from({ length: 16 }, () => new Set<string>());
     for (const code of codes) {
       expect(code).toMatch(/^SAVE10-[0-9A-HJKMNP-TV-Z]{16}$/);
-      [...code.slice(7)].forEach((char, place) => seen[place]!.add(char));
+      for (let place = 0; place < 16; place++) seen[place]!.add(code[7 + place]!);
     }
-    // 10,000 draws miss one of 32 letters in one place with odds of about 10^-136: a code short of 80 bits would.
+    // 10,000 draws miss one of 32 letters in one place with odds of about 10^-136: a code drawing on fewer letters (less than 80 bits) always would.
     for (const letters of seen) expect(letters.size).toBe(32);
   });
 });
