@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { cardIdForApp, type PseudonymKey } from '../../cards/pseudonyms.ts';
 import { CARD_SCHEMES, type CardScheme, type ReceiptRow } from '../../db/schema/index.ts';
 import { type EffectOwner, getReceipt, listReceipts } from '../../effects/reads.ts';
+import { AppError } from '../../errors.ts';
 import type { AppEnv } from '../env.ts';
 import { appAccess, requireAppToken, requireScope } from '../middleware/app-auth.ts';
 import { requireUser, signedInUser } from '../middleware/user-auth.ts';
@@ -135,7 +136,10 @@ receiptsRouter.openapi(
  */
 export function appOwner(c: Context<AppEnv>): EffectOwner {
   const access = appAccess(c);
-  return { appId: access.appId, userId: access.kind === 'user' ? access.userId : undefined };
+  if (access.kind === 'app') return { appId: access.appId };
+  // A user's token always names its user; without one it must not widen to every user of the app.
+  if (!access.userId) throw new AppError('unauthorized', 'The access token names no user.');
+  return { appId: access.appId, userId: access.userId };
 }
 
 /** The receipt as an app sees it: the card under the app's own id for it, never the platform's. */
