@@ -21,6 +21,7 @@ import { activityRouter } from './routes/activity.ts';
 import { appsRouter } from './routes/apps.ts';
 import { cardTokensRouter } from './routes/card-tokens.ts';
 import { cardsRouter } from './routes/cards.ts';
+import { couponsRouter } from './routes/coupons.ts';
 import { docsRouter } from './routes/docs.ts';
 import { eventsRouter } from './routes/events.ts';
 import { iso8583EventsRouter } from './routes/events-iso8583.ts';
@@ -34,6 +35,7 @@ import { oauthMetadataRouter } from './routes/oauth-metadata.ts';
 import { oauthRevokeRouter } from './routes/oauth-revoke.ts';
 import { oauthTokenRouter } from './routes/oauth-token.ts';
 import { processorsRouter } from './routes/processors.ts';
+import { receiptsRouter } from './routes/receipts.ts';
 import { sessionsRouter } from './routes/sessions.ts';
 import { triggerReportsRouter } from './routes/trigger-reports.ts';
 import { triggersRouter } from './routes/triggers.ts';
@@ -146,6 +148,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   app.route('/', cardTokensRouter);
   app.route('/', triggersRouter);
   app.route('/', triggerReportsRouter);
+  app.route('/', receiptsRouter);
+  app.route('/', couponsRouter);
 
   app.get('/metrics', async (c) => {
     c.header('content-type', metrics.registry.contentType);
