@@ -91,6 +91,11 @@ const configSchema = z
     DELIVERY_PER_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).default(10),
     // An endpoint failing every attempt for this long is disabled until the operator enables it again.
     WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().int().min(1).default(5),
+    // Actions one worker process performs at once: each holds a pool connection for its transaction.
+    ACTIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+    // How often the relay looks for work Redis lost, and how old work must be before it counts as lost.
+    DISPATCH_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
+    DISPATCH_RELAY_GRACE_MS: z.coerce.number().int().min(0).default(5000),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -131,6 +136,11 @@ const configSchema = z
       concurrency: env.DELIVERY_CONCURRENCY,
       perEndpointConcurrency: env.DELIVERY_PER_ENDPOINT_CONCURRENCY,
       disableAfterMs: env.WEBHOOK_DISABLE_AFTER_DAYS * 24 * 60 * 60 * 1000,
+    },
+    dispatch: {
+      actionsConcurrency: env.ACTIONS_CONCURRENCY,
+      relayIntervalMs: env.DISPATCH_RELAY_INTERVAL_MS,
+      relayGraceMs: env.DISPATCH_RELAY_GRACE_MS,
     },
   }));
 

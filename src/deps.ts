@@ -66,6 +66,7 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
   const triggerRegistry = createTriggerRegistry({ sql: database.sql, db: database.db, logger });
   const grantCache = createGrantCache();
   const actions = createRulesHook({ triggerRegistry, grantCache });
+  const dispatcher = createDispatcher(queues, logger);
   return {
     config,
     logger,
@@ -74,11 +75,16 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
     redis,
     redisProbe,
     queues,
-    dispatcher: createDispatcher(queues, logger),
+    dispatcher,
     secretBox: new SecretBox(config.secretsKey),
     cardKeys: new CardKeys(config.cardFingerprintKey),
     limiters: createLimiters(config, redisProbe),
-    ingestBatcher: new MicroBatcher(database.db, { ...config.ingestBatcher, actions, logger }),
+    ingestBatcher: new MicroBatcher(database.db, {
+      ...config.ingestBatcher,
+      actions,
+      logger,
+      committed: (work) => dispatcher.batchCommitted(work),
+    }),
     processorCache: createProcessorCache(),
     signingKeyCache: createKeyCache(),
     triggerRegistry,

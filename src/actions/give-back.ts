@@ -227,10 +227,17 @@ export function writeGiveBack(conn: Conn, updates: readonly ActionGiveBack[]): P
   if (updates.length === 0) return [];
   return [
     conn`
-      update actions a set refunded_amount = u.refunded_amount, budget_given_back = u.budget_given_back,
-        given_back_at = case when u.taken_in_full then now() else null end
-      from json_to_recordset(${JSON.stringify(updates)}::text::json)
-        as u(id text, refunded_amount bigint, budget_given_back bigint, taken_in_full boolean)
-      where a.id = u.id`,
+      with updated as (
+        update actions a set refunded_amount = u.refunded_amount, budget_given_back = u.budget_given_back,
+          given_back_at = case when u.taken_in_full then now() else null end
+        from json_to_recordset(${JSON.stringify(updates)}::text::json)
+          as u(id text, refunded_amount bigint, budget_given_back bigint, taken_in_full boolean)
+        where a.id = u.id
+        returning a.purchase_id, a.type
+      )
+      -- Their rewards are settled again (src/dispatch/settle.ts); sorted, as concurrent writers lock these rows.
+      insert into purchase_changes (purchase_id)
+      select distinct purchase_id from updated where type in ('points', 'cashback') order by purchase_id
+      on conflict (purchase_id) do update set changed_at = clock_timestamp()`,
   ];
 }

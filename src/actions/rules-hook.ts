@@ -54,7 +54,7 @@ export function createRulesHook(deps: {
         ...newEvents.filter((event) => event.type === 'refund' || event.type === 'reversal'),
         ...earlierTakeBacks,
       ]);
-      if (matches.length === 0 && plan === null) return new Map();
+      if (matches.length === 0 && plan === null) return { fired: new Map(), actionIds: [] };
       const keys = mergeKeys(matchKeys(matches), plan?.keys ?? emptyLockKeys());
       const { state, after: history } = await lockState(conn, keys, () =>
         historyQuery(conn, matches, newEvents),
@@ -68,7 +68,7 @@ export function createRulesHook(deps: {
         ...writeGiveBack(conn, givenBack),
         ...writeLockedState(conn, state),
       ]);
-      return outcomes.fired;
+      return { fired: outcomes.fired, actionIds: outcomes.actions.map((action) => action.id) };
     },
 
     async settleLateLinks(conn, { takeBacks, doubles }) {

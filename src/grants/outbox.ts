@@ -9,6 +9,8 @@ export interface OutboxMessage {
   type: string;
   data: Record<string, unknown>;
   now?: Date;
+  /** When the event behind it was accepted: delivery latency is measured from then. */
+  eventAcceptedAt?: Date;
 }
 
 /**
@@ -26,6 +28,7 @@ export async function recordDelivery(db: Executor, message: OutboxMessage): Prom
       appId: message.appId,
       userId: message.userId ?? null,
       actionId: message.actionId ?? null,
+      eventAcceptedAt: message.eventAcceptedAt ?? null,
       type: message.type,
       payload: { id, type: message.type, created_at: createdAt.toISOString(), data: message.data },
       createdAt,

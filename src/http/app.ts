@@ -22,6 +22,7 @@ import { activityRouter } from './routes/activity.ts';
 import { appsRouter } from './routes/apps.ts';
 import { cardTokensRouter } from './routes/card-tokens.ts';
 import { cardsRouter } from './routes/cards.ts';
+import { couponsRouter } from './routes/coupons.ts';
 import { deliveriesRouter } from './routes/deliveries.ts';
 import { docsRouter } from './routes/docs.ts';
 import { eventsRouter } from './routes/events.ts';
@@ -36,6 +37,7 @@ import { oauthMetadataRouter } from './routes/oauth-metadata.ts';
 import { oauthRevokeRouter } from './routes/oauth-revoke.ts';
 import { oauthTokenRouter } from './routes/oauth-token.ts';
 import { processorsRouter } from './routes/processors.ts';
+import { receiptsRouter } from './routes/receipts.ts';
 import { sessionsRouter } from './routes/sessions.ts';
 import { triggerReportsRouter } from './routes/trigger-reports.ts';
 import { triggersRouter } from './routes/triggers.ts';
@@ -149,6 +151,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   app.route('/', cardTokensRouter);
   app.route('/', triggersRouter);
   app.route('/', triggerReportsRouter);
+  app.route('/', receiptsRouter);
+  app.route('/', couponsRouter);
   app.route('/', deliveriesRouter);
 
   app.get('/metrics', async (c) => {

@@ -4,6 +4,11 @@ import type { PendingEvent, StoredEvent } from './event-fields.ts';
 import type { TakeBack } from './follower-links.ts';
 import type { Conn, IngestTx } from './ingest-transaction.ts';
 
+export interface Reserved {
+  fired: Map<string, number>;
+  actionIds: string[];
+}
+
 export interface ActionsHook {
   /**
    * Whether `reserve` may do anything for a batch of these events, judged by the trigger index as it stands,
@@ -22,7 +27,7 @@ export interface ActionsHook {
    * purchase was seen, and fired if it could, on that clearing); `earlierTakeBacks` are the refunds and
    * reversals stored before the batch that follow a purchase since it (one of its own, or, linked by card, an
    * older one): like the batch's own, they take back what that purchase used. Returns how many actions each
-   * event caused (absent = 0).
+   * event caused (absent = 0) and the ids of the actions it wrote (dispatched once the transaction commits).
    */
   reserve(
     tx: IngestTx,
@@ -32,7 +37,7 @@ export interface ActionsHook {
       alreadyCleared: ReadonlySet<string>;
       earlierTakeBacks: readonly TakeBack[];
     },
-  ): Promise<Map<string, number>>;
+  ): Promise<Reserved>;
 
   /**
    * Settles links made after a purchase's own transaction, in the caller's transaction: refunds and reversals

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { ActionsHook } from './actions-hook.ts';
 import type { PendingEvent } from './event-fields.ts';
 import { ingestFlushEvents } from './metrics.ts';
-import { type StoreOutcome, storeEvents } from './store-events.ts';
+import { type CommittedWork, type StoreOutcome, storeEvents } from './store-events.ts';
 
 export interface BatcherOptions {
   /** Transactions allowed in flight at once; further requests queue and join the next one. */
@@ -22,6 +22,8 @@ export interface BatcherOptions {
   actions: ActionsHook;
   /** Where failures after a commit are reported (see `storeEvents`). */
   logger?: Logger;
+  /** Told what each committed batch left for dispatch (see `storeEvents`). */
+  committed?: (work: CommittedWork) => void;
 }
 
 interface Waiting {

@@ -28,15 +28,23 @@ async function applyLinks(tx: Conn, links: Link[]): Promise<void> {
         coalesce(sum(amount) filter (where type = 'reversal'), 0) as reversed
       from linked group by authorization_id, authorization_received_at
       order by authorization_id
+    ), moved as (
+      -- Totals saturate at bigint's maximum (absurd amounts must not fail the batch with an overflow).
+      update events a set
+        cleared_amount = least(a.cleared_amount + t.cleared, 9223372036854775807),
+        refunded_amount = least(a.refunded_amount + t.refunded, 9223372036854775807),
+        reversed_amount = least(a.reversed_amount + t.reversed, 9223372036854775807)
+      from totals t
+      where a.id = t.authorization_id and a.received_at = t.authorization_received_at
+        and a.type = 'authorization'
+      returning a.id
     )
-    -- Totals saturate at bigint's maximum (absurd amounts must not fail the batch with an overflow).
-    update events a set
-      cleared_amount = least(a.cleared_amount + t.cleared, 9223372036854775807),
-      refunded_amount = least(a.refunded_amount + t.refunded, 9223372036854775807),
-      reversed_amount = least(a.reversed_amount + t.reversed, 9223372036854775807)
-    from totals t
-    where a.id = t.authorization_id and a.received_at = t.authorization_received_at
-      and a.type = 'authorization'`;
+    -- A purchase that earned points or cashback moved: its rewards are settled again (src/dispatch/settle.ts).
+    -- Fed by the update, so each purchase's change row is locked after its event row, as give-back does.
+    insert into purchase_changes (purchase_id)
+    select m.id from moved m
+    where exists (select 1 from actions r where r.purchase_id = m.id and r.type in ('points', 'cashback'))
+    on conflict (purchase_id) do update set changed_at = clock_timestamp()`;
 }
 
 export type FollowerRef = Pick<

@@ -22,6 +22,16 @@ export interface StoreOptions {
   actions: ActionsHook;
   /** Where a failure of the work done after commit (linking earlier followers) is reported. */
   logger?: Logger;
+  /** Told, once a batch committed, what it left for dispatch (must not throw; it never delays the answer). */
+  committed?: (work: CommittedWork) => void;
+}
+
+/** What a committed batch left for dispatch. */
+export interface CommittedWork {
+  /** The actions it wrote (status `queued`). */
+  actionIds: string[];
+  /** Whether it linked clearings, refunds or reversals, which may have moved rewarded purchases. */
+  followers: boolean;
 }
 
 /**
@@ -54,13 +64,19 @@ export async function storeEvents(
     }
     return { index, repeat: true };
   });
-  const outcomes =
-    (await storeAsOneStatement(db, unique, options)) ??
-    (await withRetries((receivedAt, useMerchantZone) =>
+  let outcomes = await storeAsOneStatement(db, unique, options);
+  if (!outcomes) {
+    const stored = await withRetries((receivedAt, useMerchantZone) =>
       inTransaction(db.$client, (tx) =>
         storeInTransaction(tx, unique, receivedAt, useMerchantZone, options.actions),
       ),
-    ));
+    );
+    outcomes = stored.outcomes;
+    options.committed?.({
+      actionIds: stored.actionIds,
+      followers: unique.some((event) => event.type !== 'authorization'),
+    });
+  }
   return slot.map(({ index, repeat }) => {
     const outcome = outcomes[index]!;
     return repeat ? { ...outcome, status: 'duplicate' as const, actions: 0 } : outcome;
@@ -74,13 +90,13 @@ async function storeInTransaction(
   receivedAt: string,
   useMerchantZone: boolean,
   hook: ActionsHook,
-): Promise<StoreOutcome[]> {
+): Promise<{ outcomes: StoreOutcome[]; actionIds: string[] }> {
   const tx = ingestTx.sql;
   const ids = events.map(() => newId('evt'));
   const result = await writeEventBatch(tx, events, ids, receivedAt, useMerchantZone);
   await resolveDuplicates(tx, events, result);
   const stored = storedEventsOf(events, ids, result);
-  if (stored.length === 0) return result.outcomes;
+  if (stored.length === 0) return { outcomes: result.outcomes, actionIds: [] };
   const links = await linkNewEvents(tx, stored, receivedAt, result.followersWaiting);
   return reserveActions(ingestTx, stored, result, links, hook);
 }
@@ -92,12 +108,12 @@ async function reserveActions(
   { outcomes, seqs }: BatchWriteResult,
   links: Awaited<ReturnType<typeof linkNewEvents>>,
   hook: ActionsHook,
-): Promise<StoreOutcome[]> {
-  const actions = await hook.reserve(ingestTx, stored, { seqs, ...links });
+): Promise<{ outcomes: StoreOutcome[]; actionIds: string[] }> {
+  const { fired, actionIds } = await hook.reserve(ingestTx, stored, { seqs, ...links });
   for (const outcome of outcomes) {
-    if (outcome.status === 'accepted') outcome.actions = actions.get(outcome.eventId) ?? 0;
+    if (outcome.status === 'accepted') outcome.actions = fired.get(outcome.eventId) ?? 0;
   }
-  return outcomes;
+  return { outcomes, actionIds };
 }
 
 /**
@@ -140,6 +156,7 @@ async function storeAsOneStatement(
           if (takeBacks.length > 0) await options.actions.settleLateLinks(tx.sql, { takeBacks, doubles: [] });
         }),
       );
+      options.committed?.({ actionIds: [], followers: true });
     } catch (error) {
       if (!options.logger) throw error;
       options.logger.warn(

@@ -23,6 +23,8 @@ export type IdPrefix =
   | 'act'
   | 'dlv'
   | 'rcp'
+  | 'cpn'
+  | 'spt'
   | 'grt'
   | 'cns'
   | 'oaf'

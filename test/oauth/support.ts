@@ -39,7 +39,7 @@ export interface TestApp {
   id: string;
   client_id: string;
   client_secret: string;
-  /** The app's Standard Webhooks secret (`whsec_…`). */
+  /** The Standard Webhooks secret (`whsec_…`) its webhooks are signed with. */
   webhook_secret: string;
   name: string;
 }
