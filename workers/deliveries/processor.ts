@@ -3,8 +3,10 @@ import { deliver, signingKeyCache } from '../../src/deliveries/deliver.ts';
 import { createEndpointSlots } from '../../src/deliveries/endpoint-slots.ts';
 import { DeliveryRetry } from '../../src/deliveries/schedule.ts';
 import { createWebhookSender } from '../../src/deliveries/send.ts';
+import { createDeliveryStore } from '../../src/deliveries/store.ts';
 import type { Deps } from '../../src/deps.ts';
 import { DELIVER_JOB } from '../../src/dispatch/dispatcher.ts';
+import { createRedis } from '../../src/redis.ts';
 import { endpointSlotLeaseMs, SLOT_WAIT_FIRST_MS, SLOT_WAIT_MAX_MS } from './options.ts';
 
 export interface DeliverJobData {
@@ -34,11 +36,13 @@ export function deliveriesProcessor(deps: Deps) {
     allowPrivate: config.allowPrivateWebhooks,
     timeoutMs: config.deliveries.timeoutMs,
   });
+  // Its own connection, pipelining the slot commands that concurrent jobs send in the same turn of the loop.
+  const slotsRedis = createRedis(config.redisUrl, deps.logger, 'queue', { enableAutoPipelining: true });
   const deliverDeps = {
-    sql: deps.sql,
+    store: createDeliveryStore(deps.sql),
     logger: deps.logger,
     sender,
-    slots: createEndpointSlots(deps.redis, {
+    slots: createEndpointSlots(slotsRedis, {
       prefix: config.queuePrefix,
       perEndpoint: config.deliveries.perEndpointConcurrency,
       leaseMs: endpointSlotLeaseMs(config),
@@ -69,5 +73,11 @@ export function deliveriesProcessor(deps: Deps) {
         return result;
     }
   };
-  return { process, close: () => sender.close() };
+  return {
+    process,
+    close: () => {
+      sender.close();
+      slotsRedis.disconnect();
+    },
+  };
 }
