@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { signatureWith, webhookSigningKey } from '../ingest/signature.ts';
 import type { SecretBox } from '../lib/secrets.ts';
 import type { Logger } from '../logger.ts';
-import type { EndpointSlots } from './endpoint-slots.ts';
+import type { EndpointSlots, Lease } from './endpoint-slots.ts';
 import { deliveryAttempts, deliveryFailures, deliveryLatency } from './metrics.ts';
 import { type AttemptVerdict, judgeAttempt } from './schedule.ts';
 import type { SendResult, WebhookSender } from './send.ts';
@@ -85,14 +85,12 @@ const describeAnswer = (sent: SendResult) =>
  * longer than the limit disables the endpoint).
  */
 export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<DeliverResult> {
-  let heldBy: string | undefined;
-  const take = async (appId: string) => {
-    if (!(await deps.slots.acquire(appId, input.holder))) return false;
-    heldBy = appId;
-    return true;
-  };
+  let lease: Lease | null = null;
   try {
-    if (input.appId && !(await take(input.appId))) return { outcome: 'no_slot', appId: input.appId };
+    if (input.appId) {
+      lease = await deps.slots.acquire(input.appId, input.holder);
+      if (!lease) return { outcome: 'no_slot', appId: input.appId };
+    }
     const delivery = await deps.store.load(input.deliveryId);
     if (delivery?.status !== 'pending') return { outcome: 'skipped' };
     const refused = refusal(delivery);
@@ -102,12 +100,18 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
         ? { outcome: 'cancelled', reason: refused.reason }
         : { outcome: 'failed', reason: refused.reason };
     }
-    if (heldBy !== delivery.app_id && !(await take(delivery.app_id)))
-      return { outcome: 'no_slot', appId: delivery.app_id };
+    if (lease?.appId !== delivery.app_id) {
+      if (lease) deps.slots.release(lease);
+      lease = await deps.slots.acquire(delivery.app_id, input.holder);
+      if (!lease) return { outcome: 'no_slot', appId: delivery.app_id };
+    }
 
     const startedAt = new Date();
     const headers = signedHeaders(deps.signingKey(delivery.webhook_secret_sealed), delivery);
     const sent = await deps.sender.post(delivery.webhook_url, headers, delivery.body);
+    // The endpoint is free for the next attempt as soon as it has answered.
+    deps.slots.release(lease);
+    lease = null;
     const now = new Date();
     const verdict = judgeAttempt(sent, {
       attemptIndex: input.attemptIndex,
@@ -133,13 +137,7 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
     ]);
     return observe(deps.logger, delivery, sent, verdict, now);
   } finally {
-    // A slot not given back expires with its lease; a failed release must not fail (and resend) the attempt.
-    if (heldBy)
-      deps.slots
-        .release(heldBy, input.holder)
-        .catch((error: unknown) =>
-          deps.logger.warn({ err: { message: String(error) }, app_id: heldBy }, 'endpoint slot not released'),
-        );
+    if (lease) deps.slots.release(lease);
   }
 }
 

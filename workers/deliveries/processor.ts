@@ -46,6 +46,7 @@ export function deliveriesProcessor(deps: Deps) {
       prefix: config.queuePrefix,
       perEndpoint: config.deliveries.perEndpointConcurrency,
       leaseMs: endpointSlotLeaseMs(config),
+      logger: deps.logger,
     }),
     signingKey: signingKeyCache(deps.secretBox),
     retryScheduleMs: config.deliveries.retryScheduleMs,
