@@ -69,6 +69,8 @@ const configSchema = z
     BACKTEST_TIME_LIMIT_MS: z.coerce.number().int().min(1).max(60_000).default(5_000),
     // Backtests one process runs at once: each holds a pool connection (10 in all) for up to the time limit.
     BACKTEST_MAX_CONCURRENT: z.coerce.number().int().min(1).max(8).default(2),
+    // An authorization that never clears: its pending points and cashback expire this many days after it arrived.
+    REWARD_AUTHORIZATION_EXPIRY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -103,6 +105,7 @@ const configSchema = z
     },
     backtestTimeLimitMs: env.BACKTEST_TIME_LIMIT_MS,
     backtestMaxConcurrent: env.BACKTEST_MAX_CONCURRENT,
+    ledger: { authorizationExpiryDays: env.REWARD_AUTHORIZATION_EXPIRY_DAYS },
   }));
 
 export type Config = z.output<typeof configSchema>;

@@ -24,6 +24,7 @@ export type IdPrefix =
   | 'dlv'
   | 'rcp'
   | 'grt'
+  | 'pyt'
   | 'cns'
   | 'oaf'
   | 'req';

@@ -30,11 +30,7 @@ export const deliveries = pgTable(
     completedAt: timestamptz(),
     ...timestamps,
   },
-  (t) => [
-    index().on(t.appId, t.id),
-    index().on(t.appId, t.createdAt),
-    index().on(t.status, t.nextAttemptAt),
-  ],
+  (t) => [index().on(t.appId, t.id), index().on(t.appId, t.createdAt), index().on(t.status, t.nextAttemptAt)],
 );
 
 /** Every attempt to deliver a webhook: what the app answered, how fast, and the start of its body. */
