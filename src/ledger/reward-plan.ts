@@ -55,9 +55,10 @@ const share = (amount: number, part: number, whole: number) =>
 
 /** The reason a purchase takes the whole reward back, if it does. */
 function takenInFull(purchase: PurchaseFacts): ReversalReason | null {
-  if (purchase.givenBack) return 'given_back';
   if (purchase.amount > 0 && purchase.reversed >= purchase.amount) return 'reversal';
   if (purchase.cleared > 0 && purchase.refunded >= purchase.cleared) return 'refund';
+  // Giving back also marks purchases a reversal or refund took back in full: those say which it was, above.
+  if (purchase.givenBack) return 'given_back';
   return null;
 }
 
