@@ -100,6 +100,17 @@ export async function rewardOf(platform: TestPlatform, actionId: string): Promis
   return { ...row, next_check_at: row.next_check_at === null ? null : new Date(row.next_check_at) };
 }
 
+/** Many rewards at once, by action id. */
+export async function rewardsOf(
+  platform: TestPlatform,
+  actionIds: readonly string[],
+): Promise<Map<string, RewardView>> {
+  const rows = await platform.deps.sql<(RewardView & { action_id: string })[]>`
+    select action_id, state, amount::int, pending::int, available::int, reversed::int, expired::int, next_check_at
+    from rewards where action_id in ${platform.deps.sql(actionIds)}`;
+  return new Map(rows.map(({ action_id, ...row }) => [action_id, row]));
+}
+
 export type Buckets = Record<'pending' | 'available' | 'paid_out' | 'reversed' | 'expired', number>;
 
 /** A user's accounts with an app for one kind and unit, by bucket (0 where none). */
@@ -126,41 +137,47 @@ export const entryCount = async (platform: TestPlatform) =>
  */
 export async function expectLedgerSound(platform: TestPlatform): Promise<void> {
   const { sql } = platform.deps;
-  const drifted = await sql`
-    select a.id, a.balance::text, coalesce(sum(case when e.credit_account_id = a.id then e.amount else -e.amount end), 0)::text as sum
-    from ledger_accounts a
-    left join ledger_entries e on e.credit_account_id = a.id or e.debit_account_id = a.id
-    group by a.id having a.balance <> coalesce(sum(case when e.credit_account_id = a.id then e.amount else -e.amount end), 0)`;
+  const [drifted, unbalanced, negative, mismatched, issued] = await Promise.all([
+    sql`
+      with moved as (
+        select credit_account_id as id, amount from ledger_entries
+        union all select debit_account_id, -amount from ledger_entries
+      )
+      select a.id, a.balance::text, coalesce(sum(m.amount), 0)::text as entries
+      from ledger_accounts a left join moved m on m.id = a.id
+      group by a.id having a.balance <> coalesce(sum(m.amount), 0)`,
+    sql`
+      select kind, unit, sum(balance)::text as total from ledger_accounts
+      group by kind, unit having sum(balance) <> 0`,
+    sql`select id, bucket, balance::text from ledger_accounts where user_id is not null and balance < 0`,
+    sql`
+      with held as (
+        select app_id, user_id, kind, unit,
+          sum(balance) filter (where bucket = 'pending') as pending,
+          sum(balance) filter (where bucket in ('available', 'paid_out')) as available,
+          sum(balance) filter (where bucket = 'reversed') as reversed,
+          sum(balance) filter (where bucket = 'expired') as expired,
+          sum(balance) as total
+        from ledger_accounts where user_id is not null and kind <> 'fee' group by app_id, user_id, kind, unit
+      ), earned as (
+        select app_id, user_id, kind, unit, sum(pending) as pending, sum(available) as available,
+          sum(reversed) as reversed, sum(expired) as expired, sum(amount) as total
+        from rewards group by app_id, user_id, kind, unit
+      )
+      select e.*, h.* from earned e full join held h using (app_id, user_id, kind, unit)
+      where coalesce(h.total, 0) <> coalesce(e.total, 0) or coalesce(h.pending, 0) <> coalesce(e.pending, 0)
+        or coalesce(h.available, 0) <> coalesce(e.available, 0) or coalesce(h.reversed, 0) <> coalesce(e.reversed, 0)
+        or coalesce(h.expired, 0) <> coalesce(e.expired, 0)`,
+    sql`
+      select i.app_id, i.kind, i.unit from ledger_accounts i
+      where i.user_id is null and i.bucket = 'issued'
+        and -i.balance <> (select coalesce(sum(r.amount), 0) from rewards r
+          where r.app_id = i.app_id and r.kind = i.kind and r.unit = i.unit)`,
+  ]);
   expect(drifted, 'balances equal the sum of their entries').toEqual([]);
-  const unbalanced = await sql`
-    select kind, unit, sum(balance)::text as total from ledger_accounts group by kind, unit having sum(balance) <> 0`;
   expect(unbalanced, 'balances sum to zero per unit').toEqual([]);
-  const negative = await sql`
-    select id, bucket, balance::text from ledger_accounts where user_id is not null and balance < 0`;
   expect(negative, 'no user balance is negative').toEqual([]);
-  const mismatched = await sql`
-    with held as (
-      select app_id, user_id, kind, unit,
-        sum(balance) filter (where bucket = 'pending') as pending,
-        sum(balance) filter (where bucket in ('available', 'paid_out')) as available,
-        sum(balance) filter (where bucket = 'reversed') as reversed,
-        sum(balance) filter (where bucket = 'expired') as expired,
-        sum(balance) as total
-      from ledger_accounts where user_id is not null group by app_id, user_id, kind, unit
-    ), earned as (
-      select app_id, user_id, kind, unit, sum(pending) as pending, sum(available) as available,
-        sum(reversed) as reversed, sum(expired) as expired, sum(amount) as total
-      from rewards group by app_id, user_id, kind, unit
-    )
-    select e.*, h.* from earned e full join held h using (app_id, user_id, kind, unit)
-    where coalesce(h.total, 0) <> coalesce(e.total, 0) or coalesce(h.pending, 0) <> coalesce(e.pending, 0)
-      or coalesce(h.available, 0) <> coalesce(e.available, 0) or coalesce(h.reversed, 0) <> coalesce(e.reversed, 0)
-      or coalesce(h.expired, 0) <> coalesce(e.expired, 0)`;
+  // pending + available + paid_out + reversed + expired of a user is what their rewards earned, bucket by bucket.
   expect(mismatched, "a user's buckets hold what their rewards hold").toEqual([]);
-  const issued = await sql`
-    select i.app_id, i.kind, i.unit from ledger_accounts i
-    where i.user_id is null and i.bucket = 'issued'
-      and -i.balance <> (select coalesce(sum(r.amount), 0) from rewards r
-        where r.app_id = i.app_id and r.kind = i.kind and r.unit = i.unit)`;
   expect(issued, "an app's issued account is what its rewards earned").toEqual([]);
 }
