@@ -3,7 +3,7 @@
 // settlement recomputes where the reward should stand and moves only the difference, so settling twice adds nothing.
 import { inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
-import { type RewardKind, type RewardRow, rewards } from '../db/schema/index.ts';
+import { actions, type RewardKind, type RewardRow, rewards } from '../db/schema/index.ts';
 import {
   type Account,
   type AccountKey,
@@ -140,7 +140,11 @@ const ENTRY_INTO: Record<RewardBucket, EntryInput['type']> = {
  * Turns the settlements' moves into entries and posts them. What leaves `available` beyond what the user's
  * available account holds was paid out: the rest is clawed back from `paid_out`, so no balance goes negative.
  */
-async function postMoves(tx: Tx, settlements: readonly Settlement[], now: Date): Promise<void> {
+async function postMoves(tx: Tx, given: readonly Settlement[], now: Date): Promise<void> {
+  const settlements = given.map(({ reward, moves }) => ({
+    reward,
+    moves: moves.filter((move) => move.amount > 0),
+  }));
   const keys = settlements.flatMap(({ reward, moves }) =>
     moves.flatMap((move) => [
       accountOf(reward, move.from),
@@ -239,6 +243,8 @@ const sameDate = (a: Date | null, b: Date | null) => (a?.getTime() ?? null) === 
 /**
  * Brings each reward (by action id; ones without a reward row are skipped) in line with its purchase and the date,
  * under a lock on its row. An expired reward is final. Answers the notices of each reward settled (maybe none).
+ * The actions are locked first (shared): an action being performed (its row locked for update) is waited for, so
+ * a purchase change committed while its reward was being opened is settled on that reward, not skipped.
  */
 export async function settleRewards(
   tx: Tx,
@@ -248,10 +254,17 @@ export async function settleRewards(
 ): Promise<Map<string, Notice[]>> {
   const settled = new Map<string, Notice[]>();
   if (actionIds.length === 0) return settled;
+  const ids = [...new Set(actionIds)];
+  await tx
+    .select({ id: actions.id })
+    .from(actions)
+    .where(inArray(actions.id, ids))
+    .orderBy(actions.id)
+    .for('share');
   const rows = await tx
     .select()
     .from(rewards)
-    .where(inArray(rewards.actionId, [...new Set(actionIds)]))
+    .where(inArray(rewards.actionId, ids))
     .orderBy(rewards.actionId)
     .for('update');
   const live = rows.filter((row) => row.state !== 'expired');
