@@ -1,6 +1,8 @@
+import { sql } from 'drizzle-orm';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chargeFee, feeAmount } from '../../src/ledger/fees.ts';
 import { createPayout } from '../../src/ledger/payouts.ts';
+import { openReward } from '../../src/ledger/rewards.ts';
 import type { Cardholder, RewardsScene } from '../actions/support.ts';
 import { rewardsScene } from '../actions/support.ts';
 import { usePlatform } from '../helpers/platform.ts';
@@ -12,6 +14,7 @@ import {
   expectLedgerSound,
   type LedgerDriver,
   ledgerDriver,
+  rewardInputOf,
   rewardOf,
   userBuckets,
 } from './support.ts';
@@ -297,6 +300,48 @@ describe('a cashback reward through its purchase’s life', () => {
       { type: 'cashback.pending', result: cashback(47) },
       { type: 'cashback.reversed', result: { ...cashback(47), reason: 'reversal' } },
     ]);
+  });
+
+  it('a settlement waits for a reward being opened, and settles what changed meanwhile', async () => {
+    const clock = new Clock();
+    const at = await cashbackShop();
+    const holder = await scene.cardholder();
+    const auth = await authorize(holder, at);
+    const input = await rewardInputOf(platform, auth.actionId);
+    let commit!: () => void;
+    const committing = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let opened!: (notices: unknown) => void;
+    const openedNotices = new Promise((resolve) => {
+      opened = resolve;
+    });
+    // As the worker performs an action: its row locked, the reward opened for the purchase as it stood then.
+    const performing = platform.deps.db.transaction(async (tx) => {
+      await tx.execute(sql`select id from actions where id = ${auth.actionId} for update`);
+      opened(await openReward(tx, input, clock.now(), ledger.options));
+      await committing;
+    });
+    try {
+      expect(await openedNotices).toEqual([{ type: 'cashback.pending', result: cashback(47) }]);
+      await follow('clearing', holder, at, auth.externalId, 475);
+      const settling = ledger.settle([auth.actionId], clock.now());
+      // The settlement waits on the action's lock.
+      await expect
+        .poll(async () => {
+          const [row] = await platform.deps.sql<{ n: number }[]>`
+            select count(*)::int as n from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock'`;
+          return row!.n;
+        })
+        .toBe(1);
+      commit();
+      await performing;
+      expect(await settling).toEqual([[{ type: 'cashback.available', result: cashback(47) }]]);
+    } finally {
+      commit();
+      await performing;
+    }
   });
 
   it('skips actions without a reward', async () => {
