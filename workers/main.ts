@@ -3,7 +3,10 @@ import { Worker } from 'bullmq';
 import { loadConfig } from '../src/config.ts';
 import { runMigrations } from '../src/db/migrate.ts';
 import { createDeps, type Deps } from '../src/deps.ts';
+import { startRelay } from '../src/dispatch/relay.ts';
 import { QUEUE_NAMES } from '../src/queues.ts';
+import { actionsWorkerOptions } from './actions/options.ts';
+import { actionsProcessor } from './actions/processor.ts';
 import { deliveriesWorkerOptions } from './deliveries/options.ts';
 import { deliveriesProcessor } from './deliveries/processor.ts';
 import { MAINTENANCE_CONCURRENCY, MAINTENANCE_SCHEDULES } from './maintenance/options.ts';
@@ -24,6 +27,11 @@ export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
       connection,
       prefix,
       concurrency: MAINTENANCE_CONCURRENCY,
+    }),
+    new Worker(QUEUE_NAMES.actions, actionsProcessor(deps), {
+      connection,
+      prefix,
+      ...actionsWorkerOptions(deps.config),
     }),
     new Worker(QUEUE_NAMES.deliveries, deliveries.process, {
       connection,
@@ -49,9 +57,11 @@ export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
       { name: schedule.id },
     );
   }
+  const relay = startRelay(deps);
   return {
     workers,
     close: async () => {
+      await relay.stop();
       // close() waits for jobs in progress to finish: that is the drain.
       await Promise.all(workers.map((worker) => worker.close()));
       await deliveries.close();

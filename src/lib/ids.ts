@@ -26,6 +26,7 @@ export type IdPrefix =
   | 'cpn'
   | 'spt'
   | 'grt'
+  | 'pyt'
   | 'cns'
   | 'oaf'
   | 'req';

@@ -65,10 +65,17 @@ export function appAccess(c: Context<AppEnv>): AccessContext {
   return access;
 }
 
-/** After `requireAppToken`: only the app's own token (client_credentials), not a user's; `refusal` says why. */
+/**
+ * For what belongs to the app rather than to one of its users: only the app's own (client_credentials) token,
+ * 403 for a user's. Goes after `requireAppToken`.
+ */
 export const requireAppOwnToken =
-  (refusal: string): MiddlewareHandler<AppEnv> =>
+  (what: string): MiddlewareHandler<AppEnv> =>
   async (c, next) => {
-    if (appAccess(c).kind !== 'app') throw new AppError('forbidden', refusal);
+    if (appAccess(c).kind !== 'app')
+      throw new AppError(
+        'forbidden',
+        `${what} take the app's own access token (client_credentials), not a user's.`,
+      );
     await next();
   };

@@ -98,12 +98,7 @@ const presentAttempt = (row: DeliveryAttemptRow): z.infer<typeof DeliveryAttempt
 
 const tags = ['Apps: deliveries'];
 const security = [{ appToken: [] }];
-const middleware = [
-  requireAppToken,
-  requireAppOwnToken(
-    "Deliveries are read with the app's own access token (client_credentials), not a user's.",
-  ),
-];
+const middleware = [requireAppToken, requireAppOwnToken('Deliveries')];
 const userTokenRefused = {
   403: { ...errorResponses[401], description: "A user's token: deliveries take the app's own token" },
 };
