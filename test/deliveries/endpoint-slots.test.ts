@@ -67,7 +67,7 @@ describe('endpoint slots', () => {
     // Reused without asking Redis: the same slot, the same entry.
     const again = (await slots.acquire('app_f', 'h2'))!;
     expect(again.member).toBe('h1');
-    expect(await redis.zrange(`${prefix}:deliveries:endpoint-slots:app_f`, 0, -1)).toEqual(['h1']);
+    expect(await redis.zrange(`${prefix}:deliveries:endpoint-slots:app_f`, '0', '-1')).toEqual(['h1']);
     slots.release(again);
     await expect.poll(zcard).toBe(0);
 
