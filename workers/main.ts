@@ -76,7 +76,7 @@ export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
       await relay.stop();
       // close() waits for jobs in progress to finish: that is the drain.
       await Promise.all(workers.map((worker) => worker.close()));
-      deliveries.close();
+      await deliveries.close();
     },
   };
 }
