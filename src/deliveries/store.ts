@@ -62,7 +62,8 @@ export function createDeliveryStore(sql: Sql, options = { maxInFlight: 2, maxIte
         extract(epoch from coalesce(d.event_accepted_at, d.created_at))::float8 * 1000 as accepted_ms,
         a.status as app_status, a.webhook_url, a.webhook_secret_sealed, a.webhook_status,
         extract(epoch from a.webhook_failing_since)::float8 * 1000 as failing_since_ms,
-        (d.user_id is null or d.type = 'grant.revoked' or exists (
+        -- The revocation itself, and a payout the app made, still reach the app.
+        (d.user_id is null or d.type in ('grant.revoked', 'payout.created') or exists (
           select 1 from grants g where g.user_id = d.user_id and g.app_id = d.app_id and g.revoked_at is null
         )) as granted
       from deliveries d join apps a on a.id = d.app_id

@@ -18,10 +18,19 @@ afterAll(async () => {
   await sink.close();
 });
 
-it('actions queued before a revocation are cancelled, never performed or delivered; the app receives grant.revoked', async () => {
+it('actions queued before a revocation are cancelled, never performed or delivered, and give back their limits; the app receives grant.revoked', async () => {
   const scene = await rewardsScene(platform, { webhookUrl: sink.url });
   sink.verifyWith(scene.app.webhook_secret);
-  await scene.createTrigger({ name: 'Cashback', action: { type: 'cashback', percent_bps: 500 } });
+  const cashback = await scene.createTrigger({
+    name: 'Cashback',
+    limits: { total_redemptions: 100, budget: { amount: 100_000, currency: 'USD' } },
+    action: { type: 'cashback', percent_bps: 500 },
+  });
+  const counters = async () => {
+    const [row] = await platform.deps.sql<{ redemptions: number; budget_spent: number }[]>`
+      select redemptions::int, budget_spent::int from trigger_counters where trigger_id = ${cashback.id}`;
+    return row;
+  };
   await scene.createTrigger({ name: 'Receipts', action: { type: 'receipt' } });
   const holder = await scene.cardholder();
   const results = await scene.send(
@@ -29,6 +38,8 @@ it('actions queued before a revocation are cancelled, never performed or deliver
   );
   expect(results.reduce((n, r) => n + r.actions, 0)).toBe(10);
   expect(await platform.deps.queues.actions.count()).toBeGreaterThan(0);
+  // 5% of 1,000 to 1,004, rounded down: 50 each.
+  expect(await counters()).toEqual({ redemptions: 5, budget_spent: 250 });
 
   await scene.revoke(holder.userId);
   workers = await startWorkers(platform.deps);
@@ -45,6 +56,8 @@ it('actions queued before a revocation are cancelled, never performed or deliver
       (select count(*)::int from receipts where app_id = ${scene.app.id}) as receipts,
       (select count(*)::int from ledger_entries where app_id = ${scene.app.id}) as entries`;
   expect(effects).toEqual({ rewards: 0, receipts: 0, entries: 0 });
+  // Firings never performed do not count against the trigger's limits.
+  expect(await counters()).toEqual({ redemptions: 0, budget_spent: 0 });
   // Only the revocation reached the app: the consent's own grant.created was pending when it was revoked.
   await vi.waitFor(async () => {
     const [pending] = await platform.deps.sql<{ n: number }[]>`
