@@ -1,13 +1,18 @@
 // The relay: finds in Postgres the work Redis does not carry (a crash between commit and enqueue, a Redis restart
 // that lost every job, a date that came) and enqueues it. Job ids make enqueueing twice harmless.
+
+import type { Queue } from 'bullmq';
 import type { Config } from '../config.ts';
 import type { Sql } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues.ts';
+import type { Redis } from '../redis.ts';
 import { DELIVER_JOB, PERFORM_JOB, SETTLE_JOB, type SettleJobData, settleJobId } from './dispatcher.ts';
 
 export interface RelayDeps {
   sql: Sql;
+  /** The queues' connection: where the relay asks which jobs Redis still holds. */
+  redis: Redis;
   queues: Queues;
   config: Config;
   logger: Logger;
@@ -23,6 +28,18 @@ export interface RelayPass {
   deliveries: number;
   changes: number;
   due: number;
+}
+
+/**
+ * The ids of `ids` whose job the queue does not hold (one pipelined EXISTS each): a backlog of queued work that
+ * Redis still carries is not added again on every pass, which would cost far more than reading it.
+ */
+async function withoutJobs(redis: Redis, queue: Queue, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const id of ids) pipeline.exists(queue.toKey(id));
+  const found = (await pipeline.exec()) ?? [];
+  return ids.filter((_, i) => found[i]?.[1] !== 1);
 }
 
 /** Adds a settle job per `purchase_changes` row (the `scan-changes` job, and each relay pass). */
@@ -66,10 +83,22 @@ export async function relayPass(deps: RelayDeps): Promise<RelayPass | null> {
         where next_check_at <= now() order by next_check_at limit ${PASS_LIMIT}`,
     ]);
     const changes = await enqueuePurchaseChanges(deps);
+    const [lostActions, lostDeliveries] = await Promise.all([
+      withoutJobs(
+        deps.redis,
+        deps.queues.actions,
+        actions.map((row) => row.id),
+      ),
+      withoutJobs(
+        deps.redis,
+        deps.queues.deliveries,
+        deliveries.map((row) => row.id),
+      ),
+    ]);
     await Promise.all([
-      actions.length > 0 &&
+      lostActions.length > 0 &&
         deps.queues.actions.addBulk(
-          actions.map(({ id }) => ({ name: PERFORM_JOB, data: { actionId: id }, opts: { jobId: id } })),
+          lostActions.map((id) => ({ name: PERFORM_JOB, data: { actionId: id }, opts: { jobId: id } })),
         ),
       due.length > 0 &&
         deps.queues.actions.addBulk(
@@ -79,12 +108,12 @@ export async function relayPass(deps: RelayDeps): Promise<RelayPass | null> {
             opts: { jobId: `due-${row.action_id}-${row.next_check_at.replace(/\D/g, '')}` },
           })),
         ),
-      deliveries.length > 0 &&
+      lostDeliveries.length > 0 &&
         deps.queues.deliveries.addBulk(
-          deliveries.map(({ id }) => ({ name: DELIVER_JOB, data: { deliveryId: id }, opts: { jobId: id } })),
+          lostDeliveries.map((id) => ({ name: DELIVER_JOB, data: { deliveryId: id }, opts: { jobId: id } })),
         ),
     ]);
-    return { actions: actions.length, deliveries: deliveries.length, changes, due: due.length };
+    return { actions: lostActions.length, deliveries: lostDeliveries.length, changes, due: due.length };
   });
 }
 
