@@ -1,8 +1,9 @@
 /**
  * The webhook sink of `npm run bench -- dispatch`: a child process (its own event loop, so the load generator
  * never delays an arrival's timestamp) that answers every POST with 204 over kept-alive connections. On the hot
- * path it only keeps what arrived (webhook id, arrival time, headers and body) and counts distinct webhook ids;
- * bodies are read and signatures checked by the bench afterwards.
+ * path it only keeps what arrived (webhook id, arrival time, headers and body) and counts distinct webhook ids of
+ * the apps' deliveries (paths under /apps/; the signed-POST baseline posts elsewhere); bodies are read and
+ * signatures checked by the bench afterwards.
  *
  * Talks to its parent over IPC: sends `{type: 'ready', port}`; answers `{type: 'count'}` with
  * `{type: 'count', received, distinct}` and `{type: 'take'}` with `{type: 'arrivals', arrivals}` (and forgets them).
@@ -37,7 +38,7 @@ function runSink() {
       const at = performance.timeOrigin + performance.now();
       const webhookId = String(req.headers['webhook-id'] ?? '');
       received++;
-      distinct.add(webhookId);
+      if (req.url?.startsWith('/apps/')) distinct.add(webhookId);
       arrivals.push({
         webhookId,
         timestamp: String(req.headers['webhook-timestamp'] ?? ''),
