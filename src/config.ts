@@ -74,6 +74,8 @@ const configSchema = z
     // How often the relay looks for work Redis lost, and how old work must be before it counts as lost.
     DISPATCH_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     DISPATCH_RELAY_GRACE_MS: z.coerce.number().int().min(0).default(5000),
+    // An authorization that never clears: its pending points and cashback expire this many days after it arrived.
+    REWARD_AUTHORIZATION_EXPIRY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   })
   .transform((env) => ({
     nodeEnv: env.NODE_ENV,
@@ -113,6 +115,7 @@ const configSchema = z
       relayIntervalMs: env.DISPATCH_RELAY_INTERVAL_MS,
       relayGraceMs: env.DISPATCH_RELAY_GRACE_MS,
     },
+    ledger: { authorizationExpiryDays: env.REWARD_AUTHORIZATION_EXPIRY_DAYS },
   }));
 
 export type Config = z.output<typeof configSchema>;

@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'insufficient_balance'
   | 'idempotency_key_reused'
   | 'idempotency_key_in_use'
   | 'signature_invalid'

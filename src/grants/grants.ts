@@ -12,6 +12,7 @@ import {
   grants,
   oauthTokenFamilies,
 } from '../db/schema/index.ts';
+import type { Dispatcher } from '../dispatch/dispatcher.ts';
 import { invalidFields, isUniqueViolation, notFound } from '../errors.ts';
 import { newId } from '../lib/ids.ts';
 import { nextGrantChangeSeq } from './changes.ts';
@@ -21,6 +22,8 @@ import { SCOPES, type Scope } from './scopes.ts';
 interface GrantDeps {
   db: Executor;
   config: PseudonymKey;
+  /** Sends the grant's webhook once committed (without it, the relay does, a few seconds later). */
+  dispatcher?: Pick<Dispatcher, 'deliveriesRecorded'>;
 }
 
 export interface GrantInput {
@@ -82,7 +85,7 @@ export async function grantApp(deps: GrantDeps, input: GrantInput): Promise<Gran
   assertScopesRegistered(app, input.scopes);
   for (let attempt = 0; ; attempt++) {
     try {
-      return await deps.db.transaction(async (tx) => {
+      const result = await deps.db.transaction(async (tx) => {
         const now = new Date();
         const [current] = await tx
           .select()
@@ -131,7 +134,7 @@ export async function grantApp(deps: GrantDeps, input: GrantInput): Promise<Gran
           source: input.source,
           createdAt: now,
         });
-        await recordDelivery(tx, {
+        const delivery = await recordDelivery(tx, {
           appId: input.appId,
           userId: input.userId,
           type: 'grant.created',
@@ -145,8 +148,10 @@ export async function grantApp(deps: GrantDeps, input: GrantInput): Promise<Gran
             cards: await cardsForApp(tx, deps.config, input.appId, input.userId),
           },
         });
-        return { grant, app, changed: true };
+        return { grant, app, changed: true, deliveryId: delivery.id };
       });
+      if (result.deliveryId) deps.dispatcher?.deliveriesRecorded([result.deliveryId]);
+      return { grant: result.grant, app: result.app, changed: result.changed };
     } catch (error) {
       // Two first consents racing: the loser retries and finds the winner's grant.
       if (attempt === 0 && isUniqueViolation(error)) continue;
@@ -164,7 +169,7 @@ export async function revokeGrant(
   deps: GrantDeps,
   input: { userId: string; appId: string; source: ConsentSource },
 ): Promise<GrantRow> {
-  return deps.db.transaction(async (tx) => {
+  const { grant, deliveryId } = await deps.db.transaction(async (tx) => {
     const now = new Date();
     // A revocation of nothing throws below and rolls the counter back with it.
     const changeSeq = await nextGrantChangeSeq(tx);
@@ -189,7 +194,7 @@ export async function revokeGrant(
       source: input.source,
       createdAt: now,
     });
-    await recordDelivery(tx, {
+    const delivery = await recordDelivery(tx, {
       appId: input.appId,
       userId: input.userId,
       type: 'grant.revoked',
@@ -203,8 +208,10 @@ export async function revokeGrant(
         cards: await cardsForApp(tx, deps.config, input.appId, input.userId),
       },
     });
-    return grant;
+    return { grant, deliveryId: delivery.id };
   });
+  deps.dispatcher?.deliveriesRecorded([deliveryId]);
+  return grant;
 }
 
 /** The live grant of `userId` to `appId`, if any: the check ingestion, dispatch and token checks make. */

@@ -19,8 +19,10 @@ import { problem, problemOf, statusOf, TITLES, unhandledProblem } from './proble
 import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
 import { activityRouter } from './routes/activity.ts';
 import { appsRouter } from './routes/apps.ts';
+import { balancesRouter } from './routes/balances.ts';
 import { cardTokensRouter } from './routes/card-tokens.ts';
 import { cardsRouter } from './routes/cards.ts';
+import { couponsRouter } from './routes/coupons.ts';
 import { docsRouter } from './routes/docs.ts';
 import { eventsRouter } from './routes/events.ts';
 import { iso8583EventsRouter } from './routes/events-iso8583.ts';
@@ -33,10 +35,13 @@ import { oauthKeysRouter } from './routes/oauth-keys.ts';
 import { oauthMetadataRouter } from './routes/oauth-metadata.ts';
 import { oauthRevokeRouter } from './routes/oauth-revoke.ts';
 import { oauthTokenRouter } from './routes/oauth-token.ts';
+import { payoutsRouter } from './routes/payouts.ts';
 import { processorsRouter } from './routes/processors.ts';
+import { receiptsRouter } from './routes/receipts.ts';
 import { sessionsRouter } from './routes/sessions.ts';
 import { triggerReportsRouter } from './routes/trigger-reports.ts';
 import { triggersRouter } from './routes/triggers.ts';
+import { usageRouter } from './routes/usage.ts';
 import { usersRouter } from './routes/users.ts';
 import { webRouter } from './routes/web.ts';
 
@@ -127,6 +132,8 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
 
   app.route('/', healthRouter);
   app.route('/', processorsRouter);
+  // Before the operator's `/v1/apps/*` guard: `/v1/apps/me/usage` is the app's own (each route says who may call).
+  app.route('/', usageRouter);
   app.route('/', appsRouter);
   app.route('/', merchantsRouter);
   app.route('/', usersRouter);
@@ -146,6 +153,10 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   app.route('/', cardTokensRouter);
   app.route('/', triggersRouter);
   app.route('/', triggerReportsRouter);
+  app.route('/', receiptsRouter);
+  app.route('/', couponsRouter);
+  app.route('/', balancesRouter);
+  app.route('/', payoutsRouter);
 
   app.get('/metrics', async (c) => {
     c.header('content-type', metrics.registry.contentType);

@@ -23,7 +23,10 @@ export type IdPrefix =
   | 'act'
   | 'dlv'
   | 'rcp'
+  | 'cpn'
+  | 'spt'
   | 'grt'
+  | 'pyt'
   | 'cns'
   | 'oaf'
   | 'req';

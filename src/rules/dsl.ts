@@ -154,8 +154,13 @@ export const SOCIAL_POST_FIELDS = [
   'currency',
 ] as const;
 
+export type SocialPostField = (typeof SOCIAL_POST_FIELDS)[number];
+
+/** A `{{field}}` of a social post template (the field is group 1): what saving checks and rendering fills. */
+export const SOCIAL_POST_PLACEHOLDER = /\{\{\s*([^}]*?)\s*\}\}/g;
+
 const placeholderProblem = (template: string): string | undefined => {
-  for (const [, field] of template.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)) {
+  for (const [, field] of template.matchAll(SOCIAL_POST_PLACEHOLDER)) {
     if (!(SOCIAL_POST_FIELDS as readonly string[]).includes(field ?? ''))
       return `has an unknown placeholder; the fields are ${SOCIAL_POST_FIELDS.map((f) => `{{${f}}}`).join(', ')}`;
   }

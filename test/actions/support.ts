@@ -47,11 +47,15 @@ export interface RewardsScene {
 
 export async function rewardsScene(
   platform: TestPlatform,
-  options: { scopes?: string[]; name?: string } = {},
+  options: { scopes?: string[]; name?: string; webhookUrl?: string } = {},
 ): Promise<RewardsScene> {
   const processor = await createTestProcessor(platform);
   const appScopes = options.scopes ?? ['transactions', 'cashback', 'loyalty', 'coupons', 'receipts'];
-  const app = await registerApp(platform, { name: options.name ?? 'Coffee Rewards', scopes: appScopes });
+  const app = await registerApp(platform, {
+    name: options.name ?? 'Coffee Rewards',
+    scopes: appScopes,
+    webhookUrl: options.webhookUrl,
+  });
   const token = await appToken(platform, app);
   const grantDeps = { db: platform.deps.db, config: platform.deps.config };
   return {

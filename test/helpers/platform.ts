@@ -36,6 +36,8 @@ export interface RequestOptions {
 
 export interface TestPlatform {
   config: Config;
+  /** The environment the config was parsed from (to start another process of the same platform). */
+  env: Record<string, string>;
   deps: OwnedDeps;
   app: OpenAPIHono<AppEnv>;
   /** Every log line written during the file, for scanning. */
@@ -65,7 +67,7 @@ export function usePlatform(options: PlatformOptions = {}): TestPlatform {
     const template = inject('templateDatabase');
     await withAdmin((sql) => sql.unsafe(`create database "${databaseName}" template "${template}"`));
     const queuePrefix = uniqueName('t');
-    const config = parseConfig({
+    const env: Record<string, string> = {
       NODE_ENV: 'test',
       DATABASE_URL: databaseUrl(databaseName),
       REDIS_URL: TEST_REDIS_URL,
@@ -77,7 +79,8 @@ export function usePlatform(options: PlatformOptions = {}): TestPlatform {
       QUEUE_PREFIX: queuePrefix,
       LOG_LEVEL: 'debug',
       ...(typeof options.env === 'function' ? options.env() : options.env),
-    });
+    };
+    const config = parseConfig(env);
     const logs: string[] = [];
     const sink = new Writable({
       write(chunk, _encoding, done) {
@@ -126,6 +129,7 @@ export function usePlatform(options: PlatformOptions = {}): TestPlatform {
 
     Object.assign(platform, {
       config,
+      env,
       deps,
       app,
       logs,

@@ -39,18 +39,20 @@ export interface TestApp {
   id: string;
   client_id: string;
   client_secret: string;
+  /** The Standard Webhooks secret (`whsec_…`) its webhooks are signed with. */
+  webhook_secret: string;
   name: string;
 }
 
 /** Registers an app through the operator API. */
 export async function registerApp(
   platform: TestPlatform,
-  options: { name?: string; scopes?: string[]; redirectUris?: string[] } = {},
+  options: { name?: string; scopes?: string[]; redirectUris?: string[]; webhookUrl?: string } = {},
 ): Promise<TestApp> {
   const res = await platform.admin('POST', '/v1/apps', {
     body: {
       name: options.name ?? 'Coffee Rewards',
-      webhook_url: 'http://127.0.0.1:9/hooks',
+      webhook_url: options.webhookUrl ?? 'http://127.0.0.1:9/hooks',
       redirect_uris: options.redirectUris ?? [REDIRECT_URI],
       scopes: options.scopes ?? ['transactions', 'cashback', 'receipts'],
     },

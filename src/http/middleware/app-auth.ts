@@ -64,3 +64,18 @@ export function appAccess(c: Context<AppEnv>): AccessContext {
   if (!access) throw new AppError('unauthorized', 'An OAuth access token is required.');
   return access;
 }
+
+/**
+ * For what belongs to the app rather than to one of its users: only the app's own (client_credentials) token,
+ * 403 for a user's. Goes after `requireAppToken`.
+ */
+export const requireAppOwnToken =
+  (what: string): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    if (appAccess(c).kind !== 'app')
+      throw new AppError(
+        'forbidden',
+        `${what} take the app's own access token (client_credentials), not a user's.`,
+      );
+    await next();
+  };

@@ -96,8 +96,9 @@ grantsRouter.openapi(
     const deps = c.get('deps');
     const { user } = signedInUser(c);
     return createdIdempotently(c, user.id, body, async (db) => {
+      // Inside the idempotent transaction: the webhook is enqueued by the relay once it is committed.
       const { grant, app } = await grantApp(
-        { ...deps, db },
+        { ...deps, db, dispatcher: undefined },
         { userId: user.id, appId: body.app_id, scopes: body.scopes, mode: 'replace', source: 'api' },
       );
       return presentGrant(grant, app);
