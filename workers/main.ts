@@ -3,7 +3,10 @@ import { Worker } from 'bullmq';
 import { loadConfig } from '../src/config.ts';
 import { runMigrations } from '../src/db/migrate.ts';
 import { createDeps, type Deps } from '../src/deps.ts';
+import { startRelay } from '../src/dispatch/relay.ts';
 import { QUEUE_NAMES } from '../src/queues.ts';
+import { actionsWorkerOptions } from './actions/options.ts';
+import { actionsProcessor } from './actions/processor.ts';
 import { MAINTENANCE_CONCURRENCY, MAINTENANCE_SCHEDULES } from './maintenance/options.ts';
 import { maintenanceProcessor } from './maintenance/processor.ts';
 
@@ -21,6 +24,11 @@ export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
       connection,
       prefix,
       concurrency: MAINTENANCE_CONCURRENCY,
+    }),
+    new Worker(QUEUE_NAMES.actions, actionsProcessor(deps), {
+      connection,
+      prefix,
+      ...actionsWorkerOptions(deps.config),
     }),
   ];
   for (const worker of workers) {
@@ -41,9 +49,11 @@ export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
       { name: schedule.id },
     );
   }
+  const relay = startRelay(deps);
   return {
     workers,
     close: async () => {
+      await relay.stop();
       // close() waits for jobs in progress to finish: that is the drain.
       await Promise.all(workers.map((worker) => worker.close()));
     },

@@ -4,7 +4,7 @@ import type { Tx } from '../db/client.ts';
 import type { ActionContext } from '../effects/context.ts';
 import { transactionData } from '../effects/payload.ts';
 import { recordDelivery } from '../grants/outbox.ts';
-import type { Notice } from '../ledger/notice.ts';
+import type { Notice } from './notice.ts';
 
 /** Records one delivery per notice: the transaction's data with the notice's result. Returns their ids. */
 export async function recordNotices(

@@ -4,11 +4,11 @@
 import { eq } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
 import { type CouponRow, coupons, type ReceiptRow, receipts, socialPosts } from '../db/schema/index.ts';
+import type { Notice } from '../dispatch/notice.ts';
 import { newId } from '../lib/ids.ts';
 import type { TriggerAction } from '../rules/dsl.ts';
 import { type ActionContext, offsetText } from './context.ts';
 import { newCouponCode } from './coupon-code.ts';
-import type { Notice } from './notice.ts';
 import { renderSocialPost } from './social-post.ts';
 
 const DAY_MS = 86_400_000;

@@ -1,7 +1,7 @@
 // What a reward should hold given its purchase and the date, and the moves between its buckets that get it there.
 // Pure: the verbs in rewards.ts read the facts, and turn the moves into ledger entries and notices.
 import type { RewardKind, RewardState } from '../db/schema/index.ts';
-import type { Notice } from './notice.ts';
+import type { Notice } from '../dispatch/notice.ts';
 
 /** Where a reward's points or cashback sit: the user's live buckets, and where taken amounts go. */
 export const REWARD_BUCKETS = ['pending', 'available', 'reversed', 'expired'] as const;

@@ -4,6 +4,7 @@
 import { inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../db/client.ts';
 import { actions, type RewardKind, type RewardRow, rewards } from '../db/schema/index.ts';
+import type { Notice } from '../dispatch/notice.ts';
 import {
   type Account,
   type AccountKey,
@@ -12,7 +13,6 @@ import {
   type EntryInput,
   postEntries,
 } from './accounts.ts';
-import type { Notice } from './notice.ts';
 import {
   type Holdings,
   type LedgerOptions,
