@@ -37,6 +37,7 @@ import { createDatabase } from '../src/db/client.ts';
 import { cards, grants, users } from '../src/db/schema/index.ts';
 import { nextGrantChangeSeq } from '../src/grants/changes.ts';
 import { webhookSigningKey } from '../src/ingest/signature.ts';
+import { newId } from '../src/lib/ids.ts';
 import type { BaselineResult } from './dispatch-baseline.ts';
 import type { Arrival, SinkMessage, SinkRequest } from './dispatch-sink.ts';
 import { benchPan, eventJson, type MachineCheck, machineCheck, removeKeys } from './ingest.ts';
@@ -376,13 +377,15 @@ async function buildScene(
   try {
     await db.transaction(async (tx) => {
       const changeSeq = await nextGrantChangeSeq(tx);
-      const userId = (i: number) => `usr_dispatch${String(i).padStart(6, '0')}`;
+      // Real ids: dispatch reads them back (a card's per-app id is derived from its id's bytes).
+      const userIds = pans.map(() => newId('usr'));
+      const userId = (i: number) => userIds[i]!;
       await tx
         .insert(users)
         .values(pans.map((_, i) => ({ id: userId(i), email: `d${i}@example.test`, passwordHash: 'x' })));
       await tx.insert(cards).values(
         pans.map((pan, i) => ({
-          id: `crd_dispatch${String(i).padStart(6, '0')}`,
+          id: newId('crd'),
           userId: userId(i),
           fingerprint: cardKeys.fingerprint(pan),
           bin: pan.slice(0, 6),
@@ -392,10 +395,10 @@ async function buildScene(
           expYear: 2030,
         })),
       );
-      for (const [a, app] of apps.entries()) {
+      for (const app of apps) {
         await tx.insert(grants).values(
           pans.map((_, i) => ({
-            id: `grt_dispatch${a}_${i}`,
+            id: newId('grt'),
             userId: userId(i),
             appId: app.id,
             scopes: ['cashback', 'transactions'],
