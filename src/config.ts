@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { parseDurations } from './lib/durations.ts';
 
 /** Secrets that development generates once (into .env.local) and production must be given. */
 const GENERATED_SECRETS = ['ADMIN_TOKEN', 'CARD_FINGERPRINT_KEY', 'SECRETS_KEY'] as const;
@@ -69,6 +70,27 @@ const configSchema = z
     BACKTEST_TIME_LIMIT_MS: z.coerce.number().int().min(1).max(60_000).default(5_000),
     // Backtests one process runs at once: each holds a pool connection (10 in all) for up to the time limit.
     BACKTEST_MAX_CONCURRENT: z.coerce.number().int().min(1).max(8).default(2),
+    // Webhook delivery (src/deliveries): the waits between attempts (Svix's schedule; tests compress it), jittered
+    // ±20%; after the last, the delivery is failed.
+    DELIVERY_RETRY_SCHEDULE: z
+      .string()
+      .default('5s,5m,30m,2h,5h,10h,10h')
+      .transform((text, ctx) => {
+        const parsed = parseDurations(text);
+        if (parsed.ok) return parsed.ms;
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${parsed.bad}" is not a duration like 5s, 5m, 2h or 50ms`,
+        });
+        return z.NEVER;
+      }),
+    DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(1).default(10_000),
+    // Deliveries one worker process sends at once, and at most this many to any one app's endpoint (across
+    // every worker), so a slow endpoint holds a few slots, never all of them.
+    DELIVERY_CONCURRENCY: z.coerce.number().int().min(1).default(100),
+    DELIVERY_PER_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).default(10),
+    // An endpoint failing every attempt for this long is disabled until the operator enables it again.
+    WEBHOOK_DISABLE_AFTER_DAYS: z.coerce.number().int().min(1).default(5),
     // Actions one worker process performs at once: each holds a pool connection for its transaction.
     ACTIONS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
     // How often the relay looks for work Redis lost, and how old work must be before it counts as lost.
@@ -110,6 +132,13 @@ const configSchema = z
     },
     backtestTimeLimitMs: env.BACKTEST_TIME_LIMIT_MS,
     backtestMaxConcurrent: env.BACKTEST_MAX_CONCURRENT,
+    deliveries: {
+      retryScheduleMs: env.DELIVERY_RETRY_SCHEDULE,
+      timeoutMs: env.DELIVERY_TIMEOUT_MS,
+      concurrency: env.DELIVERY_CONCURRENCY,
+      perEndpointConcurrency: env.DELIVERY_PER_ENDPOINT_CONCURRENCY,
+      disableAfterMs: env.WEBHOOK_DISABLE_AFTER_DAYS * 24 * 60 * 60 * 1000,
+    },
     dispatch: {
       actionsConcurrency: env.ACTIONS_CONCURRENCY,
       relayIntervalMs: env.DISPATCH_RELAY_INTERVAL_MS,

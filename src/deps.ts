@@ -2,6 +2,7 @@ import { createRulesHook } from './actions/rules-hook.ts';
 import { CardKeys } from './cards/card-keys.ts';
 import type { Config } from './config.ts';
 import { createDatabase, type Db, type Sql } from './db/client.ts';
+import { deliveryJobOptions } from './deliveries/schedule.ts';
 import { createDispatcher, type Dispatcher } from './dispatch/dispatcher.ts';
 import { createGrantCache, type GrantCache } from './grants/grant-cache.ts';
 import type { ActionsHook } from './ingest/actions-hook.ts';
@@ -59,7 +60,9 @@ export function createDeps(config: Config, options: { logger?: Logger } = {}): O
   const database = createDatabase(config.databaseUrl);
   const redis = createRedis(config.redisUrl, logger, 'queue');
   const redisProbe = createRedis(config.redisUrl, logger, 'probe');
-  const queues = createQueues(redis, config.queuePrefix, logger);
+  const queues = createQueues(redis, config.queuePrefix, logger, {
+    deliveryJobs: deliveryJobOptions(config.deliveries.retryScheduleMs),
+  });
   const triggerRegistry = createTriggerRegistry({ sql: database.sql, db: database.db, logger });
   const grantCache = createGrantCache();
   const actions = createRulesHook({ triggerRegistry, grantCache });

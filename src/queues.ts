@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { type JobsOptions, Queue } from 'bullmq';
 import type { Logger } from './logger.ts';
 import type { Redis } from './redis.ts';
 
@@ -19,13 +19,23 @@ export interface Queues {
 }
 
 /** The BullMQ queues producers use; each test file passes its own prefix. */
-export function createQueues(connection: Redis, prefix: string, logger: Logger): Queues {
+export function createQueues(
+  connection: Redis,
+  prefix: string,
+  logger: Logger,
+  options: { deliveryJobs?: JobsOptions } = {},
+): Queues {
   const maintenance = new Queue(QUEUE_NAMES.maintenance, { connection, prefix });
   // Postgres holds the state of every action and delivery; a finished job is only clutter in Redis, and a job id
   // left behind would stop the relay or a redelivery from adding that id again.
   const transient = { removeOnComplete: true, removeOnFail: true };
   const actions = new Queue(QUEUE_NAMES.actions, { connection, prefix, defaultJobOptions: transient });
-  const deliveries = new Queue(QUEUE_NAMES.deliveries, { connection, prefix, defaultJobOptions: transient });
+  // Every producer of deliveries (dispatcher, relay, redeliveries) gives its jobs the retry schedule's attempts.
+  const deliveries = new Queue(QUEUE_NAMES.deliveries, {
+    connection,
+    prefix,
+    defaultJobOptions: { ...transient, ...options.deliveryJobs },
+  });
   const all = [maintenance, actions, deliveries];
   for (const queue of all) {
     queue.on('error', (error) =>

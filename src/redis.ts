@@ -7,13 +7,19 @@ export type { Redis };
  * A Redis connection that never lets an error event crash the process. `role: 'queue'` is what BullMQ
  * needs (commands wait for a reconnect); `role: 'probe'` fails fast, for health checks and fast paths.
  */
-export function createRedis(url: string, logger: Logger, role: 'queue' | 'probe'): Redis {
+export function createRedis(
+  url: string,
+  logger: Logger,
+  role: 'queue' | 'probe',
+  extra: RedisOptions = {},
+): Redis {
   const options: RedisOptions =
     role === 'queue'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
       : { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000 };
   const redis = new Redis(url, {
     ...options,
+    ...extra,
     lazyConnect: false,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
   });

@@ -7,6 +7,8 @@ import { startRelay } from '../src/dispatch/relay.ts';
 import { QUEUE_NAMES } from '../src/queues.ts';
 import { actionsWorkerOptions } from './actions/options.ts';
 import { actionsProcessor } from './actions/processor.ts';
+import { deliveriesWorkerOptions } from './deliveries/options.ts';
+import { deliveriesProcessor } from './deliveries/processor.ts';
 import { MAINTENANCE_CONCURRENCY, MAINTENANCE_SCHEDULES } from './maintenance/options.ts';
 import { maintenanceProcessor } from './maintenance/processor.ts';
 
@@ -19,6 +21,7 @@ export interface RunningWorkers {
 export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
   const connection = deps.redis;
   const prefix = deps.config.queuePrefix;
+  const deliveries = deliveriesProcessor(deps);
   const workers = [
     new Worker(QUEUE_NAMES.maintenance, maintenanceProcessor(deps), {
       connection,
@@ -29,6 +32,11 @@ export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
       connection,
       prefix,
       ...actionsWorkerOptions(deps.config),
+    }),
+    new Worker(QUEUE_NAMES.deliveries, deliveries.process, {
+      connection,
+      prefix,
+      ...deliveriesWorkerOptions(deps.config),
     }),
   ];
   for (const worker of workers) {
@@ -56,6 +64,7 @@ export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
       await relay.stop();
       // close() waits for jobs in progress to finish: that is the drain.
       await Promise.all(workers.map((worker) => worker.close()));
+      deliveries.close();
     },
   };
 }

@@ -3,7 +3,7 @@ import type { Executor } from '../db/client.ts';
 import type { Page } from '../db/paginate.ts';
 import { pageOfRows, rowById } from '../db/rows.ts';
 import type { Status } from '../db/schema/columns.ts';
-import { type AppRow, apps } from '../db/schema/index.ts';
+import { type AppRow, apps, type WebhookStatus } from '../db/schema/index.ts';
 import { notFound } from '../errors.ts';
 import { markAppGrantsChanged } from '../grants/changes.ts';
 import type { Scope } from '../grants/scopes.ts';
@@ -77,11 +77,26 @@ export interface AppPatch {
   scopes?: Scope[] | undefined;
   fee?: Fee | null | undefined;
   status?: Status | undefined;
+  /** `enabled` lets a disabled endpoint receive webhooks again, its failure run forgotten. */
+  webhookStatus?: WebhookStatus | undefined;
 }
+
+const webhookStatusColumns = (status: WebhookStatus | undefined, now: Date) =>
+  status === undefined
+    ? {}
+    : status === 'enabled'
+      ? {
+          webhookStatus: status,
+          webhookDisabledReason: null,
+          webhookDisabledAt: null,
+          webhookFailingSince: null,
+        }
+      : { webhookStatus: status, webhookDisabledReason: 'Disabled by the operator.', webhookDisabledAt: now };
 
 /** Updates an app; a new webhook URL has passed `checkWebhookUrl`, as for `registerApp`. */
 export async function updateApp(deps: AppDeps, id: string, patch: AppPatch): Promise<AppRow> {
   return deps.db.transaction(async (tx) => {
+    const now = new Date();
     // drizzle leaves a field that is undefined out of the UPDATE: only what the patch names changes.
     const [row] = await tx
       .update(apps)
@@ -92,7 +107,8 @@ export async function updateApp(deps: AppDeps, id: string, patch: AppPatch): Pro
         scopes: patch.scopes,
         status: patch.status,
         ...feeColumns(patch.fee),
-        updatedAt: new Date(),
+        ...webhookStatusColumns(patch.webhookStatus, now),
+        updatedAt: now,
       })
       .where(eq(apps.id, id))
       .returning();

@@ -32,7 +32,7 @@ export async function performAction(
 ): Promise<PerformOutcome> {
   return deps.db.transaction(async (tx) => {
     const ctx = await loadActionContext(tx, actionId, { lock: true });
-    if (!ctx || ctx.action.status !== 'queued') return { outcome: 'skipped' };
+    if (ctx?.action.status !== 'queued') return { outcome: 'skipped' };
     const reason = cancelReason(ctx);
     if (reason) {
       await tx.update(actions).set({ status: 'cancelled', doneAt: now }).where(eq(actions.id, actionId));

@@ -4,6 +4,7 @@ import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
+import { registerDispatchMetrics } from '../deliveries/metrics.ts';
 import type { Deps } from '../deps.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { registerIngestMetrics } from '../ingest/metrics.ts';
@@ -23,6 +24,7 @@ import { balancesRouter } from './routes/balances.ts';
 import { cardTokensRouter } from './routes/card-tokens.ts';
 import { cardsRouter } from './routes/cards.ts';
 import { couponsRouter } from './routes/coupons.ts';
+import { deliveriesRouter } from './routes/deliveries.ts';
 import { docsRouter } from './routes/docs.ts';
 import { eventsRouter } from './routes/events.ts';
 import { iso8583EventsRouter } from './routes/events-iso8583.ts';
@@ -83,6 +85,7 @@ export interface AppOptions {
 export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<AppEnv> {
   const metrics = options.metrics ?? createHttpMetrics();
   registerIngestMetrics(metrics.registry);
+  registerDispatchMetrics(metrics.registry, deps.queues);
   const publicUrl = deps.config.publicUrl;
   const app = new OpenAPIHono<AppEnv>();
 
@@ -157,6 +160,7 @@ export function createApp(deps: Deps, options: AppOptions = {}): OpenAPIHono<App
   app.route('/', couponsRouter);
   app.route('/', balancesRouter);
   app.route('/', payoutsRouter);
+  app.route('/', deliveriesRouter);
 
   app.get('/metrics', async (c) => {
     c.header('content-type', metrics.registry.contentType);

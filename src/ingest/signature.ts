@@ -24,7 +24,13 @@ export function webhookSigningKey(secret: string): KeyObject {
   );
 }
 
-function signatureWith(key: KeyObject, id: string, timestamp: number, body: Uint8Array | string): string {
+/** The `v1,<base64>` signature of a body with a key from `webhookSigningKey` (made once per secret). */
+export function signatureWith(
+  key: KeyObject,
+  id: string,
+  timestamp: number,
+  body: Uint8Array | string,
+): string {
   const mac = createHmac('sha256', key);
   mac.update(`${id}.${timestamp}.`);
   mac.update(body);

@@ -2,7 +2,7 @@
 // settle rewards in transactions of their own, with `now` given (time travel), as the worker will.
 import { expect } from 'vitest';
 import type { RewardKind } from '../../src/db/schema/index.ts';
-import type { Notice } from '../../src/ledger/notice.ts';
+import type { Notice } from '../../src/dispatch/notice.ts';
 import { openReward, type RewardInput, settleRewards } from '../../src/ledger/rewards.ts';
 import type { TestPlatform } from '../helpers/platform.ts';
 

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { getApp, listApps, registerApp, updateApp } from '../../apps/apps.ts';
-import type { AppRow } from '../../db/schema/index.ts';
+import { type AppRow, WEBHOOK_STATUSES } from '../../db/schema/index.ts';
 import { SCOPES } from '../../grants/scopes.ts';
 import { CurrencyCode } from '../../lib/currency.ts';
 import { checkWebhookUrl } from '../../net/webhook-url.ts';
@@ -75,6 +75,16 @@ const App = z
     redirect_uris: z.array(z.string()),
     scopes: z.array(z.enum(SCOPES)).openapi({ description: 'Scopes the app may ask users for' }),
     fee: Fee.nullable(),
+    webhook_status: z.enum(WEBHOOK_STATUSES).openapi({
+      description:
+        '`disabled` after the endpoint answered 410 or failed every attempt for days: it receives nothing until ' +
+        'the operator sets `enabled` again',
+    }),
+    webhook_disabled_reason: z.string().nullable(),
+    webhook_disabled_at: Timestamp.nullable(),
+    webhook_failing_since: Timestamp.nullable().openapi({
+      description: "When the endpoint's current run of failed attempts began; null while it answers",
+    }),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -97,6 +107,10 @@ const present = (row: AppRow): z.infer<typeof App> => ({
   redirect_uris: row.redirectUris,
   scopes: row.scopes as z.infer<typeof App>['scopes'],
   fee: row.feeCurrency ? { fixed: row.feeFixed ?? 0, bps: row.feeBps ?? 0, currency: row.feeCurrency } : null,
+  webhook_status: row.webhookStatus,
+  webhook_disabled_reason: row.webhookDisabledReason,
+  webhook_disabled_at: row.webhookDisabledAt?.toISOString() ?? null,
+  webhook_failing_since: row.webhookFailingSince?.toISOString() ?? null,
   created_at: row.createdAt.toISOString(),
   updated_at: row.updatedAt.toISOString(),
 });
@@ -159,7 +173,10 @@ appsRouter.openapi(routes.get({ summary: 'Get an app' }), async (c) =>
 appsRouter.openapi(
   routes.update({
     summary: 'Update or disable an app',
-    description: '`fee: null` removes the fee. A disabled app gets no tokens, actions or deliveries.',
+    description:
+      '`fee: null` removes the fee. A disabled app gets no tokens, actions or deliveries. `webhook_status: ' +
+      '"enabled"` lets a disabled endpoint receive webhooks again (its deliveries that failed meanwhile stay ' +
+      'failed; the app replays them).',
     body: z
       .object({
         name: Name.optional(),
@@ -168,6 +185,7 @@ appsRouter.openapi(
         scopes: Scopes.optional(),
         fee: Fee.nullable().optional(),
         status: Status.optional(),
+        webhook_status: z.enum(WEBHOOK_STATUSES).optional(),
       })
       .strict(),
   }),
@@ -181,6 +199,7 @@ appsRouter.openapi(
       scopes: body.scopes ? [...new Set(body.scopes)] : undefined,
       fee: body.fee,
       status: body.status,
+      webhookStatus: body.webhook_status,
     });
     return c.json(present(row), 200);
   },

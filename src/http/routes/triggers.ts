@@ -1,7 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { MiddlewareHandler } from 'hono';
 import type { TriggerRow } from '../../db/schema/index.ts';
-import { AppError } from '../../errors.ts';
 import {
   TRIGGER_STATUSES,
   TriggerAction,
@@ -17,9 +15,8 @@ import {
   listTriggers,
   patchTrigger,
 } from '../../triggers/triggers.ts';
-import type { AppEnv } from '../env.ts';
 import { createdIdempotently } from '../idempotent.ts';
-import { appAccess, requireAppToken } from '../middleware/app-auth.ts';
+import { appAccess, requireAppOwnToken, requireAppToken } from '../middleware/app-auth.ts';
 import { createRouter } from '../router.ts';
 import {
   errorResponses,
@@ -70,15 +67,7 @@ const present = (row: TriggerRow): z.infer<typeof Trigger> => ({
  * Triggers belong to the app, not to one of its users: only the app's own (client_credentials) token manages
  * them. Checked before the body is validated, so a user's token is refused whatever it sends.
  */
-const requireAppOwnToken: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (appAccess(c).kind !== 'app')
-    throw new AppError(
-      'forbidden',
-      "Triggers are managed with the app's own access token (client_credentials), not a user's.",
-    );
-  await next();
-};
-const middleware = [requireAppToken, requireAppOwnToken];
+const middleware = [requireAppToken, requireAppOwnToken('Triggers')];
 export const userTokenRefused = {
   403: { ...errorResponses[401], description: "A user's token: triggers take the app's own token" },
 };
