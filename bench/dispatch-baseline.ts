@@ -16,15 +16,23 @@ import { webhookSigningKey } from '../src/ingest/signature.ts';
 export interface BaselineResult {
   type: 'result';
   seconds: number;
+  /** This process's CPU time over the same window (user + system). */
+  cpuSeconds: number;
   done: number;
   failed: number;
 }
+
+const cpuNow = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
 
 async function noop(queue: string, jobs: number, concurrency: number): Promise<BaselineResult> {
   const connection = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
     maxRetriesPerRequest: null,
   });
   let started = 0;
+  let cpuAtStart = 0;
   let done = 0;
   let failed = 0;
   let finish: (at: number) => void = () => {};
@@ -34,7 +42,10 @@ async function noop(queue: string, jobs: number, concurrency: number): Promise<B
   const worker = new Worker(
     queue,
     async () => {
-      if (started === 0) started = performance.now();
+      if (started === 0) {
+        started = performance.now();
+        cpuAtStart = cpuNow();
+      }
     },
     { connection, prefix: process.env.QUEUE_PREFIX ?? 'bench', concurrency },
   );
@@ -50,9 +61,10 @@ async function noop(queue: string, jobs: number, concurrency: number): Promise<B
     count();
   });
   const ended = await finished;
+  const cpuSeconds = cpuNow() - cpuAtStart;
   await worker.close();
   connection.disconnect();
-  return { type: 'result', seconds: (ended - started) / 1000, done, failed };
+  return { type: 'result', seconds: (ended - started) / 1000, cpuSeconds, done, failed };
 }
 
 /** A body of the size and shape of a delivery (`transaction.notified`). */
@@ -117,14 +129,16 @@ async function post(url: string, posts: number, concurrency: number): Promise<Ba
       request.end(body);
     });
   const started = performance.now();
+  const cpuAtStart = cpuNow();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < posts) await one(next++);
     }),
   );
   const ended = performance.now();
+  const cpuSeconds = cpuNow() - cpuAtStart;
   agent.destroy();
-  return { type: 'result', seconds: (ended - started) / 1000, done, failed };
+  return { type: 'result', seconds: (ended - started) / 1000, cpuSeconds, done, failed };
 }
 
 async function main() {

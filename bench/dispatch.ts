@@ -44,6 +44,7 @@ import { benchPan, eventJson, type MachineCheck, machineCheck, removeKeys } from
 import {
   cpuSeconds,
   dropDatabase,
+  processCpuSeconds,
   type RunningProcess,
   type RunningServer,
   startNodeProcess,
@@ -698,9 +699,9 @@ async function measureLatency(
     `latency: ${options.rate} events/s for ${total} s (${options.warmUp} s warm-up), ` +
       `${Math.round(options.share * 100)}% at a triggered MID…`,
   );
-  const cpuBefore = cpuNow(ctx, worker.pid);
+  const cpuBefore = await cpuNow(ctx, worker.pid);
   const loop = await openLoop(server.url, scene, options.rate, total, options.share);
-  const cpuAfter = cpuNow(ctx, worker.pid);
+  const cpuAfter = await cpuNow(ctx, worker.pid);
   await drained(sql, sink, 120_000);
   const arrivals = await sink.take();
   const { first, duplicates } = firstArrivals(arrivals);
@@ -723,12 +724,11 @@ async function measureLatency(
 
   // Stages, from the database's timestamps (wall-clock ms as floats).
   const stages = await sql<
-    { id: string; accepted: number; done: number; recorded: number; started: number; completed: number }[]
+    { id: string; accepted: number; done: number; started: number; completed: number }[]
   >`
     select d.id,
       extract(epoch from d.event_accepted_at) * 1000 as accepted,
       extract(epoch from a.done_at) * 1000 as done,
-      extract(epoch from d.created_at) * 1000 as recorded,
       extract(epoch from t.started_at) * 1000 as started,
       extract(epoch from d.completed_at) * 1000 as completed
     from deliveries d
@@ -737,27 +737,19 @@ async function measureLatency(
       select started_at from delivery_attempts where delivery_id = d.id order by attempt limit 1
     ) t on true
     where d.id = any(${measuredDeliveries}::text[])`;
+  // done_at is when the worker began performing the action (the perform's clock, also the delivery's created_at).
   const split: Record<string, number[]> = {
-    'POST sent → event accepted (event_accepted_at)': [],
-    'event accepted → action performed (done_at)': [],
-    'action performed → delivery recorded (created_at)': [],
-    'delivery recorded → attempt started': [],
+    'POST sent → event received (ingest batch time)': [],
+    'event received → action job started (done_at)': [],
+    'action job started → first attempt started': [],
     'attempt started → arrival at the sink': [],
-    'arrival at the sink → delivery completed (completed_at)': [],
+    'arrival at the sink → delivery completed': [],
   };
   const bucket = Object.values(split);
   for (const row of stages) {
     const arrival = first.get(row.id)!;
     const sent = byEvent.get(arrival.parsed.data?.event?.id ?? '')!;
-    const points = [
-      sent.sentAt,
-      row.accepted,
-      row.done,
-      row.recorded,
-      row.started,
-      arrival.at,
-      row.completed,
-    ];
+    const points = [sent.sentAt, row.accepted, row.done, row.started, arrival.at, row.completed];
     for (let i = 0; i < bucket.length; i++) bucket[i]!.push(Number(points[i + 1]) - Number(points[i]));
   }
   const seconds = (cpuAfter.wall - cpuBefore.wall) / 1000;
@@ -805,14 +797,20 @@ interface CpuSample {
   bench: number;
 }
 
-function cpuNow(ctx: Context, workerPid: number | null): CpuSample {
+/**
+ * CPU seconds so far of each party. Postgres and Redis serve other work on this machine too: `postgres` is the
+ * backends connected to the bench's database only (the server's and the worker's pools), `redis` the whole server.
+ */
+async function cpuNow(ctx: Context, workerPid: number | null): Promise<CpuSample> {
+  const backends = await ctx.sql<{ pid: number }[]>`
+    select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
   const api = cpuSeconds(ctx.server.pid, ctx.redisPort);
   const own = process.cpuUsage();
   return {
     wall: wallNow(),
     api: api.tree,
     worker: workerPid ? cpuSeconds(workerPid).tree : 0,
-    postgres: api.postgres,
+    postgres: processCpuSeconds(backends.map((b) => b.pid)),
     redis: api.redis,
     sink: cpuSeconds(ctx.sink.pid).tree,
     bench: (own.user + own.system) / 1e6,
@@ -886,7 +884,7 @@ async function measureWorker(ctx: Context, n: number): Promise<WorkerRun> {
       async () => {
         if ((await ctx.actionsQueue.getWaitingCount()) < n) {
           startedAt = wallNow();
-          cpuStart = cpuNow(ctx, worker.pid);
+          cpuStart = await cpuNow(ctx, worker.pid);
           return true;
         }
         return false;
@@ -900,7 +898,7 @@ async function measureWorker(ctx: Context, n: number): Promise<WorkerRun> {
       600_000,
       20,
     );
-    const cpuEnd = cpuNow(ctx, worker.pid);
+    const cpuEnd = await cpuNow(ctx, worker.pid);
     const arrivals = await sink.take();
     const { first, duplicates } = firstArrivals(arrivals);
     const lastAt = Math.max(...arrivals.map((a) => a.at));
@@ -931,11 +929,14 @@ async function measureWorker(ctx: Context, n: number): Promise<WorkerRun> {
   }
 }
 
-async function measureNoop(
-  ctx: Context,
-  n: number,
-  round_: number,
-): Promise<{ jobsPerSecond: number; seconds: number }> {
+interface BaselineRun {
+  perSecond: number;
+  seconds: number;
+  /** CPU per job or POST, µs: the baseline's process, and Redis (no-op) or the sink (POSTs) over its run. */
+  cpuUs: { process: number; other: number };
+}
+
+async function measureNoop(ctx: Context, n: number, round_: number): Promise<BaselineRun> {
   const name = `noop-baseline-${round_}`;
   const queue = new Queue(name, { connection: ctx.redis, prefix: ctx.queuePrefix });
   for (let at = 0; at < n; at += 1000) {
@@ -947,6 +948,7 @@ async function measureNoop(
       })),
     );
   }
+  const redisBefore = cpuSeconds(ctx.sink.pid, ctx.redisPort).redis;
   const result = await runBaseline(
     'noop',
     name,
@@ -954,13 +956,19 @@ async function measureNoop(
     { REDIS_URL: ctx.redisUrl, QUEUE_PREFIX: ctx.queuePrefix },
     ctx.workerLog,
   );
+  const redis = cpuSeconds(ctx.sink.pid, ctx.redisPort).redis - redisBefore;
   await queue.obliterate({ force: true });
   await queue.close();
   if (result.done !== n) throw new Error(`noop baseline: ${result.done} of ${n} jobs completed`);
-  return { jobsPerSecond: Math.round(n / result.seconds), seconds: round(result.seconds, 3) };
+  return {
+    perSecond: Math.round(n / result.seconds),
+    seconds: round(result.seconds, 3),
+    cpuUs: { process: Math.round((result.cpuSeconds * 1e6) / n), other: Math.round((redis * 1e6) / n) },
+  };
 }
 
-async function measurePosts(ctx: Context, n: number): Promise<{ postsPerSecond: number; seconds: number }> {
+async function measurePosts(ctx: Context, n: number): Promise<BaselineRun> {
+  const sinkBefore = cpuSeconds(ctx.sink.pid).tree;
   const result = await runBaseline(
     'post',
     `${ctx.sink.url}/baseline`,
@@ -968,9 +976,14 @@ async function measurePosts(ctx: Context, n: number): Promise<{ postsPerSecond: 
     { WEBHOOK_SECRET: ctx.scene.apps[0]!.webhookSecret },
     ctx.workerLog,
   );
+  const sink = cpuSeconds(ctx.sink.pid).tree - sinkBefore;
   await ctx.sink.take();
   if (result.done !== n) throw new Error(`post baseline: ${result.done} of ${n} answered 2xx`);
-  return { postsPerSecond: Math.round(n / result.seconds), seconds: round(result.seconds, 3) };
+  return {
+    perSecond: Math.round(n / result.seconds),
+    seconds: round(result.seconds, 3),
+    cpuUs: { process: Math.round((result.cpuSeconds * 1e6) / n), other: Math.round((sink * 1e6) / n) },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1099,8 +1112,8 @@ export async function run(args: string[]): Promise<void> {
 
     const runs: {
       worker: WorkerRun | null;
-      noop: { jobsPerSecond: number };
-      posts: { postsPerSecond: number };
+      noop: BaselineRun;
+      posts: BaselineRun;
     }[] = [];
     if (options.only !== 'latency' && options.repeat > 0) {
       for (let r = 0; r < options.repeat; r++) {
@@ -1112,7 +1125,7 @@ export async function run(args: string[]): Promise<void> {
         const posts = await measurePosts(ctx, options.actions);
         console.log(
           `  ${worker ? `worker ${n0(worker.deliveriesPerSecond)} deliveries/s (${worker.seconds} s), ` : ''}` +
-            `no-op ${n0(noop.jobsPerSecond)} jobs/s, signed POSTs ${n0(posts.postsPerSecond)}/s`,
+            `no-op ${n0(noop.perSecond)} jobs/s, signed POSTs ${n0(posts.perSecond)}/s`,
         );
         runs.push({ worker, noop, posts });
       }
@@ -1160,26 +1173,33 @@ export async function run(args: string[]): Promise<void> {
       const wmed = (pick: (w: WorkerRun) => number) => median(workerRuns.map((r) => pick(r.worker)));
       const wsamples = (pick: (w: WorkerRun) => number) =>
         workerRuns.map((r) => n0(pick(r.worker))).join(', ');
-      const ratios = workerRuns.map((r) => r.worker.deliveriesPerSecond / r.noop.jobsPerSecond);
+      const ratios = workerRuns.map((r) => r.worker.deliveriesPerSecond / r.noop.perSecond);
       throughput = {
         deliveriesPerSecond: workerRuns.length > 0 ? wmed((w) => w.deliveriesPerSecond) : null,
-        noopJobsPerSecond: med((r) => r.noop.jobsPerSecond),
-        signedPostsPerSecond: med((r) => r.posts.postsPerSecond),
+        noopJobsPerSecond: med((r) => r.noop.perSecond),
+        signedPostsPerSecond: med((r) => r.posts.perSecond),
         workerOverNoop: workerRuns.length > 0 ? round(median(ratios), 3) : null,
         runs,
       };
       const lines = [
         [
           'BullMQ no-op worker, concurrency 100: jobs/s',
-          n0(med((r) => r.noop.jobsPerSecond)),
-          samples((r) => r.noop.jobsPerSecond),
+          n0(med((r) => r.noop.perSecond)),
+          samples((r) => r.noop.perSecond),
           '8,000–9,800 here',
         ],
         [
           'signed POSTs to the sink, concurrency 100: /s',
-          n0(med((r) => r.posts.postsPerSecond)),
-          samples((r) => r.posts.postsPerSecond),
+          n0(med((r) => r.posts.perSecond)),
+          samples((r) => r.posts.perSecond),
           '12,000–14,500 here',
+        ],
+        [
+          'CPU µs per job: no-op worker + redis; per POST: client + sink',
+          `${med((r) => r.noop.cpuUs.process)} + ${med((r) => r.noop.cpuUs.other)}; ` +
+            `${med((r) => r.posts.cpuUs.process)} + ${med((r) => r.posts.cpuUs.other)}`,
+          '',
+          '',
         ],
       ];
       if (workerRuns.length > 0) {

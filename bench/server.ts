@@ -208,6 +208,19 @@ export function cpuSeconds(
   return { tree, postgres, redis };
 }
 
+/** Linux: CPU seconds (user + system) used so far by these processes (those gone meanwhile count 0). */
+export function processCpuSeconds(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {}
+  }
+  return total;
+}
+
 /** Whether a redis-server's title (`redis-server 127.0.0.1:6379`) names the port. */
 function redisListensOn(pid: number, port: number): boolean {
   try {
