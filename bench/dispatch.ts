@@ -59,7 +59,7 @@ const MIDS_PER_TRIGGER = 10;
 const OTHER_MIDS = 2_000;
 const BASELINE_CONCURRENCY = 100;
 const PRELOAD_BATCH = 500;
-const WORKER_ENV = /^(ACTIONS_|DELIVERY_|DISPATCH_|WEBHOOK_)/;
+const WORKER_ENV = /^(ACTIONS_|DELIVERY_|DISPATCH_|WEBHOOK_|DATABASE_PREPARE_)/;
 
 interface Options {
   duration: number;
@@ -74,11 +74,24 @@ interface Options {
   logLevel: string;
   /** Keep the database afterwards, for a look at what the run left. */
   keep: boolean;
+  /** `--compare=NAME=VALUE,…`: each throughput repeat also runs the worker with these settings, in turn. */
+  compare: Record<string, string> | null;
 }
 
 function parseOptions(args: string[]): Options {
-  const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
-  const known = ['duration', 'rate', 'warm-up', 'actions', 'repeat', 'apps', 'share', 'only', 'log-level'];
+  const value = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const known = [
+    'duration',
+    'rate',
+    'warm-up',
+    'actions',
+    'repeat',
+    'apps',
+    'share',
+    'only',
+    'log-level',
+    'compare',
+  ];
   const unknown = args.filter((a) => a !== '--keep' && !known.some((k) => a.startsWith(`--${k}=`)));
   if (unknown.length > 0) throw new Error(`unknown flag(s): ${unknown.join(' ')}`);
   const only = value('only');
@@ -95,6 +108,7 @@ function parseOptions(args: string[]): Options {
     only: only ?? null,
     logLevel: value('log-level') ?? 'warn',
     keep: args.includes('--keep'),
+    compare: compareOption(value('compare')),
   };
   for (const [name, v] of Object.entries(options)) {
     if (typeof v === 'number' && !(v >= 0 && Number.isFinite(v))) throw new Error(`--${name}: not a number`);
@@ -102,6 +116,21 @@ function parseOptions(args: string[]): Options {
   if (options.apps < 1 || options.share > 1) throw new Error('--apps ≥ 1 and --share ≤ 1');
   return options;
 }
+
+function compareOption(value: string | undefined): Options['compare'] {
+  if (value === undefined) return null;
+  const settings = Object.fromEntries(value.split(',').map((pair) => pair.split('=') as [string, string]));
+  for (const [name, setting] of Object.entries(settings)) {
+    if (!WORKER_ENV.test(name) || setting === undefined)
+      throw new Error(`--compare takes NAME=VALUE pairs of the worker's settings, not ${name}`);
+  }
+  return settings;
+}
+
+const settingsText = (settings: Record<string, string> | null) =>
+  Object.entries(settings ?? {})
+    .map(([name, setting]) => `${name}=${setting}`)
+    .join(',');
 
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers
@@ -861,7 +890,11 @@ async function preload(ctx: Context, n: number): Promise<void> {
   );
 }
 
-async function measureWorker(ctx: Context, n: number): Promise<WorkerRun> {
+async function measureWorker(
+  ctx: Context,
+  n: number,
+  settings: Record<string, string> = {},
+): Promise<WorkerRun> {
   const { sql, sink } = ctx;
   await preload(ctx, n);
   await sink.take();
@@ -871,7 +904,7 @@ async function measureWorker(ctx: Context, n: number): Promise<WorkerRun> {
   const spawnedAt = wallNow();
   const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const worker = startNodeProcess('workers/main.ts', {
-    env: ctx.workerEnv,
+    env: { ...ctx.workerEnv, ...settings },
     logFile: ctx.workerLog,
     nodeArgs,
   });
@@ -1112,6 +1145,8 @@ export async function run(args: string[]): Promise<void> {
 
     const runs: {
       worker: WorkerRun | null;
+      /** With --compare: the worker with those settings, measured in the same repeat. */
+      compared: WorkerRun | null;
       noop: BaselineRun;
       posts: BaselineRun;
     }[] = [];
@@ -1120,14 +1155,24 @@ export async function run(args: string[]): Promise<void> {
         console.log(
           `throughput ${r + 1}/${options.repeat}: ${n0(options.actions)} actions, no-op worker, signed POSTs…`,
         );
-        const worker = options.only === 'baselines' ? null : await measureWorker(ctx, options.actions);
+        let worker: WorkerRun | null = null;
+        let compared: WorkerRun | null = null;
+        if (options.only !== 'baselines') {
+          // In turn, so that neither setting always runs on the emptier database.
+          if (options.compare && r % 2 === 1)
+            compared = await measureWorker(ctx, options.actions, options.compare);
+          worker = await measureWorker(ctx, options.actions);
+          if (options.compare && r % 2 === 0)
+            compared = await measureWorker(ctx, options.actions, options.compare);
+        }
         const noop = await measureNoop(ctx, options.actions, r);
         const posts = await measurePosts(ctx, options.actions);
         console.log(
           `  ${worker ? `worker ${n0(worker.deliveriesPerSecond)} deliveries/s (${worker.seconds} s), ` : ''}` +
+            `${compared ? `with ${settingsText(options.compare)}: ${n0(compared.deliveriesPerSecond)}/s, ` : ''}` +
             `no-op ${n0(noop.perSecond)} jobs/s, signed POSTs ${n0(posts.perSecond)}/s`,
         );
-        runs.push({ worker, noop, posts });
+        runs.push({ worker, compared, noop, posts });
       }
     }
 
@@ -1179,6 +1224,10 @@ export async function run(args: string[]): Promise<void> {
         noopJobsPerSecond: med((r) => r.noop.perSecond),
         signedPostsPerSecond: med((r) => r.posts.perSecond),
         workerOverNoop: workerRuns.length > 0 ? round(median(ratios), 3) : null,
+        compare: options.compare,
+        comparedDeliveriesPerSecond: options.compare
+          ? median(runs.flatMap((r) => (r.compared ? [r.compared.deliveriesPerSecond] : [])))
+          : null,
         runs,
       };
       const lines = [
@@ -1222,6 +1271,38 @@ export async function run(args: string[]): Promise<void> {
             '≥ 40%',
           ],
         );
+        const comparedRuns = runs.flatMap((r) =>
+          r.compared ? [{ compared: r.compared, noop: r.noop, worker: r.worker! }] : [],
+        );
+        if (comparedRuns.length > 0) {
+          const cmed = (pick: (w: WorkerRun) => number) => median(comparedRuns.map((r) => pick(r.compared)));
+          const against = comparedRuns.map(
+            (r) => r.compared.deliveriesPerSecond / r.worker.deliveriesPerSecond,
+          );
+          const label = settingsText(options.compare);
+          lines.splice(
+            2,
+            0,
+            [
+              `worker with ${label}: deliveries/s`,
+              n0(cmed((w) => w.deliveriesPerSecond)),
+              comparedRuns.map((r) => n0(r.compared.deliveriesPerSecond)).join(', '),
+              '',
+            ],
+            [
+              `  ÷ the worker as configured (same repeat)`,
+              `${round(median(against) * 100)}%`,
+              against.map((x) => `${round(x * 100)}%`).join(', '),
+              '',
+            ],
+            [
+              `  CPU µs/delivery: worker, postgres`,
+              `${cmed((w) => w.cpuUsPerDelivery.worker)}, ${cmed((w) => w.cpuUsPerDelivery.postgres)}`,
+              '',
+              '',
+            ],
+          );
+        }
         lines.push(
           [
             'worker from its spawn (start-up included): s',
