@@ -100,6 +100,9 @@ const configSchema = z
     // How often the relay looks for work Redis lost, and how old work must be before it counts as lost.
     DISPATCH_RELAY_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     DISPATCH_RELAY_GRACE_MS: z.coerce.number().int().min(0).default(5000),
+    // A job a dispatch worker took is its own while the worker renews this lock; a dead worker's jobs are taken up
+    // again within about twice this (BullMQ's stalled-job check).
+    DISPATCH_JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     // An authorization that never clears: its pending points and cashback expire this many days after it arrived.
     REWARD_AUTHORIZATION_EXPIRY_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   })
@@ -148,6 +151,7 @@ const configSchema = z
       actionsConcurrency: env.ACTIONS_CONCURRENCY,
       relayIntervalMs: env.DISPATCH_RELAY_INTERVAL_MS,
       relayGraceMs: env.DISPATCH_RELAY_GRACE_MS,
+      jobLockMs: env.DISPATCH_JOB_LOCK_MS,
     },
     ledger: { authorizationExpiryDays: env.REWARD_AUTHORIZATION_EXPIRY_DAYS },
   }));

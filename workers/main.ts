@@ -12,6 +12,8 @@ import { deliveriesProcessor } from './deliveries/processor.ts';
 import { MAINTENANCE_CONCURRENCY, MAINTENANCE_SCHEDULES } from './maintenance/options.ts';
 import { maintenanceProcessor } from './maintenance/processor.ts';
 
+const RESCHEDULE_EVERY_MS = 60_000;
+
 export interface RunningWorkers {
   workers: Worker[];
   close: () => Promise<void>;
@@ -50,21 +52,31 @@ export async function startWorkers(deps: Deps): Promise<RunningWorkers> {
       ),
     );
   }
-  for (const schedule of MAINTENANCE_SCHEDULES) {
-    await deps.queues.maintenance.upsertJobScheduler(
-      schedule.id,
-      { every: schedule.everyMs },
-      { name: schedule.id },
+  const schedule = () =>
+    Promise.all(
+      MAINTENANCE_SCHEDULES.map((s) =>
+        deps.queues.maintenance.upsertJobScheduler(s.id, { every: s.everyMs }, { name: s.id }),
+      ),
     );
-  }
+  await schedule();
+  // Redis keeps nothing on disk: after a restart the schedules are gone until someone puts them back.
+  const reschedule = setInterval(() => {
+    schedule().catch((error: unknown) =>
+      deps.logger.warn(
+        { err: { message: error instanceof Error ? error.message : String(error) } },
+        'schedules not renewed',
+      ),
+    );
+  }, RESCHEDULE_EVERY_MS);
   const relay = startRelay(deps);
   return {
     workers,
     close: async () => {
+      clearInterval(reschedule);
       await relay.stop();
       // close() waits for jobs in progress to finish: that is the drain.
       await Promise.all(workers.map((worker) => worker.close()));
-      deliveries.close();
+      await deliveries.close();
     },
   };
 }

@@ -60,8 +60,14 @@ export async function planGiveBack(
   conn: Conn,
   takeBacks: readonly TakeBack[],
   lateClearings: readonly LateClearing[] = [],
+  cancelled: readonly string[] = [],
 ): Promise<GiveBackPlan | null> {
-  if (takeBacks.length === 0 && lateClearings.length === 0) return null;
+  if (takeBacks.length === 0 && lateClearings.length === 0 && cancelled.length === 0) return null;
+  const cancelledOf =
+    cancelled.length === 0
+      ? []
+      : await conn<{ purchase_id: string }[]>`
+          select distinct purchase_id from actions where id = any(${cancelled as string[]}::text[])`;
   const input = [
     ...takeBacks.map((event) => ({
       auth_id: event.authorizationId,
@@ -75,6 +81,8 @@ export async function planGiveBack(
       processor_id: null,
       original_id: null,
     })),
+    // An action cancelled at dispatch is given back whole, like a firing that never happened.
+    ...cancelledOf.map((row) => ({ auth_id: row.purchase_id, processor_id: null, original_id: null })),
   ];
   const purchases = await conn<PurchaseRow[]>`
     with f as (
@@ -132,7 +140,7 @@ export async function planGiveBack(
   const plan: GiveBackPlan = {
     purchases: new Map(),
     fired,
-    doubled: new Set(doubled.map((row) => row.id)),
+    doubled: new Set([...doubled.map((row) => row.id), ...cancelled]),
     keys: emptyLockKeys(),
   };
   for (const purchase of purchases) {

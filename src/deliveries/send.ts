@@ -58,7 +58,7 @@ function publicOnlyLookup(resolve: typeof dnsLookup): LookupFunction {
   };
 }
 
-const describe = (error: unknown): string => {
+const describeError = (error: unknown): string => {
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && !error.message.includes(code)
@@ -109,7 +109,7 @@ export function createWebhookSender(options: SenderOptions): WebhookSender {
         return finish(`The webhook URL's scheme ${url.protocol} is not http(s).`);
       // Sockets skip `lookup` for an address written in the URL: it is checked here instead.
       const host = url.hostname.replace(/^\[|\]$/g, '');
-      if (lookup && isIP(host) && !isPublicAddress(host)) return finish(describe(notPublic(host, host)));
+      if (lookup && isIP(host) && !isPublicAddress(host)) return finish(describeError(notPublic(host, host)));
 
       const request = (secure ? https : http).request(url, {
         method: 'POST',
@@ -122,7 +122,7 @@ export function createWebhookSender(options: SenderOptions): WebhookSender {
         request.destroy(new Error(error));
         finish(error);
       }, options.timeoutMs);
-      request.on('error', (error) => finish(describe(error)));
+      request.on('error', (error) => finish(describeError(error)));
       request.on('response', (response) => {
         statusCode = response.statusCode ?? null;
         const header = response.headers['retry-after'];
@@ -142,7 +142,7 @@ export function createWebhookSender(options: SenderOptions): WebhookSender {
           }
         });
         response.on('end', () => finish(null));
-        response.on('error', (error) => finish(describe(error)));
+        response.on('error', (error) => finish(describeError(error)));
       });
       request.end(body);
     });

@@ -39,6 +39,10 @@ export async function settle(deps: SettleDeps, job: SettleJobData, now = new Dat
 }
 
 async function lockRewardActions(tx: Tx, job: SettleJobData): Promise<string[]> {
+  // The change row before the actions: ingestion locks them in that order (a link writes the change, then a
+  // take-back locks the actions), so a settle and a refund of one purchase wait for each other, never deadlock.
+  if (job.purchaseId)
+    await tx.execute(sql`select 1 from purchase_changes where purchase_id = ${job.purchaseId} for update`);
   const which = job.purchaseId
     ? sql`purchase_id = ${job.purchaseId}`
     : sql`id in ${sql.join(

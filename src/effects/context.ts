@@ -1,7 +1,7 @@
 // What dispatch knows about one action when it performs it: the action, its purchase, card, app, the user's live
 // grant and the action definition it fired under, read inside the worker's transaction.
 import { and, eq, isNull, sql } from 'drizzle-orm';
-import type { Tx } from '../db/client.ts';
+import type { Executor } from '../db/client.ts';
 import {
   type ActionRow,
   actions,
@@ -78,7 +78,7 @@ interface EventRow extends Record<string, unknown> {
  * committed before (no grant here) or waits until this transaction ends.
  */
 export async function loadActionContext(
-  tx: Tx,
+  tx: Executor,
   actionId: string,
   options: { lock: boolean },
 ): Promise<ActionContext | null> {

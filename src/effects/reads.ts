@@ -1,9 +1,9 @@
 // Reads of the stored effects: a user's own, or an app's own (of one user, for a token on a user's behalf).
-import { and, eq, type SQL } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.ts';
 import type { Page } from '../db/paginate.ts';
 import { pageOfRows } from '../db/rows.ts';
-import { type CouponRow, coupons, type ReceiptRow, receipts } from '../db/schema/index.ts';
+import { type CouponRow, coupons, grants, type ReceiptRow, receipts } from '../db/schema/index.ts';
 import { notFound } from '../errors.ts';
 
 /** Whose effects a read may see: a user's, or an app's (and then, optionally, only those of one user). */
@@ -13,9 +13,14 @@ export type EffectOwner =
 
 type OwnedTable = typeof receipts | typeof coupons;
 
+// An app reads only what belongs to users who grant it now: a revocation stops its reads too.
 function ownedBy(table: OwnedTable, owner: EffectOwner): SQL | undefined {
   return and(
     owner.appId === undefined ? undefined : eq(table.appId, owner.appId),
+    owner.appId === undefined
+      ? undefined
+      : sql`exists (select 1 from ${grants} g where g.user_id = ${table.userId} and g.app_id = ${table.appId}
+          and g.revoked_at is null)`,
     owner.userId === undefined ? undefined : eq(table.userId, owner.userId),
   );
 }

@@ -59,6 +59,24 @@ describe('endpoint slots', () => {
     expect(await redis.zcard(`${prefix}:deliveries:endpoint-slots:app_d`)).toBe(2);
   });
 
+  it("keeps a slot given back for the app's next attempt here for a moment, then gives it back", async () => {
+    const slots = processSlots();
+    const zcard = () => redis.zcard(`${prefix}:deliveries:endpoint-slots:app_f`);
+    const first = (await slots.acquire('app_f', 'h1'))!;
+    slots.release(first);
+    // Reused without asking Redis: the same slot, the same entry.
+    const again = (await slots.acquire('app_f', 'h2'))!;
+    expect(again.member).toBe('h1');
+    expect(await redis.zrange(`${prefix}:deliveries:endpoint-slots:app_f`, '0', '-1')).toEqual(['h1']);
+    slots.release(again);
+    await expect.poll(zcard).toBe(0);
+
+    slots.release((await slots.acquire('app_f', 'h3'))!);
+    expect(await zcard()).toBe(1);
+    await slots.drain();
+    expect(await zcard()).toBe(0);
+  });
+
   it('gives up waiting after a short while when no slot comes back', async () => {
     const slots = processSlots();
     const held = [(await slots.acquire('app_e', 'h1'))!, (await slots.acquire('app_e', 'h2'))!];

@@ -167,6 +167,25 @@ describe('an app', () => {
     expect(coupons.body.data.map((c: { id: string }) => c.id)).not.toContain(other.couponId);
   });
 
+  it('stops reading a user’s receipts and coupons once the user revokes it; the user still reads them', async () => {
+    const carol = await withSession(await ours.cardholder());
+    const bought = await buy(ours, carol);
+    expect(
+      (await platform.request('GET', `/v1/receipts/${bought.receiptId}`, { token: ours.token })).status,
+    ).toBe(200);
+    await ours.revoke(carol.userId);
+    expect(
+      (await platform.request('GET', `/v1/receipts/${bought.receiptId}`, { token: ours.token })).status,
+    ).toBe(404);
+    expect(
+      (await platform.request('GET', `/v1/coupons/${bought.couponId}`, { token: ours.token })).status,
+    ).toBe(404);
+    const list = await platform.request('GET', '/v1/receipts?limit=500', { token: ours.token });
+    expect(list.body.data.map((r: { id: string }) => r.id)).not.toContain(bought.receiptId);
+    const own = await platform.request('GET', `/v1/me/receipts/${bought.receiptId}`, { token: carol.token });
+    expect(own.status).toBe(200);
+  });
+
   it('with a token on a user’s behalf, reads that user’s receipts alone', async () => {
     await buy(ours, alice);
     const user = await signUp(platform, 'carol');

@@ -2,8 +2,8 @@
 // its effect unless it must be cancelled.
 import { eq } from 'drizzle-orm';
 import { actions } from '../../src/db/schema/index.ts';
-import { type ActionContext, cancelReason, loadActionContext } from '../../src/effects/context.ts';
 import type { Notice } from '../../src/dispatch/notice.ts';
+import { type ActionContext, cancelReason, loadActionContext } from '../../src/effects/context.ts';
 import { performEffect } from '../../src/effects/perform.ts';
 import type { TestPlatform } from '../helpers/platform.ts';
 

@@ -9,6 +9,8 @@ export const SLOT_WAIT_MAX_MS = 10_000;
 /** The deliveries worker: many sends at once (each mostly waits on the network), retried per the schedule. */
 export const deliveriesWorkerOptions = (config: Config): Omit<WorkerOptions, 'connection'> => ({
   concurrency: config.deliveries.concurrency,
+  lockDuration: config.dispatch.jobLockMs,
+  stalledInterval: config.dispatch.jobLockMs,
   settings: { backoffStrategy: deliveryBackoff(config.deliveries.retryScheduleMs) },
 });
 

@@ -38,16 +38,17 @@ export function deliveriesProcessor(deps: Deps) {
   });
   // Its own connection, pipelining the slot commands that concurrent jobs send in the same turn of the loop.
   const slotsRedis = createRedis(config.redisUrl, deps.logger, 'queue', { enableAutoPipelining: true });
+  const slots = createEndpointSlots(slotsRedis, {
+    prefix: config.queuePrefix,
+    perEndpoint: config.deliveries.perEndpointConcurrency,
+    leaseMs: endpointSlotLeaseMs(config),
+    logger: deps.logger,
+  });
   const deliverDeps = {
     store: createDeliveryStore(deps.sql),
     logger: deps.logger,
     sender,
-    slots: createEndpointSlots(slotsRedis, {
-      prefix: config.queuePrefix,
-      perEndpoint: config.deliveries.perEndpointConcurrency,
-      leaseMs: endpointSlotLeaseMs(config),
-      logger: deps.logger,
-    }),
+    slots,
     signingKey: signingKeyCache(deps.secretBox),
     retryScheduleMs: config.deliveries.retryScheduleMs,
     disableAfterMs: config.deliveries.disableAfterMs,
@@ -76,8 +77,10 @@ export function deliveriesProcessor(deps: Deps) {
   };
   return {
     process,
-    close: () => {
+    /** After the worker closed (no attempt in flight): gives back kept slots, drops connections. */
+    close: async () => {
       sender.close();
+      await slots.drain();
       slotsRedis.disconnect();
     },
   };

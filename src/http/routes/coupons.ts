@@ -76,7 +76,8 @@ const appTags = ['Apps: receipts and coupons'];
 const appSecurity = [{ appToken: ['coupons'] }];
 const appMiddleware = [requireAppToken, requireScope('coupons')];
 const appDescription =
-  'With the app’s own token, every coupon its triggers issued; with a token on a user’s behalf, that user’s. ' +
+  'With the app’s own token, the coupons its triggers issued to users who grant it now (not those who revoked); ' +
+  'with a token on a user’s behalf, that user’s. ' +
   'The token needs the `coupons` scope.';
 
 couponsRouter.openapi(

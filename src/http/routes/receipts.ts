@@ -150,7 +150,8 @@ const appTags = ['Apps: receipts and coupons'];
 const appSecurity = [{ appToken: ['receipts'] }];
 const appMiddleware = [requireAppToken, requireScope('receipts')];
 const appDescription =
-  'With the app’s own token, every receipt its triggers stored; with a token on a user’s behalf, that user’s. ' +
+  'With the app’s own token, the receipts its triggers stored for users who grant it now (not those who revoked); ' +
+  'with a token on a user’s behalf, that user’s. ' +
   'The token needs the `receipts` scope. The card id is this app’s own id for the card, as in its webhooks.';
 
 receiptsRouter.openapi(
