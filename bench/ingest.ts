@@ -200,7 +200,7 @@ async function seedLargeHistory(databaseUrl: string, processorId: string, total:
   return (performance.now() - started) / 1000;
 }
 
-function eventJson(id: string, pan: string, seq: number, mid: string): string {
+export function eventJson(id: string, pan: string, seq: number, mid: string): string {
   return (
     `{"id":"${id}","type":"authorization","occurred_at":"${new Date().toISOString()}",` +
     `"card":{"pan":"${pan}"},"amount":${100 + (seq % 9000)},"currency":"USD",` +
@@ -255,7 +255,7 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-interface MachineCheck {
+export interface MachineCheck {
   /** A fixed Node workload (hashing and JSON, like a request's), ms. */
   nodeMs: number;
   /** A fixed Postgres query (md5 over 300,000 rows), ms. */
@@ -268,7 +268,7 @@ interface MachineCheck {
  * Times fixed workloads on this machine right now. The cores and disk are shared and their speed drifts by a
  * quarter or more within an hour: these figures, taken with every run, tell a slow machine from a slow build.
  */
-async function machineCheck(sql: postgres.Sql): Promise<MachineCheck> {
+export async function machineCheck(sql: postgres.Sql): Promise<MachineCheck> {
   const started = performance.now();
   const payload = { id: 'check', amount: 1234, merchant: { mid: 'M000001', name: 'CHECK', city: 'Oakland' } };
   for (let i = 0; i < 50_000; i++) {
@@ -732,7 +732,7 @@ export async function run(args: string[]): Promise<void> {
 }
 
 /** Deletes the keys the bench's server left in Redis (its queues' state), so a run leaves nothing behind. */
-async function removeKeys(redisUrl: string, pattern: string): Promise<void> {
+export async function removeKeys(redisUrl: string, pattern: string): Promise<void> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     for await (const keys of redis.scanStream({ match: pattern, count: 500 }) as AsyncIterable<string[]>) {

@@ -1,9 +1,12 @@
 /**
  * `npm run bench -- <scenario> [flags]`: runs a benchmark scenario against the real server.
- * Scenarios: ingest (flags: --large, --duration=<s>, --batch-connections=<n>, --log-level=<level>);
+ * Scenarios: dispatch (flags: --duration=<s>, --rate=<events/s>, --actions=<n>, --repeat=<n>, --apps=<n>,
+ * --only=latency|throughput|baselines), event to webhook through the API and a worker process;
+ * ingest (flags: --large, --duration=<s>, --batch-connections=<n>, --log-level=<level>);
  * rules (flags: --seconds=<s>, --repeat=<n>, --peer-seconds=<s>), the pure rules engine, no server.
  */
 const scenarios: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
+  dispatch: () => import('./dispatch.ts'),
   ingest: () => import('./ingest.ts'),
   rules: () => import('./rules.ts'),
 };

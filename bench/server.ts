@@ -100,8 +100,73 @@ export async function startServer(env: Record<string, string>, logFile: string):
   };
 }
 
-/** Linux: CPU seconds (user + system) used so far by `pid` and its descendants, and by all `postgres` processes. */
-export function cpuSeconds(rootPid: number): { tree: number; postgres: number } {
+export interface RunningProcess {
+  pid: number;
+  /** Resolves once the process has exited; its exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** SIGTERM, then waits for the exit (SIGKILL after `graceMs`). */
+  stop: (graceMs?: number) => Promise<void>;
+}
+
+/**
+ * Starts `node <nodeArgs> --import tsx <script> <args>` (one process: signals and `--cpu-prof` reach it directly),
+ * its output appended to `logFile`, killed when this process exits. `ipc` opens a message channel to it.
+ */
+export function startNodeProcess(
+  script: string,
+  options: {
+    args?: string[];
+    env: Record<string, string>;
+    logFile: string;
+    nodeArgs?: string[];
+    ipc?: boolean;
+  },
+): RunningProcess & { child: ChildProcess } {
+  const log = openSync(options.logFile, 'a');
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...(options.args ?? [])],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...options.env },
+      stdio: options.ipc ? ['ignore', log, log, 'ipc'] : ['ignore', log, log],
+    },
+  );
+  closeSync(log);
+  let done = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      done = true;
+      resolve(code);
+    }),
+  );
+  const killChild = () => {
+    if (!done) child.kill('SIGKILL');
+  };
+  process.once('exit', killChild);
+  return {
+    child,
+    pid: child.pid ?? 0,
+    exited,
+    stop: async (graceMs = 15_000) => {
+      if (done) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+      process.off('exit', killChild);
+    },
+  };
+}
+
+/**
+ * Linux: CPU seconds (user + system) used so far by `pid` and its descendants, by all `postgres` processes, and
+ * by the `redis-server` listening on `redisPort` (tests start others on other ports).
+ */
+export function cpuSeconds(
+  rootPid: number,
+  redisPort = 6379,
+): { tree: number; postgres: number; redis: number } {
   const ticks = 100; // USER_HZ: 100 on every Linux architecture Node runs on
   const procs: { pid: number; ppid: number; comm: string; cpu: number }[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -134,9 +199,33 @@ export function cpuSeconds(rootPid: number): { tree: number; postgres: number } 
   }
   let tree = 0;
   let postgres = 0;
+  let redis = 0;
   for (const p of procs) {
     if (inTree.has(p.pid)) tree += p.cpu;
     if (p.comm === 'postgres') postgres += p.cpu;
+    if (p.comm === 'redis-server' && redisListensOn(p.pid, redisPort)) redis += p.cpu;
   }
-  return { tree, postgres };
+  return { tree, postgres, redis };
+}
+
+/** Linux: CPU seconds (user + system) used so far by these processes (those gone meanwhile count 0). */
+export function processCpuSeconds(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {}
+  }
+  return total;
+}
+
+/** Whether a redis-server's title (`redis-server 127.0.0.1:6379`) names the port. */
+function redisListensOn(pid: number, port: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`:${port}`);
+  } catch {
+    return false;
+  }
 }

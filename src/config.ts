@@ -26,6 +26,10 @@ const configSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
       .default('postgres://127.0.0.1:5432/cardlink'),
+    // Drizzle's statements prepared once per connection (parsed and planned once, one round trip each), as
+    // postgres.js's own tagged templates are. Off: every statement parsed, described and planned on every run.
+    // Measurements: bench/README.md (Dispatch).
+    DATABASE_PREPARE_STATEMENTS: booleanString.default(true),
     REDIS_URL: z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// URL')
@@ -107,6 +111,7 @@ const configSchema = z
     port: env.PORT,
     host: env.HOST,
     databaseUrl: env.DATABASE_URL,
+    databasePrepareStatements: env.DATABASE_PREPARE_STATEMENTS,
     redisUrl: env.REDIS_URL,
     publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
     adminToken: env.ADMIN_TOKEN,

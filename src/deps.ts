@@ -57,7 +57,7 @@ export interface OwnedDeps extends Deps {
 
 export function createDeps(config: Config, options: { logger?: Logger } = {}): OwnedDeps {
   const logger = options.logger ?? createLogger(config.logLevel, undefined, stdoutLogFormat(config.nodeEnv));
-  const database = createDatabase(config.databaseUrl);
+  const database = createDatabase(config.databaseUrl, { prepare: config.databasePrepareStatements });
   const redis = createRedis(config.redisUrl, logger, 'queue');
   const redisProbe = createRedis(config.redisUrl, logger, 'probe');
   const queues = createQueues(redis, config.queuePrefix, logger, {
