@@ -43,13 +43,14 @@ async function lockRewardActions(tx: Tx, job: SettleJobData): Promise<string[]> 
   // take-back locks the actions), so a settle and a refund of one purchase wait for each other, never deadlock.
   if (job.purchaseId)
     await tx.execute(sql`select 1 from purchase_changes where purchase_id = ${job.purchaseId} for update`);
+  const ids = job.actionIds ?? [];
+  if (!job.purchaseId && ids.length === 0) return [];
   const which = job.purchaseId
     ? sql`purchase_id = ${job.purchaseId}`
-    : sql`id in ${sql.join(
-        (job.actionIds ?? []).map((id) => sql`${id}`),
+    : sql`id in (${sql.join(
+        ids.map((id) => sql`${id}`),
         sql`, `,
-      )}`;
-  if (!job.purchaseId && (job.actionIds ?? []).length === 0) return [];
+      )})`;
   const rows = await tx.execute<{ id: string }>(sql`
     select id from actions where ${which} and type in ('points', 'cashback') order by id for update`);
   return rows.map((row) => row.id);

@@ -2,6 +2,7 @@
 // verifies with the Standard Webhooks library and with Svix's.
 import { Webhook as SvixWebhook } from 'svix';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { settle } from '../../src/dispatch/settle.ts';
 import { type RewardsScene, rewardsScene } from '../actions/support.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { authorization, follower } from '../ingest/fixtures.ts';
@@ -99,5 +100,47 @@ describe('dispatch', () => {
     expect(balances.body.data).toEqual([
       expect.objectContaining({ kind: 'cashback', currency: 'USD', pending: 0, available: 200, paid_out: 0 }),
     ]);
+  });
+
+  it('a return period ends by the date: the due reward becomes available and the app is told', async () => {
+    const trigger = await scene.createTrigger({
+      name: 'Cashback after 14 days',
+      match: { mids: ['RETURN1'] },
+      action: { type: 'cashback', percent_bps: 1000, available_after_days: 14 },
+    });
+    const holder = await scene.cardholder();
+    const merchant = { mid: 'RETURN1', name: 'SHOES', mcc: '5661', country: 'US' };
+    const purchase = authorization({ pan: holder.pan, amount: 1_000, merchant });
+    const [result] = await scene.send(purchase);
+    await scene.send(
+      follower('clearing', { pan: holder.pan, original_id: purchase.id, amount: 1_000, merchant }),
+    );
+    const reward = await vi.waitFor(
+      async () => {
+        const [row] = await platform.deps.sql<
+          { action_id: string; state: string; next_check_at: string | null }[]
+        >`
+          select r.action_id, r.state, r.next_check_at from rewards r join actions a on a.id = r.action_id
+          where a.trigger_id = ${trigger.id} and r.cleared_at is not null`;
+        expect(row).toBeDefined();
+        return row!;
+      },
+      { timeout: 15_000 },
+    );
+    expect(reward.state).toBe('pending');
+    expect(reward.next_check_at).not.toBeNull();
+    // What the relay enqueues once next_check_at has passed, run as the worker runs it, a day after that.
+    const later = new Date(Date.parse(reward.next_check_at!) + 24 * 60 * 60 * 1000);
+    const deliveryIds = await settle(platform.deps, { actionIds: [reward.action_id] }, later);
+    expect(deliveryIds).toHaveLength(1);
+    const [after] = await platform.deps.sql<
+      { state: string; available: number; next_check_at: string | null }[]
+    >`
+      select state, available::int, next_check_at from rewards where action_id = ${reward.action_id}`;
+    expect(after).toEqual({ state: 'available', available: 100, next_check_at: null });
+    platform.deps.dispatcher.deliveriesRecorded(deliveryIds);
+    await vi.waitFor(() => expect(arrived('cashback.available', result!.event_id)).toHaveLength(1), {
+      timeout: 15_000,
+    });
   });
 });
