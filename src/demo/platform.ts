@@ -1,7 +1,7 @@
 // The platform the demo talks to: the one `npm start` runs, or, when nothing answers, `npm start`'s own entry
 // started here as a child process (and stopped at the end).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,6 @@ export async function findOrStartPlatform(baseUrl: string, log: (line: string) =
     cwd: ROOT,
     env: { ...process.env, ...(url.port ? { PORT: url.port } : {}) },
     stdio: ['ignore', out, out],
-    detached: true,
   });
   closeSync(out);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -77,12 +76,12 @@ export async function findOrStartPlatform(baseUrl: string, log: (line: string) =
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM'); // drains: requests in flight and jobs in progress finish
       const drained = await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)]);
-      if (!drained && child.pid) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {}
+      if (!drained) {
+        child.kill('SIGKILL');
         await exited;
       }
+      // A clean stop leaves nothing behind; after trouble the log stays for a look.
+      if (drained && child.exitCode === 0) rmSync(logFile, { force: true });
     },
   };
 }

@@ -4,8 +4,9 @@
  * webhook, waits for the last ones, and ends with a summary and the URLs to look at.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { progressBar } from '../cli/progress.ts';
 import type { SimulationSummary } from '../simulator/simulate.ts';
 import { simulate } from '../simulator/simulate.ts';
@@ -38,6 +39,8 @@ export interface DemoOptions {
 }
 
 const RECEIVER = fileURLToPath(new URL('./receiver.ts', import.meta.url));
+/** tsx by its own path: `--import tsx` would be looked up from the working directory, wherever the demo runs. */
+export const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 /** The webhook each action sends first: its latency is the event's. */
 export const FIRST_WEBHOOK_TYPES = new Set([
   'points.pending',
@@ -60,7 +63,7 @@ interface Receiver {
 
 async function startReceiver(print: (line: string) => void, verbose: boolean): Promise<Receiver> {
   const child = fork(RECEIVER, verbose ? [] : ['--quiet-grants'], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', TSX],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const arrivals: Arrival[] = [];
@@ -129,6 +132,15 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const client = new ApiClient(options.baseUrl);
   let platform: Platform | undefined;
   let receiver: Receiver | undefined;
+  // Interrupted (Ctrl-C, a SIGTERM): the processes it started go with it.
+  const interrupted = async () => {
+    bar.done();
+    await receiver?.stop();
+    await platform?.stop();
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     platform = options.startPlatform
       ? await findOrStartPlatform(options.baseUrl, say)
@@ -144,7 +156,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         `with their cards and connected apps (${options.concurrency} at a time)…`,
     );
     const seedStarted = performance.now();
-    const state = new DemoState(options.stateFile, options.baseUrl);
+    const { body: discovery } = await client.call<{ issuer: string }>(
+      'GET',
+      '/.well-known/oauth-authorization-server',
+    );
+    const state = new DemoState(options.stateFile, discovery.issuer);
     const scene = await seedScene({
       client,
       adminToken: options.adminToken,
@@ -239,6 +255,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     process.stdout.write(formatDemoSummary(summary));
     return summary;
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     bar.done();
     await receiver?.stop();
     if (platform?.started) {

@@ -12,12 +12,12 @@ export interface CliRun {
 
 /**
  * Runs `cardlink <args>` (the package's bin, as `npx cardlink` does) in a process of its own with only `env`
- * (plus PATH and HOME) and waits for it to exit. `cwd` defaults to a directory with no `.env.local`, so the
+ * (plus PATH and HOME) and waits for it to exit (SIGTERM after `timeoutMs`, default a minute). `cwd` defaults to a directory with no `.env.local`, so the
  * configuration is exactly `env`.
  */
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; command?: string[] } = {},
+  options: { env?: Record<string, string>; cwd?: string; command?: string[]; timeoutMs?: number } = {},
 ): Promise<CliRun> {
   const [command, ...prefix] = options.command ?? [process.execPath, BIN];
   return new Promise((resolve, reject) => {
@@ -34,7 +34,15 @@ export function runCli(
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
+    // Past its time it is asked to stop (it stops what it started), then killed: nothing outlives the test.
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const ask = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 25_000);
     child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('exit', (code) => {
+      clearTimeout(ask);
+      clearTimeout(kill);
+      resolve({ code, stdout, stderr });
+    });
   });
 }

@@ -1,0 +1,76 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.ts';
+import { usePlatform } from '../helpers/platform.ts';
+import { freePort } from '../helpers/redis-server.ts';
+
+// The workers run in this process: they perform the demo's actions and deliver its webhooks.
+const platform = usePlatform({ workers: true });
+let dir: string;
+let state: string;
+const SIZE = ['--cardholders', '12', '--duration', '4', '--rate', '15', '--concurrency', '4'];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cardlink-demo-test-'));
+  state = join(dir, 'state.json');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const demo = (url: string) =>
+  runCli(['demo', ...SIZE, '--url', url, '--state', state], {
+    env: { ...platform.env, LOG_LEVEL: 'warn' },
+    timeoutMs: 150_000,
+  });
+
+/** The webhook lines the local app printed: verified (✓) action webhooks, by type. */
+const webhookLines = (stdout: string) =>
+  stdout.split('\n').filter((line) => /✓ {2}\S.*(points|cashback|receipt|coupon)\.\w+/.test(line));
+
+describe('npm run demo, small', () => {
+  it('starts the platform when nothing answers, shows verified webhooks and the summary, then stops it', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const run = await demo(url);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain(`nothing answers at ${url}: starting the platform`);
+    expect(webhookLines(run.stdout).length).toBeGreaterThan(0);
+    expect(run.stdout).not.toContain('BAD SIGNATURE');
+    expect(run.stdout).toMatch(/cardlink demo — seed "demo"/);
+    expect(run.stdout).toMatch(/scene +4 apps · 50 merchants · 12 cardholders/);
+    expect(run.stdout).toMatch(
+      /seeded through the API in [\d.]+ s: 1 processors?, 4 apps, 6 triggers, 50 merchants, 12 users/,
+    );
+    expect(run.stdout).toMatch(/events +\d+ sent .*: \d+ accepted · \d+ duplicates? · 0 rejected/);
+    expect(run.stdout).toMatch(/actions +[1-9]\d* fired by the feed; performed: .*\(usage API\)/);
+    expect(run.stdout).toMatch(/deliveries +[1-9]\d* webhooks received and verified \(0 bad signatures/);
+    expect(run.stdout).toMatch(/latency +event sent → first webhook received, ms: p50 [\d.]+ · p90/);
+    expect(run.stdout).toContain(`${url}/account`);
+    expect(run.stdout).toContain('cardholder.0001@demo.example.com with password');
+    expect(run.stdout).toContain(`${url}/admin/queues`);
+    expect(run.stdout).toContain(`${url}/docs`);
+    // What it started, it stopped.
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  }, 180_000);
+
+  it('runs again against a running platform, reusing everything it made', async () => {
+    const url = await platform.listen();
+    const run = await demo(url);
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).not.toContain('starting the platform');
+    expect(run.stdout).toMatch(
+      /seeded through the API in [\d.]+ s: nothing new created; 12 cardholders were there already/,
+    );
+    expect(webhookLines(run.stdout).length).toBeGreaterThan(0);
+    const sql = platform.deps.sql;
+    const [counts] = await sql<
+      { users: number; apps: number; processors: number; merchants: number; triggers: number }[]
+    >`
+      select (select count(*)::int from users) as users, (select count(*)::int from apps) as apps,
+        (select count(*)::int from processors) as processors, (select count(*)::int from merchants) as merchants,
+        (select count(*)::int from triggers) as triggers`;
+    expect(counts).toEqual({ users: 12, apps: 4, processors: 1, merchants: 50, triggers: 6 });
+  }, 180_000);
+});
