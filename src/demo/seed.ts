@@ -229,11 +229,15 @@ async function seedCardholder(
   const { client } = options;
   const credentials = { email: holder.email, password: DEMO_PASSWORD };
   const signup = await client.call('POST', '/v1/users', { body: credentials, expect: [201, 409] });
-  counts[signup.status === 201 ? 'created' : 'existing'].users++;
+  const isNew = signup.status === 201;
+  counts[isNew ? 'created' : 'existing'].users++;
   const session = await client.call<{ token: string }>('POST', '/v1/sessions', { body: credentials });
   const token = session.body.token;
   try {
-    const enrolled = await client.all<{ id: string; bin: string; last4: string }>('/v1/me/cards', { token });
+    // A new account has no cards and no grants yet: only an existing one is asked what it has.
+    const enrolled = isNew
+      ? []
+      : await client.all<{ id: string; bin: string; last4: string }>('/v1/me/cards', { token });
     for (const card of holder.cards) {
       if (enrolled.some((c) => c.bin === card.pan.slice(0, 6) && c.last4 === card.pan.slice(-4))) {
         counts.existing.cards++;
@@ -248,7 +252,7 @@ async function seedCardholder(
       else if (answer.status === 409) counts.existing.cards++;
       else counts.cardsRefused++;
     }
-    const granted = await client.all<{ id: string; app_id: string }>('/v1/me/grants', { token });
+    const granted = isNew ? [] : await client.all<{ id: string; app_id: string }>('/v1/me/grants', { token });
     for (const key of holder.apps) {
       const app = apps.find((a) => a.key === key)!;
       if (granted.some((g) => g.app_id === app.id)) {

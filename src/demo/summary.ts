@@ -1,5 +1,5 @@
 // The demo's closing table: what was seeded and sent, what fired, what the app received and how fast.
-import { table } from '../simulator/report.ts';
+import { count, table } from '../simulator/report.ts';
 import type { SimulationSummary } from '../simulator/simulate.ts';
 import { distribution } from '../simulator/stats.ts';
 import type { Arrival } from './receiver.ts';
@@ -77,11 +77,11 @@ function rewards(summary: DemoSummary) {
   };
   const points = (type: string) =>
     ours.filter((a) => a.event === type).reduce((s, a) => s + (a.points ?? 0), 0);
-  const count = (type: string) => ours.filter((a) => a.event === type).length;
+  const tally = (type: string) => ours.filter((a) => a.event === type).length;
   return {
     cashback: `${cashback('cashback.pending')} issued pending, ${cashback('cashback.available')} made available, ${cashback('cashback.reversed')} reversed`,
     points: `${n(points('points.pending'))} issued pending, ${n(points('points.available'))} made available, ${n(points('points.reversed'))} reversed`,
-    other: `${n(count('coupon.issued'))} coupons issued, ${n(count('receipt.created'))} receipts`,
+    other: `${count(tally('coupon.issued'), 'coupon')} issued, ${count(tally('receipt.created'), 'receipt')}`,
   };
 }
 
@@ -96,8 +96,8 @@ export function formatDemoSummary(summary: DemoSummary): string {
     .map(([type, count]) => `${type} ${n(count)}`)
     .join(' · ');
   const madeNow = Object.entries(created)
-    .filter(([, count]) => count > 0)
-    .map(([what, count]) => `${n(count)} ${what}`)
+    .filter(([, made]) => made > 0)
+    .map(([what, made]) => count(made, what.slice(0, -1)))
     .join(', ');
   const base = summary.baseUrl;
   const lines = [
@@ -118,14 +118,14 @@ export function formatDemoSummary(summary: DemoSummary): string {
         'events',
         `${n(feed.sent.events)} sent (${n(feed.plan.purchases)} purchases; JSON ${n(feed.plan.by_format.json)}, ` +
           `ISO 8583 ${n(feed.plan.by_format.iso8583)}, Stripe ${n(feed.plan.by_format.stripe)}): ` +
-          `${n(feed.answers.accepted)} accepted · ${n(feed.answers.duplicate)} duplicates · ${n(feed.answers.rejected)} rejected` +
+          `${n(feed.answers.accepted)} accepted · ${count(feed.answers.duplicate, 'duplicate')} · ${n(feed.answers.rejected)} rejected` +
           `${feed.answers.failed ? ` · ${n(feed.answers.failed)} failed` : ''}`,
       ],
       [
         '',
-        `${n(feed.plan.by_type.authorization)} authorizations, ${n(feed.plan.by_type.clearing)} clearings ` +
+        `${count(feed.plan.by_type.authorization, 'authorization')}, ${count(feed.plan.by_type.clearing, 'clearing')} ` +
           `(${n(feed.plan.late_clearings)} late, ${n(feed.plan.out_of_order)} before their authorization), ` +
-          `${n(feed.plan.by_type.refund)} refunds, ${n(feed.plan.by_type.reversal)} reversals`,
+          `${count(feed.plan.by_type.refund, 'refund')}, ${count(feed.plan.by_type.reversal, 'reversal')}`,
       ],
       [
         'actions',

@@ -144,19 +144,36 @@ const zonesOf = (merchants: readonly SimulatedMerchant[]) => [...new Set(merchan
 const merchantWeights = (merchants: readonly SimulatedMerchant[], zone: string) =>
   merchants.map((m) => m.popularity * (m.timezone === zone ? 6 : m.country === 'US' ? 1 : 0.15));
 
-/** The habit of card `index` of the world of `seed` (what the plan draws purchases from). */
+/** The zones of a list of merchants and, per zone, how regulars living there pick their favorite. */
+interface World {
+  zones: string[];
+  favoriteWeights: Map<string, number[]>;
+}
+
+function worldOf(merchants: readonly SimulatedMerchant[]): World {
+  const zones = zonesOf(merchants);
+  // Regulars favor the places people go back to most (coffee, groceries): popularity counts twice.
+  const favoriteWeights = new Map(
+    zones.map((zone) => [zone, merchantWeights(merchants, zone).map((w) => w * w)] as const),
+  );
+  return { zones, favoriteWeights };
+}
+
+function habitIn(world: World, seed: string, index: number): CardHabit {
+  const random = Random.for(seed, 'habit', index);
+  const activity = 1 / (0.01 + random.next()) ** 1.4;
+  const home = world.zones[random.int(0, world.zones.length - 1)]!;
+  const favorite = random.weighted(world.favoriteWeights.get(home)!);
+  return { activity, home, favorite };
+}
+
+/** The habit of card `index` of the world of `seed` (what the plan draws its purchases from). */
 export function cardHabit(
   seed: string,
   index: number,
   merchants: readonly SimulatedMerchant[] = MERCHANTS,
 ): CardHabit {
-  const random = Random.for(seed, 'habit', index);
-  const activity = 1 / (0.01 + random.next()) ** 1.4;
-  const zones = zonesOf(merchants);
-  const home = zones[random.int(0, zones.length - 1)]!;
-  // Regulars favor the places people go back to most (coffee, groceries): popularity counts twice.
-  const favorite = random.weighted(merchantWeights(merchants, home).map((w) => w * w));
-  return { activity, home, favorite };
+  return habitIn(worldOf(merchants), seed, index);
 }
 
 interface CardHabits {
@@ -169,9 +186,10 @@ interface CardHabits {
 function cardHabits(seed: string, cards: number, merchants: readonly SimulatedMerchant[]): CardHabits {
   const cumulative = new Float64Array(cards);
   const habits: CardHabit[] = [];
+  const world = worldOf(merchants);
   let total = 0;
   for (let i = 0; i < cards; i++) {
-    const habit = cardHabit(seed, i, merchants);
+    const habit = habitIn(world, seed, i);
     habits.push(habit);
     total += habit.activity;
     cumulative[i] = total;

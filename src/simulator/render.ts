@@ -2,6 +2,7 @@
 // start and run give the same requests (only the signatures, made when each is sent, differ).
 import type { EventType } from '../lib/payments.ts';
 import { type SimulatedCard, simulatedCard } from './cards.ts';
+import { LocalTime } from './clock.ts';
 import type { RenderContext } from './formats/context.ts';
 import { iso8583Body } from './formats/iso8583.ts';
 import { jsonBody } from './formats/json.ts';
@@ -55,6 +56,7 @@ export function renderContext(plan: Plan, options: RenderOptions): RenderContext
   }
   return {
     startMs: options.startMs,
+    localTime: new LocalTime(),
     idPrefix: idPrefixOf(seed, options.run ?? defaultRun(options.startMs)),
     card: (index) => {
       let card = cards.get(index);

@@ -3,6 +3,10 @@ import type { SimulationSummary } from './simulate.ts';
 
 const n = (value: number) => value.toLocaleString('en-US');
 
+/** `1 refund`, `2 refunds` (`plural` when adding an s will not do). */
+export const count = (value: number, singular: string, plural = `${singular}s`) =>
+  `${n(value)} ${value === 1 ? singular : plural}`;
+
 /** Rows of two or more columns, padded to line up. */
 export function table(rows: string[][], indent = '  '): string {
   const widths: number[] = [];
@@ -31,8 +35,8 @@ export function formatSimulationSummary(summary: SimulationSummary): string {
       ['purchases', n(plan.purchases)],
       [
         'events',
-        `${n(plan.events)}: ${n(plan.by_type.authorization)} authorizations, ${n(plan.by_type.clearing)} clearings, ` +
-          `${n(plan.by_type.refund)} refunds, ${n(plan.by_type.reversal)} reversals`,
+        `${n(plan.events)}: ${count(plan.by_type.authorization, 'authorization')}, ${count(plan.by_type.clearing, 'clearing')}, ` +
+          `${count(plan.by_type.refund, 'refund')}, ${count(plan.by_type.reversal, 'reversal')}`,
       ],
       [
         'feeds',
@@ -41,14 +45,14 @@ export function formatSimulationSummary(summary: SimulationSummary): string {
       ],
       [
         'lifecycles',
-        `${n(plan.partial_clearings)} partial clearings, ${n(plan.partial_refunds)} partial refunds, ` +
-          `${n(plan.partial_reversals)} partial reversals, ${n(plan.clearing_only)} clearing-only, ` +
+        `${count(plan.partial_clearings, 'partial clearing')}, ${count(plan.partial_refunds, 'partial refund')}, ` +
+          `${count(plan.partial_reversals, 'partial reversal')}, ${n(plan.clearing_only)} clearing-only, ` +
           `${n(plan.never_cleared)} never cleared`,
       ],
       [
         'disorder',
-        `${n(plan.duplicates)} re-sent, ${n(plan.out_of_order)} authorizations after their clearing, ` +
-          `${n(plan.late_clearings)} late clearings in ${n(plan.batches)} settlement batches`,
+        `${n(plan.duplicates)} re-sent, ${count(plan.out_of_order, 'authorization')} after their clearing, ` +
+          `${n(plan.late_clearings)} late clearings in ${count(plan.batches, 'settlement batch', 'settlement batches')}`,
       ],
       ['plan sha256', summary.digests.plan],
       ['bytes sha256', `${summary.digests.requests} (the same again with --start and --run)`],

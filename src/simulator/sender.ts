@@ -230,14 +230,17 @@ export async function sendRequests(requests: WireRequest[], options: SendOptions
     const sentAt = wallNow();
     progress.sent += request.events.length;
     let answer: Answer | null = null;
+    let lastError = '';
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       result.attempts++;
       try {
         answer = await post(agent, url, request.body, sign(request));
       } catch (error) {
+        // Counted; a problem only if no attempt gets an answer (a kept-alive connection the server just closed
+        // is the usual cause, and the next attempt goes through).
         answer = null;
         result.networkErrors++;
-        problem(`${request.path}: ${error instanceof Error ? error.message : String(error)}`);
+        lastError = error instanceof Error ? error.message : String(error);
       }
       if (!retryable(answer) || attempt === maxAttempts || options.signal?.aborted) break;
       const wait = answer?.retryAfter ? Math.min(5, Number(answer.retryAfter) || 1) * 1000 : 200 * attempt;
@@ -249,7 +252,10 @@ export async function sendRequests(requests: WireRequest[], options: SendOptions
       result.httpErrors[answer.status] = (result.httpErrors[answer.status] ?? 0) + 1;
       problem(`${request.path}: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
     }
-    if (!answer) result.httpErrors['no answer'] = (result.httpErrors['no answer'] ?? 0) + 1;
+    if (!answer) {
+      result.httpErrors['no answer'] = (result.httpErrors['no answer'] ?? 0) + 1;
+      problem(`${request.path}: ${lastError}`);
+    }
     if (request.kind === 'card_token') {
       if (answer && (answer.status === 200 || answer.status === 201)) result.linked++;
       else result.linkFailures++;

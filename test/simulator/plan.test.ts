@@ -5,7 +5,7 @@ import { luhnValid, schemeOf } from '../../src/cards/pan.ts';
 import { statedOffsetMinutes } from '../../src/ingest/local-time.ts';
 import { CardEventInput } from '../../src/ingest/schema.ts';
 import { simulatedCard, simulatedCards } from '../../src/simulator/cards.ts';
-import { offsetMinutes } from '../../src/simulator/clock.ts';
+import { LocalTime } from '../../src/simulator/clock.ts';
 import { MERCHANTS } from '../../src/simulator/merchants.ts';
 import { type Plan, type PlannedEvent, planTraffic } from '../../src/simulator/plan.ts';
 import { renderPlan, type WireRequest } from '../../src/simulator/render.ts';
@@ -193,7 +193,7 @@ describe('wire formats, read by the platform’s own parsers', () => {
       expect(event.amount).toBe(planned.amount);
       const merchant = MERCHANTS[planned.merchant]!;
       expect(statedOffsetMinutes(event.occurred_at) ?? 0).toBe(
-        offsetMinutes(Date.parse(event.occurred_at), merchant.timezone),
+        new LocalTime().offsetMinutes(Date.parse(event.occurred_at), merchant.timezone),
       );
     }
   });

@@ -1,11 +1,14 @@
 // What every wire format needs to turn a planned event into the bytes a processor sends.
 import type { SimulatedCard } from '../cards.ts';
+import type { LocalTime } from '../clock.ts';
 import type { SimulatedMerchant } from '../merchants.ts';
 import type { PlannedEvent } from '../plan.ts';
 
 export interface RenderContext {
   /** The run's start (epoch ms): planned offsets are added to it. */
   startMs: number;
+  /** Local times in the merchants' zones (one per rendering: it remembers what it looked up). */
+  localTime: LocalTime;
   /** Names this run's events (with the seed's tag), so another run's are not duplicates of these. */
   idPrefix: string;
   card: (index: number) => SimulatedCard;

@@ -2,7 +2,6 @@
 // reads them: 0100 authorization requests, 0220 completion advices (DE3 20xxxx: a refund) and 0400 reversals,
 // the last two naming their authorization in DE90; repeats (0101, 0221, 0401) when a message is sent again.
 import type { EntryMode } from '../../lib/payments.ts';
-import { wallTime } from '../clock.ts';
 import type { PlannedEvent } from '../plan.ts';
 import type { RenderContext } from './context.ts';
 
@@ -50,7 +49,7 @@ export function iso8583Message(
   const location = merchant.locations[event.location]!;
   const mtiBase = event.type === 'authorization' ? '010' : event.type === 'reversal' ? '040' : '022';
   const de7 = de7Of(context, event.purchase, event.type);
-  const local = wallTime(
+  const local = context.localTime.wall(
     context.startMs + context.firstSentMs(event.purchase, event.type),
     merchant.timezone,
   );

@@ -1,5 +1,4 @@
 // The contract's own event shape (`POST /v1/events`): one event, or `{"events": [...]}` for a batch.
-import { localTimestamp } from '../clock.ts';
 import type { PlannedEvent } from '../plan.ts';
 import { type RenderContext, TYPE_TAG } from './context.ts';
 
@@ -13,7 +12,7 @@ export function jsonEvent(context: RenderContext, event: PlannedEvent): Record<s
   return {
     id: jsonEventId(context, event.purchase, event.type),
     type: event.type,
-    occurred_at: localTimestamp(context.startMs + event.occurredMs, merchant.timezone),
+    occurred_at: context.localTime.timestamp(context.startMs + event.occurredMs, merchant.timezone),
     card: { pan: context.card(event.card).pan },
     amount: event.amount,
     currency: event.currency,
