@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { SCOPES } from '../grants/scopes.ts';
-import { askApi, printAnswer } from './api.ts';
+import { askApi, printAnswer } from './operator-api.ts';
 import { list, wholeNumber } from './options.ts';
 
 interface CreateAppOptions {

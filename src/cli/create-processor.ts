@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { askApi, printAnswer } from './api.ts';
+import { askApi, printAnswer } from './operator-api.ts';
 
 export function createProcessorCommand(): Command {
   return new Command('create-processor')

@@ -13,7 +13,7 @@ interface DemoCommandOptions {
   url?: string;
   state: string;
   start: boolean;
-  verbose?: boolean;
+  quietGrants?: boolean;
   drainTimeout: number;
 }
 
@@ -37,7 +37,7 @@ export function demoCommand(): Command {
     .option('--url <url>', 'the platform (default: PUBLIC_URL, else http://localhost:$PORT)')
     .option('--state <file>', 'where the demo keeps the secrets it was shown once', '.demo.local.json')
     .option('--no-start', 'fail instead of starting the platform when nothing answers')
-    .option('--verbose', 'print every webhook, also the grant.created ones seeding causes')
+    .option('--quiet-grants', 'tally the grant.created webhooks seeding causes instead of printing each')
     .option(
       '--drain-timeout <seconds>',
       'how long to wait for the last webhooks after the feed',
@@ -60,7 +60,7 @@ export function demoCommand(): Command {
         concurrency: options.concurrency,
         stateFile: resolve(options.state),
         startPlatform: options.start,
-        verbose: options.verbose === true,
+        quietGrants: options.quietGrants === true,
         drainTimeout: options.drainTimeout,
       });
     });

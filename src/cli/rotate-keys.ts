@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { askApi, printAnswer } from './api.ts';
+import { askApi, printAnswer } from './operator-api.ts';
 import { wholeNumber } from './options.ts';
 
 export function rotateKeysCommand(): Command {

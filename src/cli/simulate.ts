@@ -146,7 +146,15 @@ export function simulateCommand(): Command {
           );
         return;
       }
-      const baseUrl = options.url ?? process.env.CARDLINK_URL ?? loadConfig().config.publicUrl;
+      const baseUrl = (options.url ?? process.env.CARDLINK_URL ?? loadConfig().config.publicUrl).replace(
+        /\/+$/,
+        '',
+      );
+      const up = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(5000) }).catch(() => null);
+      if (up?.status !== 200)
+        throw new Error(
+          `nothing answers at ${baseUrl}/healthz: start the platform (npm start) or give --url`,
+        );
       const processor = await processorFor(options, baseUrl);
       const bar = progressBar();
       const controller = new AbortController();

@@ -40,14 +40,21 @@ async function waitReady(baseUrl: string, timeoutMs: number, child?: ChildProces
   throw new Error(`${baseUrl}/readyz did not answer 200 within ${timeoutMs / 1000} s`);
 }
 
-/** Uses the platform at `baseUrl`, or starts `src/main.ts` (what `npm start` runs) when nothing answers there. */
-export async function findOrStartPlatform(baseUrl: string, log: (line: string) => void): Promise<Platform> {
+/**
+ * Uses the platform at `baseUrl`, or (when `start` and the address is this machine's) starts `src/main.ts`,
+ * what `npm start` runs, when nothing answers there.
+ */
+export async function findOrStartPlatform(
+  baseUrl: string,
+  log: (line: string) => void,
+  start = true,
+): Promise<Platform> {
   if (await answers(`${baseUrl}/healthz`, 200)) {
     await waitReady(baseUrl, 30_000);
     return { baseUrl, started: false, stop: async () => {} };
   }
   const url = new URL(baseUrl);
-  if (!LOCAL_HOSTS.has(url.hostname))
+  if (!start || !LOCAL_HOSTS.has(url.hostname))
     throw new Error(`nothing answers at ${baseUrl}/healthz (start the platform there, or give --url)`);
   const logFile = join(tmpdir(), `cardlink-demo-platform-${Date.now()}.log`);
   log(

@@ -50,6 +50,8 @@ interface Delivery {
     code?: string;
     receipt_id?: string;
     scopes?: string[];
+    user_id?: string;
+    cards?: { last4?: string }[];
   };
 }
 
@@ -73,7 +75,10 @@ function describe(appName: string, delivery: Delivery, verified: boolean): strin
   else if (data.amount !== undefined && data.currency) what = money(data.amount, data.currency);
   if (data.code) what = `code ${data.code}`;
   if (data.receipt_id) what = data.receipt_id;
-  if (delivery.type?.startsWith('grant.')) what = (data.scopes ?? []).join(', ');
+  if (delivery.type?.startsWith('grant.')) {
+    const cards = (data.cards ?? []).map((c) => `••${c.last4}`).join(' ');
+    what = `${(data.scopes ?? []).join(', ')} for ${data.user_id ?? '?'}${cards ? ` (cards ${cards})` : ''}`;
+  }
   const purchase =
     event?.amount !== undefined && event.currency
       ? ` on ${money(event.amount, event.currency)} at ${event.merchant?.name ?? '?'}`

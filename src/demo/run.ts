@@ -32,8 +32,8 @@ export interface DemoOptions {
   stateFile: string;
   /** Start the platform when nothing answers (default), or fail. */
   startPlatform: boolean;
-  /** Print every webhook, `grant.created` ones too (by default seeding's are tallied). */
-  verbose: boolean;
+  /** Tally the `grant.created` webhooks seeding causes instead of printing each. */
+  quietGrants: boolean;
   /** How long to wait for the last webhooks after the feed, seconds. */
   drainTimeout: number;
 }
@@ -61,8 +61,8 @@ interface Receiver {
   stop(): Promise<void>;
 }
 
-async function startReceiver(print: (line: string) => void, verbose: boolean): Promise<Receiver> {
-  const child = fork(RECEIVER, verbose ? [] : ['--quiet-grants'], {
+async function startReceiver(print: (line: string) => void, quietGrants: boolean): Promise<Receiver> {
+  const child = fork(RECEIVER, quietGrants ? ['--quiet-grants'] : [], {
     execArgv: ['--import', TSX],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
@@ -142,10 +142,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    platform = options.startPlatform
-      ? await findOrStartPlatform(options.baseUrl, say)
-      : { baseUrl: options.baseUrl, started: false, stop: async () => {} };
-    receiver = await startReceiver(say, options.verbose);
+    platform = await findOrStartPlatform(options.baseUrl, say, options.startPlatform);
+    receiver = await startReceiver(say, options.quietGrants);
     const webhookBase = `http://127.0.0.1:${receiver.port}`;
     say(`the local app listens on ${webhookBase} and verifies every webhook with standardwebhooks`);
 

@@ -136,7 +136,7 @@ export function formatDemoSummary(summary: DemoSummary): string {
       ['', reward.other],
       [
         'deliveries',
-        `${n(new Set(verified.map((a) => a.webhookId)).size)} webhooks received and verified ` +
+        `${n(new Set(verified.map((a) => a.webhookId)).size)} delivered, received and verified by the app ` +
           `(${n(summary.arrivals.length - verified.length)} bad signatures, ` +
           `${n(summary.arrivals.filter((a) => a.repeat).length)} redelivered) · ` +
           `pending ${n(summary.pendingDeliveries)} · failed ${n(summary.failedDeliveries)}`,

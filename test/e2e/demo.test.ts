@@ -45,7 +45,11 @@ describe('npm run demo, small', () => {
     );
     expect(run.stdout).toMatch(/events +\d+ sent .*: \d+ accepted · \d+ duplicates? · 0 rejected/);
     expect(run.stdout).toMatch(/actions +[1-9]\d* fired by the feed; performed: .*\(usage API\)/);
-    expect(run.stdout).toMatch(/deliveries +[1-9]\d* webhooks received and verified \(0 bad signatures/);
+    expect(run.stdout).toMatch(
+      /deliveries +[1-9]\d* delivered, received and verified by the app \(0 bad signatures/,
+    );
+    // Each cardholder connecting an app is announced to it, and the app shows it.
+    expect(run.stdout).toMatch(/✓ {2}\S.*grant\.created/);
     expect(run.stdout).toMatch(/latency +event sent → first webhook received, ms: p50 [\d.]+ · p90/);
     expect(run.stdout).toContain(`${url}/account`);
     expect(run.stdout).toContain('cardholder.0001@demo.example.com with password');
