@@ -28,6 +28,8 @@ export interface PlanOptions {
   formats?: FormatShares;
   /** Merchants to buy from (default: the simulated world's fifty). */
   merchants?: readonly SimulatedMerchant[];
+  /** Other probabilities and delays than LIFECYCLE's (e.g. `{clearing: 0, duplicate: 0}`: authorizations only). */
+  lifecycle?: Partial<Lifecycle>;
 }
 
 export interface PlannedEvent {
@@ -92,13 +94,35 @@ export interface PlanCounts {
 }
 
 export interface Plan {
-  options: Required<Omit<PlanOptions, 'merchants'>> & { merchants: readonly SimulatedMerchant[] };
+  options: Required<Omit<PlanOptions, 'merchants' | 'lifecycle'>> & {
+    merchants: readonly SimulatedMerchant[];
+    lifecycle: Lifecycle;
+  };
   requests: PlannedRequest[];
   counts: PlanCounts;
 }
 
-/** Probabilities of the lifecycle, per purchase unless said otherwise. */
-export const LIFECYCLE = {
+/** Probabilities of the lifecycle, per purchase unless said otherwise; delays in seconds, [min, max]. */
+export interface Lifecycle {
+  clearingOnly: number;
+  reversal: number;
+  partialReversal: number;
+  clearing: number;
+  partialClearing: number;
+  partialClearingEstimated: number;
+  refund: number;
+  partialRefund: number;
+  late: number;
+  outOfOrder: number;
+  duplicate: number;
+  clearingDelay: readonly [number, number];
+  reversalDelay: readonly [number, number];
+  refundDelay: readonly [number, number];
+  duplicateDelay: readonly [number, number];
+}
+
+/** The lifecycle of a plan unless its options say otherwise. */
+export const LIFECYCLE: Lifecycle = {
   clearingOnly: 0.04,
   reversal: 0.05,
   partialReversal: 0.3,
@@ -119,7 +143,7 @@ export const LIFECYCLE = {
   /** Seconds after the clearing. */
   refundDelay: [3, 15],
   duplicateDelay: [0.3, 4],
-} as const;
+};
 
 const SETTLEMENT_BATCH_SIZE = 500;
 const ESTIMATED: ReadonlySet<string> = new Set(['fuel', 'hotel']);
@@ -216,7 +240,7 @@ function amountAt(merchant: SimulatedMerchant, random: Random): number {
   return Math.max(1, Math.round(min + (max - min) * u * u));
 }
 
-interface Lifecycle {
+interface Timeline {
   events: { event: PlannedEvent; atMs: number; late: boolean; outOfOrder: boolean }[];
 }
 
@@ -229,10 +253,11 @@ export function planTraffic(input: PlanOptions): Plan {
     duration: input.duration,
     formats: input.formats ?? DEFAULT_FORMAT_SHARES,
     merchants: input.merchants ?? MERCHANTS,
+    lifecycle: { ...LIFECYCLE, ...input.lifecycle },
   };
   if (!(options.cards >= 1)) throw new Error('cards must be at least 1');
   if (!(options.rate > 0) || !(options.duration > 0)) throw new Error('rate and duration must be positive');
-  const { seed, merchants } = options;
+  const { seed, merchants, lifecycle: life } = options;
   const weightsByZone = new Map(zonesOf(merchants).map((zone) => [zone, merchantWeights(merchants, zone)]));
   const habits = cardHabits(seed, options.cards, merchants);
   const formatOfCard = (card: number) => simulatedCard(seed, card, options.formats).format;
@@ -252,7 +277,7 @@ export function planTraffic(input: PlanOptions): Plan {
       ? habit.favorite
       : random.weighted(weightsByZone.get(habit.home)!);
     const merchant = merchants[merchantIndex]!;
-    const plan = purchasePlan(random, format, merchant);
+    const plan = purchasePlan(life, random, format, merchant);
     const base = {
       purchase: p,
       card,
@@ -292,10 +317,10 @@ export function planTraffic(input: PlanOptions): Plan {
   const scale = Math.min(1, options.duration / 60);
   const seconds = (random: Random, [min, max]: readonly [number, number]) =>
     random.between(min, max) * 1000 * scale;
-  const lifecycles: Lifecycle[] = purchases.map(({ events, plan }, p) => {
+  const lifecycles: Timeline[] = purchases.map(({ events, plan }, p) => {
     const random = Random.for(seed, 'timing', p);
     const t = Math.round((p + random.next()) * spacing);
-    const out: Lifecycle['events'] = [];
+    const out: Timeline['events'] = [];
     // When the clearing happened, and when it was sent (a refund follows both).
     let clearedAt = t;
     let clearingSentAt = t;
@@ -304,16 +329,16 @@ export function planTraffic(input: PlanOptions): Plan {
       let occurred = t;
       let late = false;
       if (event.type === 'clearing' && !event.clearingOnly) {
-        occurred = Math.min(t + seconds(random, LIFECYCLE.clearingDelay), durationMs);
+        occurred = Math.min(t + seconds(random, life.clearingDelay), durationMs);
         late = plan.late || occurred >= durationMs;
         at = late ? durationMs : occurred;
         clearedAt = occurred;
         clearingSentAt = at;
       } else if (event.type === 'reversal') {
-        at = t + seconds(random, LIFECYCLE.reversalDelay);
+        at = t + seconds(random, life.reversalDelay);
         occurred = at;
       } else if (event.type === 'refund') {
-        at = clearedAt + seconds(random, LIFECYCLE.refundDelay);
+        at = clearedAt + seconds(random, life.refundDelay);
         // Past the run, or before its late clearing went out: just after the settlement batch.
         if (at > durationMs || at <= clearingSentAt) at = durationMs + 1000 + random.int(0, 2000);
         occurred = at;
@@ -376,8 +401,8 @@ export function planTraffic(input: PlanOptions): Plan {
         continue;
       }
       make(atMs, format, [event], { late, outOfOrder });
-      if (random.chance(LIFECYCLE.duplicate)) {
-        make(atMs + Math.round(seconds(random, LIFECYCLE.duplicateDelay)), format, [event], {
+      if (random.chance(life.duplicate)) {
+        make(atMs + Math.round(seconds(random, life.duplicateDelay)), format, [event], {
           late,
           duplicate: true,
         });
@@ -429,8 +454,13 @@ interface PurchasePlan {
   outOfOrder: boolean;
 }
 
-function purchasePlan(random: Random, format: WireFormat, merchant: SimulatedMerchant): PurchasePlan {
-  const clearingOnly = format !== 'stripe' && random.chance(LIFECYCLE.clearingOnly);
+function purchasePlan(
+  life: Lifecycle,
+  random: Random,
+  format: WireFormat,
+  merchant: SimulatedMerchant,
+): PurchasePlan {
+  const clearingOnly = format !== 'stripe' && random.chance(life.clearingOnly);
   if (clearingOnly)
     return {
       clearingOnly,
@@ -442,20 +472,17 @@ function purchasePlan(random: Random, format: WireFormat, merchant: SimulatedMer
       outOfOrder: false,
     };
   let reversal: PurchasePlan['reversal'] = null;
-  if (format !== 'stripe' && random.chance(LIFECYCLE.reversal))
-    reversal = random.chance(LIFECYCLE.partialReversal) ? 'partial' : 'full';
-  const clearing = reversal !== 'full' && random.chance(LIFECYCLE.clearing);
+  if (format !== 'stripe' && random.chance(life.reversal))
+    reversal = random.chance(life.partialReversal) ? 'partial' : 'full';
+  const clearing = reversal !== 'full' && random.chance(life.clearing);
   const partialClearing =
     clearing &&
     reversal === null &&
-    random.chance(
-      ESTIMATED.has(merchant.category) ? LIFECYCLE.partialClearingEstimated : LIFECYCLE.partialClearing,
-    );
+    random.chance(ESTIMATED.has(merchant.category) ? life.partialClearingEstimated : life.partialClearing);
   let refund: PurchasePlan['refund'] = null;
-  if (clearing && random.chance(LIFECYCLE.refund))
-    refund = random.chance(LIFECYCLE.partialRefund) ? 'partial' : 'full';
-  const late = clearing && random.chance(LIFECYCLE.late);
-  const outOfOrder = clearing && !late && reversal === null && random.chance(LIFECYCLE.outOfOrder);
+  if (clearing && random.chance(life.refund)) refund = random.chance(life.partialRefund) ? 'partial' : 'full';
+  const late = clearing && random.chance(life.late);
+  const outOfOrder = clearing && !late && reversal === null && random.chance(life.outOfOrder);
   return { clearingOnly, reversal, clearing, partialClearing, refund, late, outOfOrder };
 }
 

@@ -157,6 +157,20 @@ describe('lifecycles', () => {
     }
   });
 
+  it('takes other lifecycle odds when told: authorizations only', () => {
+    const only = planTraffic({
+      ...OPTIONS,
+      lifecycle: { clearing: 0, clearingOnly: 0, reversal: 0, duplicate: 0 },
+    });
+    expect(only.counts.by_type).toEqual({
+      authorization: only.counts.events,
+      clearing: 0,
+      refund: 0,
+      reversal: 0,
+    });
+    expect(only.counts.events).toBe(OPTIONS.rate * OPTIONS.duration);
+  });
+
   it('sends no reversal from a Stripe card, and links each Stripe card once before the clock starts', () => {
     const stripe = plan.requests.filter((r) => r.format === 'stripe');
     expect(stripe.flatMap((r) => r.events).some((e) => e.type === 'reversal')).toBe(false);
