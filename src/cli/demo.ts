@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config.ts';
@@ -49,10 +50,15 @@ export function demoCommand(): Command {
       '\nExamples:\n  npm run demo\n  npm run demo -- --cardholders 20 --duration 5\n  npx cardlink demo --rate 50 --duration 120',
     )
     .action(async (options: DemoCommandOptions) => {
-      const { config } = loadConfig();
+      const { config, envFile } = loadConfig();
+      const fromFile =
+        envFile &&
+        existsSync(envFile) &&
+        readFileSync(envFile, 'utf8').includes(`ADMIN_TOKEN=${config.adminToken}`);
       await runDemo({
         baseUrl: (options.url ?? config.publicUrl).replace(/\/+$/, ''),
         adminToken: config.adminToken,
+        adminTokenSource: fromFile ? `ADMIN_TOKEN in ${envFile}` : 'the ADMIN_TOKEN environment variable',
         cardholders: options.cardholders,
         duration: options.duration,
         rate: options.rate,

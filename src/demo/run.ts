@@ -22,6 +22,8 @@ export interface DemoOptions {
   /** The platform (its PUBLIC_URL, or http://localhost:$PORT). */
   baseUrl: string;
   adminToken: string;
+  /** Where the operator token is, in words, for the summary. */
+  adminTokenSource: string;
   cardholders: number;
   /** Seconds of simulated feed, and its events per second. */
   duration: number;
@@ -248,6 +250,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       pendingDeliveries: pending,
       failedDeliveries: await deliveriesIn(client, scene, 'failed'),
       account: { email: holders[0]!.email, password: DEMO_PASSWORD },
+      adminTokenSource: options.adminTokenSource,
     };
     summary.wallSeconds = (performance.now() - startedAt) / 1000;
     process.stdout.write(formatDemoSummary(summary));

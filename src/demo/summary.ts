@@ -39,6 +39,8 @@ export interface DemoSummary {
   pendingDeliveries: number;
   failedDeliveries: number;
   account: { email: string; password: string };
+  /** Where the operator token is, in words (`ADMIN_TOKEN in /…/.env.local`). */
+  adminTokenSource: string;
 }
 
 /** The actions performed between two readings of the four apps' usage, by type. */
@@ -154,7 +156,7 @@ export function formatDemoSummary(summary: DemoSummary): string {
     table([
       ['account page', `${base}/account`],
       ['', `sign in as ${summary.account.email} with password ${summary.account.password}`],
-      ['queues', `${base}/admin/queues   (any user name; the password is the ADMIN_TOKEN)`],
+      ['queues', `${base}/admin/queues   (any user name; the password is ${summary.adminTokenSource})`],
       ['API reference', `${base}/docs`],
     ]),
   ];

@@ -55,7 +55,7 @@ export function formatSimulationSummary(summary: SimulationSummary): string {
           `${n(plan.late_clearings)} late clearings in ${count(plan.batches, 'settlement batch', 'settlement batches')}`,
       ],
       ['plan sha256', summary.digests.plan],
-      ['bytes sha256', `${summary.digests.requests} (the same again with --start and --run)`],
+      ['bytes sha256', `${summary.digests.requests} (the same again given the same --start)`],
     ]),
     '',
     'Sent and answered:',
