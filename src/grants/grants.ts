@@ -245,8 +245,8 @@ export async function listGrants(db: Executor, userId: string, page: Page) {
   return toPage(rows, page.limit);
 }
 
-/** A user's consent history (every grant, scope change and revocation), newest first. */
-export async function consentHistory(db: Executor, userId: string, page: Page) {
+/** A user's consent history (every grant, scope change and revocation), newest first; of one app if named. */
+export async function consentHistory(db: Executor, userId: string, page: Page, appId?: string) {
   const rows = await db
     .select({ event: consentEvents, appName: apps.name })
     .from(consentEvents)
@@ -254,6 +254,7 @@ export async function consentHistory(db: Executor, userId: string, page: Page) {
     .where(
       and(
         eq(consentEvents.userId, userId),
+        appId === undefined ? undefined : eq(consentEvents.appId, appId),
         page.startingAfter ? lt(consentEvents.id, page.startingAfter) : undefined,
       ),
     )

@@ -232,14 +232,14 @@ describe('the login page', () => {
     async (next) => {
       const user = await signUp(platform);
       const { fields, csrfCookie } = await loginPage(next);
-      expect(fields.next).toBe('/login');
+      expect(fields.next).toBe('/account');
       const body = form({ ...fields, next, email: user.email, password: user.password });
       const res = await platform.request('POST', '/login', {
         raw: body.raw,
         headers: { ...body.headers, cookie: csrfCookie },
       });
       expect(res.status).toBe(303);
-      expect(res.headers.get('location')).toBe('/login');
+      expect(res.headers.get('location')).toBe('/account');
     },
   );
 
@@ -371,6 +371,13 @@ describe('the OpenAPI document', () => {
       '/oauth/introspect',
       '/v1/oauth/keys/rotate',
       '/login',
+      '/signup',
+      '/logout',
+      '/account',
+      '/account/cards',
+      '/account/cards/{id}/remove',
+      '/account/apps/{app_id}',
+      '/account/apps/{app_id}/disconnect',
     ]) {
       expect(paths).toContain(path);
     }
