@@ -6,12 +6,17 @@ import type { AppEnv, SignedIn } from './env.ts';
 
 // What every cardholder page's route shares: its headers, its cookies' flags, its header bar, its form fields.
 
-/** A page is never stored by a cache (it shows a session's data and forms' tokens) nor shown in a frame. */
+/**
+ * A page is never stored by a cache (it shows a session's data and forms' tokens) nor shown in a frame. Its
+ * address never leaves the site as a Referer (the consent page's holds the app's request), but `same-origin`
+ * rather than `no-referrer`: under `no-referrer` browsers send `Origin: null` with the page's own forms, which
+ * the same-origin check must refuse.
+ */
 export function pageHeaders(c: Context<AppEnv>, policy = PAGE_POLICY) {
   c.header('cache-control', 'no-store');
   c.header('x-frame-options', 'DENY');
   c.header('x-content-type-options', 'nosniff');
-  c.header('referrer-policy', 'no-referrer');
+  c.header('referrer-policy', 'same-origin');
   c.header('content-security-policy', policy);
 }
 

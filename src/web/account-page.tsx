@@ -99,7 +99,8 @@ function Cards(props: { cards: CardRow[]; form: AddCardForm }) {
       )}
       <h3 id="add-card">Add a card</h3>
       <Alert message={form.error} />
-      <form method="post" action="/account/cards" aria-labelledby="add-card">
+      {/* The fragment brings the browser back to this form when the page comes back with an error. */}
+      <form method="post" action="/account/cards#add-card" aria-labelledby="add-card">
         <input type="hidden" name="csrf" value={form.csrf} />
         <label for="pan">Card number</label>
         <span class="hint" id="pan-hint">

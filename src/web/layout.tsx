@@ -19,7 +19,6 @@ export function Layout(props: {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
         <title>{`${props.title} · cardlink`}</title>
         <link rel="stylesheet" href={STYLESHEET_PATH} />
       </head>

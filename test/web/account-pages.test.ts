@@ -63,7 +63,7 @@ const myCards = async (user: TestUser) =>
 /** Adds a card through the account page's form; returns the answer. */
 async function addCard(user: TestUser, pan: string, expiry = `08/${NEXT_YEAR}`) {
   const page = await get('/account', user);
-  return post('/account/cards', { ...formOn(page.text, '/account/cards'), pan, expiry }, { user });
+  return post('/account/cards', { ...formOn(page.text, '/account/cards#add-card'), pan, expiry }, { user });
 }
 
 describe('signed out', () => {
@@ -281,8 +281,8 @@ describe('form tokens', () => {
   it('are bound to the session and to what the form does; another site is refused even with one', async () => {
     const user = await signUp(platform, 'csrf');
     const other = await signUp(platform, 'csrf-other');
-    const own = formOn((await get('/account', user)).text, '/account/cards');
-    const others = formOn((await get('/account', other)).text, '/account/cards');
+    const own = formOn((await get('/account', user)).text, '/account/cards#add-card');
+    const others = formOn((await get('/account', other)).text, '/account/cards#add-card');
     const logout = formOn((await get('/account', user)).text, '/logout');
     const fields = { pan: CARDS.amex, expiry: `08/${NEXT_YEAR}` };
 
