@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { STYLESHEET_PATH } from '../../src/web/stylesheet.ts';
 import { type ApiResponse, usePlatform } from '../helpers/platform.ts';
+import { authorization, createTestProcessor, postEvents } from '../ingest/fixtures.ts';
 import {
   CARDS,
   consent,
@@ -274,6 +275,44 @@ describe('adding a card', () => {
     const page = await get(`/account?notice=${encodeURIComponent('<b>You won</b>')}`, user);
     expect(page.status).toBe(200);
     expect(page.text).not.toContain('You won');
+  });
+});
+
+describe('recent activity', () => {
+  it('lists purchases newest first, says why nothing was earned, and pages back to older ones', async () => {
+    const user = await signUp(platform, 'activity');
+    expect((await addCard(user, CARDS.mastercard2)).status).toBe(303);
+    const processor = await createTestProcessor(platform);
+    // 25 purchases of 1.01 … 1.25 EUR, sent in order: the newest is the last.
+    const events = Array.from({ length: 25 }, (_, i) =>
+      authorization({
+        pan: CARDS.mastercard2,
+        amount: 101 + i,
+        currency: 'EUR',
+        id: `activity-${Date.now()}-${i}`,
+      }),
+    );
+    for (const event of events) expect((await postEvents(platform, processor, event)).status).toBe(200);
+
+    const first = await get('/account', user);
+    expect(first.text).toContain('€1.25');
+    expect(first.text).not.toContain('€1.05');
+    expect(first.text).toContain(
+      'Nothing earned: connect an app to earn rewards on purchases like this one.',
+    );
+    expect(first.text).toContain('Mastercard ending 3222');
+    const older = /href="(\/account\?activity_after=evt_[0-9A-Za-z]+)#activity"/.exec(first.text);
+    expect(older).not.toBeNull();
+    const second = await get(older![1]!, user);
+    expect(second.status).toBe(200);
+    expect(second.text).toContain('€1.05');
+    expect(second.text).toContain('€1.01');
+    expect(second.text).not.toContain('€1.06');
+    expect(second.text).not.toContain('Older activity');
+    // A cursor that is not one of my events shows the newest instead of failing.
+    const foreign = await get('/account?activity_after=evt_0000000000000000000000000', user);
+    expect(foreign.status).toBe(200);
+    expect(foreign.text).toContain('€1.25');
   });
 });
 
