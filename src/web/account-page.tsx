@@ -1,7 +1,7 @@
 import type { AppRow, CardRow, CouponRow, GrantRow, ReceiptRow } from '../db/schema/index.ts';
 import type { Balance } from '../ledger/balances.ts';
 import type { ActivityEvent } from '../users/activity.ts';
-import { cardName, formatDate, formatLocalTime, formatMoney, formatPoints } from './format.ts';
+import { cardName, formatDate, formatInstant, formatLocalTime, formatMoney, formatPoints } from './format.ts';
 import { Alert, Layout, type SignedInHeader } from './layout.tsx';
 import { reasonInWords } from './reasons.ts';
 import { eventTypeInWords, firedInWords, scopeInWords } from './words.ts';
@@ -272,7 +272,7 @@ function Rewards(props: {
                 ? ` worth ${formatMoney(coupon.valueAmount, coupon.valueCurrency)}`
                 : ''}
               <span class="muted">
-                {coupon.expiresAt ? ` · valid until ${formatDate(coupon.expiresAt)}` : ''}
+                {coupon.expiresAt ? ` · valid until ${formatInstant(coupon.expiresAt)}` : ''}
                 {props.appNames.has(coupon.appId) ? ` · from ${props.appNames.get(coupon.appId)}` : ''}
               </span>
             </li>

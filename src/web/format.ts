@@ -40,6 +40,9 @@ const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
 /** A day, in UTC: the pages do not know the reader's time zone, and a day is what they show of an instant. */
 export const formatDate = (at: Date) => DATE.format(at);
 
+/** An instant where its day alone could mislead (a coupon's expiry): the day and time, saying it is UTC. */
+export const formatInstant = (at: Date) => `${DATE_TIME.format(at)} UTC`;
+
 /**
  * A wall-clock time where a card was used (`2026-11-23T08:15:02`), shown as it was there: "23 Nov 2026, 08:15".
  * Read as if it were UTC and written in UTC, so no time zone moves it.

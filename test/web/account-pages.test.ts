@@ -240,6 +240,15 @@ describe('adding a card', () => {
     },
   );
 
+  it('a card number typed into the expiry field is not written back either', async () => {
+    const user = await signUp(platform, 'swapped-fields');
+    const res = await addCard(user, '', CARDS.visa);
+    expect(res.status).toBe(422);
+    expect(res.text).toContain('Enter the expiry date as MM/YY');
+    expect(res.text).toMatch(/<input id="expiry" name="expiry" [^>]*value=""/);
+    expect(digitsOf(seen(res))).not.toContain(digitsOf(CARDS.visa));
+  });
+
   it('a card someone else added gets the same answer as a wrong number, and still no number', async () => {
     const owner = await signUp(platform, 'owner');
     expect((await addCard(owner, CARDS.discover)).status).toBe(303);

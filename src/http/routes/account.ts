@@ -45,7 +45,8 @@ const tokenValid = (c: Context<AppEnv>, signedIn: SignedIn, purpose: string, csr
 async function cardholder(c: Context<AppEnv>): Promise<SignedIn | Response> {
   const signedIn = await optionalUser(c);
   if (signedIn) return signedIn;
-  const back = c.req.method === 'GET' ? c.req.path : '/account';
+  const url = new URL(c.req.url);
+  const back = c.req.method === 'GET' ? `${url.pathname}${url.search}` : '/account';
   return c.redirect(`/login?next=${encodeURIComponent(back)}`, c.req.method === 'GET' ? 302 : 303);
 }
 
@@ -197,7 +198,9 @@ accountRouter.post('/account/cards', async (c) => {
   if (!fromOwnOrigin(c)) return refusedForeign(c);
   const deps = c.get('deps');
   const field = await formFields(c);
-  const expiryText = field('expiry', 16) ?? '';
+  const typedExpiry = field('expiry', 64) ?? '';
+  // Echoed only when it looks like an expiry: a card number typed into this field is never written back.
+  const expiryText = /^[0-9 ./-]{0,9}$/.test(typedExpiry) ? typedExpiry : '';
   const again = (form: Partial<AddCardForm>, status: 403 | 409 | 422 | 429) =>
     accountPage(c, signedIn, { addCard: { expiry: expiryText, ...form } }).then((page) =>
       c.html(page, status),
@@ -205,7 +208,7 @@ accountRouter.post('/account/cards', async (c) => {
   if (!tokenValid(c, signedIn, 'add-card', field('csrf'))) return again({ error: EXPIRED_FORM }, 403);
 
   const pan = field('pan', 64)?.trim() ?? '';
-  const expiry = parseExpiry(expiryText);
+  const expiry = parseExpiry(typedExpiry);
   if (!pan || !expiry) {
     return again(
       {
@@ -314,8 +317,8 @@ const appParam = z.object({
 
 /** The user's live grant to an app, with the app; undefined when they do not connect it. */
 async function connectedApp(c: Context<AppEnv>, signedIn: SignedIn, appId: string) {
-  const grants = await listGrants(c.get('deps').db, signedIn.user.id, { limit: GRANTS_SHOWN });
-  return grants.data.find((row) => row.app.id === appId);
+  const grants = await listGrants(c.get('deps').db, signedIn.user.id, { limit: 1 }, appId);
+  return grants.data[0];
 }
 
 async function appPage(c: Context<AppEnv>, signedIn: SignedIn, appId: string, error?: string) {

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { getCookie, setCookie } from 'hono/cookie';
 import { AppError } from '../../errors.ts';
 import { randomToken } from '../../lib/secrets.ts';
 import {
@@ -12,14 +12,14 @@ import {
   type SignedOutForm,
   sessionFormTokenValid,
 } from '../../sessions/csrf.ts';
-import { createSession, endSession, SESSION_COOKIE } from '../../sessions/sessions.ts';
+import { createSession, endSession } from '../../sessions/sessions.ts';
 import { createUser } from '../../users/users.ts';
 import { render } from '../../web/render.tsx';
 import type { AppEnv } from '../env.ts';
 import { foreignFormMessage, fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
-import { setSessionCookie, signIn } from '../sign-in.ts';
+import { clearSessionCookie, setSessionCookie, signIn } from '../sign-in.ts';
 import { Email, Password } from '../user-schema.ts';
 import { formFields, headerFor, pageHeaders, secureCookies } from '../web-page.ts';
 
@@ -37,7 +37,13 @@ export function safeNext(next: string | undefined, publicUrl: string): string {
   try {
     const base = new URL(publicUrl);
     const target = new URL(next, base);
-    if (target.origin !== base.origin) return HOME;
+    // Dot segments normalise away (`/.//evil.example` → `//evil.example`): check the path that comes out.
+    if (
+      target.origin !== base.origin ||
+      target.pathname.startsWith('//') ||
+      target.pathname.startsWith('/\\')
+    )
+      return HOME;
     return `${target.pathname}${target.search}`;
   } catch {
     return HOME;
@@ -62,23 +68,20 @@ const formNonce = (c: Context<AppEnv>, form: SignedOutForm) =>
 /**
  * A signed-out form's token, signed over the nonce of the form's cookie. A cookie the server did not issue
  * (planted, or from before the key changed) is replaced by a fresh one, so the server never signs a nonce
- * somebody else chose.
+ * somebody else chose. The cookie is set again on every render, so it lives as long as the token just shown.
  */
 function formCsrf(c: Context<AppEnv>, form: SignedOutForm): string {
   const { secretsKey } = c.get('deps').config;
-  let nonce = formNonce(c, form);
-  if (!nonce) {
-    nonce = randomToken('', 24);
-    setCookie(c, NONCE_COOKIES[form], nonceCookie(secretsKey, form, nonce), {
-      httpOnly: true,
-      sameSite: 'Lax',
-      secure: secureCookies(c),
-      // `__Host-` requires Path=/; on http it stays on the form's own path.
-      path: secureCookies(c) ? '/' : `/${form}`,
-      maxAge: FORM_TTL_SECONDS,
-      prefix: cookiePrefix(c),
-    });
-  }
+  const nonce = formNonce(c, form) ?? randomToken('', 24);
+  setCookie(c, NONCE_COOKIES[form], nonceCookie(secretsKey, form, nonce), {
+    httpOnly: true,
+    sameSite: 'Lax',
+    secure: secureCookies(c),
+    // `__Host-` requires Path=/; on http it stays on the form's own path.
+    path: secureCookies(c) ? '/' : `/${form}`,
+    maxAge: FORM_TTL_SECONDS,
+    prefix: cookiePrefix(c),
+  });
   return nonceFormToken(secretsKey, form, nonce);
 }
 
@@ -171,7 +174,7 @@ webRouter.post('/login', async (c) => {
   }
   try {
     const { token } = await signIn(c, deps, { email, password });
-    setSessionCookie(c, token);
+    await setSessionCookie(c, token);
     return c.redirect(next, 303);
   } catch (error) {
     if (error instanceof AppError && (error.code === 'unauthorized' || error.code === 'rate_limited')) {
@@ -243,7 +246,7 @@ webRouter.post('/signup', async (c) => {
   }
   const field = await formFields(c);
   const next = safeNext(field('next'), deps.config.publicUrl);
-  const email = field('email', 254)?.trim() ?? '';
+  const email = field('email', 1024)?.trim() ?? '';
   const password = field('password') ?? '';
   if (!formCsrfValid(c, 'signup', field('csrf'))) {
     return c.html(
@@ -279,7 +282,7 @@ webRouter.post('/signup', async (c) => {
   try {
     const user = await createUser(deps.db, { email, password });
     const session = await createSession(deps.db, user.id);
-    setSessionCookie(c, session.token);
+    await setSessionCookie(c, session.token);
     return c.redirect(next, 303);
   } catch (error) {
     if (error instanceof AppError && error.code === 'conflict') {
@@ -349,6 +352,6 @@ webRouter.post('/logout', async (c) => {
     );
   }
   await endSession(deps.db, signedIn.sessionToken);
-  deleteCookie(c, SESSION_COOKIE, { path: '/', secure: secureCookies(c) });
+  clearSessionCookie(c);
   return c.redirect('/login?notice=signed_out', 303);
 });
