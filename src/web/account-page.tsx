@@ -1,10 +1,17 @@
-import type { AppRow, CardRow, CouponRow, GrantRow, ReceiptRow } from '../db/schema/index.ts';
+import type {
+  AppRow,
+  CardRow,
+  ConsentEventRow,
+  CouponRow,
+  GrantRow,
+  ReceiptRow,
+} from '../db/schema/index.ts';
 import type { Balance } from '../ledger/balances.ts';
 import type { ActivityEvent } from '../users/activity.ts';
 import { cardName, formatDate, formatInstant, formatLocalTime, formatMoney, formatPoints } from './format.ts';
 import { Alert, Layout, type SignedInHeader } from './layout.tsx';
 import { reasonInWords } from './reasons.ts';
-import { eventTypeInWords, firedInWords, scopeInWords } from './words.ts';
+import { consentInWords, eventTypeInWords, firedInWords, scopeInWords } from './words.ts';
 
 /** The add-card form as shown: never with the card number, even after an error. */
 export interface AddCardForm {
@@ -20,6 +27,8 @@ export interface AccountView {
   cards: CardRow[];
   addCard: AddCardForm;
   apps: { grant: GrantRow; app: AppRow }[];
+  /** The latest consent decisions across apps, those disconnected included. */
+  consents: { event: ConsentEventRow; appName: string }[];
   balances: Balance[];
   receipts: ReceiptRow[];
   coupons: CouponRow[];
@@ -30,6 +39,7 @@ export interface AccountView {
 
 export function AccountPage(props: AccountView) {
   const appNames = new Map<string, string>([
+    ...props.consents.map(({ event, appName }) => [event.appId, appName] as const),
     ...props.apps.map(({ app }) => [app.id, app.name] as const),
     ...props.balances.map((b) => [b.appId, b.appName] as const),
     ...props.activity.flatMap((e) => e.fired.map((f) => [f.app.id, f.app.name] as const)),
@@ -56,7 +66,7 @@ export function AccountPage(props: AccountView) {
         </ul>
       </nav>
       <Cards cards={props.cards} form={props.addCard} />
-      <Apps apps={props.apps} />
+      <Apps apps={props.apps} consents={props.consents} />
       <Rewards
         balances={props.balances}
         receipts={props.receipts}
@@ -154,7 +164,7 @@ function Cards(props: { cards: CardRow[]; form: AddCardForm }) {
   );
 }
 
-function Apps(props: { apps: { grant: GrantRow; app: AppRow }[] }) {
+function Apps(props: Pick<AccountView, 'apps' | 'consents'>) {
   return (
     <section aria-labelledby="apps">
       <h2 id="apps">Connected apps</h2>
@@ -185,6 +195,19 @@ function Apps(props: { apps: { grant: GrantRow; app: AppRow }[] }) {
           ))}
         </ul>
       )}
+      {props.consents.length > 0 ? (
+        <>
+          <h3 id="consents">What you allowed and when</h3>
+          <ol class="plain" aria-labelledby="consents">
+            {props.consents.map(({ event, appName }) => (
+              <li>
+                <time datetime={event.createdAt.toISOString()}>{formatDate(event.createdAt)}</time>, {appName}
+                : {consentInWords(event)}
+              </li>
+            ))}
+          </ol>
+        </>
+      ) : null}
     </section>
   );
 }

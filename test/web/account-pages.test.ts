@@ -427,6 +427,11 @@ describe('disconnecting an app', () => {
 
     expect((await get(`/account/apps/${app.id}`, user)).status).toBe(404);
     expect((await post(`/account/apps/${app.id}/disconnect`, token, { user })).status).toBe(404);
+    // The history stays on the account page after the app is gone from it.
+    const after = await get('/account', user);
+    expect(after.text).toContain('No app is connected yet');
+    expect(after.text).toMatch(/Latte Loyalty:\s*Disconnected on your account page/);
+    expect(after.text).toMatch(/Latte Loyalty:\s*Connected on the consent page/);
   });
 });
 

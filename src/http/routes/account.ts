@@ -32,6 +32,7 @@ const ACTIVITY_PAGE = 20;
 /** Enough for every app a person connects; the page lists them all. */
 const GRANTS_SHOWN = 500;
 const HISTORY_SHOWN = 100;
+const RECENT_CONSENTS = 10;
 
 const EXPIRED_FORM = 'The form expired; please try again.';
 
@@ -75,9 +76,10 @@ async function accountPage(
   const deps = c.get('deps');
   const userId = signedIn.user.id;
   const activityPage = { limit: ACTIVITY_PAGE, startingAfter: options.activityAfter };
-  const [cards, grants, balances, receipts, coupons, activity] = await Promise.all([
+  const [cards, grants, consents, balances, receipts, coupons, activity] = await Promise.all([
     liveCardsOf(deps.db, userId),
     listGrants(deps.db, userId, { limit: GRANTS_SHOWN }),
+    consentHistory(deps.db, userId, { limit: RECENT_CONSENTS }),
     userBalances(deps.db, userId),
     listReceipts(deps.db, { userId }, { limit: RECENT_RECEIPTS }),
     listCoupons(deps.db, { userId }, { limit: RECENT_COUPONS }),
@@ -95,6 +97,7 @@ async function accountPage(
     cards,
     addCard: { csrf: token(c, signedIn, 'add-card'), ...options.addCard },
     apps: grants.data,
+    consents: consents.data,
     balances,
     receipts: receipts.data,
     coupons: coupons.data,
