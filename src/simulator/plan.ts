@@ -124,29 +124,62 @@ export const LIFECYCLE = {
 const SETTLEMENT_BATCH_SIZE = 500;
 const ESTIMATED: ReadonlySet<string> = new Set(['fuel', 'hotel']);
 
-interface CardHabit {
-  /** Cumulative activity weights (binary-searched per purchase). */
+/** How a card is used: how often, where its holder lives, and the merchant they keep going back to. */
+export interface CardHabit {
+  /** Relative to other cards: heavy-tailed, so a few regulars buy far more often than most. */
+  activity: number;
+  /** The time zone of home: most purchases are near it. */
+  home: string;
+  /** Index into the merchants: a regular's coffee shop or grocer. */
+  favorite: number;
+}
+
+/** Of a card's purchases, how many are at its favorite merchant. */
+const AT_FAVORITE = 0.4;
+
+/** The time zones the merchants are in (where cardholders live). */
+const zonesOf = (merchants: readonly SimulatedMerchant[]) => [...new Set(merchants.map((m) => m.timezone))];
+
+/** How often cardholders living in `zone` buy at each merchant: near home, a little across the US, seldom abroad. */
+const merchantWeights = (merchants: readonly SimulatedMerchant[], zone: string) =>
+  merchants.map((m) => m.popularity * (m.timezone === zone ? 6 : m.country === 'US' ? 1 : 0.15));
+
+/** The habit of card `index` of the world of `seed` (what the plan draws purchases from). */
+export function cardHabit(
+  seed: string,
+  index: number,
+  merchants: readonly SimulatedMerchant[] = MERCHANTS,
+): CardHabit {
+  const random = Random.for(seed, 'habit', index);
+  const activity = 1 / (0.01 + random.next()) ** 1.4;
+  const zones = zonesOf(merchants);
+  const home = zones[random.int(0, zones.length - 1)]!;
+  // Regulars favor the places people go back to most (coffee, groceries): popularity counts twice.
+  const favorite = random.weighted(merchantWeights(merchants, home).map((w) => w * w));
+  return { activity, home, favorite };
+}
+
+interface CardHabits {
+  /** Cumulative activity (binary-searched per purchase). */
   cumulative: Float64Array;
   total: number;
-  home: Int32Array;
+  habits: CardHabit[];
 }
 
-// Heavy-tailed activity: a few regulars buy far more often than most (so stamp cards fill up), and most buy
-// near home (one of the time zones the merchants are in).
-function cardHabits(seed: string, cards: number, zones: string[]): CardHabit {
+function cardHabits(seed: string, cards: number, merchants: readonly SimulatedMerchant[]): CardHabits {
   const cumulative = new Float64Array(cards);
-  const home = new Int32Array(cards);
+  const habits: CardHabit[] = [];
   let total = 0;
   for (let i = 0; i < cards; i++) {
-    const random = Random.for(seed, 'habit', i);
-    total += 1 / (0.03 + random.next()) ** 1.1;
+    const habit = cardHabit(seed, i, merchants);
+    habits.push(habit);
+    total += habit.activity;
     cumulative[i] = total;
-    home[i] = random.int(0, zones.length - 1);
   }
-  return { cumulative, total, home };
+  return { cumulative, total, habits };
 }
 
-function pickCard(habits: CardHabit, random: Random): number {
+function pickCard(habits: CardHabits, random: Random): number {
   const target = random.next() * habits.total;
   let lo = 0;
   let hi = habits.cumulative.length - 1;
@@ -182,8 +215,8 @@ export function planTraffic(input: PlanOptions): Plan {
   if (!(options.cards >= 1)) throw new Error('cards must be at least 1');
   if (!(options.rate > 0) || !(options.duration > 0)) throw new Error('rate and duration must be positive');
   const { seed, merchants } = options;
-  const zones = [...new Set(merchants.map((m) => m.timezone))];
-  const habits = cardHabits(seed, options.cards, zones);
+  const weightsByZone = new Map(zonesOf(merchants).map((zone) => [zone, merchantWeights(merchants, zone)]));
+  const habits = cardHabits(seed, options.cards, merchants);
   const formatOfCard = (card: number) => simulatedCard(seed, card, options.formats).format;
   const budget = Math.max(1, Math.round(options.rate * options.duration));
 
@@ -196,11 +229,10 @@ export function planTraffic(input: PlanOptions): Plan {
     const random = Random.for(seed, 'purchase', p);
     const card = pickCard(habits, random);
     const format = formatOfCard(card);
-    const homeZone = zones[habits.home[card]!];
-    const weights = merchants.map(
-      (m) => m.popularity * (m.timezone === homeZone ? 6 : m.country === 'US' ? 1 : 0.15),
-    );
-    const merchantIndex = random.weighted(weights);
+    const habit = habits.habits[card]!;
+    const merchantIndex = random.chance(AT_FAVORITE)
+      ? habit.favorite
+      : random.weighted(weightsByZone.get(habit.home)!);
     const merchant = merchants[merchantIndex]!;
     const plan = purchasePlan(random, format, merchant);
     const base = {
