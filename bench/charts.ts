@@ -43,6 +43,8 @@ const HEIGHT = 460;
 const PLOT = { left: 90, right: WIDTH - 30, top: 96, bottom: HEIGHT - 80 };
 const COLORS = ['#1f6fb4', '#c9302c', '#2e8b57', '#7b4fa0'];
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
+/** A white outline under a label, so that lines crossing it do not blur it. */
+const HALO = 'stroke="#ffffff" stroke-width="3" paint-order="stroke"';
 /** A fifth of a decade each side of the line chart's points. */
 const X_MARGIN = 10 ** 0.2;
 
@@ -188,7 +190,7 @@ export function lineChartSvg(chart: LineChart): string {
           PLOT.left + 6,
           levelY + 15,
           `${s.level.label}: ${formatNumber(s.level.y)}`,
-          `font-size="11" fill="${color}"`,
+          `font-size="11" fill="${color}" ${HALO}`,
         ),
       );
     }
@@ -200,7 +202,12 @@ export function lineChartSvg(chart: LineChart): string {
     for (const p of sorted) {
       body.push(
         `<circle cx="${px(x(p.x))}" cy="${px(y(p.y))}" r="4" fill="${color}"/>`,
-        text(x(p.x), y(p.y) - 9, formatNumber(p.y), `text-anchor="middle" font-size="11" fill="${color}"`),
+        text(
+          x(p.x),
+          y(p.y) - 9,
+          formatNumber(p.y),
+          `text-anchor="middle" font-size="11" fill="${color}" ${HALO}`,
+        ),
       );
     }
   });
@@ -264,7 +271,7 @@ export function histogramSvg(chart: Histogram): string {
         at > PLOT.right - 90 ? at - 4 : at + 4,
         PLOT.top + 14 + i * 16,
         `p${p} ${formatNumber(value)} ${chart.unit}`,
-        `${at > PLOT.right - 90 ? 'text-anchor="end" ' : ''}font-size="12" fill="${COLORS[1]}"`,
+        `${at > PLOT.right - 90 ? 'text-anchor="end" ' : ''}font-size="12" fill="${COLORS[1]}" ${HALO}`,
       ),
     );
   });

@@ -45,7 +45,7 @@ const scenarios: Record<string, () => Promise<{ run: (args: string[]) => Promise
 const SHORT: Record<string, string[]> = {
   ingest: ['--duration=5', '--repeat=1', '--warm-up=3', '--sweep=1000,10000'],
   rules: ['--seconds=0.3', '--repeat=3', '--peer-seconds=0.5'],
-  dispatch: ['--only=throughput', '--repeat=1', '--actions=2000'],
+  dispatch: ['--only=throughput', '--repeat=1', '--actions=1000'],
   e2e: ['--rate=100', '--duration=20', '--warm-up=5'],
 };
 /** With --full, each scenario's own defaults, and what the report needs. */
