@@ -20,19 +20,18 @@
  *      draining as many jobs, and as many signed POSTs to the sink at concurrency 100.
  * The worker's tunables pass through from this environment (ACTIONS_*, DELIVERY_*, DISPATCH_*, WEBHOOK_*).
  * `BENCH_WORKER_NODE_ARGS` (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the worker's node, as
- * `BENCH_SERVER_NODE_ARGS` to the API's. Prints tables and writes bench/results/dispatch-<time>.json.
- * Targets are reported, never asserted.
+ * `BENCH_SERVER_NODE_ARGS` to the API's. Prints tables; `npm run bench` writes the results. The set-up and the
+ * latency run are shared with the end-to-end flow (bench/e2e.ts). Targets are reported, never asserted.
  */
-import { execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { CardKeys } from '../src/cards/card-keys.ts';
+import { schemeOf } from '../src/cards/pan.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { cards, grants, users } from '../src/db/schema/index.ts';
 import { nextGrantChangeSeq } from '../src/grants/changes.ts';
@@ -41,9 +40,11 @@ import { newId } from '../src/lib/ids.ts';
 import type { BaselineResult } from './dispatch-baseline.ts';
 import type { Arrival, SinkMessage, SinkRequest } from './dispatch-sink.ts';
 import { benchPan, eventJson, type MachineCheck, machineCheck, removeKeys } from './ingest.ts';
+import type { ScenarioResult, SummaryRow } from './report.ts';
 import {
   cpuSeconds,
   dropDatabase,
+  gitCommit,
   processCpuSeconds,
   type RunningProcess,
   type RunningServer,
@@ -51,8 +52,6 @@ import {
   startServer,
 } from './server.ts';
 
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CARDHOLDERS = 1_000;
 const MIDS_PER_TRIGGER = 10;
 /** MIDs no trigger names, for the purchases that match nothing. */
@@ -150,7 +149,7 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-interface Distribution {
+export interface Distribution {
   count: number;
   p50: number;
   p90: number;
@@ -185,7 +184,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 // ---------------------------------------------------------------------------------------------------------------
 // The sink and the child processes
 
-interface Sink {
+export interface Sink {
   url: string;
   pid: number;
   count(): Promise<{ received: number; distinct: number }>;
@@ -232,7 +231,7 @@ async function startSink(logFile: string): Promise<Sink> {
  * Starts `workers/main.ts` and waits until its actions worker is connected (BullMQ names its Redis connections,
  * so the queue can count its workers): the log says nothing at the bench's default level.
  */
-async function startWorker(ctx: Context): Promise<RunningProcess> {
+export async function startWorker(ctx: Context): Promise<RunningProcess> {
   const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const worker = startNodeProcess('workers/main.ts', {
     env: ctx.workerEnv,
@@ -303,17 +302,33 @@ async function runBaseline(
 // ---------------------------------------------------------------------------------------------------------------
 // The scene: a processor, apps on the sink, triggers, cardholders
 
-interface BenchApp {
+export interface BenchApp {
   id: string;
   webhookSecret: string;
-  cashbackMids: string[];
-  webhookMids: string[];
 }
 
-interface Scene {
-  processor: { id: string; apiKey: string; signingSecret: string };
+export interface Scene {
+  processor: { id: string; apiKey: string; signingSecret: string; stripeEndpointSecret?: string };
   apps: BenchApp[];
   pans: string[];
+}
+
+/** A trigger as `POST /v1/triggers` takes it. */
+export interface TriggerBody {
+  name: string;
+  match: Record<string, unknown>;
+  action: Record<string, unknown>;
+}
+
+/** What a flow bench sets up: the cards enrolled (each its own cardholder, granting every app) and the triggers. */
+export interface SceneSpec {
+  pans: string[];
+  /** The triggers of app `app` (0-based). */
+  triggersOf(app: number): TriggerBody[];
+  /** Give the processor a Stripe endpoint secret (for Stripe Issuing traffic). */
+  stripe: boolean;
+  /** What the results say of it. */
+  description: Record<string, unknown>;
 }
 
 const appMid = (kind: 'C' | 'W', app: number, k: number) =>
@@ -325,9 +340,27 @@ function midOf(scene: Scene, n: number, share: number): string {
   const h = Math.imul(n ^ (n >>> 13), 0x5bd1e995) >>> 0;
   const roll = (h % 10_000) / 10_000;
   if (roll >= share) return otherMid((h >>> 7) % OTHER_MIDS);
-  const app = scene.apps[(h >>> 14) % scene.apps.length]!;
-  const mids = roll < share / 2 ? app.cashbackMids : app.webhookMids;
-  return mids[(h >>> 4) % mids.length]!;
+  const app = (h >>> 14) % scene.apps.length;
+  return appMid(roll < share / 2 ? 'C' : 'W', app, (h >>> 4) % MIDS_PER_TRIGGER);
+}
+
+/** Dispatch's scene: each app a cashback trigger (5%) and a webhook trigger on MIDs of its own. */
+export function dispatchScene(apps: number): SceneSpec {
+  const mids = (kind: 'C' | 'W', a: number) =>
+    Array.from({ length: MIDS_PER_TRIGGER }, (_, k) => appMid(kind, a, k));
+  return {
+    pans: Array.from({ length: CARDHOLDERS }, (_, i) => benchPan(i)),
+    triggersOf: (a) => [
+      { name: '5% back', match: { mids: mids('C', a) }, action: { type: 'cashback', percent_bps: 500 } },
+      { name: 'Tell me', match: { mids: mids('W', a) }, action: { type: 'webhook' } },
+    ],
+    stripe: false,
+    description: {
+      apps,
+      triggers_per_app: 'a cashback (5%) and a webhook trigger, 10 MIDs each; app fee 1 cent + 50 bps',
+      cardholders: CARDHOLDERS,
+    },
+  };
 }
 
 async function api(
@@ -359,13 +392,23 @@ async function buildScene(
   databaseUrl: string,
   secrets: { ADMIN_TOKEN: string; CARD_FINGERPRINT_KEY: string },
   appCount: number,
+  spec: SceneSpec,
 ): Promise<Scene> {
   const admin = secrets.ADMIN_TOKEN;
+  const stripeEndpointSecret = spec.stripe ? `whsec_${randomBytes(24).toString('hex')}` : undefined;
   const created = await api(serverUrl, 'POST', '/v1/processors', {
     token: admin,
-    body: { name: 'Bench processor' },
+    body: {
+      name: 'Bench processor',
+      ...(stripeEndpointSecret ? { stripe_endpoint_secret: stripeEndpointSecret } : {}),
+    },
   });
-  const processor = { id: created.id, apiKey: created.api_key, signingSecret: created.signing_secret };
+  const processor = {
+    id: created.id,
+    apiKey: created.api_key,
+    signingSecret: created.signing_secret,
+    ...(stripeEndpointSecret ? { stripeEndpointSecret } : {}),
+  };
   const apps: BenchApp[] = [];
   for (let a = 0; a < appCount; a++) {
     const app = await api(serverUrl, 'POST', '/v1/apps', {
@@ -383,26 +426,14 @@ async function buildScene(
     const token = (
       await api(serverUrl, 'POST', '/oauth/token', { basic, form: { grant_type: 'client_credentials' } })
     ).access_token as string;
-    const cashbackMids = Array.from({ length: MIDS_PER_TRIGGER }, (_, k) => appMid('C', a, k));
-    const webhookMids = Array.from({ length: MIDS_PER_TRIGGER }, (_, k) => appMid('W', a, k));
-    await api(serverUrl, 'POST', '/v1/triggers', {
-      token,
-      body: {
-        name: '5% back',
-        match: { mids: cashbackMids },
-        action: { type: 'cashback', percent_bps: 500 },
-      },
-    });
-    await api(serverUrl, 'POST', '/v1/triggers', {
-      token,
-      body: { name: 'Tell me', match: { mids: webhookMids }, action: { type: 'webhook' } },
-    });
-    apps.push({ id: app.id, webhookSecret: app.webhook_secret, cashbackMids, webhookMids });
+    for (const trigger of spec.triggersOf(a))
+      await api(serverUrl, 'POST', '/v1/triggers', { token, body: trigger });
+    apps.push({ id: app.id, webhookSecret: app.webhook_secret });
   }
 
   // Cardholders as the rewards tests make them: users, cards and grants in one transaction with one grant change.
   const cardKeys = new CardKeys(secrets.CARD_FINGERPRINT_KEY);
-  const pans = Array.from({ length: CARDHOLDERS }, (_, i) => benchPan(i));
+  const { pans } = spec;
   const { db, close } = createDatabase(databaseUrl, { max: 1 });
   try {
     await db.transaction(async (tx) => {
@@ -420,7 +451,7 @@ async function buildScene(
           fingerprint: cardKeys.fingerprint(pan),
           bin: pan.slice(0, 6),
           last4: pan.slice(-4),
-          scheme: 'visa' as const,
+          scheme: schemeOf(pan),
           expMonth: 12,
           expYear: 2030,
         })),
@@ -446,17 +477,28 @@ async function buildScene(
 // ---------------------------------------------------------------------------------------------------------------
 // Sending events
 
-interface Sent {
-  externalId: string;
+/** One event sent. */
+export interface Sent {
   /** Wall-clock ms, just before the request was written. */
   sentAt: number;
   answeredAt: number;
-  status: number;
+  /** Whether the platform took it (a 2xx answer for it). */
+  ok: boolean;
+  /** The platform's id of the event; null if it was not stored, or stored before (a duplicate). */
   eventId: string | null;
   actions: number;
 }
 
-interface Prepared {
+/** What a steady stream of events became: each event, the sending time, and sends behind the clock. */
+export interface SentLoop {
+  sent: Sent[];
+  lateSends: number;
+  /** Wall-clock ms of the first timed send. */
+  startedAtWall: number;
+}
+
+/** A signed POST /v1/events request, ready to send. */
+export interface Prepared {
   externalId: string;
   body: string;
   headers: Record<string, string>;
@@ -465,7 +507,7 @@ interface Prepared {
 let eventSeq = 0;
 
 /** Signed POST /v1/events requests (a single event, or `perRequest` of them), made before the clock starts. */
-function prepareRequests(scene: Scene, count: number, perRequest: number, share: number): Prepared[] {
+export function prepareRequests(scene: Scene, count: number, perRequest: number, share: number): Prepared[] {
   const run = randomBytes(3).toString('hex');
   const key = webhookSigningKey(scene.processor.signingSecret);
   const requests: Prepared[] = [];
@@ -541,11 +583,10 @@ function results(body: string): { event_id: string | null; actions: number }[] {
 }
 
 /**
- * Sends single-event requests at `rate` per second for `seconds`, each when the clock says (never waiting for
+ * Sends the prepared single-event requests at `rate` per second, each when the clock says (never waiting for
  * earlier answers), then waits for every answer.
  */
-async function openLoop(serverUrl: string, scene: Scene, rate: number, seconds: number, share: number) {
-  const prepared = prepareRequests(scene, Math.round(rate * seconds), 1, share);
+async function openLoop(serverUrl: string, prepared: Prepared[], rate: number): Promise<SentLoop> {
   const agent = new http.Agent({ keepAlive: true, scheduling: 'lifo' });
   const url = new URL(`${serverUrl}/v1/events`);
   const answers: Promise<Sent>[] = [];
@@ -557,10 +598,9 @@ async function openLoop(serverUrl: string, scene: Scene, rate: number, seconds: 
       postPrepared(agent, url, p).then((answer) => {
         const [result] = results(answer.body);
         return {
-          externalId: p.externalId,
           sentAt: answer.sentAt,
           answeredAt: answer.answeredAt,
-          status: answer.status,
+          ok: answer.status === 200,
           eventId: result?.event_id ?? null,
           actions: result?.actions ?? 0,
         };
@@ -579,10 +619,9 @@ async function openLoop(serverUrl: string, scene: Scene, rate: number, seconds: 
     };
     tick();
   });
-  const sendSeconds = (performance.now() - startedAt) / 1000;
   const sent = await Promise.all(answers);
   agent.destroy();
-  return { sent, sendSeconds, lateSends, startedAtWall: performance.timeOrigin + startedAt };
+  return { sent, lateSends, startedAtWall: performance.timeOrigin + startedAt };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -683,7 +722,7 @@ async function verifySample(arrivals: Arrival[], scene: Scene, sample: number) {
 // ---------------------------------------------------------------------------------------------------------------
 // 1. Latency
 
-interface LatencyResult {
+export interface LatencyResult {
   rate: number;
   durationSeconds: number;
   warmUpSeconds: number;
@@ -693,13 +732,20 @@ interface LatencyResult {
   non2xx: number;
   matchedEvents: number;
   actions: number;
+  /** Webhooks of the measured events' actions (a settlement's excepted). */
   deliveriesExpected: number;
   deliveriesArrived: number;
+  /** Webhooks of settlements (points or cashback made available or reversed by a later event of the purchase). */
+  settlementDeliveries: number;
   duplicates: number;
   missing: number;
   signatures: { verified: number; bad: number };
+  /** Deliveries that arrived per second of the measured sends. */
+  deliveriesPerSecond: number;
   /** Webhook arrival at the sink − the event's POST send time, ms. */
   latencyMs: Distribution;
+  /** Every such latency, ms (0.1 ms steps), ascending: the whole distribution. */
+  samplesMs: number[];
   /** POST sent → ingest answer received, ms (every measured event). */
   ingestAnswerMs: Distribution;
   /** The same latency split by the database's timestamps (server clocks, ms). */
@@ -715,21 +761,42 @@ interface LatencyResult {
   workerLogProblems: Record<string, number>;
 }
 
-async function measureLatency(
+/** The webhook types a settlement sends: a reward made available or reversed by a later event of its purchase. */
+const SETTLEMENT_TYPE = /\.(available|reversed)$/;
+
+/** The steady stream of the latency run, and what describes it in the log. */
+export interface Traffic {
+  /** Sends events at `rate` per second for `seconds` to the API, open loop; what became of each. */
+  send(ctx: Context, rate: number, seconds: number): Promise<SentLoop>;
+  description: string;
+}
+
+/** Dispatch's own traffic: authorizations, `share` of them at a MID one of the triggers names. */
+export const authorizations = (share: number): Traffic => ({
+  send: (ctx, rate, seconds) =>
+    openLoop(ctx.server.url, prepareRequests(ctx.scene, Math.round(rate * seconds), 1, share), rate),
+  description: `single authorizations, ${Math.round(share * 100)}% at a triggered MID`,
+});
+
+/**
+ * Sends `traffic` at `rate` events per second for `warmUp` + `duration` seconds to the API while `worker` runs,
+ * and times every webhook of the events sent after the warm-up from its event's POST to its arrival at the sink.
+ */
+export async function measureLatency(
   ctx: Context,
   worker: RunningProcess,
-  options: Options,
+  options: { rate: number; duration: number; warmUp: number },
+  traffic: Traffic,
 ): Promise<LatencyResult> {
-  const { sql, sink, scene, server } = ctx;
+  const { sql, sink, scene } = ctx;
   await sink.take();
   const logFrom = safeRead(ctx.workerLog).length;
   const total = options.warmUp + options.duration;
   console.log(
-    `latency: ${options.rate} events/s for ${total} s (${options.warmUp} s warm-up), ` +
-      `${Math.round(options.share * 100)}% at a triggered MID…`,
+    `latency: ${options.rate} events/s for ${total} s (${options.warmUp} s warm-up), ${traffic.description}…`,
   );
   const cpuBefore = await cpuNow(ctx, worker.pid);
-  const loop = await openLoop(server.url, scene, options.rate, total, options.share);
+  const loop = await traffic.send(ctx, options.rate, total);
   const cpuAfter = await cpuNow(ctx, worker.pid);
   await drained(sql, sink, 120_000);
   const arrivals = await sink.take();
@@ -740,16 +807,23 @@ async function measureLatency(
   const byEvent = new Map(measured.filter((s) => s.eventId).map((s) => [s.eventId!, s]));
   const latencies: number[] = [];
   const measuredDeliveries: string[] = [];
+  let settlements = 0;
   for (const arrival of first.values()) {
     const sent = byEvent.get(arrival.parsed.data?.event?.id ?? '');
     if (!sent) continue;
+    // A settlement's webhook names the purchase but follows a later clearing, refund or reversal: timed from
+    // the purchase it would count the lifecycle's own delay, so it is counted apart.
+    if (SETTLEMENT_TYPE.test(arrival.parsed.type ?? '')) {
+      settlements++;
+      continue;
+    }
     latencies.push(arrival.at - sent.sentAt);
     measuredDeliveries.push(arrival.webhookId);
   }
   const eventIds = [...byEvent.keys()];
   const [expected] = await sql<{ n: string }[]>`
     select count(*) as n from deliveries d join actions a on a.id = d.action_id
-    where a.purchase_id = any(${eventIds}::text[])`;
+    where a.purchase_id = any(${eventIds}::text[]) and d.type !~ ${SETTLEMENT_TYPE.source}`;
 
   // Stages, from the database's timestamps (wall-clock ms as floats).
   const stages = await sql<
@@ -788,17 +862,23 @@ async function measureLatency(
     durationSeconds: options.duration,
     warmUpSeconds: options.warmUp,
     sent: measured.length,
-    achievedRate: Math.round(loop.sent.length / loop.sendSeconds),
+    // Sends within the measured seconds (a feed's end-of-run settlement batch comes after them).
+    achievedRate: Math.round(
+      measured.filter((s) => s.sentAt < measuredFrom + options.duration * 1000).length / options.duration,
+    ),
     lateSends: loop.lateSends,
-    non2xx: measured.filter((s) => s.status !== 200).length,
+    non2xx: measured.filter((s) => !s.ok).length,
     matchedEvents: measured.filter((s) => s.actions > 0).length,
     actions: measured.reduce((total, s) => total + s.actions, 0),
     deliveriesExpected: Number(expected!.n),
     deliveriesArrived: latencies.length,
+    settlementDeliveries: settlements,
     duplicates,
     missing: Number(expected!.n) - latencies.length,
     signatures: await verifySample(arrivals, scene, 500),
+    deliveriesPerSecond: round(latencies.length / Math.max(1, options.duration)),
     latencyMs: distribution(latencies),
+    samplesMs: latencies.map((ms) => round(ms)).sort((x, y) => x - y),
     ingestAnswerMs: distribution(measured.map((s) => s.answeredAt - s.sentAt)),
     stagesMs: Object.fromEntries(Object.entries(split).map(([k, v]) => [k, distribution(v)])),
     cpuSecondsPerSecond: {
@@ -1021,7 +1101,7 @@ async function measurePosts(ctx: Context, n: number): Promise<BaselineRun> {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-interface Context {
+export interface Context {
   sql: postgres.Sql;
   sink: Sink;
   scene: Scene;
@@ -1035,7 +1115,7 @@ interface Context {
   workerLog: string;
 }
 
-function printTable(title: string, header: string[], lines: string[][]) {
+export function printTable(title: string, header: string[], lines: string[][]) {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const fmt = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   console.log(`\n${title}\n${fmt(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
@@ -1044,40 +1124,84 @@ function printTable(title: string, header: string[], lines: string[][]) {
 
 const n0 = (n: number) => Math.round(n).toLocaleString('en-US');
 
-function gitCommit(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'workers'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    }).trim();
-    return dirty ? `${head}+changes` : head;
-  } catch {
-    return 'unknown';
-  }
+/** The latency run's figures as rows: measure, value, target. */
+export function latencyLines(latency: LatencyResult): string[][] {
+  return [
+    ['events sent (measured)', `${n0(latency.sent)} at ${n0(latency.achievedRate)}/s`, ''],
+    ['events not taken (non-2xx) / late sends', `${latency.non2xx} / ${latency.lateSends}`, '0'],
+    [
+      'events firing / actions',
+      `${n0(latency.matchedEvents)} (${round((latency.matchedEvents / Math.max(1, latency.sent)) * 100)}%) / ${n0(latency.actions)}`,
+      '',
+    ],
+    ['webhooks arrived per second (settlements excepted)', String(latency.deliveriesPerSecond), ''],
+    ['settlement webhooks (not timed: they follow a later event)', n0(latency.settlementDeliveries), ''],
+    [
+      'deliveries arrived / expected / duplicates',
+      `${n0(latency.deliveriesArrived)} / ${n0(latency.deliveriesExpected)} / ${latency.duplicates}`,
+      'all',
+    ],
+    [
+      'signatures verified (standardwebhooks) / bad',
+      `${latency.signatures.verified} / ${latency.signatures.bad}`,
+      '0 bad',
+    ],
+    [
+      'latency p50 / p90 / p99 / max, ms',
+      `${latency.latencyMs.p50} / ${latency.latencyMs.p90} / ${latency.latencyMs.p99} / ${latency.latencyMs.max}`,
+      'p50 ≤ 20, p99 ≤ 100',
+    ],
+    ['ingest answer p50 / p99, ms', `${latency.ingestAnswerMs.p50} / ${latency.ingestAnswerMs.p99}`, ''],
+    ...Object.entries(latency.stagesMs).map(([k, d]) => [`  ${k} p50 / p99`, `${d.p50} / ${d.p99}`, '']),
+    [
+      'CPU s/s: api, worker, postgres, redis, sink, bench',
+      Object.values(latency.cpuSecondsPerSecond).join(', '),
+      '',
+    ],
+  ];
 }
 
-export async function run(args: string[]): Promise<void> {
-  const options = parseOptions(args);
-  const databaseUrl =
-    process.env.BENCH_DISPATCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/cardlink_bench_dispatch';
+/** What a flow bench runs on: its own database and queue prefix, the sink, the API, the scene. */
+export interface FlowConfig {
+  /** Names the logs and the queue prefix. */
+  label: string;
+  databaseUrl: string;
+  apps: number;
+  scene: SceneSpec;
+  logLevel: string;
+  /** Keep the database afterwards, for a look at what the run left. */
+  keep: boolean;
+}
+
+export interface Flow {
+  ctx: Context;
+  machine: MachineCheck;
+  loadAtStart: number[];
+  /** The worker's settings passed through from this environment. */
+  knobs: Record<string, string>;
+  /** Stops what it started and removes the database and the queue keys. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the sink and the API on a fresh database, times the machine, and builds the scene (`apps` apps on the
+ * sink, their triggers, the cardholders). No worker yet: each measurement starts its own.
+ */
+export async function openFlow(config: FlowConfig): Promise<Flow> {
+  const { databaseUrl, label } = config;
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const secrets = {
     ADMIN_TOKEN: randomBytes(24).toString('base64url'),
     CARD_FINGERPRINT_KEY: randomBytes(32).toString('base64url'),
     SECRETS_KEY: randomBytes(32).toString('base64url'),
   };
-  const startedAt = new Date();
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const startedAt = Date.now();
   const loadAtStart = loadavg();
-  const queuePrefix = `benchd${startedAt.getTime().toString(36)}`;
+  const queuePrefix = `bench${label.slice(0, 1)}${startedAt.toString(36)}`;
   const logs = {
-    server: `${tmpdir()}/cardlink-bench-dispatch-api-${startedAt.getTime()}.log`,
-    worker: `${tmpdir()}/cardlink-bench-dispatch-worker-${startedAt.getTime()}.log`,
-    sink: `${tmpdir()}/cardlink-bench-dispatch-sink-${startedAt.getTime()}.log`,
+    server: `${tmpdir()}/cardlink-bench-${label}-api-${startedAt}.log`,
+    worker: `${tmpdir()}/cardlink-bench-${label}-worker-${startedAt}.log`,
+    sink: `${tmpdir()}/cardlink-bench-${label}-sink-${startedAt}.log`,
   };
   const knobs = Object.fromEntries(
     Object.entries(process.env).filter((e): e is [string, string] => WORKER_ENV.test(e[0]) && Boolean(e[1])),
@@ -1087,18 +1211,24 @@ export async function run(args: string[]): Promise<void> {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: queuePrefix,
-    LOG_LEVEL: options.logLevel,
+    LOG_LEVEL: config.logLevel,
     ALLOW_PRIVATE_WEBHOOKS: 'true',
     ...secrets,
   };
   console.log(
-    `dispatch bench: fresh database ${new URL(databaseUrl).pathname.slice(1)}, queue prefix ${queuePrefix}\n` +
+    `${label} bench: fresh database ${new URL(databaseUrl).pathname.slice(1)}, queue prefix ${queuePrefix}\n` +
       `  logs: ${logs.server}, ${logs.worker}, ${logs.sink}` +
       (Object.keys(knobs).length > 0 ? `\n  worker settings: ${JSON.stringify(knobs)}` : ''),
   );
   await dropDatabase(databaseUrl);
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const cleanups: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+    await removeKeys(redisUrl, `${queuePrefix}:*`).catch(() => {});
+    redis.disconnect();
+    if (!config.keep) await dropDatabase(databaseUrl).catch(() => {});
+  };
   try {
     const sink = await startSink(logs.sink);
     cleanups.push(() => sink.stop());
@@ -1114,11 +1244,8 @@ export async function run(args: string[]): Promise<void> {
       `machine check (fixed workloads, lower is faster): node ${machine.nodeMs} ms, postgres ${machine.postgresMs} ms, ` +
         `commit ${machine.commitMs} ms; load average ${loadAtStart.map((l) => l.toFixed(1)).join(' ')}`,
     );
-    const scene = await buildScene(server.url, sink.url, databaseUrl, secrets, options.apps);
-    console.log(
-      `scene: ${options.apps} app(s) on the sink, 2 triggers each (cashback, webhook; ${MIDS_PER_TRIGGER} MIDs each), ` +
-        `${CARDHOLDERS} cardholders granting every app`,
-    );
+    const scene = await buildScene(server.url, sink.url, databaseUrl, secrets, config.apps, config.scene);
+    console.log(`scene: ${JSON.stringify(config.scene.description)}, every cardholder granting every app`);
     const ctx: Context = {
       sql,
       sink,
@@ -1132,12 +1259,32 @@ export async function run(args: string[]): Promise<void> {
       workerEnv: { ...common, ...knobs },
       workerLog: logs.worker,
     };
+    return { ctx, machine, loadAtStart, knobs, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
 
+export async function run(args: string[]): Promise<ScenarioResult> {
+  const options = parseOptions(args);
+  const startedAt = new Date();
+  const flow = await openFlow({
+    label: 'dispatch',
+    databaseUrl:
+      process.env.BENCH_DISPATCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/cardlink_bench_dispatch',
+    apps: options.apps,
+    scene: dispatchScene(options.apps),
+    logLevel: options.logLevel,
+    keep: options.keep,
+  });
+  const { ctx, machine, loadAtStart, knobs } = flow;
+  try {
     let latency: LatencyResult | null = null;
     if (options.only === null || options.only === 'latency') {
       const worker = await startWorker(ctx);
       try {
-        latency = await measureLatency(ctx, worker, options);
+        latency = await measureLatency(ctx, worker, options, authorizations(options.share));
       } finally {
         await worker.stop();
       }
@@ -1176,38 +1323,12 @@ export async function run(args: string[]): Promise<void> {
       }
     }
 
+    const summary: SummaryRow[] = [];
     if (latency) {
-      const lines = [
-        ['events sent (measured)', `${n0(latency.sent)} at ${n0(latency.achievedRate)}/s`, ''],
-        ['non-2xx / late sends (> 5 ms)', `${latency.non2xx} / ${latency.lateSends}`, '0'],
-        [
-          'events firing / actions',
-          `${n0(latency.matchedEvents)} (${round((latency.matchedEvents / Math.max(1, latency.sent)) * 100)}%) / ${n0(latency.actions)}`,
-          '~30%',
-        ],
-        [
-          'deliveries arrived / expected / duplicates',
-          `${n0(latency.deliveriesArrived)} / ${n0(latency.deliveriesExpected)} / ${latency.duplicates}`,
-          'all',
-        ],
-        [
-          'signatures verified (standardwebhooks) / bad',
-          `${latency.signatures.verified} / ${latency.signatures.bad}`,
-          '0 bad',
-        ],
-        [
-          'latency p50 / p90 / p99 / max, ms',
-          `${latency.latencyMs.p50} / ${latency.latencyMs.p90} / ${latency.latencyMs.p99} / ${latency.latencyMs.max}`,
-          'p50 ≤ 20, p99 ≤ 100',
-        ],
-        ['ingest answer p50 / p99, ms', `${latency.ingestAnswerMs.p50} / ${latency.ingestAnswerMs.p99}`, ''],
-        ...Object.entries(latency.stagesMs).map(([k, d]) => [`  ${k} p50 / p99`, `${d.p50} / ${d.p99}`, '']),
-        [
-          'CPU s/s: api, worker, postgres, redis, sink, bench',
-          Object.values(latency.cpuSecondsPerSecond).join(', '),
-          '',
-        ],
-      ];
+      const lines = latencyLines(latency);
+      summary.push(
+        ...lines.map(([measure, value, target]) => ({ measure: measure!, value: value!, target: target! })),
+      );
       printTable(`1. Latency at ${options.rate} events/s`, ['measure', 'value', 'target'], lines);
     }
     let throughput: Record<string, unknown> | null = null;
@@ -1336,42 +1457,37 @@ export async function run(args: string[]): Promise<void> {
         ['measure', 'median', 'runs', 'target'],
         lines,
       );
+      summary.push(
+        ...lines.map(([measure, value, samples, target]) => ({
+          measure: measure!,
+          value: !samples || samples === value ? value! : value ? `${value} (runs: ${samples})` : samples,
+          target: target!,
+        })),
+      );
     }
 
-    const file = `${RESULTS_DIR}dispatch-${stamp}.json`;
-    writeFileSync(
-      file,
-      `${JSON.stringify(
-        {
-          scenario: 'dispatch',
-          started_at: startedAt.toISOString(),
-          commit: gitCommit(),
-          machine: {
-            cpus: cpus().length,
-            cpu_model: cpus()[0]?.model,
-            load_average_at_start: loadAtStart,
-            check: machine,
-            load_average_at_end: loadavg(),
-          },
-          options,
-          worker_settings: knobs,
-          scene: {
-            apps: options.apps,
-            triggers_per_app: 'a cashback (5%) and a webhook trigger, 10 MIDs each; app fee 1 cent + 50 bps',
-            cardholders: CARDHOLDERS,
-          },
-          latency,
-          throughput,
+    return {
+      record: {
+        scenario: 'dispatch',
+        started_at: startedAt.toISOString(),
+        commit: gitCommit(),
+        machine: {
+          cpus: cpus().length,
+          cpu_model: cpus()[0]?.model,
+          load_average_at_start: loadAtStart,
+          check: machine,
+          load_average_at_end: loadavg(),
         },
-        null,
-        2,
-      )}\n`,
-    );
-    console.log(`\nwritten ${file}`);
+        options,
+        worker_settings: knobs,
+        scene: dispatchScene(options.apps).description,
+        latency,
+        throughput,
+      },
+      summary,
+      charts: latency ? { latencyMs: latency.samplesMs } : {},
+    };
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-    await removeKeys(redisUrl, `${queuePrefix}:*`).catch(() => {});
-    redis.disconnect();
-    if (!options.keep) await dropDatabase(databaseUrl).catch(() => {});
+    await flow.close();
   }
 }

@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- ingest [--large | --large=<events>] [--duration=15] [--repeat=3] [--batch-connections=8]
- *   [--log-level=info] [--only=a|b] [--no-triggers]`
+ * `npm run bench -- ingest [--large | --large=<events>] [--duration=15] [--repeat=3] [--warm-up=5]
+ *   [--batch-connections=8] [--log-level=info] [--only=a|b] [--no-triggers] [--sweep=1000,10000]`
  *
  * Starts the real server (`tsx src/main.ts --api`, its own database `cardlink_bench`, dropped first so the
  * tables start empty, created and migrated by the app itself), seeds 100,000 enrolled cards, registers a
@@ -12,15 +12,16 @@
  *       `events`, partitioned by month, spread over the last 60 days, and the `event_keys` ledger);
  *   then (unless --no-triggers) (a) and (b) again with 100,000 triggers of 1,000 apps loaded, every cardholder
  *       granting 1 to 10 apps and about 30% of purchases firing one or more (bench/ingest-triggers.ts),
- *       each compared with its run without triggers (use --no-triggers with --large for a clean (c)).
- * Each phase is measured --repeat times after a warm-up; the table shows medians (the 2 cores are shared).
- * Prints a table and writes bench/results/ingest-<time>.json. Targets are reported, never asserted.
+ *       each compared with its run without triggers (use --no-triggers with --large for a clean (c));
+ *       with --sweep, (b) first at each of those trigger counts (multiples of 1,000: the world loaded in steps,
+ *       the first 1, 10, … triggers of every app, purchases aimed at them as often), for the chart of
+ *       throughput against the number of triggers.
+ * Each phase is measured --repeat times after a --warm-up of its own shape; the table shows medians (the 2 cores
+ * are shared). Prints a table; `npm run bench` writes the results. Targets are reported, never asserted.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
@@ -28,14 +29,15 @@ import { CardKeys } from '../src/cards/card-keys.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { cards, users } from '../src/db/schema/index.ts';
 import { signStandardWebhook } from '../src/ingest/signature.ts';
-import { seedTriggerWorld, worldMids } from './ingest-triggers.ts';
+import { APP_COUNT, seedTriggerWorld, TRIGGERS_PER_APP, worldMids } from './ingest-triggers.ts';
+import type { ScenarioResult, SummaryRow, ThroughputPoint } from './report.ts';
 import { cpuSeconds, dropDatabase, startServer } from './server.ts';
 
 const CARD_COUNT = 100_000;
 const LARGE_EVENT_COUNT = 5_000_000;
 const BATCH_SIZE = 500;
 const SINGLE_CONNECTIONS = 32;
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const FULL_WORLD = APP_COUNT * TRIGGERS_PER_APP;
 
 interface Options {
   /** Measurements per phase; the table shows their medians. */
@@ -43,12 +45,16 @@ interface Options {
   /** Events to store before (c); 0 = skip (c). */
   large: number;
   duration: number;
+  /** Seconds of load before each measured phase, not reported. */
+  warmUp: number;
   batchConnections: number;
   logLevel: string;
   /** Run only (a) or only (b) (and (c) after it); null = all. For profiling one shape of load. */
   only: 'a' | 'b' | null;
   /** Measure (a) and (b) again with the 100,000-trigger world loaded (--no-triggers skips it). */
   triggers: boolean;
+  /** Trigger counts below the full world at which (b) is measured on the way to it. */
+  sweep: number[];
 }
 
 function parseOptions(args: string[]): Options {
@@ -62,20 +68,34 @@ function parseOptions(args: string[]): Options {
     '--repeat=',
     '--only=',
     '--no-triggers',
+    '--warm-up=',
+    '--sweep=',
   ];
   const unknown = args.filter((a) => !known.some((k) => (k.endsWith('=') ? a.startsWith(k) : a === k)));
   if (unknown.length > 0) throw new Error(`unknown flag(s): ${unknown.join(' ')}`);
   const options: Options = {
     large: args.includes('--large') ? LARGE_EVENT_COUNT : Number(value('large') ?? 0),
     duration: Number(value('duration') ?? 15),
+    warmUp: Number(value('warm-up') ?? 5),
     repeat: Number(value('repeat') ?? 3),
     batchConnections: Number(value('batch-connections') ?? 8),
     logLevel: value('log-level') ?? 'info',
     only: onlyOption(value('only')),
     triggers: !args.includes('--no-triggers'),
+    sweep: (value('sweep') ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map(Number)
+      .sort((x, y) => x - y),
   };
   if (options.only === 'a' && options.large > 0)
     throw new Error('--large measures (c) after (b): not with --only=a');
+  for (const count of options.sweep) {
+    if (!(count > 0 && count < FULL_WORLD && count % APP_COUNT === 0))
+      throw new Error(`--sweep takes multiples of ${APP_COUNT} below ${FULL_WORLD}, not ${count}`);
+  }
+  if (options.sweep.length > 0 && (options.only === 'a' || !options.triggers))
+    throw new Error('--sweep measures (b) with triggers: not with --only=a or --no-triggers');
   return options;
 }
 
@@ -522,7 +542,7 @@ function printTable(rows: (Measurement & { target: string })[]) {
   for (const line of lines) console.log(fmt(line));
 }
 
-export async function run(args: string[]): Promise<void> {
+export async function run(args: string[]): Promise<ScenarioResult> {
   const options = parseOptions(args);
   const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/cardlink_bench';
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -531,7 +551,6 @@ export async function run(args: string[]): Promise<void> {
     CARD_FINGERPRINT_KEY: randomBytes(32).toString('base64url'),
     SECRETS_KEY: randomBytes(32).toString('base64url'),
   };
-  mkdirSync(RESULTS_DIR, { recursive: true });
   const startedAt = new Date();
   const loadAtStart = loadavg();
   const logFile = `${tmpdir()}/cardlink-bench-server-${startedAt.getTime()}.log`;
@@ -595,13 +614,14 @@ export async function run(args: string[]): Promise<void> {
     };
 
     const { midFor } = worldMids(CARD_COUNT);
+    const fullWorldMid = (card: number, n: number) => midFor(card, n);
     const target: Target = {
       url: server.url,
       processor,
       pans,
       probe: countStored,
       serverPid: server.pid,
-      midFor,
+      midFor: fullWorldMid,
     };
     const single = { connections: SINGLE_CONNECTIONS, eventsPerRequest: 1, duration: options.duration };
     const batch = {
@@ -611,8 +631,8 @@ export async function run(args: string[]): Promise<void> {
     };
     const rows: (Measurement & { target: string })[] = [];
     if (options.only !== 'b') {
-      console.log('warming up (5 s, not reported)…');
-      await measure('warm-up', target, { ...single, duration: 5 });
+      console.log(`warming up (${options.warmUp} s, not reported)…`);
+      await measure('warm-up', target, { ...single, duration: options.warmUp });
       console.log(
         `(a) single events, ${SINGLE_CONNECTIONS} connections, ${options.repeat} × ${options.duration} s…`,
       );
@@ -624,7 +644,7 @@ export async function run(args: string[]): Promise<void> {
     let batchRow: Measurement | undefined;
     if (options.only !== 'a') {
       // Every measured phase follows a warm-up of its own shape, so (b) and (c) start from the same footing.
-      await measure('warm-up', target, { ...batch, duration: 5 });
+      await measure('warm-up', target, { ...batch, duration: options.warmUp });
       console.log(
         `(b) batches of ${BATCH_SIZE}, ${options.batchConnections} connections, ${options.repeat} × ${options.duration} s…`,
       );
@@ -636,8 +656,8 @@ export async function run(args: string[]): Promise<void> {
     if (batchRow && options.large > 0) {
       console.log(`(c) storing ${options.large.toLocaleString('en-US')} events in bulk…`);
       seedSeconds = await seedLargeHistory(databaseUrl, processor.id, options.large);
-      console.log(`    done in ${seedSeconds.toFixed(0)} s; warming up (5 s)…`);
-      await measure('warm-up', target, { ...batch, duration: 5 });
+      console.log(`    done in ${seedSeconds.toFixed(0)} s; warming up (${options.warmUp} s)…`);
+      await measure('warm-up', target, { ...batch, duration: options.warmUp });
       const label = `${(options.large / 1e6).toLocaleString('en-US')}M stored`;
       console.log(`(c) batches of ${BATCH_SIZE} with ${label}…`);
       const large = await measureRepeated(options.repeat, `(c) batch 500, ${label}`, target, batch);
@@ -646,10 +666,57 @@ export async function run(args: string[]): Promise<void> {
     }
 
     let triggerWorld: Record<string, unknown> | null = null;
+    const sweep: (ThroughputPoint & { shareFiring: number })[] = [];
     if (options.triggers) {
-      console.log('loading 100,000 triggers of 1,000 apps, and grants for every cardholder…');
-      const world = await seedTriggerWorld(databaseUrl, CARD_COUNT, benchUserId);
-      const [before] = await sql<{ n: string }[]>`select count(*)::bigint as n from event_keys`;
+      // Purchases that fired, counted from a mark: how the share of firing purchases held across the steps.
+      const firing = async () => {
+        const [row] = await sql<{ events: string; purchases: string; actions: string }[]>`
+          select (select count(*) from event_keys)::bigint as events,
+            (select count(distinct purchase_id) from actions)::bigint as purchases,
+            (select count(*) from actions)::bigint as actions`;
+        return {
+          events: Number(row!.events),
+          purchases: Number(row!.purchases),
+          actions: Number(row!.actions),
+        };
+      };
+      const shareSince = (from: Awaited<ReturnType<typeof firing>>, to: typeof from) =>
+        Math.round(((to.purchases - from.purchases) / Math.max(1, to.events - from.events)) * 1000) / 1000;
+      let loadedPerApp = 0;
+      const load = async (count: number) => {
+        const perApp = count / APP_COUNT;
+        console.log(
+          `loading triggers up to ${count.toLocaleString('en-US')} (${perApp} of each of ${APP_COUNT.toLocaleString('en-US')} apps)` +
+            `${loadedPerApp === 0 ? ', and grants for every cardholder' : ''}…`,
+        );
+        const world = await seedTriggerWorld(databaseUrl, CARD_COUNT, benchUserId, {
+          from: loadedPerApp,
+          to: perApp,
+        });
+        loadedPerApp = perApp;
+        // Purchases aim at the triggers loaded so far, as often as at every step: only the count grows.
+        target.midFor = (card, n) => world.midFor(card, n, perApp);
+        return world;
+      };
+      for (const count of options.sweep) {
+        await load(count);
+        await measure('warm-up', target, { ...batch, duration: options.warmUp });
+        console.log(
+          `(b) batches of ${BATCH_SIZE} at ${count.toLocaleString('en-US')} triggers, ${options.repeat} × ${options.duration} s…`,
+        );
+        const before = await firing();
+        const measured = await measureRepeated(
+          options.repeat,
+          `(b) batch 500, ${count.toLocaleString('en-US')} triggers`,
+          target,
+          batch,
+        );
+        const shareFiring = shareSince(before, await firing());
+        rows.push({ ...measured, target: `${(shareFiring * 100).toFixed(0)}% of purchases fired` });
+        sweep.push({ triggers: count, eventsPerSecond: measured.eventsPerSecond, shareFiring });
+      }
+      const world = await load(FULL_WORLD);
+      const before = await firing();
       const withTriggers = (label: string) => `${label}, 100k triggers`;
       const ratioTo = (row: Measurement | undefined, of: Measurement) =>
         row
@@ -657,7 +724,7 @@ export async function run(args: string[]): Promise<void> {
           : '';
       if (options.only !== 'b') {
         // The first batch after the load finds the index behind the counter and reads the 100,000 triggers.
-        await measure('warm-up', target, { ...single, duration: 5 });
+        await measure('warm-up', target, { ...single, duration: options.warmUp });
         const measured = await measureRepeated(options.repeat, withTriggers('(a) single'), target, single);
         rows.push({
           ...measured,
@@ -668,62 +735,90 @@ export async function run(args: string[]): Promise<void> {
         });
       }
       if (options.only !== 'a') {
-        await measure('warm-up', target, { ...batch, duration: 5 });
+        await measure('warm-up', target, { ...batch, duration: options.warmUp });
+        const beforeBatch = await firing();
         const measured = await measureRepeated(options.repeat, withTriggers('(b) batch 500'), target, batch);
         rows.push({ ...measured, target: ratioTo(batchRow, measured) });
+        sweep.push({
+          triggers: FULL_WORLD,
+          eventsPerSecond: measured.eventsPerSecond,
+          shareFiring: shareSince(beforeBatch, await firing()),
+        });
       }
-      const [after] = await sql<{ events: string; purchases: string; actions: string }[]>`
-        select (select count(*) from event_keys)::bigint - ${before!.n}::bigint as events,
-          (select count(distinct purchase_id) from actions)::bigint as purchases,
-          (select count(*) from actions)::bigint as actions`;
-      const share = Number(after!.purchases) / Math.max(1, Number(after!.events));
+      const after = await firing();
+      const share = shareSince(before, after);
       console.log(
-        `with triggers: ${Number(after!.events).toLocaleString('en-US')} events, ${(share * 100).toFixed(1)}% fired ` +
-          `one or more triggers (${Number(after!.actions).toLocaleString('en-US')} actions)`,
+        `with triggers: ${(after.events - before.events).toLocaleString('en-US')} events, ${(share * 100).toFixed(1)}% fired ` +
+          `one or more triggers (${(after.actions - before.actions).toLocaleString('en-US')} actions)`,
       );
       triggerWorld = {
         ...world.summary,
-        events_with_triggers: Number(after!.events),
-        share_of_events_firing: Math.round(share * 1000) / 1000,
-        actions: Number(after!.actions),
+        events_with_triggers: after.events - before.events,
+        share_of_events_firing: share,
+        actions: after.actions - before.actions,
+        sweep,
       };
     }
 
     printTable(rows);
     const [events] =
       await sql`select count(*)::bigint as n, pg_size_pretty(pg_total_relation_size('event_keys')) as keys_size from events`;
-    const file = `${RESULTS_DIR}ingest-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;
-    writeFileSync(
-      file,
-      `${JSON.stringify(
+    const record = {
+      scenario: 'ingest',
+      started_at: startedAt.toISOString(),
+      machine: {
+        cpus: cpus().length,
+        cpu_model: cpus()[0]?.model,
+        load_average_at_start: loadAtStart,
+        check: machine,
+        load_average_at_end: loadavg(),
+      },
+      server: { command: 'tsx src/main.ts --api', node_env: 'production', log_level: options.logLevel },
+      method: {
+        duration_seconds_per_measurement: options.duration,
+        measurements_per_phase: options.repeat,
+        warm_up_seconds: options.warmUp,
+        figures: 'medians over the measurements; events/s = events stored (event_keys rows) / duration',
+        batch_connections: options.batchConnections,
+      },
+      cards: CARD_COUNT,
+      large_history: options.large > 0 ? { events: options.large, seed_seconds: seedSeconds } : null,
+      trigger_world: triggerWorld,
+      events_table_rows_at_end: Number(events?.n ?? 0),
+      results: rows,
+    };
+    const batchWithout = rows.find((r) => r.name === '(b) batch 500');
+    return {
+      record,
+      summary: [
         {
-          scenario: 'ingest',
-          started_at: startedAt.toISOString(),
-          machine: {
-            cpus: cpus().length,
-            cpu_model: cpus()[0]?.model,
-            load_average_at_start: loadAtStart,
-            check: machine,
-            load_average_at_end: loadavg(),
-          },
-          server: { command: 'tsx src/main.ts --api', node_env: 'production', log_level: options.logLevel },
-          method: {
-            duration_seconds_per_measurement: options.duration,
-            measurements_per_phase: options.repeat,
-            figures: 'medians over the measurements; events/s = events stored (event_keys rows) / duration',
-            batch_connections: options.batchConnections,
-          },
-          cards: CARD_COUNT,
-          large_history: options.large > 0 ? { events: options.large, seed_seconds: seedSeconds } : null,
-          trigger_world: triggerWorld,
-          events_table_rows_at_end: Number(events?.n ?? 0),
-          results: rows,
+          measure: 'machine check: node / postgres / commit, ms (lower is faster)',
+          value: `${machine.nodeMs} / ${machine.postgresMs} / ${machine.commitMs}`,
+          target: '',
         },
-        null,
-        2,
-      )}\n`,
-    );
-    console.log(`\nwritten ${file}`);
+        ...rows.map(
+          (r): SummaryRow => ({
+            measure: `${r.name}, events/s (p50 / p99 ms; CPU µs/event)`,
+            value:
+              `${r.eventsPerSecond.toLocaleString('en-US')} (${r.latencyMs.p50} / ${r.latencyMs.p99}; ` +
+              `${r.cpuUsPerEvent.total})`,
+            target: r.target,
+          }),
+        ),
+      ],
+      charts:
+        sweep.length > 0
+          ? {
+              throughput: [
+                {
+                  name: `ingest through the API, batches of ${BATCH_SIZE} (events stored/s)`,
+                  points: sweep.map(({ triggers, eventsPerSecond }) => ({ triggers, eventsPerSecond })),
+                  ...(batchWithout ? { withoutTriggers: batchWithout.eventsPerSecond } : {}),
+                },
+              ],
+            }
+          : {},
+    };
   } finally {
     await sql.end({ timeout: 5 });
     await server.stop();

@@ -73,8 +73,13 @@ const merchantName = (m: number) => `SHOP ${m} ${m % 3 === 0 ? 'COFFEE' : 'STORE
 const clock = (minutes: number) =>
   `${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
 
-/** Builds `apps` apps of TRIGGERS_PER_APP triggers, `users` cardholders and `eventCount` events. */
-export function buildWorld(apps: number, users: number, eventCount: number, seed = 13): World {
+/** Builds `apps` apps of `triggersPerApp` triggers, `users` cardholders and `eventCount` events. */
+export function buildWorld(
+  apps: number,
+  users: number,
+  eventCount: number,
+  { seed = 13, triggersPerApp = TRIGGERS_PER_APP }: { seed?: number; triggersPerApp?: number } = {},
+): World {
   const random = mulberry32(seed);
   const int = (n: number) => Math.floor(random() * n);
   const pick = <T>(values: readonly T[]) => values[int(values.length)]!;
@@ -90,7 +95,7 @@ export function buildWorld(apps: number, users: number, eventCount: number, seed
   for (let a = 0; a < apps; a++) {
     const appId = `app_${String(a).padStart(5, '0')}`;
     const mids: number[] = [];
-    for (let t = 0; t < TRIGGERS_PER_APP; t++) {
+    for (let t = 0; t < triggersPerApp; t++) {
       const match: TriggerMatch = {};
       const roll = random();
       const { keys, conditions: c } = MIX;

@@ -4,23 +4,23 @@
  * Builds a seeded world (bench/rules-world.ts): 1,000 apps × 100 triggers (10,000 MIDs, 300 MCCs), 20,000
  * cardholders granting 1–10 apps each, 100,000 events, and measures:
  *   - events/s of evaluate() at 100,000 triggers (median of --repeat runs of --seconds each);
- *   - the cost per event at 1,000 / 10,000 / 100,000 triggers (10 / 100 / 1,000 apps of 100 triggers);
+ *   - the cost per event at 10 / 100 / 1,000 / 10,000 / 100,000 triggers (10 apps of 1, 10 and 100 triggers, then
+ *     100 and 1,000 apps of 100: every world's cardholders grant 1–10 apps);
  *   - the index's memory per trigger (heapUsed plus typed arrays' buffers, which live outside the heap, around
  *     the build, after a full GC; needs --expose-gc, which the npm script passes);
  *   - one trigger change (upsertTrigger of a new version), each timed alone: 1,000 right after the build (after
  *     200 untimed), and 1,000 after 3,000 more untimed, once V8 has compiled the change path;
  *   - side by side, on the same events: json-rules-engine on the 1,000 triggers and a plain scan of the 100,000
  *     compiled triggers, each checked to return exactly the index's matches on every event it saw.
- * Prints a table and writes bench/results/rules-<time>.json. Targets are reported, never asserted.
+ * Prints a table; `npm run bench` writes the results. Targets are reported, never asserted.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { type CompiledTrigger, checksOf, type RuleTrigger } from '../src/rules/compile.ts';
 import * as rules from '../src/rules/evaluate.ts';
 import type { Grant } from '../src/rules/event.ts';
 import { createTriggerIndex, type TriggerIndex, upsertTrigger } from '../src/rules/trigger-index.ts';
+import type { ScenarioResult } from './report.ts';
 import { jsonRulesEngine, jsonRulesMatches, linearScan } from './rules-peers.ts';
 import {
   buildWorld,
@@ -34,7 +34,6 @@ import {
 
 // A local binding: under tsx an imported one is read through a getter on every call.
 const { evaluate } = rules;
-const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const USERS = 20_000;
 const EVENTS = 100_000;
 const CHANGES = 1_000;
@@ -325,32 +324,48 @@ function measureLinearScan(world: World, index: TriggerIndex, seconds: number) {
   return { events: done, eventsPerSecond: (done / cpuMicros) * 1e6, eventsMatching: matched, mismatches };
 }
 
-export async function run(args: string[]): Promise<void> {
+/** The worlds measured, as [apps, triggers per app]: 10 to 100,000 triggers. */
+const WORLDS: [number, number][] = [
+  [10, 1],
+  [10, 10],
+  [10, TRIGGERS_PER_APP],
+  [100, TRIGGERS_PER_APP],
+  [1_000, TRIGGERS_PER_APP],
+];
+
+export async function run(args: string[]): Promise<ScenarioResult> {
   const options = parseOptions(args);
   const startedAt = new Date();
   const loadAtStart = loadavg();
-  console.log('building the worlds (1,000 / 10,000 / 100,000 triggers)…');
-  const worlds = [10, 100, 1_000].map((apps) => buildWorld(apps, USERS, EVENTS));
-  const big = worlds[2]!;
+  console.log('building the worlds (10 / 100 / 1,000 / 10,000 / 100,000 triggers)…');
+  const worlds = WORLDS.map(([apps, triggersPerApp]) => buildWorld(apps, USERS, EVENTS, { triggersPerApp }));
+  const big = worlds.at(-1)!;
   const memory = indexMemory(big.triggers);
   const index = memory.index;
   const mix = describeWorld(index, big);
   console.log(JSON.stringify(mix, null, 2));
 
-  console.log('evaluate() at 1,000 / 10,000 / 100,000 triggers…');
+  console.log('evaluate() at 10 / 100 / 1,000 / 10,000 / 100,000 triggers…');
   const scaling = worlds.map((world) => {
     const worldIndex = world === big ? index : createTriggerIndex(world.triggers);
     return { triggers: world.triggers.length, worldIndex, ...measureThroughput(worldIndex, world, options) };
   });
-  const at100k = scaling[2]!;
-  const costs = scaling.map((s) => s.nsPerEvent);
-  const spread = Math.max(...costs) / Math.min(...costs) - 1;
-  const freshCosts = scaling.map((s) => s.freshEventNsPerEvent);
-  const freshSpread = Math.max(...freshCosts) / Math.min(...freshCosts) - 1;
+  const at100k = scaling.at(-1)!;
+  // The target's spread is from 1,000 to 100,000 triggers (the same cardholders' grants over 10 to 1,000 apps).
+  const spreadOf = (pick: (s: (typeof scaling)[number]) => number) => {
+    const costs = scaling.filter((s) => s.triggers >= 1_000).map(pick);
+    return Math.max(...costs) / Math.min(...costs) - 1;
+  };
+  const spread = spreadOf((s) => s.nsPerEvent);
+  const freshSpread = spreadOf((s) => s.freshEventNsPerEvent);
 
   console.log('json-rules-engine on the 1,000 triggers…');
-  const small = scaling[0]!;
-  const jre = await measureJsonRulesEngine(worlds[0]!, small.worldIndex, options.peerSeconds);
+  const small = scaling.find((s) => s.triggers === 1_000)!;
+  const jre = await measureJsonRulesEngine(
+    worlds[scaling.indexOf(small)]!,
+    small.worldIndex,
+    options.peerSeconds,
+  );
   console.log('a plain scan of the 100,000 compiled triggers…');
   const scan = measureLinearScan(big, index, options.peerSeconds);
   console.log('one trigger change at a time…');
@@ -421,9 +436,7 @@ export async function run(args: string[]): Promise<void> {
   console.log('');
   for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(width[c]!)).join('  │  '));
 
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = `${RESULTS_DIR}rules-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;
-  const result = {
+  const record = {
     scenario: 'rules',
     started_at: startedAt.toISOString(),
     machine: {
@@ -455,6 +468,19 @@ export async function run(args: string[]): Promise<void> {
     json_rules_engine: { ...jre, ratio: small.eventsPerSecond / jre.eventsPerSecond },
     linear_scan: { ...scan, ratio: at100k.eventsPerSecond / scan.eventsPerSecond },
   };
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`\nwritten ${file}`);
+  return {
+    record,
+    summary: rows.map(([measure, value, target]) => ({ measure, value, target })),
+    charts: {
+      throughput: [
+        {
+          name: 'rules engine alone, one thread (events per CPU-second)',
+          points: scaling.map((s) => ({
+            triggers: s.triggers,
+            eventsPerSecond: Math.round(s.eventsPerSecond),
+          })),
+        },
+      ],
+    },
+  };
 }

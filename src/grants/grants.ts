@@ -227,8 +227,8 @@ export async function activeGrant(
   return row;
 }
 
-/** A page of a user's live grants with the app each is for, newest first. */
-export async function listGrants(db: Executor, userId: string, page: Page) {
+/** A page of a user's live grants with the app each is for, newest first; to one app if named. */
+export async function listGrants(db: Executor, userId: string, page: Page, appId?: string) {
   const rows = await db
     .select({ grant: grants, app: apps })
     .from(grants)
@@ -237,6 +237,7 @@ export async function listGrants(db: Executor, userId: string, page: Page) {
       and(
         eq(grants.userId, userId),
         isNull(grants.revokedAt),
+        appId === undefined ? undefined : eq(grants.appId, appId),
         page.startingAfter ? lt(grants.id, page.startingAfter) : undefined,
       ),
     )
@@ -245,8 +246,8 @@ export async function listGrants(db: Executor, userId: string, page: Page) {
   return toPage(rows, page.limit);
 }
 
-/** A user's consent history (every grant, scope change and revocation), newest first. */
-export async function consentHistory(db: Executor, userId: string, page: Page) {
+/** A user's consent history (every grant, scope change and revocation), newest first; of one app if named. */
+export async function consentHistory(db: Executor, userId: string, page: Page, appId?: string) {
   const rows = await db
     .select({ event: consentEvents, appName: apps.name })
     .from(consentEvents)
@@ -254,6 +255,7 @@ export async function consentHistory(db: Executor, userId: string, page: Page) {
     .where(
       and(
         eq(consentEvents.userId, userId),
+        appId === undefined ? undefined : eq(consentEvents.appId, appId),
         page.startingAfter ? lt(consentEvents.id, page.startingAfter) : undefined,
       ),
     )

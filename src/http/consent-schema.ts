@@ -22,7 +22,8 @@ const ConsentEvent = z
     previous_scopes: z.array(Scope).nullable(),
     source: z.enum(CONSENT_SOURCES).openapi({
       description:
-        '`api` (POST/DELETE /v1/me/grants), `oauth` (the consent page), `oauth_revoke` (the app revoked its refresh token)',
+        '`api` (POST/DELETE /v1/me/grants), `oauth` (the consent page), `oauth_revoke` (the app revoked its refresh token), ' +
+        '`account_page` (the cardholder disconnected the app on their account page)',
     }),
     created_at: Timestamp,
   })

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
-import { PAGE_STYLE } from '../web/layout.tsx';
 
 const sourceHash = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
 
@@ -9,20 +8,24 @@ const policy = (directives: Record<string, string>) =>
     .map(([name, value]) => `${name} ${value}`)
     .join('; ');
 
-/**
- * The cardholder's pages (sign-in, consent, errors) load nothing and run no script: only their own inline
- * style sheet, by hash. `form-action` is left open on purpose: the consent form's answer redirects to the
- * app's registered redirect URI, and Chromium applies form-action to that redirect too.
- */
-export const PAGE_POLICY = policy({
+const CARDHOLDER_PAGE = {
   'default-src': "'none'",
-  'style-src': sourceHash(PAGE_STYLE),
+  'style-src': "'self'",
   'base-uri': "'none'",
   'frame-ancestors': "'none'",
-});
+};
 
-/** The sign-in page: as the others, and its form posts only here. */
-export const SIGN_IN_POLICY = `${PAGE_POLICY}; form-action 'self'`;
+/**
+ * The cardholder's pages (sign-up, sign-in, account, errors) load nothing but their style sheet from this
+ * origin, run no script, and their forms post only here.
+ */
+export const PAGE_POLICY = policy({ ...CARDHOLDER_PAGE, 'form-action': "'self'" });
+
+/**
+ * The consent page: as the others, but `form-action` is left open on purpose: the consent form's answer
+ * redirects to the app's registered redirect URI, and Chromium applies form-action to that redirect too.
+ */
+export const CONSENT_POLICY = policy(CARDHOLDER_PAGE);
 
 /**
  * The pages of the libraries we serve (the API reference, the queue dashboard): everything from this origin

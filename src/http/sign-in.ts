@@ -1,26 +1,47 @@
 import type { Context } from 'hono';
-import { setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { UserRow } from '../db/schema/index.ts';
 import type { Deps } from '../deps.ts';
 import { AppError } from '../errors.ts';
 import { consumeLoginAttempt, recordLoginSuccess } from '../sessions/login-limiter.ts';
-import { createSession, SESSION_COOKIE, SESSION_TTL_MS } from '../sessions/sessions.ts';
+import { createSession, endSession, SESSION_COOKIE, SESSION_TTL_MS } from '../sessions/sessions.ts';
 import { authenticateUser } from '../users/users.ts';
 import { clientAddress } from './client-address.ts';
 import type { AppEnv } from './env.ts';
 
 // Signing in from a request, shared by POST /v1/sessions and the web login page.
 
-/** Sets the web session cookie: HttpOnly, SameSite=Lax, Secure when PUBLIC_URL is https. */
-export function setSessionCookie(c: Context<AppEnv>, token: string) {
+const overHttps = (c: Context<AppEnv>) => c.get('deps').config.publicUrl.startsWith('https:');
+
+/**
+ * Over https the session cookie is `__Host-` prefixed: browsers take it only from this exact host, Secure and
+ * with Path=/, so a sibling subdomain cannot plant a session of its choosing. Plain http cannot use it.
+ */
+const sessionCookiePrefix = (c: Context<AppEnv>) => (overHttps(c) ? ('host' as const) : undefined);
+
+/** The session token in the request's cookie, if any. */
+export const sessionCookie = (c: Context<AppEnv>) => getCookie(c, SESSION_COOKIE, sessionCookiePrefix(c));
+
+/**
+ * Sets the web session cookie: HttpOnly, SameSite=Lax, Secure (and `__Host-`) when PUBLIC_URL is https. The
+ * session the browser held before (signing in again, or as someone else) ends: its token is not left live.
+ */
+export async function setSessionCookie(c: Context<AppEnv>, token: string) {
+  const previous = sessionCookie(c);
+  if (previous && previous !== token) await endSession(c.get('deps').db, previous);
   setCookie(c, SESSION_COOKIE, token, {
     httpOnly: true,
     sameSite: 'Lax',
-    secure: c.get('deps').config.publicUrl.startsWith('https:'),
+    secure: overHttps(c),
     path: '/',
     maxAge: Math.floor(SESSION_TTL_MS / 1000),
+    prefix: sessionCookiePrefix(c),
   });
 }
+
+/** Clears the web session cookie. */
+export const clearSessionCookie = (c: Context<AppEnv>) =>
+  deleteCookie(c, SESSION_COOKIE, { path: '/', secure: overHttps(c), prefix: sessionCookiePrefix(c) });
 
 /**
  * Checks credentials under the login limits and opens a session. Wrong email or password → 401 (the same

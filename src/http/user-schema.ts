@@ -9,6 +9,13 @@ export const Email = z
   .max(254)
   .openapi({ example: 'ada@example.com' });
 
+/** A new password: the API's sign-up and the sign-up page check it alike. */
+export const Password = z
+  .string()
+  .min(10, 'must be at least 10 characters')
+  .max(256, 'must be at most 256 characters')
+  .openapi({ format: 'password' });
+
 export const User = z
   .object({
     id: z.string().openapi({ example: 'usr_01jh…' }),

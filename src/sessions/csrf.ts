@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { Deps } from '../deps.ts';
 import { hashToken, safeEqual } from '../lib/secrets.ts';
 
-/** How long a sign-in or consent form stays valid after it was shown. */
+/** How long a form of the cardholder's pages stays valid after it was shown. */
 export const FORM_TTL_SECONDS = 60 * 60;
 
 const mac = (secretsKey: string, parts: unknown[]) =>
@@ -25,28 +25,59 @@ function stampValid(secretsKey: string, parts: unknown[], token: string, now: nu
 
 const NONCE = /^[A-Za-z0-9_-]{20,64}$/;
 
-/** The sign-in form's cookie value: a random nonce and the server's HMAC over it (`<nonce>.<mac>`). */
-export const loginNonceCookie = (secretsKey: string, nonce: string) =>
-  `${nonce}.${mac(secretsKey, ['login-nonce', nonce])}`;
+/** The forms shown before there is a session: their token is bound to a random nonce in a cookie instead. */
+export type SignedOutForm = 'login' | 'signup';
 
-/** The nonce of a sign-in cookie this server issued, or undefined for any other value (planted or stale). */
-export function issuedLoginNonce(secretsKey: string, cookie: string | undefined): string | undefined {
+/** A signed-out form's cookie value: a random nonce and the server's HMAC over it (`<nonce>.<mac>`). */
+export const nonceCookie = (secretsKey: string, form: SignedOutForm, nonce: string) =>
+  `${nonce}.${mac(secretsKey, [`${form}-nonce`, nonce])}`;
+
+/** The nonce of a form's cookie this server issued, or undefined for any other value (planted or stale). */
+export function issuedNonce(
+  secretsKey: string,
+  form: SignedOutForm,
+  cookie: string | undefined,
+): string | undefined {
   const dot = cookie?.lastIndexOf('.') ?? -1;
   if (!cookie || dot < 0) return undefined;
   const nonce = cookie.slice(0, dot);
   if (!NONCE.test(nonce)) return undefined;
-  return safeEqual(cookie, loginNonceCookie(secretsKey, nonce)) ? nonce : undefined;
+  return safeEqual(cookie, nonceCookie(secretsKey, form, nonce)) ? nonce : undefined;
 }
 
 /**
- * The sign-in form's token for the random nonce in its cookie (there is no session yet to bind it to). Signed
+ * A signed-out form's token for the random nonce in its cookie (there is no session yet to bind it to). Signed
  * with the server key, so a cookie an attacker plants does not pair with a token of their choosing.
  */
-export const loginCsrfToken = (secretsKey: string, nonce: string, now = Date.now()) =>
-  stamped(secretsKey, ['login', nonce], now);
+export const nonceFormToken = (secretsKey: string, form: SignedOutForm, nonce: string, now = Date.now()) =>
+  stamped(secretsKey, [form, nonce], now);
 
-export const loginCsrfValid = (secretsKey: string, nonce: string, token: string, now = Date.now()) =>
-  stampValid(secretsKey, ['login', nonce], token, now);
+export const nonceFormTokenValid = (
+  secretsKey: string,
+  form: SignedOutForm,
+  nonce: string,
+  token: string,
+  now = Date.now(),
+) => stampValid(secretsKey, [form, nonce], token, now);
+
+/**
+ * The token of a form a signed-in user sends from their account pages: bound to the session (its hash) and to
+ * what the form does (`purpose`, e.g. `remove-card:crd_…`), so a token shown for one card cannot remove another.
+ */
+export const sessionFormToken = (
+  secretsKey: string,
+  sessionToken: string,
+  purpose: string,
+  now = Date.now(),
+) => stamped(secretsKey, ['account', hashToken(sessionToken), purpose], now);
+
+export const sessionFormTokenValid = (
+  secretsKey: string,
+  sessionToken: string,
+  purpose: string,
+  token: string,
+  now = Date.now(),
+) => stampValid(secretsKey, ['account', hashToken(sessionToken), purpose], token, now);
 
 /** The one authorization request a consent form was shown for, to this session. */
 export interface ConsentBinding {

@@ -15,6 +15,7 @@ import {
 } from '../db/schema/index.ts';
 import { invalidFields } from '../errors.ts';
 import type { EventType } from '../lib/payments.ts';
+import type { TriggerAction, TriggerLimits, TriggerMatch } from '../rules/dsl.ts';
 import { type Explanation, explain } from '../rules/evaluate.ts';
 import type { Grant, RuleEvent } from '../rules/event.ts';
 import type { NotFiredReason } from '../rules/reasons.ts';
@@ -34,6 +35,8 @@ export interface NamedRef {
 export interface TriggerRef extends NamedRef {
   /** The definition the decision was made under. */
   version: number;
+  /** That version's terms (what the cardholder's page explains a miss with); absent if the version is unknown. */
+  terms?: { match: TriggerMatch; limits: TriggerLimits; action: TriggerAction };
 }
 
 export type Reward = { amount: number; currency: string } | { points: number } | null;
@@ -62,6 +65,8 @@ export interface ActivityEvent {
   id: string;
   type: EventType;
   occurredAt: Date;
+  /** The wall-clock time where the card was used (`2026-11-23T08:15:02`). */
+  localAt: string;
   amount: number;
   currency: string;
   merchant: { name: string | null; mcc: string | null; city: string | null; country: string | null };
@@ -124,11 +129,15 @@ export async function listActivity(
     ...[...explained.values()].flat().map((x) => ({ triggerId: x.triggerId, version: x.version })),
   ]);
   const appNames = new Map(connected.map((app) => [app.appId, app.name]));
-  const triggerRef = (triggerId: string, version: number): TriggerRef => ({
-    id: triggerId,
-    name: versions.get(versionKey(triggerId, version))?.name ?? '',
-    version,
-  });
+  const triggerRef = (triggerId: string, version: number): TriggerRef => {
+    const known = versions.get(versionKey(triggerId, version));
+    return {
+      id: triggerId,
+      name: known?.name ?? '',
+      version,
+      ...(known ? { terms: { match: known.match, limits: known.limits, action: known.action } } : {}),
+    };
+  };
 
   const data = rows.map((row): ActivityEvent => {
     const receivedAt = Date.parse(row.received_at);
@@ -205,6 +214,7 @@ function eventOf(
     id: row.id,
     type: row.type,
     occurredAt: new Date(row.occurred_at),
+    localAt: row.local_at.replace(' ', 'T'),
     amount: Number(row.amount),
     currency: row.currency,
     merchant: {
@@ -344,25 +354,30 @@ async function recordedMisses(db: Db, userId: string, eventIds: string[]) {
 
 const versionKey = (triggerId: string, version: number) => `${triggerId}\u0000${version}`;
 
-/** The name and date of each trigger version named, by `versionKey`. */
+/** The name, terms and date of each trigger version named, by `versionKey`. */
 async function versionsOf(db: Db, wanted: { triggerId: string; version: number }[]) {
   const unique = new Map(wanted.map((v) => [versionKey(v.triggerId, v.version), v]));
-  if (unique.size === 0) return new Map<string, { name: string; createdAt: Date }>();
-  const rows = await db
-    .select({
-      triggerId: triggerVersions.triggerId,
-      version: triggerVersions.version,
-      name: triggerVersions.name,
-      createdAt: triggerVersions.createdAt,
-    })
-    .from(triggerVersions)
-    .where(
-      or(
-        ...[...unique.values()].map((v) =>
-          and(eq(triggerVersions.triggerId, v.triggerId), eq(triggerVersions.version, v.version)),
-        ),
-      ),
-    );
+  const rows =
+    unique.size === 0
+      ? []
+      : await db
+          .select({
+            triggerId: triggerVersions.triggerId,
+            version: triggerVersions.version,
+            name: triggerVersions.name,
+            match: triggerVersions.match,
+            limits: triggerVersions.limits,
+            action: triggerVersions.action,
+            createdAt: triggerVersions.createdAt,
+          })
+          .from(triggerVersions)
+          .where(
+            or(
+              ...[...unique.values()].map((v) =>
+                and(eq(triggerVersions.triggerId, v.triggerId), eq(triggerVersions.version, v.version)),
+              ),
+            ),
+          );
   return new Map(rows.map((row) => [versionKey(row.triggerId, row.version), row]));
 }
 

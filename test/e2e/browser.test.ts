@@ -84,7 +84,7 @@ describe('what a browser meets', () => {
     expect(policyOf(response)).toContain("default-src 'none'");
     expect(policyOf(response)).not.toContain('unsafe-inline');
     await page.waitForLoadState('networkidle');
-    // Styled by its own sheet, which the policy allows by hash.
+    // Styled by the pages' one sheet, served by cardlink (the policy allows styles from this origin only).
     const background = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     expect(background).toBe('rgb(246, 247, 249)');
     expect(browser.outside()).toEqual([]);

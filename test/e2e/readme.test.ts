@@ -27,7 +27,7 @@ describe("the README's examples", () => {
     const processor = await createTestProcessor(platform, 'Readme Processor');
     const script = [
       'set -euo pipefail',
-      block('/v1/events -H', base),
+      block('"id":"auth-0001"', base),
       'echo',
       block('/v1/card_tokens', base),
     ].join('\n');
@@ -45,9 +45,9 @@ describe("the README's examples", () => {
     const app = await registerApp(platform, { name: 'Readme Rewards', scopes: ['transactions', 'cashback'] });
     const script = [
       'set -euo pipefail',
-      block('/v1/events -H', base),
+      block('"id":"auth-0001"', base),
       // Each answer on a line of its own (curl prints none after it).
-      block('APP_ID=', base).replace(/^curl -s/gm, 'echo; curl -s'),
+      block('auth-0002', base).replace(/^curl -s/gm, 'echo; curl -s'),
     ].join('\n');
     const { stdout } = await promisify(execFile)('bash', ['-c', script], {
       env: {

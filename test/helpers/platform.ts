@@ -49,8 +49,8 @@ export interface TestPlatform {
   http: <T = any>(method: string, path: string, options?: RequestOptions) => Promise<ApiResponse<T>>;
   /** `request` with the operator token. */
   admin: <T = any>(method: string, path: string, options?: RequestOptions) => Promise<ApiResponse<T>>;
-  /** Serves the production server (`createHttpServer`) on a real port; closed after the file. */
-  listen: () => Promise<string>;
+  /** Serves the production server (`createHttpServer`) on a real port (any free one by default); closed after the file. */
+  listen: (port?: number) => Promise<string>;
 }
 
 /**
@@ -92,10 +92,10 @@ export function usePlatform(options: PlatformOptions = {}): TestPlatform {
     const app = createApp(deps);
     if (options.workers) workers = await startWorkers(deps);
 
-    const listen = () =>
+    const listen = (port = 0) =>
       new Promise<string>((resolve) => {
         const { server } = createHttpServer(deps, { hostname: '127.0.0.1' });
-        server.listen(0, '127.0.0.1', () => {
+        server.listen(port, '127.0.0.1', () => {
           const address = server.address() as { port: number };
           resolve(`http://127.0.0.1:${address.port}`);
         });

@@ -668,7 +668,7 @@ describe('the README', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)]
       .map((match) => match[1] ?? '')
-      .filter((text) => text.includes('CLIENT_ID='));
+      .filter((text) => text.includes('Idempotency-Key: fifth-coffee'));
     expect(blocks).toHaveLength(1);
     const script = blocks[0]!
       .replaceAll('localhost:3000', base.replace('http://', ''))

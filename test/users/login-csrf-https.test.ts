@@ -36,6 +36,31 @@ describe('the sign-in form served over https', () => {
       headers: { ...body.headers, ...OWN, cookie: issued },
     });
     expect(signedIn.status).toBe(303);
-    expect(signedIn.headers.get('set-cookie')).toContain('cardlink_session=');
+    expect(signedIn.headers.get('set-cookie')).toMatch(/(^|, )__Host-cardlink_session=[^;]+;[^,]*Secure/);
+  });
+
+  it('keeps the session in a __Host- cookie too, and signing in again ends the session the browser held', async () => {
+    const user = await signUp(platform);
+    const signIn = async (cookies: string[]) => {
+      const page = await platform.request('GET', '/login');
+      const nonce = page.headers.get('set-cookie')!.split(';')[0]!;
+      const body = form({ ...hiddenFields(page.text), email: user.email, password: user.password });
+      const res = await platform.request('POST', '/login', {
+        raw: body.raw,
+        headers: { ...body.headers, ...OWN, cookie: [nonce, ...cookies].join('; ') },
+      });
+      expect(res.status).toBe(303);
+      return /(?:^|, )__Host-cardlink_session=([^;]+)/.exec(res.headers.get('set-cookie')!)![1]!;
+    };
+    const me = (cookie: string) => platform.request('GET', '/v1/me', { headers: { cookie } });
+
+    const first = await signIn([]);
+    expect((await me(`__Host-cardlink_session=${first}`)).status).toBe(200);
+    // The plain name is what a sibling subdomain could plant: over https it is not read.
+    expect((await me(`cardlink_session=${first}`)).status).toBe(401);
+
+    const second = await signIn([`__Host-cardlink_session=${first}`]);
+    expect((await me(`__Host-cardlink_session=${second}`)).status).toBe(200);
+    expect((await me(`__Host-cardlink_session=${first}`)).status).toBe(401);
   });
 });

@@ -227,21 +227,44 @@ describe('the login page', () => {
     ).toBe(user.id);
   });
 
-  it.each(['https://evil.example/steal', '//evil.example/steal', '/\\evil.example', 'javascript:alert(1)'])(
-    'never redirects off-site (next=%s)',
+  const OFF_SITE = [
+    'https://evil.example/steal',
+    '//evil.example/steal',
+    '/\\evil.example',
+    'javascript:alert(1)',
+    // Dot segments that normalise to a protocol-relative path.
+    '/.//evil.example/x',
+    '/..//evil.example/x',
+    '/%2e//evil.example/x',
+    '/./\\evil.example',
+  ];
+
+  it.each(OFF_SITE)(
+    'a signed-in visit to sign-in or sign-up never leaves the site (next=%s)',
     async (next) => {
       const user = await signUp(platform);
-      const { fields, csrfCookie } = await loginPage(next);
-      expect(fields.next).toBe('/login');
-      const body = form({ ...fields, next, email: user.email, password: user.password });
-      const res = await platform.request('POST', '/login', {
-        raw: body.raw,
-        headers: { ...body.headers, cookie: csrfCookie },
-      });
-      expect(res.status).toBe(303);
-      expect(res.headers.get('location')).toBe('/login');
+      for (const page of ['/login', '/signup']) {
+        const res = await platform.request('GET', `${page}?next=${encodeURIComponent(next)}`, {
+          headers: { cookie: `cardlink_session=${user.token}` },
+        });
+        expect(res.status).toBe(302);
+        expect(res.headers.get('location')).toBe('/account');
+      }
     },
   );
+
+  it.each(OFF_SITE)('never redirects off-site (next=%s)', async (next) => {
+    const user = await signUp(platform);
+    const { fields, csrfCookie } = await loginPage(next);
+    expect(fields.next).toBe('/account');
+    const body = form({ ...fields, next, email: user.email, password: user.password });
+    const res = await platform.request('POST', '/login', {
+      raw: body.raw,
+      headers: { ...body.headers, cookie: csrfCookie },
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/account');
+  });
 
   it('an email with a NUL byte is a wrong email (401 page), not a 500', async () => {
     const { fields, csrfCookie } = await loginPage('/login');
@@ -371,6 +394,13 @@ describe('the OpenAPI document', () => {
       '/oauth/introspect',
       '/v1/oauth/keys/rotate',
       '/login',
+      '/signup',
+      '/logout',
+      '/account',
+      '/account/cards',
+      '/account/cards/{id}/remove',
+      '/account/apps/{app_id}',
+      '/account/apps/{app_id}/disconnect',
     ]) {
       expect(paths).toContain(path);
     }

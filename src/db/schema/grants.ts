@@ -49,7 +49,7 @@ export const grantChanges = pgTable(
 export const CONSENT_ACTIONS = ['granted', 'scopes_changed', 'revoked'] as const;
 export type ConsentAction = (typeof CONSENT_ACTIONS)[number];
 
-export const CONSENT_SOURCES = ['api', 'oauth', 'oauth_revoke'] as const;
+export const CONSENT_SOURCES = ['api', 'oauth', 'oauth_revoke', 'account_page'] as const;
 export type ConsentSource = (typeof CONSENT_SOURCES)[number];
 
 /** Append-only history of every consent decision: the record the user and the operator can read. */

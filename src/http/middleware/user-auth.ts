@@ -1,8 +1,8 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import { getCookie } from 'hono/cookie';
 import { AppError } from '../../errors.ts';
-import { SESSION_COOKIE, userForSession } from '../../sessions/sessions.ts';
+import { userForSession } from '../../sessions/sessions.ts';
 import type { AppEnv, SignedIn } from '../env.ts';
+import { sessionCookie } from '../sign-in.ts';
 import { fromOwnOrigin, isSafeMethod } from './same-origin.ts';
 
 /** The session token a request presents, and where it came from. */
@@ -20,7 +20,7 @@ export function presentedSession(c: Context<AppEnv>): Presented | undefined {
     const token = scheme?.toLowerCase() === 'bearer' && value ? value.trim() : '';
     return token ? { token, source: 'header' } : undefined;
   }
-  const cookie = getCookie(c, SESSION_COOKIE);
+  const cookie = sessionCookie(c);
   return cookie ? { token: cookie, source: 'cookie' } : undefined;
 }
 

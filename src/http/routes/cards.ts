@@ -1,7 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { enrollCard, listCards, removeCard, resolveAppCard } from '../../cards/cards.ts';
-import { consumeEnrollmentAttempt } from '../../cards/enroll-limiter.ts';
-import { withinEnrollRefusalLimit } from '../../cards/enroll-refusals.ts';
+import { underEnrollmentLimits } from '../../cards/enroll-limiter.ts';
 import { cardIdForApp, cardIdFromApp } from '../../cards/pseudonyms.ts';
 import { CARD_SCHEMES, type CardRow } from '../../db/schema/index.ts';
 import { AppError, invalidFields, notFound } from '../../errors.ts';
@@ -148,9 +147,8 @@ cardsRouter.openapi(
     const deps = c.get('deps');
     const { user } = signedInUser(c);
     try {
-      await consumeEnrollmentAttempt(deps, user.id);
       const input = { pan: body.pan, expMonth: body.exp_month, expYear: body.exp_year };
-      return await withinEnrollRefusalLimit(deps, user.id, () =>
+      return await underEnrollmentLimits(deps, user.id, () =>
         createdIdempotently(c, user.id, body, async (db) =>
           present(await enrollCard({ ...deps, db }, user.id, input)),
         ),

@@ -1,5 +1,4 @@
 import { z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { grantApp } from '../../grants/grants.ts';
 import {
   AUTHORIZE_PARAM_NAMES,
@@ -11,12 +10,12 @@ import {
 } from '../../oauth/authorize.ts';
 import { type ConsentBinding, consentCsrfToken, redeemConsentCsrf } from '../../sessions/csrf.ts';
 import { render } from '../../web/render.tsx';
-import { PAGE_POLICY } from '../content-security.ts';
-import type { AppEnv } from '../env.ts';
+import { CONSENT_POLICY } from '../content-security.ts';
 import { foreignFormMessage, fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
 import { form } from '../oauth-endpoint.ts';
 import { createRouter } from '../router.ts';
+import { headerFor, pageHeaders } from '../web-page.ts';
 
 /** The authorization endpoint: the consent page and the user's decision. */
 export const oauthAuthorizeRouter = createRouter();
@@ -47,12 +46,6 @@ const pickParams = (source: Record<string, unknown>): AuthorizeParams => {
     if (typeof value === 'string') params[name] = value;
   }
   return params;
-};
-
-const pageHeaders = (c: Context<AppEnv>) => {
-  c.header('cache-control', 'no-store');
-  c.header('x-frame-options', 'DENY');
-  c.header('content-security-policy', PAGE_POLICY);
 };
 
 const consentBinding = (sessionToken: string, request: ValidAuthorizeRequest): ConsentBinding => ({
@@ -91,7 +84,7 @@ oauthAuthorizeRouter.openAPIRegistry.registerPath({
   },
 });
 oauthAuthorizeRouter.get('/oauth/authorize', async (c) => {
-  pageHeaders(c);
+  pageHeaders(c, CONSENT_POLICY);
   const deps = c.get('deps');
   const params = pickParams(c.req.query());
   const check = await checkAuthorizeRequest(deps.db, params, deps.config.publicUrl);
@@ -115,6 +108,7 @@ oauthAuthorizeRouter.get('/oauth/authorize', async (c) => {
         ...(request.state !== undefined ? { state: request.state } : {}),
       },
       csrf: consentCsrfToken(deps.config.secretsKey, consentBinding(signedIn.sessionToken, request)),
+      header: headerFor(c, signedIn),
     }),
   );
 });
@@ -139,7 +133,7 @@ oauthAuthorizeRouter.openAPIRegistry.registerPath({
   },
 });
 oauthAuthorizeRouter.post('/oauth/authorize', async (c) => {
-  pageHeaders(c);
+  pageHeaders(c, CONSENT_POLICY);
   const deps = c.get('deps');
   if (!fromOwnOrigin(c)) {
     return c.html(render.error({ title: 'Form refused', message: foreignFormMessage(c, 'consent') }), 403);

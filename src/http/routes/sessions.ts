@@ -1,10 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { deleteCookie } from 'hono/cookie';
-import { endSession, SESSION_COOKIE } from '../../sessions/sessions.ts';
+import { endSession } from '../../sessions/sessions.ts';
 import { presentedSession, requireUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
 import { errorResponses, jsonBody, jsonResponse, ProblemSchema, Timestamp } from '../schemas.ts';
-import { setSessionCookie, signIn } from '../sign-in.ts';
+import { clearSessionCookie, setSessionCookie, signIn } from '../sign-in.ts';
 import { Email, presentUser, User } from '../user-schema.ts';
 
 const Session = z
@@ -44,7 +43,7 @@ sessionsRouter.openapi(
   async (c) => {
     const deps = c.get('deps');
     const { user, token, expiresAt } = await signIn(c, deps, c.req.valid('json'));
-    setSessionCookie(c, token);
+    await setSessionCookie(c, token);
     return c.json({ token, expires_at: expiresAt.toISOString(), user: presentUser(user) }, 200);
   },
 );
@@ -63,7 +62,7 @@ sessionsRouter.openapi(
   async (c) => {
     const presented = presentedSession(c);
     if (presented) await endSession(c.get('deps').db, presented.token);
-    deleteCookie(c, SESSION_COOKIE, { path: '/' });
+    clearSessionCookie(c);
     return c.body(null, 204);
   },
 );

@@ -16,13 +16,7 @@ import {
   pageQuery,
   presentPage,
 } from '../schemas.ts';
-import { Email, presentUser, User } from '../user-schema.ts';
-
-const Password = z
-  .string()
-  .min(10, 'must be at least 10 characters')
-  .max(256, 'must be at most 256 characters')
-  .openapi({ format: 'password' });
+import { Email, Password, presentUser, User } from '../user-schema.ts';
 
 export const usersRouter = createRouter();
 usersRouter.openAPIRegistry.registerComponent('securitySchemes', 'sessionToken', {
