@@ -40,6 +40,8 @@ export interface GrantResult {
   app: AppRow;
   /** False when the grant already held exactly these scopes (nothing recorded). */
   changed: boolean;
+  /** The `grant.created` delivery recorded, for a caller that enqueues it after its own commit. */
+  deliveryId?: string | undefined;
 }
 
 const sortScopes = (scopes: Iterable<string>) =>
@@ -151,7 +153,7 @@ export async function grantApp(deps: GrantDeps, input: GrantInput): Promise<Gran
         return { grant, app, changed: true, deliveryId: delivery.id };
       });
       if (result.deliveryId) deps.dispatcher?.deliveriesRecorded([result.deliveryId]);
-      return { grant: result.grant, app: result.app, changed: result.changed };
+      return { grant: result.grant, app: result.app, changed: result.changed, deliveryId: result.deliveryId };
     } catch (error) {
       // Two first consents racing: the loser retries and finds the winner's grant.
       if (attempt === 0 && isUniqueViolation(error)) continue;

@@ -122,4 +122,8 @@ it("the README's quick start brings the app its first verified webhooks", async 
     },
     { timeout: 30_000, interval: 100 },
   );
+  // In the order the section tells: the connection first, then the purchase.
+  expect(printed.text().indexOf(' grant.created ')).toBeLessThan(
+    printed.text().indexOf(' cashback.pending '),
+  );
 });

@@ -95,14 +95,19 @@ grantsRouter.openapi(
     const body = c.req.valid('json');
     const deps = c.get('deps');
     const { user } = signedInUser(c);
-    return createdIdempotently(c, user.id, body, async (db) => {
-      // Inside the idempotent transaction: the webhook is enqueued by the relay once it is committed.
-      const { grant, app } = await grantApp(
+    let recorded: string | undefined;
+    const response = await createdIdempotently(c, user.id, body, async (db) => {
+      // Inside the idempotent transaction: its webhook is enqueued once that has committed, below.
+      const { grant, app, deliveryId } = await grantApp(
         { ...deps, db, dispatcher: undefined },
         { userId: user.id, appId: body.app_id, scopes: body.scopes, mode: 'replace', source: 'api' },
       );
+      recorded = deliveryId;
       return presentGrant(grant, app);
     });
+    // Committed: the webhook goes now (the relay would send it only after its grace period).
+    if (recorded) deps.dispatcher.deliveriesRecorded([recorded]);
+    return response;
   },
 );
 
