@@ -99,11 +99,17 @@ describe('lifecycles', () => {
 
   it('sends a purchase’s events in order, except authorizations held up behind their clearing', () => {
     let outOfOrder = 0;
+    let reversals = 0;
     for (const events of byPurchase.values()) {
       const seqOf = (type: string) => events.find((e) => e.event.type === type)?.seq;
       const auth = events.find((e) => e.event.type === 'authorization');
       const clearing = seqOf('clearing');
       const refund = seqOf('refund');
+      const reversal = seqOf('reversal');
+      if (reversal !== undefined && clearing !== undefined) {
+        reversals++;
+        expect(reversal).toBeLessThan(clearing);
+      }
       if (auth?.outOfOrder) {
         outOfOrder++;
         expect(clearing).toBeLessThan(auth.seq);
@@ -113,6 +119,7 @@ describe('lifecycles', () => {
       if (refund !== undefined) expect(refund).toBeGreaterThan(clearing!);
     }
     expect(outOfOrder).toBe(plan.counts.out_of_order);
+    expect(reversals).toBeGreaterThan(0);
   });
 
   it('keeps amounts consistent: partial events take part, a partial reversal leaves the rest to clear', () => {
