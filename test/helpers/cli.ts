@@ -17,7 +17,14 @@ export interface CliRun {
  */
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; command?: string[]; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    command?: string[];
+    timeoutMs?: number;
+    /** Sends it `signal` once its standard error satisfies `when` (an interruption, as a user would). */
+    interrupt?: { when: (stderr: string) => boolean; signal: NodeJS.Signals };
+  } = {},
 ): Promise<CliRun> {
   const [command, ...prefix] = options.command ?? [process.execPath, BIN];
   return new Promise((resolve, reject) => {
@@ -31,8 +38,13 @@ export function runCli(
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
     });
+    let interrupted = false;
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
+      if (options.interrupt && !interrupted && options.interrupt.when(stderr)) {
+        interrupted = true;
+        child.kill(options.interrupt.signal);
+      }
     });
     // Past its time it is asked to stop (it stops what it started), then killed: nothing outlives the test.
     const timeoutMs = options.timeoutMs ?? 60_000;
