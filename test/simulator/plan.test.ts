@@ -40,6 +40,8 @@ describe('determinism', () => {
       JSON.parse(requests.find((r) => r.format === 'json')!.body);
     expect(firstJson(renamed).id).not.toBe(firstJson(render(plan)).id);
     expect(firstJson(renamed).amount).toBe(firstJson(render(plan)).amount);
+    // Two runs started within the same second do not share ids either.
+    expect(firstJson(render(plan, START + 1)).id).not.toBe(firstJson(render(plan)).id);
   });
 
   it('draws each part from its own stream: more cards do not change the cards there were', () => {
