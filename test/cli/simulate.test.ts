@@ -89,7 +89,7 @@ describe('cardlink simulate', () => {
       ],
       {
         env: platform.env,
-        interrupt: { when: (stderr) => stderr.includes('registered processor'), signal: 'SIGINT' },
+        interrupt: { when: (_stdout, stderr) => stderr.includes('registered processor'), signal: 'SIGINT' },
       },
     );
     expect(run.code, run.stderr).toBe(130);

@@ -22,8 +22,8 @@ export function runCli(
     cwd?: string;
     command?: string[];
     timeoutMs?: number;
-    /** Sends it `signal` once its standard error satisfies `when` (an interruption, as a user would). */
-    interrupt?: { when: (stderr: string) => boolean; signal: NodeJS.Signals };
+    /** Sends it `signal` once what it printed satisfies `when` (an interruption, as a user would). */
+    interrupt?: { when: (stdout: string, stderr: string) => boolean; signal: NodeJS.Signals };
   } = {},
 ): Promise<CliRun> {
   const [command, ...prefix] = options.command ?? [process.execPath, BIN];
@@ -35,16 +35,20 @@ export function runCli(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
     let interrupted = false;
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      if (options.interrupt && !interrupted && options.interrupt.when(stderr)) {
+    const interrupt = () => {
+      if (options.interrupt && !interrupted && options.interrupt.when(stdout, stderr)) {
         interrupted = true;
         child.kill(options.interrupt.signal);
       }
+    };
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      interrupt();
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      interrupt();
     });
     // Past its time it is asked to stop (it stops what it started), then killed: nothing outlives the test.
     const timeoutMs = options.timeoutMs ?? 60_000;
