@@ -92,8 +92,10 @@ export async function findOrStartPlatform(
         child.kill('SIGKILL');
         await exited;
       }
-      // A clean stop leaves nothing behind; after trouble the log stays for a look.
-      if (drained && child.exitCode === 0) rmSync(logFile, { force: true });
+      // A clean stop (or one asked for before it set up its own) leaves nothing behind; after trouble the log
+      // stays for a look.
+      if (drained && (child.exitCode === 0 || child.signalCode === 'SIGTERM'))
+        rmSync(logFile, { force: true });
     })();
     return stopping;
   };

@@ -78,6 +78,8 @@ describe('npm run demo, small', () => {
     });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(143);
     expect(await listeningOn(new URL(url).port)).toEqual([]);
+    const log = /its log: (\S+)/.exec(run.stdout)![1]!;
+    await expect(readFile(log)).rejects.toThrow(/ENOENT/);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   }, 90_000);
 
