@@ -125,11 +125,11 @@ function simulatedTraffic(options: Options): Traffic & { summary: () => Simulati
         eventId: e.status === 'accepted' ? e.eventId : null,
         actions: e.actions,
       }));
-      return {
-        sent,
-        lateSends: summary.sent.late_sends,
-        startedAtWall: Math.min(...sent.map((e) => e.sentAt)),
-      };
+      // A loop, not Math.min(...sent): a long run's events would overflow the call stack. Nothing sent: now.
+      let startedAtWall =
+        sent.length > 0 ? Number.POSITIVE_INFINITY : performance.timeOrigin + performance.now();
+      for (const e of sent) if (e.sentAt < startedAtWall) startedAtWall = e.sentAt;
+      return { sent, lateSends: summary.sent.late_sends, startedAtWall };
     },
   };
 }

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import { runDemo } from '../demo/run.ts';
+import { demoFailures } from '../demo/summary.ts';
 import { positiveInteger, positiveNumber } from './options.ts';
 
 interface DemoCommandOptions {
@@ -55,7 +56,7 @@ export function demoCommand(): Command {
         envFile &&
         existsSync(envFile) &&
         readFileSync(envFile, 'utf8').includes(`ADMIN_TOKEN=${config.adminToken}`);
-      await runDemo({
+      const summary = await runDemo({
         baseUrl: (options.url ?? config.publicUrl).replace(/\/+$/, ''),
         adminToken: config.adminToken,
         adminTokenSource: fromFile ? `ADMIN_TOKEN in ${envFile}` : 'the ADMIN_TOKEN environment variable',
@@ -69,5 +70,10 @@ export function demoCommand(): Command {
         quietGrants: options.quietGrants === true,
         drainTimeout: options.drainTimeout,
       });
+      const failures = demoFailures(summary);
+      if (failures.length > 0) {
+        process.stderr.write(`demo failed: ${failures.join('; ')}\n`);
+        process.exitCode = 1;
+      }
     });
 }

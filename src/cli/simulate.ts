@@ -157,9 +157,15 @@ export function simulateCommand(): Command {
         );
       const processor = await processorFor(options, baseUrl);
       const bar = progressBar();
+      // Ctrl-C or a SIGTERM stops sending; the summary of what went is printed, and the exit code is a shell's.
       const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once('SIGINT', stop);
+      let stoppedBy: NodeJS.Signals | undefined;
+      const stop = (signal: NodeJS.Signals) => {
+        stoppedBy ??= signal;
+        controller.abort();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
       try {
         const summary = await simulate(
           {
@@ -178,9 +184,12 @@ export function simulateCommand(): Command {
         process.stdout.write(
           options.json ? `${JSON.stringify(printable, null, 2)}\n` : formatSimulationSummary(summary),
         );
-        if (summary.answers.rejected + summary.answers.failed > 0) process.exitCode = 1;
+        if (summary.answers.rejected + summary.answers.failed + summary.sent.card_token_failures > 0)
+          process.exitCode = 1;
+        if (stoppedBy) process.exitCode = stoppedBy === 'SIGINT' ? 130 : 143;
       } finally {
         process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
       }
     });
 }

@@ -29,9 +29,15 @@ async function answers(url: string, expect: number): Promise<boolean> {
   }
 }
 
-async function waitReady(baseUrl: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+async function waitReady(
+  baseUrl: string,
+  timeoutMs: number,
+  child?: ChildProcess,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (signal?.aborted) throw new Error('interrupted while waiting for the platform');
     if (child && child.exitCode !== null)
       throw new Error(`the platform exited (${child.exitCode}) while starting`);
     if (await answers(`${baseUrl}/readyz`, 200)) return;
@@ -47,10 +53,17 @@ async function waitReady(baseUrl: string, timeoutMs: number, child?: ChildProces
 export async function findOrStartPlatform(
   baseUrl: string,
   log: (line: string) => void,
-  start = true,
+  options: {
+    /** Start the platform when nothing answers (default), or fail. */
+    start?: boolean;
+    signal?: AbortSignal;
+    /** Called as soon as the child is spawned, before it is ready, so an interruption can stop it. */
+    onSpawn?: (stop: () => Promise<void>) => void;
+  } = {},
 ): Promise<Platform> {
+  const { start = true, signal, onSpawn } = options;
   if (await answers(`${baseUrl}/healthz`, 200)) {
-    await waitReady(baseUrl, 30_000);
+    await waitReady(baseUrl, 30_000, undefined, signal);
     return { baseUrl, started: false, stop: async () => {} };
   }
   const url = new URL(baseUrl);
@@ -68,18 +81,10 @@ export async function findOrStartPlatform(
   });
   closeSync(out);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    await waitReady(baseUrl, 120_000, child);
-  } catch (error) {
-    child.kill('SIGKILL');
-    const tail = readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
-    throw new Error(`${error instanceof Error ? error.message : error}\n${tail}`);
-  }
-  return {
-    baseUrl,
-    started: true,
-    logFile,
-    stop: async () => {
+  let stopping: Promise<void> | undefined;
+  // Once, however many ask (an interruption and the demo's own ending may both).
+  const stop = () => {
+    stopping ??= (async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM'); // drains: requests in flight and jobs in progress finish
       const drained = await Promise.race([exited.then(() => true), sleep(20_000).then(() => false)]);
@@ -87,8 +92,24 @@ export async function findOrStartPlatform(
         child.kill('SIGKILL');
         await exited;
       }
-      // A clean stop leaves nothing behind; after trouble the log stays for a look.
-      if (drained && child.exitCode === 0) rmSync(logFile, { force: true });
-    },
+      // A clean stop (or one asked for before it set up its own) leaves nothing behind; after trouble the log
+      // stays for a look.
+      if (drained && (child.exitCode === 0 || child.signalCode === 'SIGTERM'))
+        rmSync(logFile, { force: true });
+    })();
+    return stopping;
   };
+  onSpawn?.(stop);
+  try {
+    await waitReady(baseUrl, 120_000, child, signal);
+  } catch (error) {
+    if (signal?.aborted) {
+      await stop();
+      throw error;
+    }
+    child.kill('SIGKILL');
+    const tail = readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n');
+    throw new Error(`${error instanceof Error ? error.message : error}\n${tail}`);
+  }
+  return { baseUrl, started: true, logFile, stop };
 }

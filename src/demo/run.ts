@@ -63,7 +63,11 @@ interface Receiver {
   stop(): Promise<void>;
 }
 
-async function startReceiver(print: (line: string) => void, quietGrants: boolean): Promise<Receiver> {
+async function startReceiver(
+  print: (line: string) => void,
+  quietGrants: boolean,
+  onSpawn: (stop: () => Promise<void>) => void,
+): Promise<Receiver> {
   const child = fork(RECEIVER, quietGrants ? ['--quiet-grants'] : [], {
     execArgv: ['--import', TSX],
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
@@ -71,6 +75,11 @@ async function startReceiver(print: (line: string) => void, quietGrants: boolean
   const arrivals: Arrival[] = [];
   createInterface({ input: child.stdout! }).on('line', print);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  onSpawn(stop);
   const port = await new Promise<number>((resolve, reject) => {
     child.on('message', (message: ReceiverMessage) => {
       if (message.type === 'ready') resolve(message.port);
@@ -83,10 +92,7 @@ async function startReceiver(print: (line: string) => void, quietGrants: boolean
     port,
     arrivals,
     send: (message) => child.send(message),
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
+    stop,
   };
 }
 
@@ -134,18 +140,40 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const client = new ApiClient(options.baseUrl);
   let platform: Platform | undefined;
   let receiver: Receiver | undefined;
-  // Interrupted (Ctrl-C, a SIGTERM): the processes it started go with it.
-  const interrupted = async () => {
+  // The processes the demo started, from the moment they are spawned (ready or not).
+  let stopReceiver: (() => Promise<void>) | undefined;
+  let stopPlatform: (() => Promise<void>) | undefined;
+  // Interrupted (Ctrl-C, a SIGTERM): the flag stops the main flow, the processes it started go with it, and the
+  // exit code is a shell's (128 + the signal's number).
+  const interruption = new AbortController();
+  const interrupted = (signal: NodeJS.Signals) => {
+    if (interruption.signal.aborted) return;
+    interruption.abort();
     bar.done();
-    await receiver?.stop();
-    await platform?.stop();
-    process.exit(130);
+    void (async () => {
+      await stopReceiver?.();
+      await stopPlatform?.();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    })();
   };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  const goOn = () => {
+    if (interruption.signal.aborted) throw new Error('interrupted');
+  };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
   try {
-    platform = await findOrStartPlatform(options.baseUrl, say, options.startPlatform);
-    receiver = await startReceiver(say, options.quietGrants);
+    platform = await findOrStartPlatform(options.baseUrl, say, {
+      start: options.startPlatform,
+      signal: interruption.signal,
+      onSpawn: (stop) => {
+        stopPlatform = stop;
+      },
+    });
+    goOn();
+    receiver = await startReceiver(say, options.quietGrants, (stop) => {
+      stopReceiver = stop;
+    });
+    goOn();
     const webhookBase = `http://127.0.0.1:${receiver.port}`;
     say(`the local app listens on ${webhookBase} and verifies every webhook with standardwebhooks`);
 
@@ -177,6 +205,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           apps: seeded.map((app) => ({ key: app.key, name: app.name, secret: app.webhookSecret })),
         }),
       onCardholder: (done, total) => {
+        if (interruption.signal.aborted) return;
         const seconds = (performance.now() - seedStarted) / 1000;
         bar.draw(
           done / total,
@@ -185,6 +214,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       },
     });
     bar.done();
+    goOn();
     const seedSeconds = (performance.now() - seedStarted) / 1000;
     say(`seeded in ${seedSeconds.toFixed(1)} s`);
 
@@ -202,10 +232,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         duration: options.duration,
         baseUrl: options.baseUrl,
         processor: scene.processor,
+        signal: interruption.signal,
       },
       (progress) => bar.update(progress),
     );
     bar.done();
+    goOn();
 
     // The last webhooks: every action this run's events fired has sent its first one, then those that follow
     // (a clearing's `.available`, a refund's `.reversed`) until a quiet second or two.
@@ -215,13 +247,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const expected = feed.answers.actions;
     say(`waiting for the webhooks of the ${expected.toLocaleString('en-US')} actions the feed fired…`);
     const deadline = Date.now() + options.drainTimeout * 1000;
-    while (Date.now() < deadline && firstWebhooks(receiver.arrivals, sentAt).size < expected)
+    while (Date.now() < deadline && firstWebhooks(receiver.arrivals, sentAt).size < expected) {
+      goOn();
       await sleep(250);
+    }
     const quietUntil = Math.min(deadline, Date.now() + 15_000);
     for (let seen = -1; Date.now() < quietUntil && seen !== receiver.arrivals.length; ) {
+      goOn();
       seen = receiver.arrivals.length;
       await sleep(2000);
     }
+    goOn();
     const pending = await deliveriesIn(client, scene, 'pending');
 
     const first = firstWebhooks(receiver.arrivals, sentAt);
@@ -253,8 +289,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       adminTokenSource: options.adminTokenSource,
     };
     summary.wallSeconds = (performance.now() - startedAt) / 1000;
+    goOn();
     process.stdout.write(formatDemoSummary(summary));
     return summary;
+  } catch (error) {
+    // Interrupted: the signal handler stops what the demo started and exits; nothing more to say here.
+    if (interruption.signal.aborted) await new Promise<never>(() => {});
+    throw error;
   } finally {
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);

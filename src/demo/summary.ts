@@ -168,3 +168,29 @@ export function formatDemoSummary(summary: DemoSummary): string {
   if (feed.problems.length > 0) lines.push('', 'Problems:', ...feed.problems.map((p) => `  - ${p}`));
   return `${lines.join('\n')}\n`;
 }
+
+/** Why the run failed, in a few words each (empty when it did what it should). */
+export function demoFailures(summary: {
+  feed: {
+    answers: Pick<SimulationSummary['answers'], 'rejected' | 'failed'>;
+    sent: Pick<SimulationSummary['sent'], 'card_token_failures'>;
+  };
+  arrivals: Pick<Arrival, 'verified'>[];
+  actionsExpected: number;
+  actionsDelivered: number;
+}): string[] {
+  const { answers, sent } = summary.feed;
+  const failures: string[] = [];
+  if (answers.rejected + answers.failed > 0)
+    failures.push(`${n(answers.rejected)} events rejected and ${n(answers.failed)} failed`);
+  if (sent.card_token_failures > 0)
+    failures.push(`${count(sent.card_token_failures, 'card-token link')} failed`);
+  const bad = summary.arrivals.filter((a) => !a.verified).length;
+  if (bad > 0) failures.push(`${count(bad, 'webhook')} with a bad signature`);
+  if (summary.actionsDelivered < summary.actionsExpected)
+    failures.push(
+      `the first webhook of ${n(summary.actionsExpected - summary.actionsDelivered)} of ` +
+        `${n(summary.actionsExpected)} actions did not arrive within --drain-timeout`,
+    );
+  return failures;
+}

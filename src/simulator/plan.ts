@@ -146,6 +146,8 @@ export const LIFECYCLE: Lifecycle = {
 };
 
 const SETTLEMENT_BATCH_SIZE = 500;
+/** Seconds (scaled like the delays) between a reversal and the clearing of what it left. */
+const REVERSAL_CLEARING_GAP_S = 0.5;
 const ESTIMATED: ReadonlySet<string> = new Set(['fuel', 'hotel']);
 
 /** How a card is used: how often, where its holder lives, and the merchant they keep going back to. */
@@ -324,16 +326,26 @@ export function planTraffic(input: PlanOptions): Plan {
     // When the clearing happened, and when it was sent (a refund follows both).
     let clearedAt = t;
     let clearingSentAt = t;
+    // When the reversal was sent: a partial reversal's clearing (of what it left) comes after it.
+    let reversal: Timeline['events'][number] | undefined;
+    const gap = REVERSAL_CLEARING_GAP_S * 1000 * scale;
     for (const event of events) {
       let at = t;
       let occurred = t;
       let late = false;
       if (event.type === 'clearing' && !event.clearingOnly) {
-        occurred = Math.min(t + seconds(random, life.clearingDelay), durationMs);
+        occurred = t + seconds(random, life.clearingDelay);
+        if (reversal) occurred = Math.max(occurred, reversal.atMs + gap);
+        occurred = Math.min(occurred, durationMs);
         late = plan.late || occurred >= durationMs;
         at = late ? durationMs : occurred;
         clearedAt = occurred;
         clearingSentAt = at;
+        // A clearing held to the settlement batch at the end: its reversal goes out before the batch.
+        if (reversal && reversal.atMs + gap > at) {
+          reversal.atMs = Math.max(t, Math.round(at - gap));
+          reversal.event.occurredMs = reversal.atMs;
+        }
       } else if (event.type === 'reversal') {
         at = t + seconds(random, life.reversalDelay);
         occurred = at;
@@ -343,12 +355,14 @@ export function planTraffic(input: PlanOptions): Plan {
         if (at > durationMs || at <= clearingSentAt) at = durationMs + 1000 + random.int(0, 2000);
         occurred = at;
       }
-      out.push({
+      const timed = {
         event: { ...event, occurredMs: Math.round(occurred) },
         atMs: Math.round(at),
         late,
         outOfOrder: false,
-      });
+      };
+      out.push(timed);
+      if (event.type === 'reversal') reversal = timed;
     }
     if (plan.outOfOrder) {
       // The authorization's message was held up: it goes out after its clearing (which was not late).

@@ -37,7 +37,8 @@ export interface WireRequest {
 }
 
 export const seedTag = (seed: string) => hash53(seed).toString(36).slice(0, 6);
-export const defaultRun = (startMs: number) => Math.floor(startMs / 1000).toString(36);
+/** The start in milliseconds: two runs started in the same second still get ids of their own. */
+export const defaultRun = (startMs: number) => Math.floor(startMs).toString(36);
 
 /** The events' id prefix of a run: `sim-s<seed tag>-r<run>`. */
 export const idPrefixOf = (seed: string, run: string) => `sim-s${seedTag(seed)}-r${run}`;

@@ -233,8 +233,10 @@ export async function sendRequests(requests: WireRequest[], options: SendOptions
     let lastError = '';
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       result.attempts++;
+      // Signed outside the try: a signing error is a bug to surface, not a network error to retry.
+      const headers = sign(request);
       try {
-        answer = await post(agent, url, request.body, sign(request));
+        answer = await post(agent, url, request.body, headers);
       } catch (error) {
         // Counted; a problem only if no attempt gets an answer (a kept-alive connection the server just closed
         // is the usual cause, and the next attempt goes through).

@@ -71,6 +71,32 @@ describe('cardlink simulate', () => {
     expect(processors.body.data.map((p: { name: string }) => p.name)).toContain('Simulator (seed cli)');
   });
 
+  it('stops sending when interrupted, sums up what went, and exits as a shell expects (130 on Ctrl-C)', async () => {
+    const run = await runCli(
+      [
+        'simulate',
+        '--url',
+        url,
+        '--cards',
+        '30',
+        '--rate',
+        '5',
+        '--duration',
+        '600',
+        '--seed',
+        'cli-stop',
+        '--json',
+      ],
+      {
+        env: platform.env,
+        interrupt: { when: (_stdout, stderr) => stderr.includes('registered processor'), signal: 'SIGINT' },
+      },
+    );
+    expect(run.code, run.stderr).toBe(130);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.sent.events).toBeLessThan(summary.plan.events);
+  });
+
   it('refuses --processor without its credentials, naming what is missing', async () => {
     const run = await runCli(['simulate', '--url', url, '--processor', 'prc_x'], { env: platform.env });
     expect(run.code).toBe(1);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,16 @@ const demo = (url: string) =>
     env: { ...platform.env, LOG_LEVEL: 'warn' },
     timeoutMs: 150_000,
   });
+
+/** Processes of this user whose environment says `PORT=<port>`: a platform started to listen there. */
+async function listeningOn(port: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const pid of (await readdir('/proc')).filter((name) => /^\d+$/.test(name))) {
+    const environ = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+    if (environ.split('\0').includes(`PORT=${port}`)) found.push(Number(pid));
+  }
+  return found;
+}
 
 /** The webhook lines the local app printed: verified (✓) action webhooks, by type. */
 const webhookLines = (stdout: string) =>
@@ -58,6 +68,20 @@ describe('npm run demo, small', () => {
     // What it started, it stopped.
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
   }, 180_000);
+
+  it('stops the platform it started when interrupted before that is ready, and exits 143 on SIGTERM', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const run = await runCli(['demo', ...SIZE, '--url', url, '--state', state], {
+      env: { ...platform.env, LOG_LEVEL: 'warn' },
+      timeoutMs: 60_000,
+      interrupt: { when: (stdout) => stdout.includes('starting the platform'), signal: 'SIGTERM' },
+    });
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(143);
+    expect(await listeningOn(new URL(url).port)).toEqual([]);
+    const log = /its log: (\S+)/.exec(run.stdout)![1]!;
+    await expect(readFile(log)).rejects.toThrow(/ENOENT/);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+  }, 90_000);
 
   it('runs again against a running platform, reusing everything it made', async () => {
     const url = await platform.listen();

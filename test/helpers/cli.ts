@@ -17,7 +17,14 @@ export interface CliRun {
  */
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string; command?: string[]; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    command?: string[];
+    timeoutMs?: number;
+    /** Sends it `signal` once what it printed satisfies `when` (an interruption, as a user would). */
+    interrupt?: { when: (stdout: string, stderr: string) => boolean; signal: NodeJS.Signals };
+  } = {},
 ): Promise<CliRun> {
   const [command, ...prefix] = options.command ?? [process.execPath, BIN];
   return new Promise((resolve, reject) => {
@@ -28,11 +35,20 @@ export function runCli(
     });
     let stdout = '';
     let stderr = '';
+    let interrupted = false;
+    const interrupt = () => {
+      if (options.interrupt && !interrupted && options.interrupt.when(stdout, stderr)) {
+        interrupted = true;
+        child.kill(options.interrupt.signal);
+      }
+    };
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
+      interrupt();
     });
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
+      interrupt();
     });
     // Past its time it is asked to stop (it stops what it started), then killed: nothing outlives the test.
     const timeoutMs = options.timeoutMs ?? 60_000;

@@ -40,6 +40,8 @@ describe('determinism', () => {
       JSON.parse(requests.find((r) => r.format === 'json')!.body);
     expect(firstJson(renamed).id).not.toBe(firstJson(render(plan)).id);
     expect(firstJson(renamed).amount).toBe(firstJson(render(plan)).amount);
+    // Two runs started within the same second do not share ids either.
+    expect(firstJson(render(plan, START + 1)).id).not.toBe(firstJson(render(plan)).id);
   });
 
   it('draws each part from its own stream: more cards do not change the cards there were', () => {
@@ -99,11 +101,17 @@ describe('lifecycles', () => {
 
   it('sends a purchase’s events in order, except authorizations held up behind their clearing', () => {
     let outOfOrder = 0;
+    let reversals = 0;
     for (const events of byPurchase.values()) {
       const seqOf = (type: string) => events.find((e) => e.event.type === type)?.seq;
       const auth = events.find((e) => e.event.type === 'authorization');
       const clearing = seqOf('clearing');
       const refund = seqOf('refund');
+      const reversal = seqOf('reversal');
+      if (reversal !== undefined && clearing !== undefined) {
+        reversals++;
+        expect(reversal).toBeLessThan(clearing);
+      }
       if (auth?.outOfOrder) {
         outOfOrder++;
         expect(clearing).toBeLessThan(auth.seq);
@@ -113,6 +121,7 @@ describe('lifecycles', () => {
       if (refund !== undefined) expect(refund).toBeGreaterThan(clearing!);
     }
     expect(outOfOrder).toBe(plan.counts.out_of_order);
+    expect(reversals).toBeGreaterThan(0);
   });
 
   it('keeps amounts consistent: partial events take part, a partial reversal leaves the rest to clear', () => {
