@@ -135,6 +135,11 @@ export function simulateCommand(): Command {
         formats: options.formats,
       };
       if (options.plan) {
+        // A reader that has seen enough (`| head`) closes the pipe: that ends the listing, it is no error.
+        process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EPIPE') throw error;
+          process.exit(0);
+        });
         const requests = renderPlan(planTraffic(planOptions), {
           startMs,
           processorId: options.processor ?? 'prc_simulated',
@@ -155,9 +160,8 @@ export function simulateCommand(): Command {
         throw new Error(
           `nothing answers at ${baseUrl}/healthz: start the platform (npm start) or give --url`,
         );
-      const processor = await processorFor(options, baseUrl);
-      const bar = progressBar();
       // Ctrl-C or a SIGTERM stops sending; the summary of what went is printed, and the exit code is a shell's.
+      // Listened for before anything is registered or sent, so no signal finds the process without it.
       const controller = new AbortController();
       let stoppedBy: NodeJS.Signals | undefined;
       const stop = (signal: NodeJS.Signals) => {
@@ -167,6 +171,8 @@ export function simulateCommand(): Command {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
       try {
+        const processor = await processorFor(options, baseUrl);
+        const bar = progressBar();
         const summary = await simulate(
           {
             ...planOptions,

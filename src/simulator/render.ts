@@ -30,7 +30,7 @@ export interface WireRequest {
   format: PlannedRequest['format'];
   kind: PlannedRequest['kind'];
   /** The events it carries, in body order. */
-  events: { type: EventType; purchase: number }[];
+  events: { type: EventType; purchase: number; card: number }[];
   duplicate: boolean;
   late: boolean;
   outOfOrder: boolean;
@@ -84,7 +84,7 @@ export function renderRequest(
     atMs: request.atMs,
     format: request.format,
     kind: request.kind,
-    events: request.events.map((e) => ({ type: e.type, purchase: e.purchase })),
+    events: request.events.map((e) => ({ type: e.type, purchase: e.purchase, card: e.card })),
     duplicate: request.duplicate,
     late: request.late,
     outOfOrder: request.outOfOrder,

@@ -17,6 +17,8 @@ export interface SentEvent {
   seq: number;
   type: EventType;
   purchase: number;
+  /** The simulated card's index (never its number). */
+  card: number;
   /** The platform's `evt_…` id (for a duplicate, the original's); null when none was given. */
   eventId: string | null;
   status: EventStatus;
@@ -269,6 +271,7 @@ export async function sendRequests(requests: WireRequest[], options: SendOptions
         seq: request.seq,
         type: event.type,
         purchase: event.purchase,
+        card: event.card,
         eventId: outcome.eventId,
         status: outcome.status,
         actions: outcome.actions,

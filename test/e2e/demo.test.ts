@@ -62,7 +62,15 @@ describe('npm run demo, small', () => {
     expect(run.stdout).toMatch(/✓ {2}\S.*grant\.created/);
     expect(run.stdout).toMatch(/latency +event sent → first webhook received, ms: p50 [\d.]+ · p90/);
     expect(run.stdout).toContain(`${url}/account`);
-    expect(run.stdout).toContain('cardholder.0001@demo.example.com with password');
+    // The account it names is one whose purchases earned something, so its page has something to show.
+    const account = /sign in as (cardholder\.\d{4}@demo\.example\.com) with password (\S+)/.exec(run.stdout);
+    expect(account, run.stdout).not.toBeNull();
+    const session = await platform.request('POST', '/v1/sessions', {
+      body: { email: account![1], password: account![2] },
+    });
+    expect(session.status).toBe(200);
+    const activity = await platform.request('GET', '/v1/me/activity', { token: session.body.token });
+    expect(activity.body.data.some((event: { fired: unknown[] }) => event.fired.length > 0)).toBe(true);
     expect(run.stdout).toContain(`${url}/admin/queues`);
     expect(run.stdout).toContain(`${url}/docs`);
     // What it started, it stopped.
