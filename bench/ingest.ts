@@ -29,6 +29,7 @@ import { CardKeys } from '../src/cards/card-keys.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { cards, users } from '../src/db/schema/index.ts';
 import { signStandardWebhook } from '../src/ingest/signature.ts';
+import { luhnCheckDigit } from '../src/simulator/cards.ts';
 import { APP_COUNT, seedTriggerWorld, TRIGGERS_PER_APP, worldMids } from './ingest-triggers.ts';
 import type { ScenarioResult, SummaryRow, ThroughputPoint } from './report.ts';
 import { cpuSeconds, dropDatabase, startServer } from './server.ts';
@@ -108,16 +109,7 @@ function onlyOption(value: string | undefined): Options['only'] {
 /** A Luhn-valid 16-digit Visa-range PAN, unique per index (synthetic; no real card). */
 export function benchPan(index: number): string {
   const body = `4${String(index).padStart(14, '0')}`;
-  let sum = 0;
-  for (let i = 0; i < body.length; i++) {
-    let digit = body.charCodeAt(body.length - 1 - i) - 48;
-    if (i % 2 === 0) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-  }
-  return `${body}${(10 - (sum % 10)) % 10}`;
+  return `${body}${luhnCheckDigit(body)}`;
 }
 
 const benchUserId = (i: number) => `usr_bench${String(i).padStart(8, '0')}`;
