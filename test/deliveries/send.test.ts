@@ -1,6 +1,6 @@
 // Sending webhooks to a real local endpoint: signatures as apps verify them, retries, what each answer means.
 import { eq } from 'drizzle-orm';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { apps } from '../../src/db/schema/index.ts';
 import { grantApp } from '../../src/grants/grants.ts';
 import { usePlatform } from '../helpers/platform.ts';
@@ -133,13 +133,18 @@ describe('webhook delivery', () => {
     sink.answer(app.path, () => ({ status: 502 }));
     const [id] = await queueDeliveries(platform, app.id);
     expect((await settled(platform, id!, 'failed')).attempts).toBe(1);
-    const row = await appRow(platform, app.id);
-    expect(row.webhookStatus).toBe('disabled');
-    expect(row.webhookDisabledReason).toMatch(/more than 5 days/);
-    const line = platform.logs
-      .map((text) => JSON.parse(text))
-      .find((entry) => entry.msg === 'webhook endpoint disabled' && entry.app_id === app.id);
-    expect(line).toMatchObject({ level: 50 });
+    // The endpoint's state and the operator's line follow the attempt's record: waited for, not assumed.
+    await vi.waitFor(async () => {
+      const row = await appRow(platform, app.id);
+      expect(row.webhookStatus).toBe('disabled');
+      expect(row.webhookDisabledReason).toMatch(/more than 5 days/);
+    });
+    await vi.waitFor(() => {
+      const line = platform.logs
+        .map((text) => JSON.parse(text))
+        .find((entry) => entry.msg === 'webhook endpoint disabled' && entry.app_id === app.id);
+      expect(line).toMatchObject({ level: 50 });
+    });
   });
 
   it('waits at least what Retry-After asks after a 429', async () => {
