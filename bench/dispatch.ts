@@ -26,7 +26,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
@@ -40,7 +40,7 @@ import { newId } from '../src/lib/ids.ts';
 import type { BaselineResult } from './dispatch-baseline.ts';
 import type { Arrival, SinkMessage, SinkRequest } from './dispatch-sink.ts';
 import { benchPan, eventJson, type MachineCheck, machineCheck, removeKeys } from './ingest.ts';
-import type { ScenarioResult, SummaryRow } from './report.ts';
+import { machineRecord, type ScenarioResult, type SummaryRow } from './report.ts';
 import {
   cpuSeconds,
   dropDatabase,
@@ -1471,13 +1471,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
         scenario: 'dispatch',
         started_at: startedAt.toISOString(),
         commit: gitCommit(),
-        machine: {
-          cpus: cpus().length,
-          cpu_model: cpus()[0]?.model,
-          load_average_at_start: loadAtStart,
-          check: machine,
-          load_average_at_end: loadavg(),
-        },
+        machine: machineRecord(loadAtStart, machine),
         options,
         worker_settings: knobs,
         scene: dispatchScene(options.apps).description,

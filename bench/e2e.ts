@@ -14,7 +14,6 @@
  * Reports the events and webhooks per second, the latency from each event's POST to its webhook's arrival
  * (p50 / p90 / p99, and every sample for the chart) and its stages.
  */
-import { cpus, loadavg } from 'node:os';
 import { simulatedCards } from '../src/simulator/cards.ts';
 import { MERCHANTS } from '../src/simulator/merchants.ts';
 import { type SimulationSummary, simulate } from '../src/simulator/simulate.ts';
@@ -28,7 +27,7 @@ import {
   startWorker,
   type Traffic,
 } from './dispatch.ts';
-import type { ScenarioResult } from './report.ts';
+import { machineRecord, type ScenarioResult } from './report.ts';
 import { gitCommit } from './server.ts';
 
 interface Options {
@@ -169,13 +168,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
         scenario: 'e2e',
         started_at: startedAt.toISOString(),
         commit: gitCommit(),
-        machine: {
-          cpus: cpus().length,
-          cpu_model: cpus()[0]?.model,
-          load_average_at_start: loadAtStart,
-          check: machine,
-          load_average_at_end: loadavg(),
-        },
+        machine: machineRecord(loadAtStart, machine),
         options,
         traffic: traffic.description,
         simulation,

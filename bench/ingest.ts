@@ -21,7 +21,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
@@ -31,7 +31,7 @@ import { cards, users } from '../src/db/schema/index.ts';
 import { signStandardWebhook } from '../src/ingest/signature.ts';
 import { luhnCheckDigit } from '../src/simulator/cards.ts';
 import { APP_COUNT, seedTriggerWorld, TRIGGERS_PER_APP, worldMids } from './ingest-triggers.ts';
-import type { ScenarioResult, SummaryRow, ThroughputPoint } from './report.ts';
+import { machineRecord, type ScenarioResult, type SummaryRow, type ThroughputPoint } from './report.ts';
 import { cpuSeconds, dropDatabase, startServer } from './server.ts';
 
 const CARD_COUNT = 100_000;
@@ -758,13 +758,7 @@ export async function run(args: string[]): Promise<ScenarioResult> {
     const record = {
       scenario: 'ingest',
       started_at: startedAt.toISOString(),
-      machine: {
-        cpus: cpus().length,
-        cpu_model: cpus()[0]?.model,
-        load_average_at_start: loadAtStart,
-        check: machine,
-        load_average_at_end: loadavg(),
-      },
+      machine: machineRecord(loadAtStart, machine),
       server: { command: 'tsx src/main.ts --api', node_env: 'production', log_level: options.logLevel },
       method: {
         duration_seconds_per_measurement: options.duration,

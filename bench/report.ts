@@ -2,6 +2,7 @@
  * What a bench scenario hands back, and the report of a whole `npm run bench` (every scenario in one run): its
  * JSON record, its markdown table and its charts. Pure: the runner (bench/run.ts) does the writing.
  */
+import { cpus, loadavg } from 'node:os';
 import { histogramSvg, lineChartSvg } from './charts.ts';
 
 /** One headline figure of a scenario, as a row of the markdown table. */
@@ -205,3 +206,12 @@ export function chartFiles(report: BenchReport): { file: string; svg: string }[]
   }
   return files;
 }
+
+/** The machine a scenario ran on, as each result records it: its cores, its load before and after, its check. */
+export const machineRecord = (loadAtStart: number[], check: unknown) => ({
+  cpus: cpus().length,
+  cpu_model: cpus()[0]?.model,
+  load_average_at_start: loadAtStart,
+  check,
+  load_average_at_end: loadavg(),
+});
