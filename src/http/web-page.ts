@@ -1,3 +1,4 @@
+import type { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { sessionFormToken } from '../sessions/csrf.ts';
 import type { SignedInHeader } from '../web/layout.tsx';
@@ -42,3 +43,8 @@ export async function formFields(
     return typeof value === 'string' ? value.slice(0, max) : undefined;
   };
 }
+
+/** A page form's body, as the OpenAPI document describes it. */
+export const formBody = (schema: z.ZodType) => ({
+  content: { 'application/x-www-form-urlencoded': { schema } },
+});

@@ -14,7 +14,7 @@ import type { AppEnv, SignedIn } from '../env.ts';
 import { foreignFormMessage, fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
-import { formFields, headerFor, pageHeaders } from '../web-page.ts';
+import { formBody, formFields, headerFor, pageHeaders } from '../web-page.ts';
 
 // The cardholder's account page and the forms on it: cards, connected apps, rewards and activity. Each form
 // posts here with a token bound to the session and to what it does, then redirects (303) back to a page.
@@ -136,9 +136,6 @@ function addCardProblem(error: AppError): { form: Partial<AddCardForm>; status: 
 }
 
 const html = { 'text/html': { schema: z.string() } };
-const formBody = (schema: z.ZodType) => ({
-  content: { 'application/x-www-form-urlencoded': { schema } },
-});
 const tags = ['Web pages'];
 
 export const accountRouter = createRouter();

@@ -21,7 +21,7 @@ import { optionalUser } from '../middleware/user-auth.ts';
 import { createRouter } from '../router.ts';
 import { clearSessionCookie, setSessionCookie, signIn } from '../sign-in.ts';
 import { Email, Password } from '../user-schema.ts';
-import { formFields, headerFor, pageHeaders, secureCookies } from '../web-page.ts';
+import { formBody, formFields, headerFor, pageHeaders, secureCookies } from '../web-page.ts';
 
 // The signed-out pages (sign-in, sign-up) and signing out.
 
@@ -94,6 +94,13 @@ const formCsrfValid = (c: Context<AppEnv>, form: SignedOutForm, token: string | 
 const LOGIN_NOTICES: Record<string, string> = { signed_out: 'You are signed out.' };
 
 const html = { 'text/html': { schema: z.string() } };
+/** The fields of the sign-in and sign-up forms. */
+const SignedOutFields = z.object({
+  email: z.string(),
+  password: z.string(),
+  next: z.string().optional(),
+  csrf: z.string(),
+});
 const nextQuery = z.object({ next: z.string().optional() });
 
 export const webRouter = createRouter();
@@ -130,18 +137,7 @@ webRouter.openAPIRegistry.registerPath({
     'foreign or `null` `Origin` → 403. Success sets the ' +
     'HttpOnly session cookie and answers 303 to `next`; failure re-renders the page (401, or 429 when rate limited).',
   request: {
-    body: {
-      content: {
-        'application/x-www-form-urlencoded': {
-          schema: z.object({
-            email: z.string(),
-            password: z.string(),
-            next: z.string().optional(),
-            csrf: z.string(),
-          }),
-        },
-      },
-    },
+    body: formBody(SignedOutFields),
   },
   responses: {
     303: { description: 'Signed in; redirect to `next`' },
@@ -217,18 +213,7 @@ webRouter.openAPIRegistry.registerPath({
     'HttpOnly session cookie and answers 303 to `next`. Otherwise the page is shown again, with the email but ' +
     'never the password: 400 for a stale form, 422 naming the field, 409 for an email already registered.',
   request: {
-    body: {
-      content: {
-        'application/x-www-form-urlencoded': {
-          schema: z.object({
-            email: z.string(),
-            password: z.string(),
-            next: z.string().optional(),
-            csrf: z.string(),
-          }),
-        },
-      },
-    },
+    body: formBody(SignedOutFields),
   },
   responses: {
     303: { description: 'Signed up and in; redirect to `next`' },
