@@ -121,20 +121,20 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
       now,
     });
     const change = endpointChange(delivery, verdict, startedAt);
-    await Promise.all([
-      deps.store.record({
-        deliveryId: delivery.id,
-        attempt: delivery.attempts + 1,
-        startedAt,
-        statusCode: sent.statusCode,
-        latencyMs: sent.latencyMs,
-        error: sent.error,
-        responseExcerpt: sent.responseExcerpt,
-        status: verdict.status,
-        nextAttemptAt: verdict.status === 'pending' ? new Date(now.getTime() + verdict.delayMs) : null,
-      }),
-      change && deps.store.changeEndpoint(change),
-    ]);
+    // The endpoint's new state is written before the attempt's record, so whoever sees the delivery settled
+    // also sees the endpoint answering, failing or disabled. A change is rare (a transition), so this costs little.
+    if (change) await deps.store.changeEndpoint(change);
+    await deps.store.record({
+      deliveryId: delivery.id,
+      attempt: delivery.attempts + 1,
+      startedAt,
+      statusCode: sent.statusCode,
+      latencyMs: sent.latencyMs,
+      error: sent.error,
+      responseExcerpt: sent.responseExcerpt,
+      status: verdict.status,
+      nextAttemptAt: verdict.status === 'pending' ? new Date(now.getTime() + verdict.delayMs) : null,
+    });
     return observe(deps.logger, delivery, sent, verdict, now);
   } finally {
     if (lease) deps.slots.release(lease);
