@@ -187,11 +187,17 @@ export const followerRefOf = (row: UnlinkedFollowerRow): FollowerRef => ({
   occurredAt: new Date(row.occurred_at).toISOString(),
 });
 
+/** The batch whose events are being linked: when it was received and its events' ids. */
+export interface OwnBatch {
+  receivedAt: string;
+  ids: readonly string[];
+}
+
 /** What the two look-ups below search for: waiting followers related to events of the batch. */
 type WaitingKind = 'early' | 'named';
 
 /**
- * Stored followers, still unlinked and received before this batch, of two kinds: `early` — without
+ * Stored followers, still unlinked and not of this batch (`own`: its event ids), of two kinds: `early` — without
  * original_id, on the card and MID of one of `authorizations` (they came before it and wait to be matched by
  * card); `named` — whose original_id names one of `named` (same processor). The kinds are disjoint (one has
  * no original_id, the other has one), so asking for both costs one round trip and finds the same rows as
@@ -199,7 +205,7 @@ type WaitingKind = 'early' | 'named';
  */
 async function waitingFollowers(
   tx: Conn,
-  receivedAt: string,
+  batch: OwnBatch,
   wanted: { authorizations: StoredEvent[]; named: StoredEvent[] },
 ): Promise<Record<WaitingKind, FollowerRef[]>> {
   const found: Record<WaitingKind, FollowerRef[]> = { early: [], named: [] };
@@ -208,6 +214,7 @@ async function waitingFollowers(
   const ids = JSON.stringify(
     wanted.named.map((e) => ({ processor_id: e.processorId, external_id: e.externalId })),
   );
+  const { receivedAt } = batch;
   const rows = await tx<(UnlinkedFollowerRow & { kind: WaitingKind })[]>`
     with new_authorizations as (
       select distinct card_id, mid from json_to_recordset(${cardsAndMids}::text::json) as a(card_id text, mid text)
@@ -227,7 +234,10 @@ async function waitingFollowers(
     from candidates
     where authorization_id is null and type <> 'authorization'
       and received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
-      and received_at < ${receivedAt}::text::timestamptz
+      -- Not bounded by the batch's time: one that waited for its cards' locks sees followers committed
+      -- meanwhile, received after it. Its own rows are left out by id.
+      and not (received_at = ${receivedAt}::text::timestamptz
+        and id in (select jsonb_array_elements_text(${JSON.stringify(batch.ids)}::text::jsonb)))
     order by kind, received_at, id`;
   for (const row of rows) found[row.kind].push(followerRefOf(row));
   return found;
@@ -250,9 +260,9 @@ const takesBack = (follower: FollowerRef) => follower.type === 'refund' || follo
 export async function linkEarlierFollowers(
   tx: Conn,
   authorizations: StoredEvent[],
-  receivedAt: string,
+  batch: OwnBatch,
 ): Promise<{ cleared: Set<string>; takeBacks: TakeBack[] }> {
-  const waiting = await waitingFollowers(tx, receivedAt, { authorizations, named: authorizations });
+  const waiting = await waitingFollowers(tx, batch, { authorizations, named: authorizations });
   const cleared = new Set<string>();
   const takeBacks: TakeBack[] = [];
   for (const followers of [waiting.named, waiting.early]) {
@@ -284,12 +294,13 @@ export async function linkNewEvents(
   receivedAt: string,
   followersWaiting: boolean,
 ): Promise<{ alreadyCleared: ReadonlySet<string>; earlierTakeBacks: readonly TakeBack[] }> {
+  const batch: OwnBatch = { receivedAt, ids: stored.map((event) => event.id) };
   const followers = stored.filter((event) => event.type !== 'authorization');
   let alreadyCleared: ReadonlySet<string> = new Set();
   const earlierTakeBacks: TakeBack[] = [];
   if (followersWaiting) {
     const authorizations = stored.filter((event) => event.type === 'authorization');
-    const earlier = await linkEarlierFollowers(tx, authorizations, receivedAt);
+    const earlier = await linkEarlierFollowers(tx, authorizations, batch);
     alreadyCleared = earlier.cleared;
     earlierTakeBacks.push(...earlier.takeBacks);
   }
@@ -299,7 +310,7 @@ export async function linkNewEvents(
   }
   const clearings = followers.filter((event) => event.type === 'clearing');
   if (followersWaiting && clearings.length > 0) {
-    const forClearings = await waitingFollowers(tx, receivedAt, { authorizations: [], named: clearings });
+    const forClearings = await waitingFollowers(tx, batch, { authorizations: [], named: clearings });
     const links = forClearings.named.length > 0 ? await linkFollowers(tx, forClearings.named) : new Map();
     for (const follower of forClearings.named)
       if (takesBack(follower))

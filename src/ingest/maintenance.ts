@@ -25,11 +25,13 @@ export async function ensureEventPartitions(db: Db, monthsAhead = EVENT_PARTITIO
 
 /**
  * Links followers still waiting for their authorization. Ingestion links them as soon as the authorization
- * is stored, but a follower and its authorization committed by two concurrent transactions cannot see each
- * other: this sweep closes that gap. It walks the whole window in pages of `limit` (one transaction each),
- * so followers that never find an authorization (refunds and force-posts without one) cannot keep the
- * sweep on the same first page. What the late links change for triggers is settled in the same transaction: a
- * refund or reversal gives back, a clearing that fired alone gives back what its authorization fired too.
+ * is stored, and transactions on one card wait for each other (card-locks.ts); but a plain authorization is
+ * committed without that wait and links earlier followers right after, where one committed meanwhile can
+ * slip by, and that linking may fail: this sweep closes those gaps. It walks the whole window in pages of
+ * `limit` (one transaction each), so followers that never find an authorization (refunds and force-posts
+ * without one) cannot keep the sweep on the same first page. What the late links change for triggers is
+ * settled in the same transaction: a refund or reversal gives back; a clearing that fired alone gives back
+ * what its authorization fired too (as events stored before ingestion took card locks can be).
  * Returns how many were linked.
  */
 export async function linkOrphanEvents(

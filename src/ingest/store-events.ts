@@ -11,6 +11,7 @@ import {
   storedEventsOf,
   writeEventBatch,
 } from './batch-write.ts';
+import { lockCards } from './card-locks.ts';
 import { eventKey, type PendingEvent, type StoredEvent } from './event-fields.ts';
 import { linkEarlierFollowers, linkNewEvents } from './follower-links.ts';
 import { type IngestTx, inTransaction, withRetries } from './ingest-transaction.ts';
@@ -93,7 +94,12 @@ async function storeInTransaction(
 ): Promise<{ outcomes: StoreOutcome[]; actionIds: string[] }> {
   const tx = ingestTx.sql;
   const ids = events.map(() => newId('evt'));
-  const result = await writeEventBatch(tx, events, ids, receivedAt, useMerchantZone);
+  const locked = lockCards(tx, events);
+  locked.catch(() => {}); // awaited with the write: its failure (a deadlock) is the one to retry on
+  const [, result] = await Promise.all([
+    locked,
+    writeEventBatch(tx, events, ids, receivedAt, useMerchantZone),
+  ]);
   await resolveDuplicates(tx, events, result);
   const stored = storedEventsOf(events, ids, result);
   if (stored.length === 0) return { outcomes: result.outcomes, actionIds: [] };
@@ -152,7 +158,10 @@ async function storeAsOneStatement(
         inTransaction(pool, async (tx) => {
           // The new authorizations fired nothing (no trigger could match them); a refund or reversal of one that
           // came first still gives back what an earlier clearing of it fired.
-          const { takeBacks } = await linkEarlierFollowers(tx.sql, stored, result.receivedAt);
+          const { takeBacks } = await linkEarlierFollowers(tx.sql, stored, {
+            receivedAt: result.receivedAt,
+            ids: stored.map((event) => event.id),
+          });
           if (takeBacks.length > 0) await options.actions.settleLateLinks(tx.sql, { takeBacks, doubles: [] });
         }),
       );

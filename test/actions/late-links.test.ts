@@ -56,8 +56,63 @@ async function holdNextReserve() {
   return { inside, release };
 }
 
-describe("links made after the purchase's own transaction", () => {
-  it('a reversal committed beside its authorization gives back once the orphan sweep links it', async () => {
+/** Ingest transactions of this test's database waiting for a card's lock (card-locks.ts). */
+const waitingForCardLock = async () =>
+  (
+    await platform.deps.sql<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`
+  )[0]!.n;
+
+describe('events of one purchase sent side by side', () => {
+  it('a clearing sent while its authorization is being stored waits for it, links, and fires nothing more', async () => {
+    const at = merchant();
+    const trigger = await scene.createTrigger({
+      name: 't',
+      match: { mids: [at.mid] },
+      action: { type: 'cashback', percent_bps: 1000 },
+    });
+    const holder = await scene.cardholder();
+    const { inside, release } = await holdNextReserve();
+    const sent = other.send(
+      scene.processor,
+      authorization({ pan: holder.pan, merchant: at, auth_code: 'RACE01' }),
+    );
+    await inside;
+    const clearing = scene.send(follower('clearing', { pan: holder.pan, merchant: at, auth_code: 'RACE01' }));
+    await expect.poll(waitingForCardLock).toBe(1);
+    release();
+    const [[a], [c]] = await Promise.all([sent, clearing]);
+    expect([a!.actions, c!.actions]).toEqual([1, 0]);
+    expect(await actionsOf(trigger.id)).toEqual([{ purchase_id: a!.event_id, given_back: false }]);
+    expect(await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook)).toBe(0);
+  });
+
+  it('an authorization sent while its clearing is being stored waits for it and fires nothing more', async () => {
+    const at = merchant();
+    const trigger = await scene.createTrigger({
+      name: 't',
+      match: { mids: [at.mid] },
+      action: { type: 'cashback', percent_bps: 1000 },
+    });
+    const holder = await scene.cardholder();
+    const { inside, release } = await holdNextReserve();
+    const sent = other.send(
+      scene.processor,
+      follower('clearing', { pan: holder.pan, merchant: at, auth_code: 'RACE02' }),
+    );
+    await inside;
+    const auth = scene.send(authorization({ pan: holder.pan, merchant: at, auth_code: 'RACE02' }));
+    await expect.poll(waitingForCardLock).toBe(1);
+    release();
+    const [[c], [a]] = await Promise.all([sent, auth]);
+    // The clearing came first and fired for the purchase; its authorization, linked to it, adds nothing.
+    expect([c!.actions, a!.actions]).toEqual([1, 0]);
+    expect((await actionsOf(trigger.id)).filter((x) => !x.given_back)).toHaveLength(1);
+    expect(await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook)).toBe(0);
+  });
+
+  it('a reversal and a clearing sent while their authorization is being stored each settle once', async () => {
     const at = merchant();
     const trigger = await scene.createTrigger({
       name: 't',
@@ -66,85 +121,51 @@ describe("links made after the purchase's own transaction", () => {
       action: { type: 'cashback', percent_bps: 1000 },
     });
     const holder = await scene.cardholder();
-    const auth = authorization({ pan: holder.pan, merchant: at });
+    const auth = authorization({ pan: holder.pan, merchant: at, auth_code: 'RACE03' });
     const { inside, release } = await holdNextReserve();
     const sent = other.send(scene.processor, auth);
     await inside;
-    await scene.send(
+    const followers = scene.send(
+      follower('clearing', { pan: holder.pan, merchant: at, auth_code: 'RACE03' }),
       follower('reversal', { pan: holder.pan, merchant: at, original_id: auth.id, amount: 475 }),
     );
+    await expect.poll(waitingForCardLock).toBe(1);
     release();
-    expect((await sent)[0]!.actions).toBe(1);
-    expect(await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook)).toBeGreaterThanOrEqual(1);
-    // The purchase was reversed in full: its redemption should be given back.
-    expect(await actionsOf(trigger.id)).toEqual([{ purchase_id: expect.any(String), given_back: true }]);
+    const [[a], [c, r]] = await Promise.all([sent, followers]);
+    expect([a!.actions, c!.actions, r!.actions]).toEqual([1, 0, 0]);
+    // Reversed in full at ingestion: the redemption is given back without waiting for the orphan sweep.
+    expect(await actionsOf(trigger.id)).toEqual([{ purchase_id: a!.event_id, given_back: true }]);
     expect(await counters(trigger.id)).toEqual({ redemptions: 0 });
   });
 
-  it('a clearing committed beside its authorization that both fired: the sweep gives back the doubled firing', async () => {
+  it('authorizations and clearings sent at once to two processes, in either order, fire each purchase once', async () => {
     const at = merchant();
     const trigger = await scene.createTrigger({
       name: 't',
       match: { mids: [at.mid] },
       action: { type: 'cashback', percent_bps: 1000 },
     });
-    const holder = await scene.cardholder();
-    const auth = authorization({ pan: holder.pan, merchant: at, auth_code: 'RACE01' });
-    const { inside, release } = await holdNextReserve();
-    const sent = other.send(scene.processor, auth);
-    await inside;
-    const [clearing] = await scene.send(
-      follower('clearing', { pan: holder.pan, merchant: at, auth_code: 'RACE01' }),
+    const holders = await scene.cardholders(40);
+    await other.deps.triggerRegistry.catchUp();
+    const results = await Promise.all(
+      holders.map(async (holder, i) => {
+        const code = `PAIR${String(i).padStart(2, '0')}`;
+        const auth = () =>
+          scene.send(authorization({ pan: holder.pan, merchant: at, auth_code: code, amount: 1000 + i }));
+        const clearing = () =>
+          other.send(
+            scene.processor,
+            follower('clearing', { pan: holder.pan, merchant: at, auth_code: code, amount: 1000 + i }),
+          );
+        const [first, second] = i % 2 === 0 ? [auth(), clearing()] : [clearing(), auth()];
+        const [[x], [y]] = await Promise.all([first, second]);
+        return x!.actions + y!.actions;
+      }),
     );
-    release();
-    const [a] = await sent;
-    expect([a!.actions, clearing!.actions]).toEqual([1, 1]);
-    await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook);
-    expect((await actionsOf(trigger.id)).filter((x) => !x.given_back)).toHaveLength(1);
-  });
-
-  /** An authorization and its clearing stored by concurrent transactions, both firing the trigger. */
-  async function bothFire(limits: Record<string, unknown>, code: string) {
-    const at = merchant();
-    const trigger = await scene.createTrigger({
-      name: 't',
-      match: { mids: [at.mid] },
-      limits,
-      action: { type: 'cashback', percent_bps: 1000 },
-    });
-    const holder = await scene.cardholder();
-    const auth = authorization({ pan: holder.pan, merchant: at, auth_code: code });
-    const { inside, release } = await holdNextReserve();
-    const sent = other.send(scene.processor, auth);
-    await inside;
-    const [clearing] = await scene.send(
-      follower('clearing', { pan: holder.pan, merchant: at, auth_code: code }),
-    );
-    return { at, trigger, holder, auth, clearing: clearing!, release, sent };
-  }
-
-  it('a reversal and the doubled clearing linked by one sweep give each firing back once', async () => {
-    const { at, trigger, holder, auth, release, sent } = await bothFire({ total_redemptions: 5 }, 'RACE02');
-    await scene.send(
-      follower('reversal', { pan: holder.pan, merchant: at, original_id: auth.id, amount: 475 }),
-    );
-    release();
-    await sent;
-    await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook);
-    expect((await actionsOf(trigger.id)).every((x) => x.given_back)).toBe(true);
-    expect(await counters(trigger.id)).toEqual({ redemptions: 0 });
-  });
-
-  it('a doubled clearing linked after its authorization was reversed is given back too', async () => {
-    const { at, trigger, holder, auth, release, sent } = await bothFire({ total_redemptions: 5 }, 'RACE03');
-    release();
-    await sent;
-    await scene.send(
-      follower('reversal', { pan: holder.pan, merchant: at, original_id: auth.id, amount: 475 }),
-    );
-    await linkOrphanEvents(platform.deps.sql, platform.deps.actionsHook);
-    expect((await actionsOf(trigger.id)).every((x) => x.given_back)).toBe(true);
-    expect(await counters(trigger.id)).toEqual({ redemptions: 0 });
+    expect(results).toEqual(holders.map(() => 1));
+    const fired = await actionsOf(trigger.id);
+    expect(fired.filter((x) => !x.given_back)).toHaveLength(40);
+    expect(fired).toHaveLength(40);
   });
 });
 
