@@ -1,5 +1,6 @@
 // A small client of the public API, as an outside program uses it: JSON over HTTP, retrying what a client
 // should retry (429 with its Retry-After, 503, a dropped connection).
+import { randomUUID } from 'node:crypto';
 
 export interface Answer<T = unknown> {
   status: number;
@@ -50,7 +51,8 @@ export class ApiClient {
       const [user, password] = options.basic.map(encodeURIComponent);
       headers.authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
     }
-    if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
+    // A POST is retried under one key, so a retry after a lost answer cannot create the thing twice.
+    if (method === 'POST') headers['idempotency-key'] = options.idempotencyKey ?? randomUUID();
     let body: string | undefined;
     if (options.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
