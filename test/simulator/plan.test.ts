@@ -242,6 +242,14 @@ describe('wire formats, read by the platform’s own parsers', () => {
     expect(kinds).toContain('refund partial');
   });
 
+  it('refuses to render a currency ISO 4217 does not list, rather than sending it as dollars', () => {
+    const plan = planTraffic({ ...OPTIONS, duration: 20, formats: { json: 0, iso8583: 1, stripe: 0 } });
+    const request = plan.requests.find((r) => r.kind === 'events')!;
+    const event = request.events[0]!;
+    (request.events as PlannedEvent[])[0] = { ...event, currency: 'XXY' };
+    expect(() => render(plan)).toThrow('XXY is not an ISO 4217 currency');
+  });
+
   it('Stripe Issuing events convert to the planned events, on the card’s token', () => {
     const results = feed('stripe').map(({ body, planned }) => {
       const result = convertStripeEvent(body);

@@ -1,17 +1,17 @@
 // ISO 8583:1987 messages as JSON keyed by data element (`POST /v1/events/iso8583`), as src/adapters/iso8583.ts
 // reads them: 0100 authorization requests, 0220 completion advices (DE3 20xxxx: a refund) and 0400 reversals,
 // the last two naming their authorization in DE90; repeats (0101, 0221, 0401) when a message is sent again.
+import currencyCodes from 'currency-codes';
 import type { EntryMode } from '../../lib/payments.ts';
 import type { PlannedEvent } from '../plan.ts';
 import type { RenderContext } from './context.ts';
 
-const CURRENCY_NUMERIC: Record<string, string> = {
-  USD: '840',
-  CAD: '124',
-  GBP: '826',
-  EUR: '978',
-  JPY: '392',
-};
+/** DE49's ISO 4217 numeric code; a currency ISO does not list is a mistake in the merchant table, not USD. */
+function currencyNumeric(alpha: string): string {
+  const record = currencyCodes.code(alpha);
+  if (!record) throw new Error(`${alpha} is not an ISO 4217 currency`);
+  return record.number;
+}
 
 const POS_ENTRY: Record<EntryMode, string> = {
   contactless: '071',
@@ -69,7 +69,7 @@ export function iso8583Message(
     '41': event.terminal,
     '42': location.mid,
     '43': `${merchant.name.padEnd(25)}${location.city.padEnd(13)}${merchant.country}`,
-    '49': CURRENCY_NUMERIC[event.currency] ?? '840',
+    '49': currencyNumeric(event.currency),
   };
   if (event.type !== 'authorization' && context.authorized(event.purchase)) {
     // DE90: original MTI, STAN and transmission time; acquirer and forwarder ids zero.
