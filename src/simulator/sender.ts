@@ -84,7 +84,18 @@ interface Answer {
 }
 
 const wallNow = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or until `signal` aborts (Ctrl-C must not wait for the next event of a slow run). */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 
 function post(agent: http.Agent, url: URL, body: string, headers: Record<string, string>): Promise<Answer> {
   const transport = url.protocol === 'https:' ? https : http;
@@ -248,7 +259,8 @@ export async function sendRequests(requests: WireRequest[], options: SendOptions
       }
       if (!retryable(answer) || attempt === maxAttempts || options.signal?.aborted) break;
       const wait = answer?.retryAfter ? Math.min(5, Number(answer.retryAfter) || 1) * 1000 : 200 * attempt;
-      await sleep(wait);
+      await sleep(wait, options.signal);
+      if (options.signal?.aborted) break;
     }
     const answeredAt = wallNow();
     result.answerMs.push(answeredAt - sentAt);
@@ -321,7 +333,8 @@ export async function sendRequests(requests: WireRequest[], options: SendOptions
       if (options.signal?.aborted) break;
       const due = startedAt + request.atMs;
       const wait = due - performance.now();
-      if (wait > 1) await sleep(wait);
+      if (wait > 1) await sleep(wait, options.signal);
+      if (options.signal?.aborted) break;
       await waitForSlot();
       if (performance.now() - due > 100) result.lateSends++;
       launch(request);

@@ -65,4 +65,26 @@ describe('the simulator against the real API', () => {
     // Clearing-only purchases (a forced post) have no authorization to link to.
     expect(followers.filter((r) => !r.linked).length).toBe(plan.counts.clearing_only);
   });
+
+  it('stops at once when aborted, without waiting for the next event of a slow run', async () => {
+    const slow = {
+      seed: 'api-slow',
+      cards: 40,
+      rate: 0.05,
+      duration: 400,
+      formats: { json: 1, iso8583: 0, stripe: 0 },
+    };
+    const timed = planTraffic(slow).requests.filter((r) => r.kind === 'events');
+    const stop = new AbortController();
+    const summary = await simulate({ ...slow, baseUrl, processor, signal: stop.signal }, () => stop.abort());
+    // Aborted at the first progress report: what was still to come is not sent, and the run ended before it
+    // was due (it used to sleep until then).
+    let before = 0;
+    const next = timed.find((request) => {
+      before += request.events.length;
+      return before > summary.sent.events;
+    });
+    expect(next).toBeDefined();
+    expect(summary.timing.seconds * 1000).toBeLessThan(next!.atMs);
+  });
 });
