@@ -103,23 +103,27 @@ function runBatchWrite(
           select 1 from events o
           where o.authorization_id is null and o.type <> 'authorization' and o.original_external_id is not null
             and o.received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+            and o.received_at < ${receivedAt}::text::timestamptz + interval '1 day'
         ) as named_waiting,
         exists (
           select 1 from events o
           where o.authorization_id is null and o.type <> 'authorization' and o.original_external_id is null
             and o.received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+            and o.received_at < ${receivedAt}::text::timestamptz + interval '1 day'
         ) as early_waiting
     ), followers_waiting as (
       -- Followers stored before this batch that may now link to one of its events: without original_id, on
       -- the card and MID of a new authorization; or naming a new authorization or clearing by original_id.
-      -- No bound above: the batch's own rows are not visible to this statement, and a batch that waited for
-      -- its cards' locks (card-locks.ts) must see followers committed meanwhile, received after its own time.
+      -- Bounded a day past the batch's time, not at it: the batch's own rows are not visible to this statement,
+      -- and a batch that waited for its cards' locks (card-locks.ts) must see followers committed meanwhile,
+      -- received after its own time. The bound keeps the months ahead out of the scan.
       select
         ((select early_waiting from unlinked_followers) and exists (
           select 1 from new_events a join events f on f.card_id = a.card_id and f.mid = a.mid
           where a.type = 'authorization' and a.card_id is not null
             and f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is null
             and f.received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+            and f.received_at < ${receivedAt}::text::timestamptz + interval '1 day'
         ))
         or ((select named_waiting from unlinked_followers) and exists (
           select 1 from new_events a join events f
@@ -127,6 +131,7 @@ function runBatchWrite(
           where a.type in ('authorization', 'clearing') and a.card_id is not null
             and f.authorization_id is null and f.type <> 'authorization' and f.original_external_id is not null
             and f.received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
+            and f.received_at < ${receivedAt}::text::timestamptz + interval '1 day'
         )) as waiting
     ), inserted_events as (
       insert into events (id, received_at, local_at, utc_offset_minutes, card_id, user_id, card_scheme,

@@ -234,8 +234,9 @@ async function waitingFollowers(
     from candidates
     where authorization_id is null and type <> 'authorization'
       and received_at >= ${receivedAt}::text::timestamptz - ${LINK_WINDOW_DAYS + 1}::int * interval '1 day'
-      -- Not bounded by the batch's time: one that waited for its cards' locks sees followers committed
-      -- meanwhile, received after it. Its own rows are left out by id.
+      -- Bounded a day past the batch's time, not at it: one that waited for its cards' locks sees followers
+      -- committed meanwhile, received after it. Its own rows are left out by id.
+      and received_at < ${receivedAt}::text::timestamptz + interval '1 day'
       and not (received_at = ${receivedAt}::text::timestamptz
         and id in (select jsonb_array_elements_text(${JSON.stringify(batch.ids)}::text::jsonb)))
     order by kind, received_at, id`;

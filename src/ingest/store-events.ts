@@ -95,7 +95,7 @@ async function storeInTransaction(
   const tx = ingestTx.sql;
   const ids = events.map(() => newId('evt'));
   const locked = lockCards(tx, events);
-  locked.catch(() => {}); // awaited with the write: its failure (a deadlock) is the one to retry on
+  locked.catch(() => {}); // awaited with the write: should it fail, its error (not the write's) is thrown
   const [, result] = await Promise.all([
     locked,
     writeEventBatch(tx, events, ids, receivedAt, useMerchantZone),

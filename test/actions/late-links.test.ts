@@ -56,12 +56,13 @@ async function holdNextReserve() {
   return { inside, release };
 }
 
-/** Ingest transactions of this test's database waiting for a card's lock (card-locks.ts). */
+/** Ingest transactions of this test's database waiting for a card's row lock (card-locks.ts). */
 const waitingForCardLock = async () =>
   (
     await platform.deps.sql<{ n: number }[]>`
       select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock' and wait_event = 'advisory'`
+      where datname = current_database() and wait_event_type = 'Lock'
+        and wait_event in ('transactionid', 'tuple') and query like '%for no key update of c%'`
   )[0]!.n;
 
 describe('events of one purchase sent side by side', () => {

@@ -1,7 +1,6 @@
 // Card locks (card-locks.ts) at the batch sizes group commit makes: INGEST_MAX_IN_FLIGHT (4) transactions of
-// INGEST_MAX_EVENTS (5000) events each. One advisory lock per card fills Postgres' shared lock table
-// (max_locks_per_transaction 64 × max_connections 100 by default): "out of shared memory" (53200), not retried,
-// and any other session needing a lock then fails too.
+// INGEST_MAX_EVENTS (5000) events each, on distinct cards. A lock per card in Postgres' shared lock table
+// (max_locks_per_transaction 64 × max_connections 100 by default) would fill it: "out of shared memory" (53200).
 import { expect, it } from 'vitest';
 import type { PendingEvent } from '../../src/ingest/event-fields.ts';
 import { storeEvents } from '../../src/ingest/store-events.ts';
