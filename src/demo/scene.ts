@@ -5,8 +5,8 @@
  */
 import type { Scope } from '../grants/scopes.ts';
 import { type SimulatedCard, simulatedCard } from '../simulator/cards.ts';
+import { cardHabit } from '../simulator/habits.ts';
 import { MERCHANTS, type SimulatedMerchant } from '../simulator/merchants.ts';
-import { cardHabit } from '../simulator/plan.ts';
 import { Random } from '../simulator/random.ts';
 
 export type AppKey = 'coffee' | 'miles' | 'cashback' | 'receipts';
