@@ -10,16 +10,16 @@ import type { Conn } from './ingest-transaction.ts';
  * later transaction reads the earlier one's events once that commits, and links to them.
  * Row locks, not advisory ones: a batch of 5,000 cards would take 5,000 entries of Postgres' shared lock table
  * (about 6,400 by default), and a few such batches at once fill it ("out of shared memory"). `for no key
- * update` is the weakest mode that excludes itself; it lets events reference the card (a key share) meanwhile.
+ * update` is the weakest mode that excludes itself (it leaves the card's key free to reference).
  * Must be the transaction's first statement (before any other row lock), and is sent without waiting for the
  * write queued behind it: the server runs them in order, so it costs no round trip.
  */
-export function lockCards(tx: Conn, events: readonly PendingEvent[]): Promise<unknown> {
+export async function lockCards(tx: Conn, events: readonly PendingEvent[]): Promise<ReadonlySet<string>> {
   const cards = JSON.stringify(
     events.map((event) => [event.card.fingerprint ?? null, event.processorId, event.card.token ?? null]),
   );
-  return tx`
-    select count(*) from (
+  const rows = await tx<{ id: string }[]>`
+    select distinct id from (
       select c.id
       from jsonb_array_elements(${cards}::text::jsonb) as x
       left join card_tokens t on x->>0 is null and t.processor_id = x->>1 and t.token = x->>2
@@ -27,4 +27,22 @@ export function lockCards(tx: Conn, events: readonly PendingEvent[]): Promise<un
       order by c.id
       for no key update of c
     ) locked`.execute();
+  return new Set(rows.map((row) => row.id));
+}
+
+/**
+ * The write found a card the lock statement did not (enrolled, or a token linked to it, in between: most likely
+ * while the batch waited for another card's lock). Its events were stored without the card's lock, so the
+ * transaction is rolled back and tried again, and the next try locks that card too.
+ */
+export class UnlockedCardError extends Error {
+  constructor() {
+    super('a card was enrolled or linked while the batch took its card locks');
+    this.name = 'UnlockedCardError';
+  }
+}
+
+/** Throws UnlockedCardError when a stored event's card is not among the `locked` ones. */
+export function assertCardsLocked(locked: ReadonlySet<string>, cardIds: Iterable<string | null>): void {
+  for (const id of cardIds) if (id !== null && !locked.has(id)) throw new UnlockedCardError();
 }

@@ -2,6 +2,7 @@
 import type postgres from 'postgres';
 import { type Db, drizzleOver, type Sql } from '../db/client.ts';
 import { pgErrorCode } from '../errors.ts';
+import { UnlockedCardError } from './card-locks.ts';
 
 /** A postgres.js connection: the pool (a statement then commits on its own) or one inside a transaction. */
 export type Conn = postgres.ISql;
@@ -66,7 +67,8 @@ const RETRYABLE = new Set(['40P01', '40001']);
 
 /**
  * Runs a transaction (given when it is received and whether merchant time zones apply) up to 3 times: again
- * on deadlock or serialization failure, and without merchant zones when Postgres does not know one.
+ * on deadlock or serialization failure, or when a card appeared after its locks were taken (card-locks.ts), and
+ * without merchant zones when Postgres does not know one.
  */
 export async function withRetries<T>(
   attempt: (receivedAt: string, useMerchantZone: boolean) => Promise<T>,
@@ -76,6 +78,7 @@ export async function withRetries<T>(
     try {
       return await attempt(new Date().toISOString(), useMerchantZone);
     } catch (error) {
+      if (error instanceof UnlockedCardError && tries < 3) continue;
       const code = pgErrorCode(error);
       if (tries >= 3 || !code) throw error;
       if (code === '22023' && useMerchantZone) useMerchantZone = false;

@@ -11,7 +11,7 @@ import {
   storedEventsOf,
   writeEventBatch,
 } from './batch-write.ts';
-import { lockCards } from './card-locks.ts';
+import { assertCardsLocked, lockCards } from './card-locks.ts';
 import { eventKey, type PendingEvent, type StoredEvent } from './event-fields.ts';
 import { linkEarlierFollowers, linkNewEvents } from './follower-links.ts';
 import { type IngestTx, inTransaction, withRetries } from './ingest-transaction.ts';
@@ -96,10 +96,14 @@ async function storeInTransaction(
   const ids = events.map(() => newId('evt'));
   const locked = lockCards(tx, events);
   locked.catch(() => {}); // awaited with the write: should it fail, its error (not the write's) is thrown
-  const [, result] = await Promise.all([
+  const [lockedCards, result] = await Promise.all([
     locked,
     writeEventBatch(tx, events, ids, receivedAt, useMerchantZone),
   ]);
+  assertCardsLocked(
+    lockedCards,
+    result.storedRows.map((row) => row.card_id),
+  );
   await resolveDuplicates(tx, events, result);
   const stored = storedEventsOf(events, ids, result);
   if (stored.length === 0) return { outcomes: result.outcomes, actionIds: [] };

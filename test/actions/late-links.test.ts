@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkOrphanEvents } from '../../src/ingest/maintenance.ts';
 import { usePlatform } from '../helpers/platform.ts';
-import { authorization, follower } from '../ingest/fixtures.ts';
+import { authorization, follower, processorRequest } from '../ingest/fixtures.ts';
 import { type OtherProcess, otherProcess, type RewardsScene, rewardsScene } from './support.ts';
 
 const platform = usePlatform();
@@ -137,6 +137,49 @@ describe('events of one purchase sent side by side', () => {
     // Reversed in full at ingestion: the redemption is given back without waiting for the orphan sweep.
     expect(await actionsOf(trigger.id)).toEqual([{ purchase_id: a!.event_id, given_back: true }]);
     expect(await counters(trigger.id)).toEqual({ redemptions: 0 });
+  });
+
+  it('a clearing whose card token is linked while its batch waits for another card still waits for its authorization', async () => {
+    const at = merchant();
+    const trigger = await scene.createTrigger({
+      name: 't',
+      match: { mids: [at.mid] },
+      action: { type: 'cashback', percent_bps: 1000 },
+    });
+    const [x, y] = [await scene.cardholder(), await scene.cardholder()];
+    const token = `tok_race_${Date.now().toString(36)}`;
+    // Card X is held by the other process (a clearing: it takes the transaction), so the batch with the
+    // token's clearing waits for X's lock.
+    const holdX = await holdNextReserve();
+    const onX = other.send(scene.processor, follower('clearing', { pan: x.pan, merchant: merchant() }));
+    await holdX.inside;
+    let batchDone = false;
+    const batch = scene
+      .send(
+        authorization({ pan: x.pan, merchant: merchant() }),
+        follower('clearing', { token, merchant: at, auth_code: 'TOK001' }),
+      )
+      .finally(() => {
+        batchDone = true;
+      });
+    await expect.poll(waitingForCardLock).toBe(1);
+    // Meanwhile the token is linked to card Y, and Y's authorization is being stored (held, uncommitted).
+    const linked = await processorRequest(platform, scene.processor, '/v1/card_tokens', {
+      token,
+      pan: y.pan,
+    });
+    expect(linked.status).toBe(201);
+    const holdY = await holdNextReserve();
+    const onY = other.send(scene.processor, authorization({ pan: y.pan, merchant: at, auth_code: 'TOK001' }));
+    await holdY.inside;
+    holdX.release();
+    await onX;
+    // The batch must not store the clearing on Y without Y's lock: it waits for Y's authorization to commit.
+    await expect.poll(async () => batchDone || (await waitingForCardLock()) === 1).toBe(true);
+    holdY.release();
+    const [[, clearing], [auth]] = await Promise.all([batch, onY]);
+    expect([auth!.actions, clearing!.actions]).toEqual([1, 0]);
+    expect((await actionsOf(trigger.id)).filter((a) => !a.given_back)).toHaveLength(1);
   });
 
   it('authorizations and clearings sent at once to two processes, in either order, fire each purchase once', async () => {
