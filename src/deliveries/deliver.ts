@@ -123,7 +123,19 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
     const change = endpointChange(delivery, verdict, startedAt);
     // The endpoint's new state is written before the attempt's record, so whoever sees the delivery settled
     // also sees the endpoint answering, failing or disabled. A change is rare (a transition), so this costs little.
-    if (change) await deps.store.changeEndpoint(change);
+    // Should that write fail, the attempt is recorded all the same (else the job's retry would send it again);
+    // the next attempt works the change out again.
+    if (change) {
+      await deps.store.changeEndpoint(change).catch((error: unknown) => {
+        deps.logger.error(
+          {
+            app_id: delivery.app_id,
+            err: { message: error instanceof Error ? error.message : String(error) },
+          },
+          'webhook endpoint state not saved',
+        );
+      });
+    }
     await deps.store.record({
       deliveryId: delivery.id,
       attempt: delivery.attempts + 1,

@@ -83,6 +83,34 @@ describe('webhook delivery', () => {
     expect((await appRow(platform, app.id)).webhookFailingSince).toBeNull();
   });
 
+  it("records an attempt once even when the endpoint's state cannot be saved, and says so to the operator", async () => {
+    const app = await appOnSink(platform, sink, 'unsaved');
+    sink.answer(app.path, (r) => (r.nth === 1 ? { status: 500 } : { status: 200 }));
+    // A fault in Postgres itself: this app's row refuses the update that marks its endpoint failing.
+    const sql = platform.deps.sql;
+    await sql.unsafe(`
+      create function refuse_failing_since() returns trigger language plpgsql as $$
+      begin raise exception 'refused for the test'; end $$;
+      create trigger refuse_failing_since before update of webhook_failing_since on apps
+      for each row when (new.id = '${app.id}') execute function refuse_failing_since();`);
+    try {
+      const [id] = await queueDeliveries(platform, app.id);
+      const row = await settled(platform, id!, 'succeeded');
+      // Each request the endpoint received is one recorded attempt: none was sent again for the lost state.
+      expect(row.attempts).toBe(2);
+      expect(sink.at(app.path)).toHaveLength(2);
+      expect((await attemptsOf(platform, id!)).map((a) => a.statusCode)).toEqual([500, 200]);
+      await vi.waitFor(() => {
+        const line = platform.logs
+          .map((text) => JSON.parse(text))
+          .find((entry) => entry.msg === 'webhook endpoint state not saved' && entry.app_id === app.id);
+        expect(line).toMatchObject({ level: 50 });
+      });
+    } finally {
+      await sql.unsafe('drop trigger refuse_failing_since on apps; drop function refuse_failing_since();');
+    }
+  });
+
   it('fails a delivery once the schedule is spent, and the endpoint is remembered as failing', async () => {
     const app = await appOnSink(platform, sink, 'down');
     sink.answer(app.path, () => ({ status: 500 }));
