@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkOrphanEvents } from '../../src/ingest/maintenance.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { authorization, follower, processorRequest } from '../ingest/fixtures.ts';
-import { type OtherProcess, otherProcess, type RewardsScene, rewardsScene } from './support.ts';
+import {
+  holdNextIngest,
+  type OtherProcess,
+  otherProcess,
+  type RewardsScene,
+  redemptionsOf,
+  rewardsScene,
+  triggerActions,
+} from './support.ts';
 
 const platform = usePlatform();
 let scene: RewardsScene;
@@ -24,37 +32,9 @@ afterAll(async () => {
   await other?.close();
 });
 
-const counters = async (id: string) =>
-  (
-    await platform.deps.sql<
-      { redemptions: number }[]
-    >`select redemptions::int from trigger_counters where trigger_id = ${id}`
-  )[0];
-const actionsOf = (id: string) =>
-  platform.deps.sql<{ purchase_id: string; given_back: boolean }[]>`
-    select purchase_id, given_back_at is not null as given_back from actions where trigger_id = ${id} order by id`;
-
-/** Holds the other process's next ingest transaction open inside reserve (after its events are inserted). */
-async function holdNextReserve() {
-  await other.deps.triggerRegistry.catchUp();
-  const cache = other.deps.grantCache;
-  const original = cache.syncTo;
-  let release!: () => void;
-  const gate = new Promise<void>((r) => {
-    release = r;
-  });
-  let entered!: () => void;
-  const inside = new Promise<void>((r) => {
-    entered = r;
-  });
-  cache.syncTo = async (conn, seq) => {
-    cache.syncTo = original;
-    entered();
-    await gate;
-    return original(conn, seq);
-  };
-  return { inside, release };
-}
+const counters = (id: string) => redemptionsOf(platform, id);
+const actionsOf = (id: string) => triggerActions(platform, id);
+const holdNextReserve = () => holdNextIngest(other);
 
 /** Ingest transactions of this test's database waiting for a card's row lock (card-locks.ts). */
 const waitingForCardLock = async () =>

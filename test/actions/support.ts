@@ -167,3 +167,40 @@ export async function otherProcess(platform: TestPlatform): Promise<OtherProcess
     },
   };
 }
+
+/** Holds `other`'s next ingest transaction open inside reserve (after its events are inserted and its cards locked). */
+export async function holdNextIngest(
+  other: OtherProcess,
+): Promise<{ inside: Promise<void>; release: () => void }> {
+  await other.deps.triggerRegistry.catchUp();
+  const cache = other.deps.grantCache;
+  const original = cache.syncTo;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let entered!: () => void;
+  const inside = new Promise<void>((r) => {
+    entered = r;
+  });
+  cache.syncTo = async (conn, seq) => {
+    cache.syncTo = original;
+    entered();
+    await gate;
+    return original(conn, seq);
+  };
+  return { inside, release };
+}
+
+/** A trigger's firings, in order: the purchase each was for and whether it was given back. */
+export const triggerActions = (platform: TestPlatform, triggerId: string) =>
+  platform.deps.sql<{ purchase_id: string; given_back: boolean }[]>`
+    select purchase_id, given_back_at is not null as given_back from actions where trigger_id = ${triggerId}
+    order by id`;
+
+/** A trigger's redemptions counter. */
+export const redemptionsOf = async (platform: TestPlatform, triggerId: string) =>
+  (
+    await platform.deps.sql<{ redemptions: number }[]>`
+      select redemptions::int from trigger_counters where trigger_id = ${triggerId}`
+  )[0];
