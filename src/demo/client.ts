@@ -88,8 +88,15 @@ export class ApiClient {
     }
   }
 
-  /** Every item of a list endpoint, following `starting_after` pages. */
-  async all<T extends { id: string }>(path: string, options: CallOptions = {}): Promise<T[]> {
+  /**
+   * Every item of a list endpoint, following `starting_after` pages; with `takeWhile`, those before the first
+   * item it refuses (lists are newest first, so "created since" stops paging there).
+   */
+  async all<T extends { id: string }>(
+    path: string,
+    options: CallOptions = {},
+    takeWhile?: (item: T) => boolean,
+  ): Promise<T[]> {
     const items: T[] = [];
     let after: string | undefined;
     for (;;) {
@@ -99,7 +106,10 @@ export class ApiClient {
         `${path}${separator}limit=500${after ? `&starting_after=${encodeURIComponent(after)}` : ''}`,
         options,
       );
-      items.push(...page.body.data);
+      for (const item of page.body.data) {
+        if (takeWhile && !takeWhile(item)) return items;
+        items.push(item);
+      }
       if (!page.body.has_more || page.body.data.length === 0) return items;
       after = page.body.data.at(-1)!.id;
     }

@@ -64,6 +64,7 @@ export async function findOrStartPlatform(
   const { start = true, signal, onSpawn } = options;
   if (await answers(`${baseUrl}/healthz`, 200)) {
     await waitReady(baseUrl, 30_000, undefined, signal);
+    log(`using the platform that answers at ${baseUrl}`);
     return { baseUrl, started: false, stop: async () => {} };
   }
   const url = new URL(baseUrl);

@@ -1,6 +1,6 @@
 /**
- * What happens to each purchase (not yet when): its card, merchant, amount and events, each purchase drawn
- * from its own generator. A purchase is an authorization at a merchant, then:
+ * What happens to each purchase: its card, merchant, amount and events, each purchase drawn from its own
+ * generator. When they are sent is timing.ts's, from the delays and flags (late, out of order) drawn here. A purchase is an authorization at a merchant, then:
  *   clearing (most; some partial: fuel and hotels clear less than they authorized), later a refund (some
  *   partial); or a reversal (some partial, the rest then clears); or nothing (never cleared).
  *   A few are clearing-only (a forced post: no authorization was seen).

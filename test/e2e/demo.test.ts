@@ -96,6 +96,7 @@ describe('npm run demo, small', () => {
     const run = await demo(url);
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(run.stdout).not.toContain('starting the platform');
+    expect(run.stdout).toContain(`using the platform that answers at ${url}`);
     expect(run.stdout).toMatch(
       /seeded through the API in [\d.]+ s: nothing new created; 12 cardholders were there already/,
     );
