@@ -11,6 +11,9 @@ export default defineConfig({
     maxWorkers: Math.max(3, availableParallelism() - 1),
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // Conditions are waited for, not times: a loaded machine (CI shares its cores) may take longer than the
+    // 1 s default to reach one. vi.waitFor has no global option: its calls pass the same timeout.
+    expect: { poll: { timeout: 10_000 } },
     env: { NODE_ENV: 'test' },
   },
 });

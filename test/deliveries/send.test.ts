@@ -100,12 +100,15 @@ describe('webhook delivery', () => {
       expect(row.attempts).toBe(2);
       expect(sink.at(app.path)).toHaveLength(2);
       expect((await attemptsOf(platform, id!)).map((a) => a.statusCode)).toEqual([500, 200]);
-      await vi.waitFor(() => {
-        const line = platform.logs
-          .map((text) => JSON.parse(text))
-          .find((entry) => entry.msg === 'webhook endpoint state not saved' && entry.app_id === app.id);
-        expect(line).toMatchObject({ level: 50 });
-      });
+      await vi.waitFor(
+        () => {
+          const line = platform.logs
+            .map((text) => JSON.parse(text))
+            .find((entry) => entry.msg === 'webhook endpoint state not saved' && entry.app_id === app.id);
+          expect(line).toMatchObject({ level: 50 });
+        },
+        { timeout: 10_000 },
+      );
     } finally {
       await sql.unsafe('drop trigger refuse_failing_since on apps; drop function refuse_failing_since();');
     }
@@ -165,12 +168,15 @@ describe('webhook delivery', () => {
     const row = await appRow(platform, app.id);
     expect(row.webhookStatus).toBe('disabled');
     expect(row.webhookDisabledReason).toMatch(/more than 5 days/);
-    await vi.waitFor(() => {
-      const line = platform.logs
-        .map((text) => JSON.parse(text))
-        .find((entry) => entry.msg === 'webhook endpoint disabled' && entry.app_id === app.id);
-      expect(line).toMatchObject({ level: 50 });
-    });
+    await vi.waitFor(
+      () => {
+        const line = platform.logs
+          .map((text) => JSON.parse(text))
+          .find((entry) => entry.msg === 'webhook endpoint disabled' && entry.app_id === app.id);
+        expect(line).toMatchObject({ level: 50 });
+      },
+      { timeout: 10_000 },
+    );
   });
 
   it('waits at least what Retry-After asks after a 429', async () => {

@@ -59,10 +59,13 @@ it('actions queued before a revocation are cancelled, never performed or deliver
   // Firings never performed do not count against the trigger's limits.
   expect(await counters()).toEqual({ redemptions: 0, budget_spent: 0 });
   // Only the revocation reached the app: the consent's own grant.created was pending when it was revoked.
-  await vi.waitFor(async () => {
-    const [pending] = await platform.deps.sql<{ n: number }[]>`
+  await vi.waitFor(
+    async () => {
+      const [pending] = await platform.deps.sql<{ n: number }[]>`
       select count(*)::int as n from deliveries where app_id = ${scene.app.id} and status = 'pending'`;
-    expect(pending!.n).toBe(0);
-  });
+      expect(pending!.n).toBe(0);
+    },
+    { timeout: 10_000 },
+  );
   expect(sink.received.map((r) => JSON.parse(r.body).type)).toEqual(['grant.revoked']);
 });

@@ -208,11 +208,14 @@ describe('the cardholder pages in Chromium', () => {
     expect(await page.getByText('Earn cashback on your purchases').count()).toBe(1);
     await record('consent');
     await page.getByRole('button', { name: 'Allow' }).click();
-    const callback = await vi.waitFor(() => {
-      const request = sink.requests.find((r) => r.path.startsWith('callback?'));
-      if (!request) throw new Error('the app was not called back yet');
-      return request;
-    });
+    const callback = await vi.waitFor(
+      () => {
+        const request = sink.requests.find((r) => r.path.startsWith('callback?'));
+        if (!request) throw new Error('the app was not called back yet');
+        return request;
+      },
+      { timeout: 10_000 },
+    );
     const params = oauth.validateAuthResponse(as, client, new URL(`${sink.url}/${callback.path}`), state);
     const tokens = await oauth.processAuthorizationCodeResponse(
       as,
@@ -228,7 +231,9 @@ describe('the cardholder pages in Chromium', () => {
       ),
     );
     expect(tokens.scope).toBe(SCOPES);
-    await vi.waitFor(() => expect(webhooks().map((w) => w.type)).toContain('grant.created'));
+    await vi.waitFor(() => expect(webhooks().map((w) => w.type)).toContain('grant.created'), {
+      timeout: 10_000,
+    });
 
     // A purchase with the card: a receipt and pending cashback, and why the other offers gave nothing.
     const first = await postEvents(platform, processor, coffeePurchase(`auth-${Date.now()}-1`, 475));
@@ -255,10 +260,12 @@ describe('the cardholder pages in Chromium', () => {
       expect(await activity.getByText(line).count(), line).toBe(1);
     await record('account-rewards');
     // What the purchase gave the app arrived before it is disconnected.
-    await vi.waitFor(() =>
-      expect(webhooks().map((w) => w.type)).toEqual(
-        expect.arrayContaining(['receipt.created', 'cashback.pending']),
-      ),
+    await vi.waitFor(
+      () =>
+        expect(webhooks().map((w) => w.type)).toEqual(
+          expect.arrayContaining(['receipt.created', 'cashback.pending']),
+        ),
+      { timeout: 10_000 },
     );
 
     // Disconnect the app, after looking at what it may do and its history.
@@ -270,11 +277,14 @@ describe('the cardholder pages in Chromium', () => {
     await page.waitForURL(`${base}/account?notice=app_disconnected#apps`);
     expect(await page.getByText('The app is disconnected').count()).toBe(1);
     expect(await section('Connected apps').getByText('No app is connected yet').count()).toBe(1);
-    const revoked = await vi.waitFor(() => {
-      const found = webhooks().find((w) => w.type === 'grant.revoked');
-      if (!found) throw new Error('no grant.revoked yet');
-      return found;
-    });
+    const revoked = await vi.waitFor(
+      () => {
+        const found = webhooks().find((w) => w.type === 'grant.revoked');
+        if (!found) throw new Error('no grant.revoked yet');
+        return found;
+      },
+      { timeout: 10_000 },
+    );
     expect(revoked.data).toMatchObject({ scopes: SCOPES.split(' ') });
     // What the app was sent up to its revocation (webhook-ids: a retry of one of them is not something new).
     const webhookIds = () =>

@@ -70,7 +70,10 @@ test('a small request beside a large transaction gets its own after a short wait
     processor,
     Array.from({ length: 5000 }, (_, n) => authorization({ id: `large-${n}`, pan })),
   ).then(() => order.push('large'));
-  await vi.waitFor(() => expect(platform.deps.ingestBatcher.inFlight).toBe(1), { interval: 1 });
+  await vi.waitFor(() => expect(platform.deps.ingestBatcher.inFlight).toBe(1), {
+    interval: 1,
+    timeout: 10_000,
+  });
   // Fewer events than open a second transaction at once (parallelFrom): they wait maxWaitMs, not for `large`.
   const small = ingestEvents(platform.deps, processor, [authorization({ id: 'small-1', pan })]).then(() =>
     order.push('small'),

@@ -112,7 +112,9 @@ describe('the trigger registry', () => {
   it('hears a change made by another process through NOTIFY', async () => {
     await other.triggerRegistry.start();
     const id = await createTrigger({ ...CAFE_CASHBACK, name: 'Heard elsewhere' });
-    await vi.waitFor(() => expect(other.triggerRegistry.current().index.triggers.has(id)).toBe(true));
+    await vi.waitFor(() => expect(other.triggerRegistry.current().index.triggers.has(id)).toBe(true), {
+      timeout: 10_000,
+    });
     expect(firing(other)).toContain(id);
 
     const paused = await platform.request('PATCH', `/v1/triggers/${id}`, {
@@ -120,7 +122,9 @@ describe('the trigger registry', () => {
       token,
     });
     expect(paused.status).toBe(200);
-    await vi.waitFor(() => expect(other.triggerRegistry.current().index.triggers.get(id)?.version).toBe(2));
+    await vi.waitFor(() => expect(other.triggerRegistry.current().index.triggers.get(id)?.version).toBe(2), {
+      timeout: 10_000,
+    });
     expect(firing(other)).not.toContain(id);
   });
 
@@ -165,7 +169,7 @@ describe('the trigger registry', () => {
       token,
     });
     expect(resumed.status).toBe(200);
-    await vi.waitFor(() => expect(firing(other)).toContain(id));
+    await vi.waitFor(() => expect(firing(other)).toContain(id), { timeout: 10_000 });
   });
 
   it('takes paused and archived triggers out of evaluation, and a resumed one back in', async () => {
