@@ -112,6 +112,12 @@ describe('operations endpoints', () => {
     expect(res.text).toContain('/openapi.json');
   });
 
+  it('leads from the root, the first URL npm start prints, to the reference', async () => {
+    const res = await platform.request('GET', '/');
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/docs');
+  });
+
   it('guards the queue dashboard with the operator token (bearer or basic)', async () => {
     expect((await platform.request('GET', '/admin/queues')).status).toBe(401);
     const basic = Buffer.from(`operator:${platform.config.adminToken}`).toString('base64');

@@ -19,8 +19,13 @@ const standalonePath = join(scalarDist, 'browser', 'standalone.js');
 /** Where /docs loads the reference's script from (same origin). */
 export const DOCS_SCRIPT_PATH = `/docs/assets/scalar-${scalarVersion}/standalone.js`;
 
-/** `GET /docs` (the interactive reference) and the script it runs; nothing is loaded from elsewhere. */
+/**
+ * `GET /docs` (the interactive reference) and the script it runs; nothing is loaded from elsewhere. The API's
+ * root, the URL `npm start` prints first, leads there.
+ */
 export const docsRouter = new Hono<AppEnv>();
+
+docsRouter.get('/', (c) => c.redirect('/docs', 302));
 
 docsRouter.use('/docs', htmlPolicy(docsPolicy));
 docsRouter.get(
