@@ -197,7 +197,7 @@ export interface OwnBatch {
 type WaitingKind = 'early' | 'named';
 
 /**
- * Stored followers, still unlinked and not of this batch (`own`: its event ids), of two kinds: `early` — without
+ * Stored followers, still unlinked and not of this batch (`batch.ids`), of two kinds: `early` — without
  * original_id, on the card and MID of one of `authorizations` (they came before it and wait to be matched by
  * card); `named` — whose original_id names one of `named` (same processor). The kinds are disjoint (one has
  * no original_id, the other has one), so asking for both costs one round trip and finds the same rows as
