@@ -50,344 +50,113 @@ export interface SimulatedMerchant {
 const IN_PERSON: EntryMode[] = ['contactless', 'contactless', 'chip', 'chip', 'magstripe'];
 const ONLINE: EntryMode[] = ['ecommerce', 'ecommerce', 'card_on_file'];
 
-const LA = 'America/Los_Angeles';
-const NY = 'America/New_York';
-const CHI = 'America/Chicago';
-const DEN = 'America/Denver';
+/** A time zone with the country and currency of the merchants there. */
+type Zone = [timezone: string, country: string, currency: string];
+const US_PACIFIC: Zone = ['America/Los_Angeles', 'US', 'USD'];
+const US_MOUNTAIN: Zone = ['America/Denver', 'US', 'USD'];
+const US_CENTRAL: Zone = ['America/Chicago', 'US', 'USD'];
+const US_EASTERN: Zone = ['America/New_York', 'US', 'USD'];
+const CA_TORONTO: Zone = ['America/Toronto', 'CA', 'CAD'];
+const GB_LONDON: Zone = ['Europe/London', 'GB', 'GBP'];
+const FR_PARIS: Zone = ['Europe/Paris', 'FR', 'EUR'];
+const DE_BERLIN: Zone = ['Europe/Berlin', 'DE', 'EUR'];
+const JP_TOKYO: Zone = ['Asia/Tokyo', 'JP', 'JPY'];
 
 type Place = [city: string, region: string, postalCode: string];
-const SEATTLE: Place = ['Seattle', 'WA', '98101'];
-const PORTLAND: Place = ['Portland', 'OR', '97205'];
-const SAN_FRANCISCO: Place = ['San Francisco', 'CA', '94107'];
-const OAKLAND: Place = ['Oakland', 'CA', '94607'];
-const LOS_ANGELES: Place = ['Los Angeles', 'CA', '90012'];
-const NEW_YORK: Place = ['New York', 'NY', '10001'];
-const BOSTON: Place = ['Boston', 'MA', '02108'];
-const CHICAGO: Place = ['Chicago', 'IL', '60601'];
-const AUSTIN: Place = ['Austin', 'TX', '78701'];
-const DENVER: Place = ['Denver', 'CO', '80202'];
+const SEA: Place = ['Seattle', 'WA', '98101'];
+const PDX: Place = ['Portland', 'OR', '97205'];
+const SFO: Place = ['San Francisco', 'CA', '94107'];
+const OAK: Place = ['Oakland', 'CA', '94607'];
+const LAX: Place = ['Los Angeles', 'CA', '90012'];
+const NYC: Place = ['New York', 'NY', '10001'];
+const BOS: Place = ['Boston', 'MA', '02108'];
+const CHI: Place = ['Chicago', 'IL', '60601'];
+const AUS: Place = ['Austin', 'TX', '78701'];
+const DEN: Place = ['Denver', 'CO', '80202'];
 
-function merchant(
+type Row = [
   key: string,
   name: string,
   mcc: string,
   category: MerchantCategory,
-  code: string,
+  /** A location's MID is this and its number from 0001, in the order of `places`. */
+  midPrefix: string,
+  zone: Zone,
+  amount: [number, number],
+  popularity: number,
+  entryModes: EntryMode[],
   places: Place[],
-  options: {
-    timezone: string;
-    amount: [number, number];
-    popularity?: number;
-    online?: boolean;
-    country?: string;
-    currency?: string;
-  },
-): SimulatedMerchant {
-  return {
-    key,
-    name,
-    mcc,
-    category,
-    country: options.country ?? 'US',
-    timezone: options.timezone,
-    currency: options.currency ?? 'USD',
-    locations: places.map(([city, region, postalCode], i) => ({
-      mid: `${code}${String(i + 1).padStart(4, '0')}`,
-      city,
-      region,
-      postalCode,
-    })),
-    popularity: options.popularity ?? 1,
-    amount: options.amount,
-    entryModes: options.online ? ONLINE : IN_PERSON,
-  };
-}
+];
+
+// biome-ignore format: one merchant a line, in columns
+const ROWS: Row[] = [
+  // key                  name                      mcc     category        MID        zone         amount           pop entry      places
+  ['driftwood-coffee',    'DRIFTWOOD COFFEE',       '5814', 'coffee',       'DRIFTWD', US_PACIFIC,  [325, 950],      14, IN_PERSON, [SEA, SEA, PDX, SFO, SFO, OAK, LAX, LAX]],
+  ['morning-ritual',      'MORNING RITUAL CAFE',    '5814', 'coffee',       'MRNGRTL', US_EASTERN,  [350, 1100],     5,  IN_PERSON, [NYC, BOS]],
+  ['kettle-crumb',        'KETTLE & CRUMB BAKERY',  '5462', 'bakery',       'KTLCRMB', US_CENTRAL,  [400, 2400],     2,  IN_PERSON, [CHI]],
+  ['greenleaf-market',    'GREENLEAF MARKET',       '5411', 'grocery',      'GRNLEAF', US_PACIFIC,  [1200, 16000],   8,  IN_PERSON, [SFO, OAK, SEA]],
+  ['harvest-basket',      'HARVEST BASKET GROCERS', '5411', 'grocery',      'HRVSTBK', US_CENTRAL,  [1500, 18000],   6,  IN_PERSON, [CHI, AUS]],
+  ['corner-fresh',        'CORNER FRESH MARKET',    '5411', 'grocery',      'CRNRFRS', US_EASTERN,  [800, 9000],     6,  IN_PERSON, [NYC, BOS]],
+  ['summit-fuel',         'SUMMIT FUEL',            '5541', 'fuel',         'SUMMITF', US_MOUNTAIN, [2500, 9000],    4,  IN_PERSON, [DEN, AUS]],
+  ['coastline-gas',       'COASTLINE GAS & GO',     '5542', 'fuel',         'CSTLNGS', US_PACIFIC,  [3000, 9500],    4,  IN_PERSON, [LAX, SFO]],
+  ['eastway-petroleum',   'EASTWAY PETROLEUM',      '5541', 'fuel',         'ESTWYPT', US_EASTERN,  [2800, 8500],    3,  IN_PERSON, [BOS, NYC]],
+  ['nimbus-air',          'NIMBUS AIR',             '4511', 'airline',      'NIMBUSA', US_PACIFIC,  [9000, 68000],   1,  ONLINE,    [SEA]],
+  ['polar-airways',       'POLAR AIRWAYS',          '4511', 'airline',      'POLARAW', US_CENTRAL,  [12000, 85000],  1,  ONLINE,    [CHI]],
+  ['atlantic-skylines',   'ATLANTIC SKYLINES',      '4511', 'airline',      'ATLSKYL', US_EASTERN,  [15000, 120000], 1,  ONLINE,    [NYC]],
+  ['harborview-hotel',    'HARBORVIEW HOTEL',       '7011', 'hotel',        'HRBRVWH', US_PACIFIC,  [18000, 72000],  1,  IN_PERSON, [SFO]],
+  ['lantern-inn',         'THE LANTERN INN',        '7011', 'hotel',        'LNTRNIN', US_EASTERN,  [14000, 52000],  1,  IN_PERSON, [BOS]],
+  ['red-rock-lodge',      'RED ROCK LODGE',         '7011', 'hotel',        'REDROCK', US_MOUNTAIN, [12000, 46000],  1,  IN_PERSON, [DEN]],
+  ['trattoria-sole',      'TRATTORIA SOLE',         '5812', 'restaurant',   'TRTSOLE', US_PACIFIC,  [2400, 14000],   2,  IN_PERSON, [SFO]],
+  ['smoke-barrel',        'SMOKE & BARREL BBQ',     '5812', 'restaurant',   'SMKBRRL', US_CENTRAL,  [1800, 9000],    2,  IN_PERSON, [AUS]],
+  ['golden-dumpling',     'GOLDEN DUMPLING HOUSE',  '5812', 'restaurant',   'GLDDMPL', US_PACIFIC,  [1500, 7000],    2,  IN_PERSON, [LAX]],
+  ['bistro-verde',        'BISTRO VERDE',           '5812', 'restaurant',   'BSTVRDE', US_EASTERN,  [3000, 16000],   2,  IN_PERSON, [NYC]],
+  ['slice-brothers',      'SLICE BROTHERS PIZZA',   '5814', 'fast_food',    'SLCBROS', US_CENTRAL,  [600, 3200],     4,  IN_PERSON, [CHI, NYC]],
+  ['taco-camino',         'TACO CAMINO',            '5814', 'fast_food',    'TACOCMN', US_PACIFIC,  [500, 2400],     4,  IN_PERSON, [LAX, AUS]],
+  ['burger-union',        'BURGER UNION',           '5814', 'fast_food',    'BRGRUNN', US_MOUNTAIN, [700, 2800],     3,  IN_PERSON, [DEN, SEA]],
+  ['page-quill',          'PAGE & QUILL BOOKS',     '5942', 'books',        'PAGEQLL', US_PACIFIC,  [900, 6500],     1,  IN_PERSON, [PDX]],
+  ['chapter-one',         'CHAPTER ONE BOOKSHOP',   '5942', 'books',        'CHPTONE', US_EASTERN,  [800, 5500],     1,  IN_PERSON, [BOS]],
+  ['cityrx',              'CITYRX PHARMACY',        '5912', 'pharmacy',     'CITYRXP', US_EASTERN,  [400, 6000],     4,  IN_PERSON, [NYC, CHI, SFO]],
+  ['well-good',           'WELL & GOOD DRUGSTORE',  '5912', 'pharmacy',     'WLLGOOD', US_CENTRAL,  [400, 5000],     2,  IN_PERSON, [AUS]],
+  ['peak-outfitters',     'PEAK OUTFITTERS',        '5941', 'retail',       'PKOUTFT', US_MOUNTAIN, [2500, 30000],   1,  IN_PERSON, [DEN]],
+  ['threadline',          'THREADLINE APPAREL',     '5651', 'retail',       'THRDLNE', US_EASTERN,  [2000, 22000],   1,  IN_PERSON, [NYC]],
+  ['urban-thread',        'URBAN THREAD CO',        '5691', 'retail',       'URBTHRD', US_PACIFIC,  [2500, 26000],   1,  IN_PERSON, [LAX]],
+  ['voltage',             'VOLTAGE ELECTRONICS',    '5732', 'electronics',  'VOLTAGE', US_PACIFIC,  [1500, 120000],  1,  IN_PERSON, [SEA]],
+  ['home-hearth',         'HOME & HEARTH HARDWARE', '5251', 'retail',       'HMHRTHW', US_PACIFIC,  [800, 18000],    2,  IN_PERSON, [PDX, AUS]],
+  ['pawsome',             'PAWSOME PET SUPPLY',     '5995', 'retail',       'PAWSOME', US_PACIFIC,  [1200, 9000],    1,  IN_PERSON, [SFO]],
+  ['glideride',           'GLIDERIDE',              '4121', 'transport',    'GLDRIDE', US_PACIFIC,  [800, 4800],     4,  ONLINE,    [SFO, NYC]],
+  ['metro-fares',         'METROTRANSIT FARES',     '4111', 'transport',    'MTROFRS', US_EASTERN,  [290, 3400],     3,  IN_PERSON, [NYC]],
+  ['streamwave',          'STREAMWAVE',             '4899', 'subscription', 'STRMWVE', US_PACIFIC,  [999, 2299],     2,  ONLINE,    [LAX]],
+  ['cloudnest',           'CLOUDNEST STORAGE',      '5734', 'subscription', 'CLDNEST', US_PACIFIC,  [299, 1999],     1,  ONLINE,    [SEA]],
+  ['fitforge',            'FITFORGE GYM',           '7997', 'leisure',      'FITFRGE', US_CENTRAL,  [2500, 8900],    1,  IN_PERSON, [CHI]],
+  ['cinema-paradiso',     'CINEMA PARADISO',        '7832', 'leisure',      'CNMPRDS', US_PACIFIC,  [1200, 4800],    2,  IN_PERSON, [LAX]],
+  ['greenway-wash',       'GREENWAY CAR WASH',      '7542', 'services',     'GRNWYWS', US_CENTRAL,  [900, 3500],     1,  IN_PERSON, [AUS]],
+  ['quickpark',           'QUICKPARK GARAGES',      '7523', 'services',     'QCKPARK', US_EASTERN,  [600, 4500],     2,  IN_PERSON, [BOS]],
+  ['bloom-stem',          'BLOOM & STEM FLORIST',   '5992', 'retail',       'BLMSTEM', US_PACIFIC,  [2500, 12000],   1,  IN_PERSON, [PDX]],
+  ['sweet-tooth',         'SWEET TOOTH CANDY',      '5441', 'retail',       'SWTTOTH', US_PACIFIC,  [300, 2500],     1,  IN_PERSON, [SFO]],
+  ['vino-cellars',        'VINO CELLARS',           '5921', 'retail',       'VINOCLR', US_PACIFIC,  [1500, 18000],   1,  IN_PERSON, [SFO]],
+  ['maple-grocers',       'MAPLE LEAF GROCERS',     '5411', 'grocery',      'MPLLEAF', CA_TORONTO,  [1200, 14000],   2,  IN_PERSON, [['Toronto', 'ON', 'M5H 2N2']]],
+  ['northern-brew',       'NORTHERN BREW CAFE',     '5814', 'coffee',       'NRTHBRW', CA_TORONTO,  [300, 900],      2,  IN_PERSON, [['Toronto', 'ON', 'M5V 2T6']]],
+  ['thames-coffee',       'THAMES SIDE COFFEE',     '5814', 'coffee',       'THMSCFE', GB_LONDON,   [280, 750],      2,  IN_PERSON, [['London', 'LND', 'SE1 9PX']]],
+  ['camden-books',        'CAMDEN BOOKS',           '5942', 'books',        'CMDNBKS', GB_LONDON,   [700, 4500],     1,  IN_PERSON, [['London', 'LND', 'NW1 8AH']]],
+  ['boulangerie-lumiere', 'BOULANGERIE LUMIERE',    '5462', 'bakery',       'BLNGLMR', FR_PARIS,    [180, 1800],     1,  IN_PERSON, [['Paris', 'IDF', '75004']]],
+  ['spree-markt',         'SPREE MARKT',            '5411', 'grocery',      'SPRMRKT', DE_BERLIN,   [900, 9000],     1,  IN_PERSON, [['Berlin', 'BE', '10178']]],
+  ['sakura-ramen',        'SAKURA RAMEN',           '5812', 'restaurant',   'SKRRAMN', JP_TOKYO,    [850, 2400],     1,  IN_PERSON, [['Tokyo', '13', '100-0005']]],
+];
+
+const merchant = (row: Row): SimulatedMerchant => {
+  const [key, name, mcc, category, midPrefix, zone, amount, popularity, entryModes, places] = row;
+  const [timezone, country, currency] = zone;
+  const locations = places.map(([city, region, postalCode], i) => ({
+    mid: `${midPrefix}${String(i + 1).padStart(4, '0')}`,
+    city,
+    region,
+    postalCode,
+  }));
+  return { key, name, mcc, category, country, timezone, currency, locations, popularity, amount, entryModes };
+};
 
 /** The fifty merchants of the simulated world (fictional names). */
-export const MERCHANTS: readonly SimulatedMerchant[] = [
-  merchant(
-    'driftwood-coffee',
-    'DRIFTWOOD COFFEE',
-    '5814',
-    'coffee',
-    'DRIFTWD',
-    [SEATTLE, SEATTLE, PORTLAND, SAN_FRANCISCO, SAN_FRANCISCO, OAKLAND, LOS_ANGELES, LOS_ANGELES],
-    { timezone: LA, amount: [325, 950], popularity: 14 },
-  ),
-  merchant('morning-ritual', 'MORNING RITUAL CAFE', '5814', 'coffee', 'MRNGRTL', [NEW_YORK, BOSTON], {
-    timezone: NY,
-    amount: [350, 1100],
-    popularity: 5,
-  }),
-  merchant('kettle-crumb', 'KETTLE & CRUMB BAKERY', '5462', 'bakery', 'KTLCRMB', [CHICAGO], {
-    timezone: CHI,
-    amount: [400, 2400],
-    popularity: 2,
-  }),
-  merchant(
-    'greenleaf-market',
-    'GREENLEAF MARKET',
-    '5411',
-    'grocery',
-    'GRNLEAF',
-    [SAN_FRANCISCO, OAKLAND, SEATTLE],
-    { timezone: LA, amount: [1200, 16000], popularity: 8 },
-  ),
-  merchant('harvest-basket', 'HARVEST BASKET GROCERS', '5411', 'grocery', 'HRVSTBK', [CHICAGO, AUSTIN], {
-    timezone: CHI,
-    amount: [1500, 18000],
-    popularity: 6,
-  }),
-  merchant('corner-fresh', 'CORNER FRESH MARKET', '5411', 'grocery', 'CRNRFRS', [NEW_YORK, BOSTON], {
-    timezone: NY,
-    amount: [800, 9000],
-    popularity: 6,
-  }),
-  merchant('summit-fuel', 'SUMMIT FUEL', '5541', 'fuel', 'SUMMITF', [DENVER, AUSTIN], {
-    timezone: DEN,
-    amount: [2500, 9000],
-    popularity: 4,
-  }),
-  merchant('coastline-gas', 'COASTLINE GAS & GO', '5542', 'fuel', 'CSTLNGS', [LOS_ANGELES, SAN_FRANCISCO], {
-    timezone: LA,
-    amount: [3000, 9500],
-    popularity: 4,
-  }),
-  merchant('eastway-petroleum', 'EASTWAY PETROLEUM', '5541', 'fuel', 'ESTWYPT', [BOSTON, NEW_YORK], {
-    timezone: NY,
-    amount: [2800, 8500],
-    popularity: 3,
-  }),
-  merchant('nimbus-air', 'NIMBUS AIR', '4511', 'airline', 'NIMBUSA', [SEATTLE], {
-    timezone: LA,
-    amount: [9000, 68000],
-    online: true,
-  }),
-  merchant('polar-airways', 'POLAR AIRWAYS', '4511', 'airline', 'POLARAW', [CHICAGO], {
-    timezone: CHI,
-    amount: [12000, 85000],
-    online: true,
-  }),
-  merchant('atlantic-skylines', 'ATLANTIC SKYLINES', '4511', 'airline', 'ATLSKYL', [NEW_YORK], {
-    timezone: NY,
-    amount: [15000, 120000],
-    online: true,
-  }),
-  merchant('harborview-hotel', 'HARBORVIEW HOTEL', '7011', 'hotel', 'HRBRVWH', [SAN_FRANCISCO], {
-    timezone: LA,
-    amount: [18000, 72000],
-  }),
-  merchant('lantern-inn', 'THE LANTERN INN', '7011', 'hotel', 'LNTRNIN', [BOSTON], {
-    timezone: NY,
-    amount: [14000, 52000],
-  }),
-  merchant('red-rock-lodge', 'RED ROCK LODGE', '7011', 'hotel', 'REDROCK', [DENVER], {
-    timezone: DEN,
-    amount: [12000, 46000],
-  }),
-  merchant('trattoria-sole', 'TRATTORIA SOLE', '5812', 'restaurant', 'TRTSOLE', [SAN_FRANCISCO], {
-    timezone: LA,
-    amount: [2400, 14000],
-    popularity: 2,
-  }),
-  merchant('smoke-barrel', 'SMOKE & BARREL BBQ', '5812', 'restaurant', 'SMKBRRL', [AUSTIN], {
-    timezone: CHI,
-    amount: [1800, 9000],
-    popularity: 2,
-  }),
-  merchant('golden-dumpling', 'GOLDEN DUMPLING HOUSE', '5812', 'restaurant', 'GLDDMPL', [LOS_ANGELES], {
-    timezone: LA,
-    amount: [1500, 7000],
-    popularity: 2,
-  }),
-  merchant('bistro-verde', 'BISTRO VERDE', '5812', 'restaurant', 'BSTVRDE', [NEW_YORK], {
-    timezone: NY,
-    amount: [3000, 16000],
-    popularity: 2,
-  }),
-  merchant('slice-brothers', 'SLICE BROTHERS PIZZA', '5814', 'fast_food', 'SLCBROS', [CHICAGO, NEW_YORK], {
-    timezone: CHI,
-    amount: [600, 3200],
-    popularity: 4,
-  }),
-  merchant('taco-camino', 'TACO CAMINO', '5814', 'fast_food', 'TACOCMN', [LOS_ANGELES, AUSTIN], {
-    timezone: LA,
-    amount: [500, 2400],
-    popularity: 4,
-  }),
-  merchant('burger-union', 'BURGER UNION', '5814', 'fast_food', 'BRGRUNN', [DENVER, SEATTLE], {
-    timezone: DEN,
-    amount: [700, 2800],
-    popularity: 3,
-  }),
-  merchant('page-quill', 'PAGE & QUILL BOOKS', '5942', 'books', 'PAGEQLL', [PORTLAND], {
-    timezone: LA,
-    amount: [900, 6500],
-  }),
-  merchant('chapter-one', 'CHAPTER ONE BOOKSHOP', '5942', 'books', 'CHPTONE', [BOSTON], {
-    timezone: NY,
-    amount: [800, 5500],
-  }),
-  merchant('cityrx', 'CITYRX PHARMACY', '5912', 'pharmacy', 'CITYRXP', [NEW_YORK, CHICAGO, SAN_FRANCISCO], {
-    timezone: NY,
-    amount: [400, 6000],
-    popularity: 4,
-  }),
-  merchant('well-good', 'WELL & GOOD DRUGSTORE', '5912', 'pharmacy', 'WLLGOOD', [AUSTIN], {
-    timezone: CHI,
-    amount: [400, 5000],
-    popularity: 2,
-  }),
-  merchant('peak-outfitters', 'PEAK OUTFITTERS', '5941', 'retail', 'PKOUTFT', [DENVER], {
-    timezone: DEN,
-    amount: [2500, 30000],
-  }),
-  merchant('threadline', 'THREADLINE APPAREL', '5651', 'retail', 'THRDLNE', [NEW_YORK], {
-    timezone: NY,
-    amount: [2000, 22000],
-  }),
-  merchant('urban-thread', 'URBAN THREAD CO', '5691', 'retail', 'URBTHRD', [LOS_ANGELES], {
-    timezone: LA,
-    amount: [2500, 26000],
-  }),
-  merchant('voltage', 'VOLTAGE ELECTRONICS', '5732', 'electronics', 'VOLTAGE', [SEATTLE], {
-    timezone: LA,
-    amount: [1500, 120000],
-  }),
-  merchant('home-hearth', 'HOME & HEARTH HARDWARE', '5251', 'retail', 'HMHRTHW', [PORTLAND, AUSTIN], {
-    timezone: LA,
-    amount: [800, 18000],
-    popularity: 2,
-  }),
-  merchant('pawsome', 'PAWSOME PET SUPPLY', '5995', 'retail', 'PAWSOME', [SAN_FRANCISCO], {
-    timezone: LA,
-    amount: [1200, 9000],
-  }),
-  merchant('glideride', 'GLIDERIDE', '4121', 'transport', 'GLDRIDE', [SAN_FRANCISCO, NEW_YORK], {
-    timezone: LA,
-    amount: [800, 4800],
-    popularity: 4,
-    online: true,
-  }),
-  merchant('metro-fares', 'METROTRANSIT FARES', '4111', 'transport', 'MTROFRS', [NEW_YORK], {
-    timezone: NY,
-    amount: [290, 3400],
-    popularity: 3,
-  }),
-  merchant('streamwave', 'STREAMWAVE', '4899', 'subscription', 'STRMWVE', [LOS_ANGELES], {
-    timezone: LA,
-    amount: [999, 2299],
-    popularity: 2,
-    online: true,
-  }),
-  merchant('cloudnest', 'CLOUDNEST STORAGE', '5734', 'subscription', 'CLDNEST', [SEATTLE], {
-    timezone: LA,
-    amount: [299, 1999],
-    online: true,
-  }),
-  merchant('fitforge', 'FITFORGE GYM', '7997', 'leisure', 'FITFRGE', [CHICAGO], {
-    timezone: CHI,
-    amount: [2500, 8900],
-  }),
-  merchant('cinema-paradiso', 'CINEMA PARADISO', '7832', 'leisure', 'CNMPRDS', [LOS_ANGELES], {
-    timezone: LA,
-    amount: [1200, 4800],
-    popularity: 2,
-  }),
-  merchant('greenway-wash', 'GREENWAY CAR WASH', '7542', 'services', 'GRNWYWS', [AUSTIN], {
-    timezone: CHI,
-    amount: [900, 3500],
-  }),
-  merchant('quickpark', 'QUICKPARK GARAGES', '7523', 'services', 'QCKPARK', [BOSTON], {
-    timezone: NY,
-    amount: [600, 4500],
-    popularity: 2,
-  }),
-  merchant('bloom-stem', 'BLOOM & STEM FLORIST', '5992', 'retail', 'BLMSTEM', [PORTLAND], {
-    timezone: LA,
-    amount: [2500, 12000],
-  }),
-  merchant('sweet-tooth', 'SWEET TOOTH CANDY', '5441', 'retail', 'SWTTOTH', [SAN_FRANCISCO], {
-    timezone: LA,
-    amount: [300, 2500],
-  }),
-  merchant('vino-cellars', 'VINO CELLARS', '5921', 'retail', 'VINOCLR', [SAN_FRANCISCO], {
-    timezone: LA,
-    amount: [1500, 18000],
-  }),
-  merchant(
-    'maple-grocers',
-    'MAPLE LEAF GROCERS',
-    '5411',
-    'grocery',
-    'MPLLEAF',
-    [['Toronto', 'ON', 'M5H 2N2']],
-    {
-      timezone: 'America/Toronto',
-      amount: [1200, 14000],
-      popularity: 2,
-      country: 'CA',
-      currency: 'CAD',
-    },
-  ),
-  merchant(
-    'northern-brew',
-    'NORTHERN BREW CAFE',
-    '5814',
-    'coffee',
-    'NRTHBRW',
-    [['Toronto', 'ON', 'M5V 2T6']],
-    {
-      timezone: 'America/Toronto',
-      amount: [300, 900],
-      popularity: 2,
-      country: 'CA',
-      currency: 'CAD',
-    },
-  ),
-  merchant(
-    'thames-coffee',
-    'THAMES SIDE COFFEE',
-    '5814',
-    'coffee',
-    'THMSCFE',
-    [['London', 'LND', 'SE1 9PX']],
-    {
-      timezone: 'Europe/London',
-      amount: [280, 750],
-      popularity: 2,
-      country: 'GB',
-      currency: 'GBP',
-    },
-  ),
-  merchant('camden-books', 'CAMDEN BOOKS', '5942', 'books', 'CMDNBKS', [['London', 'LND', 'NW1 8AH']], {
-    timezone: 'Europe/London',
-    amount: [700, 4500],
-    country: 'GB',
-    currency: 'GBP',
-  }),
-  merchant(
-    'boulangerie-lumiere',
-    'BOULANGERIE LUMIERE',
-    '5462',
-    'bakery',
-    'BLNGLMR',
-    [['Paris', 'IDF', '75004']],
-    { timezone: 'Europe/Paris', amount: [180, 1800], country: 'FR', currency: 'EUR' },
-  ),
-  merchant('spree-markt', 'SPREE MARKT', '5411', 'grocery', 'SPRMRKT', [['Berlin', 'BE', '10178']], {
-    timezone: 'Europe/Berlin',
-    amount: [900, 9000],
-    country: 'DE',
-    currency: 'EUR',
-  }),
-  merchant('sakura-ramen', 'SAKURA RAMEN', '5812', 'restaurant', 'SKRRAMN', [['Tokyo', '13', '100-0005']], {
-    timezone: 'Asia/Tokyo',
-    amount: [850, 2400],
-    country: 'JP',
-    currency: 'JPY',
-  }),
-];
+export const MERCHANTS: readonly SimulatedMerchant[] = ROWS.map(merchant);
 
 export const merchantByKey = (key: string): SimulatedMerchant => {
   const found = MERCHANTS.find((m) => m.key === key);
