@@ -9,7 +9,7 @@ import {
 } from '../adapters/fixtures/stripe-issuing.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { processorRequest } from '../ingest/fixtures.ts';
-import { type RewardsScene, rewardsScene } from './support.ts';
+import { cashbackAt, type RewardsScene, rewardsScene } from './support.ts';
 
 const platform = usePlatform();
 let scene: RewardsScene;
@@ -17,12 +17,6 @@ let scene: RewardsScene;
 const actionsOf = (purchaseId: string) =>
   platform.deps.sql<{ trigger_id: string; reward_amount: number }[]>`
     select trigger_id, reward_amount::int from actions where purchase_id = ${purchaseId}`;
-
-const cashbackAt = (mid: string) => ({
-  name: 'Cashback',
-  match: { mids: [mid] },
-  action: { type: 'cashback', percent_bps: 1000 },
-});
 
 beforeAll(async () => {
   scene = await rewardsScene(platform);

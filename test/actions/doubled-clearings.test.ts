@@ -6,6 +6,7 @@ import { linkOrphanEvents } from '../../src/ingest/maintenance.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { authorization, follower } from '../ingest/fixtures.ts';
 import {
+  cashbackAt,
   holdNextIngest,
   type OtherProcess,
   otherProcess,
@@ -39,12 +40,7 @@ const sweep = () => linkOrphanEvents(platform.deps.sql, platform.deps.actionsHoo
 /** An authorization and its clearing stored by concurrent transactions, both firing the trigger. */
 async function bothFire(limits: Record<string, unknown>, code: string) {
   const at = merchant();
-  const trigger = await scene.createTrigger({
-    name: 't',
-    match: { mids: [at.mid] },
-    limits,
-    action: { type: 'cashback', percent_bps: 1000 },
-  });
+  const trigger = await scene.createTrigger(cashbackAt(at.mid, limits));
   const holder = await scene.cardholder();
   const auth = authorization({ pan: holder.pan, merchant: at, auth_code: code });
   const { inside, release } = await holdNextIngest(other);
@@ -59,12 +55,7 @@ async function bothFire(limits: Record<string, unknown>, code: string) {
 describe('events stored side by side without card locks, repaired by the orphan sweep', () => {
   it('a reversal committed beside its authorization gives back once the sweep links it', async () => {
     const at = merchant();
-    const trigger = await scene.createTrigger({
-      name: 't',
-      match: { mids: [at.mid] },
-      limits: { total_redemptions: 5 },
-      action: { type: 'cashback', percent_bps: 1000 },
-    });
+    const trigger = await scene.createTrigger(cashbackAt(at.mid, { total_redemptions: 5 }));
     const holder = await scene.cardholder();
     const auth = authorization({ pan: holder.pan, merchant: at });
     const { inside, release } = await holdNextIngest(other);

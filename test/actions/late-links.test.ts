@@ -3,6 +3,7 @@ import { linkOrphanEvents } from '../../src/ingest/maintenance.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { authorization, follower, processorRequest } from '../ingest/fixtures.ts';
 import {
+  cashbackAt,
   holdNextIngest,
   type OtherProcess,
   otherProcess,
@@ -48,11 +49,7 @@ const waitingForCardLock = async () =>
 describe('events of one purchase sent side by side', () => {
   it('a clearing sent while its authorization is being stored waits for it, links, and fires nothing more', async () => {
     const at = merchant();
-    const trigger = await scene.createTrigger({
-      name: 't',
-      match: { mids: [at.mid] },
-      action: { type: 'cashback', percent_bps: 1000 },
-    });
+    const trigger = await scene.createTrigger(cashbackAt(at.mid));
     const holder = await scene.cardholder();
     const { inside, release } = await holdNextReserve();
     const sent = other.send(
@@ -71,11 +68,7 @@ describe('events of one purchase sent side by side', () => {
 
   it('an authorization sent while its clearing is being stored waits for it and fires nothing more', async () => {
     const at = merchant();
-    const trigger = await scene.createTrigger({
-      name: 't',
-      match: { mids: [at.mid] },
-      action: { type: 'cashback', percent_bps: 1000 },
-    });
+    const trigger = await scene.createTrigger(cashbackAt(at.mid));
     const holder = await scene.cardholder();
     const { inside, release } = await holdNextReserve();
     const sent = other.send(
@@ -95,12 +88,7 @@ describe('events of one purchase sent side by side', () => {
 
   it('a reversal and a clearing sent while their authorization is being stored each settle once', async () => {
     const at = merchant();
-    const trigger = await scene.createTrigger({
-      name: 't',
-      match: { mids: [at.mid] },
-      limits: { total_redemptions: 5 },
-      action: { type: 'cashback', percent_bps: 1000 },
-    });
+    const trigger = await scene.createTrigger(cashbackAt(at.mid, { total_redemptions: 5 }));
     const holder = await scene.cardholder();
     const auth = authorization({ pan: holder.pan, merchant: at, auth_code: 'RACE03' });
     const { inside, release } = await holdNextReserve();
@@ -121,11 +109,7 @@ describe('events of one purchase sent side by side', () => {
 
   it('a clearing whose card token is linked while its batch waits for another card still waits for its authorization', async () => {
     const at = merchant();
-    const trigger = await scene.createTrigger({
-      name: 't',
-      match: { mids: [at.mid] },
-      action: { type: 'cashback', percent_bps: 1000 },
-    });
+    const trigger = await scene.createTrigger(cashbackAt(at.mid));
     const [x, y] = [await scene.cardholder(), await scene.cardholder()];
     const token = `tok_race_${Date.now().toString(36)}`;
     // Card X is held by the other process (a clearing: it takes the transaction), so the batch with the
@@ -164,11 +148,7 @@ describe('events of one purchase sent side by side', () => {
 
   it('authorizations and clearings sent at once to two processes, in either order, fire each purchase once', async () => {
     const at = merchant();
-    const trigger = await scene.createTrigger({
-      name: 't',
-      match: { mids: [at.mid] },
-      action: { type: 'cashback', percent_bps: 1000 },
-    });
+    const trigger = await scene.createTrigger(cashbackAt(at.mid));
     const holders = await scene.cardholders(40);
     await other.deps.triggerRegistry.catchUp();
     const results = await Promise.all(

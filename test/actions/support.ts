@@ -204,3 +204,11 @@ export const redemptionsOf = async (platform: TestPlatform, triggerId: string) =
     await platform.deps.sql<{ redemptions: number }[]>`
       select redemptions::int from trigger_counters where trigger_id = ${triggerId}`
   )[0];
+
+/** A trigger body: 10% cashback on purchases at `mid`, within `limits` if given. */
+export const cashbackAt = (mid: string, limits?: Record<string, unknown>) => ({
+  name: 'Cashback',
+  match: { mids: [mid] },
+  ...(limits ? { limits } : {}),
+  action: { type: 'cashback', percent_bps: 1000 },
+});

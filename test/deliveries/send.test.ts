@@ -1,6 +1,6 @@
 // Sending webhooks to a real local endpoint: signatures as apps verify them, retries, what each answer means.
 import { eq } from 'drizzle-orm';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apps } from '../../src/db/schema/index.ts';
 import { grantApp } from '../../src/grants/grants.ts';
 import { usePlatform } from '../helpers/platform.ts';
@@ -11,6 +11,7 @@ import {
   appRow,
   attemptsOf,
   deliveryRow,
+  loggedAbout,
   queueDeliveries,
   settled,
   verifyAsApp,
@@ -100,15 +101,9 @@ describe('webhook delivery', () => {
       expect(row.attempts).toBe(2);
       expect(sink.at(app.path)).toHaveLength(2);
       expect((await attemptsOf(platform, id!)).map((a) => a.statusCode)).toEqual([500, 200]);
-      await vi.waitFor(
-        () => {
-          const line = platform.logs
-            .map((text) => JSON.parse(text))
-            .find((entry) => entry.msg === 'webhook endpoint state not saved' && entry.app_id === app.id);
-          expect(line).toMatchObject({ level: 50 });
-        },
-        { timeout: 10_000 },
-      );
+      expect(await loggedAbout(platform, 'webhook endpoint state not saved', app.id)).toMatchObject({
+        level: 50,
+      });
     } finally {
       await sql.unsafe('drop trigger refuse_failing_since on apps; drop function refuse_failing_since();');
     }
@@ -168,15 +163,7 @@ describe('webhook delivery', () => {
     const row = await appRow(platform, app.id);
     expect(row.webhookStatus).toBe('disabled');
     expect(row.webhookDisabledReason).toMatch(/more than 5 days/);
-    await vi.waitFor(
-      () => {
-        const line = platform.logs
-          .map((text) => JSON.parse(text))
-          .find((entry) => entry.msg === 'webhook endpoint disabled' && entry.app_id === app.id);
-        expect(line).toMatchObject({ level: 50 });
-      },
-      { timeout: 10_000 },
-    );
+    expect(await loggedAbout(platform, 'webhook endpoint disabled', app.id)).toMatchObject({ level: 50 });
   });
 
   it('waits at least what Retry-After asks after a 429', async () => {

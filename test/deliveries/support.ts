@@ -87,3 +87,17 @@ export function verifyAsApp(secret: string, request: SinkRequest): Record<string
   expect(svix).toEqual(standard);
   return standard;
 }
+
+/** Waits for the platform's log line with this message about the app, and returns it (parsed). */
+export function loggedAbout(platform: TestPlatform, msg: string, appId: string) {
+  return vi.waitFor(
+    () => {
+      const line = platform.logs
+        .map((text) => JSON.parse(text))
+        .find((entry) => entry.msg === msg && entry.app_id === appId);
+      if (!line) throw new Error(`no "${msg}" line for ${appId} yet`);
+      return line as Record<string, unknown>;
+    },
+    { timeout: 10_000 },
+  );
+}
