@@ -9,24 +9,18 @@
  * (`workers/main.ts`) performs the actions; the webhooks arrive at a local sink. `--cards` of the simulator's
  * cards are enrolled, each its own cardholder granting every app; each of `--apps` apps has a cashback (5%) and
  * a webhook trigger, each on one simulated merchant's MIDs (the least visited merchants first).
- * The set-up and the measurement are dispatch's latency run (bench/dispatch.ts): `--rate` events per second,
- * open loop, `--warm-up` seconds first, then `--duration` seconds measured, at a pace one worker keeps up with.
+ * The set-up and the measurement are dispatch's latency run (bench/dispatch-setup.ts, dispatch-latency.ts):
+ * `--rate` events per second, open loop, `--warm-up` seconds first, then `--duration` seconds measured, at a pace
+ * one worker keeps up with.
  * Reports the events and webhooks per second, the latency from each event's POST to its webhook's arrival
  * (p50 / p90 / p99, and every sample for the chart) and its stages.
  */
 import { simulatedCards } from '../src/simulator/cards.ts';
 import { MERCHANTS } from '../src/simulator/merchants.ts';
 import { type SimulationSummary, simulate } from '../src/simulator/simulate.ts';
-import {
-  type LatencyResult,
-  latencyLines,
-  measureLatency,
-  openFlow,
-  printTable,
-  type SceneSpec,
-  startWorker,
-  type Traffic,
-} from './dispatch.ts';
+import { type LatencyResult, measureLatency, type Traffic } from './dispatch-latency.ts';
+import { latencyLines, printTable } from './dispatch-report.ts';
+import { openFlow, type SceneSpec, startWorker } from './dispatch-setup.ts';
 import { machineRecord, type ScenarioResult } from './report.ts';
 import { gitCommit } from './server.ts';
 
