@@ -61,7 +61,10 @@ function signedHeaders(key: KeyObject, delivery: LoadedDelivery): Record<string,
   };
 }
 
-/** What the verdict changes of the endpoint's state, given its state before the attempt. */
+/**
+ * What the verdict changes of the endpoint's state, given its state before the attempt: failing or disabled. A
+ * success that ends a run of failures is written with the attempt's record (`endsFailingOf`).
+ */
 function endpointChange(
   delivery: LoadedDelivery,
   verdict: AttemptVerdict,
@@ -71,8 +74,8 @@ function endpointChange(
   const failing = delivery.failing_since_ms !== null;
   if (verdict.status === 'failed' && verdict.disable)
     return { appId, kind: 'disabled', reason: verdict.disable, since: startedAt };
-  if (verdict.status === 'succeeded') return failing ? { appId, kind: 'answering' } : undefined;
-  return failing ? undefined : { appId, kind: 'failing', since: startedAt };
+  if (verdict.status === 'succeeded' || failing) return undefined;
+  return { appId, kind: 'failing', since: startedAt };
 }
 
 const describeAnswer = (sent: SendResult) =>
@@ -122,9 +125,9 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
     });
     const change = endpointChange(delivery, verdict, startedAt);
     // The endpoint's new state is written before the attempt's record, so whoever sees the delivery settled
-    // also sees the endpoint answering, failing or disabled. A change is rare (a transition), so this costs little.
-    // Should that write fail, the attempt is recorded all the same (else the job's retry would send it again);
-    // the next attempt works the change out again.
+    // also sees the endpoint failing or disabled. A change is rare (a transition), so this costs little. Should
+    // that write fail, the attempt is recorded all the same (else the job's retry would send it again): a lost
+    // `failing` starts the run's clock one attempt later, a lost `disabled` is found again by the next attempt.
     if (change) {
       await deps.store.changeEndpoint(change).catch((error: unknown) => {
         deps.logger.error(
@@ -146,6 +149,8 @@ export async function deliver(deps: DeliverDeps, input: DeliverInput): Promise<D
       responseExcerpt: sent.responseExcerpt,
       status: verdict.status,
       nextAttemptAt: verdict.status === 'pending' ? new Date(now.getTime() + verdict.delayMs) : null,
+      endsFailingOf:
+        verdict.status === 'succeeded' && delivery.failing_since_ms !== null ? delivery.app_id : null,
     });
     return observe(deps.logger, delivery, sent, verdict, now);
   } finally {

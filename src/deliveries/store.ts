@@ -35,11 +35,12 @@ export interface AttemptRecord {
   /** Where the attempt leaves the delivery. */
   status: 'succeeded' | 'pending' | 'failed';
   nextAttemptAt: Date | null;
+  /** The app whose failing endpoint this success ends: its failing state is cleared with the record. */
+  endsFailingOf: string | null;
 }
 
 /** A change of an endpoint's state an attempt brings (most bring none). */
 export type EndpointChange =
-  | { appId: string; kind: 'answering' }
   | { appId: string; kind: 'failing'; since: Date }
   | { appId: string; kind: 'disabled'; reason: string; since: Date };
 
@@ -83,23 +84,36 @@ export function createDeliveryStore(sql: Sql, options = { maxInFlight: 2, maxIte
       excerpt: a.responseExcerpt,
       status: a.status,
       next_attempt_at: at(a.nextAttemptAt),
+      ends_failing_of: a.endsFailingOf,
     }));
     // A delivery no longer pending (cancelled meanwhile) keeps its status; the attempt happened all the same.
     // Committed without waiting for the WAL flush (`relaxed`): that wait, not the work, bounded the records per
     // second (3,500 with, 6,000 to 14,000 without, here). What a Postgres crash could lose is the last fraction of
     // a second of records: those deliveries are pending again and sent again, with the same webhook-id, as
-    // at-least-once delivery allows.
+    // at-least-once delivery allows. A success that ends an endpoint's run of failures clears it in the same
+    // statement: never a settled delivery beside the old state, never the state lost while the record is kept
+    // (a later failure would be judged against the old run and could disable a working endpoint). The app rows
+    // are locked in id order, as concurrent record statements may clear the same ones.
     await sql`
       with input as (
         select * from json_to_recordset(${JSON.stringify(input)}::text::json) as r(id text, attempt int,
           started_at timestamptz, status_code int, latency_ms int, error text, excerpt text, status text,
-          next_attempt_at timestamptz)
+          next_attempt_at timestamptz, ends_failing_of text)
       ), relaxed as (
         select set_config('synchronous_commit', 'off', true)
       ), recorded as (
         insert into delivery_attempts
           (delivery_id, attempt, started_at, status_code, latency_ms, error, response_excerpt)
         select id, attempt, started_at, status_code, latency_ms, error, excerpt from input
+      ), answering as (
+        update apps a set webhook_failing_since = null
+        from (
+          select id from apps
+          where id in (select ends_failing_of from input) and webhook_failing_since is not null
+          order by id
+          for update
+        ) ended
+        where a.id = ended.id
       )
       update deliveries d set status = i.status, attempts = d.attempts + 1, last_attempt_at = i.started_at,
         next_attempt_at = i.next_attempt_at,
@@ -121,10 +135,6 @@ export function createDeliveryStore(sql: Sql, options = { maxInFlight: 2, maxIte
     },
     async changeEndpoint(change) {
       switch (change.kind) {
-        case 'answering':
-          await sql`update apps set webhook_failing_since = null
-            where id = ${change.appId} and webhook_failing_since is not null`;
-          return;
         case 'failing':
           await sql`update apps set webhook_failing_since = ${at(change.since)}
             where id = ${change.appId} and webhook_failing_since is null`;
