@@ -2,6 +2,8 @@
  * The dispatch bench's report: summary statistics, the printed tables (the latency table is e2e's too) and the
  * scenario's result (the record bench/run.ts writes, the summary rows, the latency samples for the chart).
  */
+
+import { percentileOf } from './charts.ts';
 import type { Options } from './dispatch.ts';
 import type { LatencyResult } from './dispatch-latency.ts';
 import { dispatchScene } from './dispatch-setup.ts';
@@ -11,11 +13,6 @@ import { machineRecord, type ScenarioResult, type SummaryRow } from './report.ts
 import { gitCommit } from './server.ts';
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -37,9 +34,9 @@ export function distribution(values: number[]): Distribution {
   const sum = sorted.reduce((total, v) => total + v, 0);
   return {
     count: sorted.length,
-    p50: round(percentile(sorted, 50)),
-    p90: round(percentile(sorted, 90)),
-    p99: round(percentile(sorted, 99)),
+    p50: round(percentileOf(sorted, 50)),
+    p90: round(percentileOf(sorted, 90)),
+    p99: round(percentileOf(sorted, 99)),
     max: round(sorted[sorted.length - 1] ?? Number.NaN),
     mean: round(sum / Math.max(1, sorted.length)),
   };
