@@ -33,7 +33,9 @@ export interface AccountView {
   receipts: ReceiptRow[];
   coupons: CouponRow[];
   activity: ActivityEvent[];
-  /** The link to older activity, when there is some. */
+  /** The links to each list's older items, when there are some. */
+  olderReceipts?: string | undefined;
+  olderCoupons?: string | undefined;
   olderActivity?: string | undefined;
 }
 
@@ -71,6 +73,8 @@ export function AccountPage(props: AccountView) {
         balances={props.balances}
         receipts={props.receipts}
         coupons={props.coupons}
+        olderReceipts={props.olderReceipts}
+        olderCoupons={props.olderCoupons}
         appNames={appNames}
       />
       <Activity events={props.activity} connected={props.apps.length > 0} older={props.olderActivity} />
@@ -225,6 +229,8 @@ function Rewards(props: {
   balances: Balance[];
   receipts: ReceiptRow[];
   coupons: CouponRow[];
+  olderReceipts: string | undefined;
+  olderCoupons: string | undefined;
   appNames: Map<string, string>;
 }) {
   const byApp = new Map<string, Balance[]>();
@@ -281,6 +287,7 @@ function Rewards(props: {
           ))}
         </ul>
       )}
+      <Older href={props.olderReceipts} label="Older receipts" />
       <h3 id="coupons">Coupons</h3>
       {props.coupons.length === 0 ? (
         <p class="empty">
@@ -302,8 +309,17 @@ function Rewards(props: {
           ))}
         </ul>
       )}
+      <Older href={props.olderCoupons} label="Older coupons" />
     </section>
   );
+}
+
+function Older(props: { href: string | undefined; label: string }) {
+  return props.href ? (
+    <p>
+      <a href={props.href}>{props.label}</a>
+    </p>
+  ) : null;
 }
 
 function Activity(props: { events: ActivityEvent[]; connected: boolean; older: string | undefined }) {
@@ -322,11 +338,7 @@ function Activity(props: { events: ActivityEvent[]; connected: boolean; older: s
           ))}
         </ol>
       )}
-      {props.older ? (
-        <p>
-          <a href={props.older}>Older activity</a>
-        </p>
-      ) : null}
+      <Older href={props.older} label="Older activity" />
     </section>
   );
 }

@@ -2,6 +2,8 @@
 // or another site, nothing is cached, the policy allows no inline code, a card number never comes back, and
 // removing a card or disconnecting an app takes a confirmation and goes through the API's own verbs.
 import { describe, expect, it } from 'vitest';
+import { coupons, receipts } from '../../src/db/schema/index.ts';
+import { newId } from '../../src/lib/ids.ts';
 import { STYLESHEET_PATH } from '../../src/web/stylesheet.ts';
 import { type ApiResponse, usePlatform } from '../helpers/platform.ts';
 import { authorization, createTestProcessor, postEvents } from '../ingest/fixtures.ts';
@@ -322,6 +324,72 @@ describe('recent activity', () => {
     const foreign = await get('/account?activity_after=evt_0000000000000000000000000', user);
     expect(foreign.status).toBe(200);
     expect(foreign.text).toContain('€1.25');
+  });
+});
+
+describe('receipts and coupons', () => {
+  it('show the newest ten of each, each list paging back on its own', async () => {
+    const user = await signUp(platform, 'effects');
+    // Twelve of each, as dispatch writes them (amounts 1.01 … 1.12 USD; codes OLD01 … OLD12), oldest first.
+    const receiptRows = Array.from({ length: 12 }, (_, i) => ({
+      id: newId('rcp'),
+      actionId: newId('act'),
+      appId: 'app_pages',
+      userId: user.id,
+      cardId: 'crd_pages',
+      eventId: newId('evt'),
+      merchant: {
+        name: `SHOP ${i + 1}`,
+        mid: 'M1',
+        merchant_id: null,
+        mcc: '5814',
+        city: 'Oakland',
+        region: 'CA',
+        postal_code: null,
+        country: 'US',
+      },
+      amount: 101 + i,
+      currency: 'USD',
+      occurredAt: new Date(),
+      localTime: '2026-11-23T08:15:02',
+      cardLast4: '4242',
+      cardScheme: 'visa',
+    }));
+    const couponRows = Array.from({ length: 12 }, (_, i) => ({
+      id: newId('cpn'),
+      actionId: newId('act'),
+      appId: 'app_pages',
+      userId: user.id,
+      code: `OLD${String(i + 1).padStart(2, '0')}-${user.id}`,
+    }));
+    await platform.deps.db.insert(receipts).values(receiptRows);
+    await platform.deps.db.insert(coupons).values(couponRows);
+
+    const first = await get('/account', user);
+    expect(first.text).toContain('$1.12');
+    expect(first.text).toContain('$1.03');
+    expect(first.text).not.toContain('$1.02');
+    expect(first.text).toContain('OLD12-');
+    expect(first.text).not.toContain('OLD02-');
+    const older = /href="(\/account\?receipts_after=rcp_[0-9A-Za-z]+)#receipts"/.exec(first.text);
+    expect(older).not.toBeNull();
+    const second = await get(older![1]!, user);
+    expect(second.text).toContain('$1.02');
+    expect(second.text).toContain('$1.01');
+    expect(second.text).not.toContain('$1.03');
+    expect(second.text).not.toContain('Older receipts');
+    // The coupons stay where they were, and page back on their own, keeping the receipts' place.
+    expect(second.text).toContain('OLD12-');
+    const olderCoupons = /href="(\/account\?[^"]*coupons_after=cpn_[0-9A-Za-z]+)#coupons"/.exec(second.text);
+    expect(olderCoupons).not.toBeNull();
+    const third = await get(olderCoupons![1]!.replaceAll('&amp;', '&'), user);
+    expect(third.text).toContain('OLD01-');
+    expect(third.text).not.toContain('OLD03-');
+    expect(third.text).toContain('$1.01');
+    expect(third.text).not.toContain('$1.12');
+    // A cursor of another kind is not a place in the list: the newest show.
+    const odd = await get('/account?receipts_after=evt_0000000000000000000000000', user);
+    expect(odd.text).toContain('$1.12');
   });
 });
 

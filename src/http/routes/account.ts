@@ -65,24 +65,48 @@ const notFoundPage = (c: Context<AppEnv>, signedIn: SignedIn, message: string) =
     404,
   );
 
-const ACTIVITY_CURSOR = /^evt_[0-9A-Za-z]{1,60}$/;
+// Where each list on the page starts: the id of the last item shown before. Anything else shows the newest.
+const CURSORS = {
+  activity_after: /^evt_[0-9A-Za-z]{1,60}$/,
+  receipts_after: /^rcp_[0-9A-Za-z]{1,60}$/,
+  coupons_after: /^cpn_[0-9A-Za-z]{1,60}$/,
+} as const;
+type Cursors = { -readonly [name in keyof typeof CURSORS]?: string };
+
+/** The page's cursors from its query, each only if it has its list's form. */
+function cursorsOf(query: (name: string) => string | undefined): Cursors {
+  const cursors: Cursors = {};
+  for (const [name, form] of Object.entries(CURSORS) as [keyof Cursors, RegExp][]) {
+    const value = query(name);
+    if (value && form.test(value)) cursors[name] = value;
+  }
+  return cursors;
+}
+
+/** The link to the next page of one list, keeping the page where the others are. */
+function olderLink(cursors: Cursors, name: keyof Cursors, last: { id: string } | undefined, anchor: string) {
+  if (!last) return undefined;
+  const query = new URLSearchParams({ ...cursors, [name]: last.id });
+  return `/account?${query}#${anchor}`;
+}
 
 /** The account page, with the add-card form as given (after an error) or fresh. */
 async function accountPage(
   c: Context<AppEnv>,
   signedIn: SignedIn,
-  options: { addCard?: Partial<AddCardForm>; notice?: string; activityAfter?: string } = {},
+  options: { addCard?: Partial<AddCardForm>; notice?: string; cursors?: Cursors } = {},
 ) {
   const deps = c.get('deps');
   const userId = signedIn.user.id;
-  const activityPage = { limit: ACTIVITY_PAGE, startingAfter: options.activityAfter };
+  const cursors = options.cursors ?? {};
+  const activityPage = { limit: ACTIVITY_PAGE, startingAfter: cursors.activity_after };
   const [cards, grants, consents, balances, receipts, coupons, activity] = await Promise.all([
     liveCardsOf(deps.db, userId),
     listGrants(deps.db, userId, { limit: GRANTS_SHOWN }),
     consentHistory(deps.db, userId, { limit: RECENT_CONSENTS }),
     userBalances(deps.db, userId),
-    listReceipts(deps.db, { userId }, { limit: RECENT_RECEIPTS }),
-    listCoupons(deps.db, { userId }, { limit: RECENT_COUPONS }),
+    listReceipts(deps.db, { userId }, { limit: RECENT_RECEIPTS, startingAfter: cursors.receipts_after }),
+    listCoupons(deps.db, { userId }, { limit: RECENT_COUPONS, startingAfter: cursors.coupons_after }),
     // A cursor that is not one of the user's events (edited by hand) shows the newest instead.
     listActivity(deps, userId, activityPage).catch((error: unknown) => {
       if (error instanceof AppError && error.code === 'validation_failed')
@@ -90,7 +114,6 @@ async function accountPage(
       throw error;
     }),
   ]);
-  const last = activity.data.at(-1);
   return render.account({
     header: headerFor(c, signedIn),
     notice: options.notice,
@@ -100,9 +123,17 @@ async function accountPage(
     consents: consents.data,
     balances,
     receipts: receipts.data,
+    olderReceipts: receipts.hasMore
+      ? olderLink(cursors, 'receipts_after', receipts.data.at(-1), 'receipts')
+      : undefined,
     coupons: coupons.data,
+    olderCoupons: coupons.hasMore
+      ? olderLink(cursors, 'coupons_after', coupons.data.at(-1), 'coupons')
+      : undefined,
     activity: activity.data,
-    olderActivity: activity.hasMore && last ? `/account?activity_after=${last.id}#activity` : undefined,
+    olderActivity: activity.hasMore
+      ? olderLink(cursors, 'activity_after', activity.data.at(-1), 'activity')
+      : undefined,
   });
 }
 
@@ -148,9 +179,17 @@ accountRouter.openAPIRegistry.registerPath({
   description:
     'The signed-in cardholder’s cards (with a form adding one), connected apps with their scopes in plain ' +
     'words, balances per app (pending, available, paid out), recent receipts and coupons, and recent activity: ' +
-    'what each purchase earned and, where nothing, why. `activity_after` (an event id) shows older activity. ' +
+    'what each purchase earned and, where nothing, why. `activity_after` (an event id), `receipts_after` and ' +
+    '`coupons_after` (a receipt or coupon id) show each list from after that item. ' +
     'Not signed in → 302 to `/login?next=/account`.',
-  request: { query: z.object({ activity_after: z.string().optional(), notice: z.string().optional() }) },
+  request: {
+    query: z.object({
+      activity_after: z.string().optional(),
+      receipts_after: z.string().optional(),
+      coupons_after: z.string().optional(),
+      notice: z.string().optional(),
+    }),
+  },
   responses: {
     200: { description: 'The account page', content: html },
     302: { description: 'Not signed in: to the sign-in page' },
@@ -160,11 +199,10 @@ accountRouter.get('/account', async (c) => {
   pageHeaders(c);
   const signedIn = await cardholder(c);
   if (signedIn instanceof Response) return signedIn;
-  const after = c.req.query('activity_after');
   return c.html(
     await accountPage(c, signedIn, {
       notice: NOTICES[c.req.query('notice') ?? ''],
-      activityAfter: after && ACTIVITY_CURSOR.test(after) ? after : undefined,
+      cursors: cursorsOf((name) => c.req.query(name)),
     }),
   );
 });
