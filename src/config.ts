@@ -63,6 +63,7 @@ const configSchema = z
       .default(15 * 60),
     ENROLLMENTS_PER_USER_PER_HOUR: z.coerce.number().int().min(1).default(20),
     ENROLL_REFUSALS_PER_USER_PER_DAY: z.coerce.number().int().min(1).default(10),
+    SIGNUP_REFUSALS_PER_IP_PER_HOUR: z.coerce.number().int().min(1).default(20),
     // The ingest micro-batcher (src/ingest/batcher.ts): a few transactions overlap so Postgres works while one
     // waits for its commit, but a second opens only once enough events wait, so single-event requests share
     // transactions. At most 8 of the pool's 10 connections. Measurements: bench/README.md.
@@ -131,6 +132,7 @@ const configSchema = z
       loginFailureWindowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
       enrollmentsPerUserPerHour: env.ENROLLMENTS_PER_USER_PER_HOUR,
       enrollRefusalsPerUserPerDay: env.ENROLL_REFUSALS_PER_USER_PER_DAY,
+      signupRefusalsPerIpPerHour: env.SIGNUP_REFUSALS_PER_IP_PER_HOUR,
     },
     ingestBatcher: {
       maxInFlight: env.INGEST_MAX_IN_FLIGHT,

@@ -75,7 +75,9 @@ export class ApiClient {
       try {
         parsed = text ? JSON.parse(text) : null;
       } catch {}
-      if ((res.status === 429 || res.status === 503) && attempt < ATTEMPTS) {
+      // Waited out and tried again, unless the caller takes that status as an answer.
+      const answer = options.expect?.includes(res.status) ?? false;
+      if ((res.status === 429 || res.status === 503) && !answer && attempt < ATTEMPTS) {
         const retryAfter = Number(res.headers.get('retry-after'));
         await sleep(
           Math.min(10, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : attempt) * 1000,

@@ -122,5 +122,8 @@ export function problemBody(input: ProblemInput, publicUrl: string, requestId: s
 /** Writes an RFC 9457 problem+json response with our stable `code` and the request id. */
 export function problem(c: Context<AppEnv>, input: ProblemInput, publicUrl: string): Response {
   const body = problemBody(input, publicUrl, c.get('requestId') ?? null);
+  // A limit's answer says when to come back in the body and, for clients that read only headers, as Retry-After.
+  const retryAfter = input.extra?.retry_after;
+  if (typeof retryAfter === 'number') c.header('retry-after', String(retryAfter));
   return c.body(JSON.stringify(body), body.status, { 'content-type': 'application/problem+json' });
 }

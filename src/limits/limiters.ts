@@ -93,6 +93,8 @@ export interface Limiters {
   enrollments: AttemptLimiter;
   /** Card enrollments refused because the number is enrolled, per user (each says something about a card). */
   enrollRefusals: AttemptLimiter;
+  /** Sign-ups refused because the email has an account, per client address (each says so of an email). */
+  signupRefusals: AttemptLimiter;
 }
 
 /** The per-process limiters, over the fail-fast Redis connection. */
@@ -147,6 +149,15 @@ export function createLimiters(config: Config, redis: Redis): Limiters {
       windowSeconds: 24 * 60 * 60,
       block: true,
       message: 'Too many refused card enrollments; try again later.',
+    }),
+    signupRefusals: limiter({
+      name: 'signup-refused',
+      perAddress: true,
+      points: limits.signupRefusalsPerIpPerHour,
+      windowSeconds: 60 * 60,
+      block: true,
+      message:
+        'Too many sign-ups for emails that already have an account from this address; try again later.',
     }),
   };
 }

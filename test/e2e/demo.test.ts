@@ -6,8 +6,9 @@ import { runCli } from '../helpers/cli.ts';
 import { usePlatform } from '../helpers/platform.ts';
 import { freePort } from '../helpers/redis-server.ts';
 
-// The workers run in this process: they perform the demo's actions and deliver its webhooks.
-const platform = usePlatform({ workers: true });
+// The workers run in this process: they perform the demo's actions and deliver its webhooks. Few sign-up
+// refusals are allowed per address, so the re-run meets the limit and signs the rest in.
+const platform = usePlatform({ workers: true, env: { SIGNUP_REFUSALS_PER_IP_PER_HOUR: '5' } });
 let dir: string;
 let state: string;
 const SIZE = ['--cardholders', '12', '--duration', '4', '--rate', '15', '--concurrency', '4'];
@@ -109,5 +110,9 @@ describe('npm run demo, small', () => {
         (select count(*)::int from processors) as processors, (select count(*)::int from merchants) as merchants,
         (select count(*)::int from triggers) as triggers`;
     expect(counts).toEqual({ users: 12, apps: 4, processors: 1, merchants: 50, triggers: 6 });
+    // It met the limit on sign-ups for registered emails (5 here) and signed the rest in.
+    expect(await platform.deps.limiters.signupRefusals.refusal('127.0.0.1')).toMatchObject({
+      code: 'rate_limited',
+    });
   }, 180_000);
 });

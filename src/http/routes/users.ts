@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { consentHistory } from '../../grants/grants.ts';
-import { createUser, getUser, normaliseEmail } from '../../users/users.ts';
+import { signUpFrom } from '../../users/sign-up.ts';
+import { getUser, normaliseEmail } from '../../users/users.ts';
+import { clientAddress } from '../client-address.ts';
 import { ConsentHistory, presentConsent } from '../consent-schema.ts';
 import { createdIdempotently } from '../idempotent.ts';
 import { requireAdmin } from '../middleware/admin.ts';
@@ -35,7 +37,9 @@ usersRouter.openapi(
     summary: 'Sign up',
     description:
       'Creates a cardholder account. Emails are compared case-insensitively; passwords (10 to 256 characters) are ' +
-      'stored only as an argon2id hash. An email already registered → 409 `conflict`.',
+      'stored only as an argon2id hash. An email already registered → 409 `conflict`; past ' +
+      '`SIGNUP_REFUSALS_PER_IP_PER_HOUR` such refusals from one client address, every sign-up from it is 429 ' +
+      '`rate_limited` for the rest of the hour.',
     request: {
       headers: IdempotencyHeader,
       body: jsonBody(z.object({ email: Email, password: Password }).strict()),
@@ -44,8 +48,10 @@ usersRouter.openapi(
   }),
   async (c) => {
     const body = c.req.valid('json');
+    const deps = c.get('deps');
+    const address = clientAddress(c);
     return createdIdempotently(c, `signup:${normaliseEmail(body.email)}`, body, async (db) =>
-      presentUser(await createUser(db, body)),
+      presentUser(await signUpFrom({ db, limiters: deps.limiters }, body, address)),
     );
   },
 );

@@ -13,8 +13,9 @@ import {
   sessionFormTokenValid,
 } from '../../sessions/csrf.ts';
 import { createSession, endSession } from '../../sessions/sessions.ts';
-import { createUser } from '../../users/users.ts';
+import { signUpFrom } from '../../users/sign-up.ts';
 import { render } from '../../web/render.tsx';
+import { clientAddress } from '../client-address.ts';
 import type { AppEnv } from '../env.ts';
 import { foreignFormMessage, fromOwnOrigin } from '../middleware/same-origin.ts';
 import { optionalUser } from '../middleware/user-auth.ts';
@@ -211,7 +212,8 @@ webRouter.openAPIRegistry.registerPath({
     'Form fields `email`, `password` (10 to 256 characters), `next`, `csrf` (signed over the nonce in the ' +
     'page’s cookie, as on `/login`). A foreign or `null` `Origin` → 403. Success creates the account, sets the ' +
     'HttpOnly session cookie and answers 303 to `next`. Otherwise the page is shown again, with the email but ' +
-    'never the password: 400 for a stale form, 422 naming the field, 409 for an email already registered.',
+    'never the password: 400 for a stale form, 422 naming the field, 409 for an email already registered, 429 ' +
+    'once this address has had too many of those (as `POST /v1/users`).',
   request: {
     body: formBody(SignedOutFields),
   },
@@ -221,6 +223,7 @@ webRouter.openAPIRegistry.registerPath({
     403: { description: 'Sent from another site (HTML)' },
     409: { description: 'An account with this email exists (HTML)' },
     422: { description: 'A field is missing or invalid (HTML)' },
+    429: { description: 'Too many sign-ups for registered emails from this address (HTML)' },
   },
 });
 webRouter.post('/signup', async (c) => {
@@ -265,7 +268,7 @@ webRouter.post('/signup', async (c) => {
     );
   }
   try {
-    const user = await createUser(deps.db, { email, password });
+    const user = await signUpFrom(deps, { email, password }, clientAddress(c));
     const session = await createSession(deps.db, user.id);
     await setSessionCookie(c, session.token);
     return c.redirect(next, 303);
@@ -280,6 +283,10 @@ webRouter.post('/signup', async (c) => {
         }),
         409,
       );
+    }
+    if (error instanceof AppError && error.code === 'rate_limited') {
+      c.header('retry-after', String(error.extra?.retry_after ?? 60));
+      return c.html(render.signup({ next, csrf, email, error: error.message }), 429);
     }
     throw error;
   }
