@@ -165,6 +165,28 @@ describe('sign-up', () => {
     expect(account.text).toContain('No purchases yet');
   });
 
+  it('says so, with Retry-After, once this address has had too many sign-ups for registered emails', async () => {
+    const limiter = platform.deps.limiters.signupRefusals;
+    // In-process requests have no socket: their address is 'unknown'. Its refusals are used up here.
+    for (let i = 0; i < platform.config.limits.signupRefusalsPerIpPerHour; i++)
+      await limiter.consume('unknown');
+    try {
+      const { fields, cookie } = await signupForm();
+      const before = await userCount();
+      const refused = await post(
+        '/signup',
+        { ...fields, email: uniqueEmail(), password: 'a perfectly good password' },
+        { cookie },
+      );
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(refused.text).toContain('Too many sign-ups for emails that already have an account');
+      expect(await userCount()).toBe(before);
+    } finally {
+      await limiter.reset('unknown');
+    }
+  });
+
   it('refuses a stale form, another site, bad fields and a taken email, creating nothing', async () => {
     const taken = await signUp(platform, 'taken');
     const { fields, cookie } = await signupForm();
