@@ -14,6 +14,8 @@ export interface SignUpDeps {
  * Signs a cardholder up. A refusal because the email has an account tells the asker that it has one, so those
  * are counted per client address: past `SIGNUP_REFUSALS_PER_IP_PER_HOUR` the address may not sign up for the
  * rest of the hour, whatever the email (`rate_limited`), and the answers cannot be used to list who has one.
+ * Counted before it runs (as `withinEnrollRefusalLimit`), so simultaneous attempts cannot all pass a check
+ * made before any was recorded; given back unless the email has an account.
  */
 export async function signUpFrom(
   deps: SignUpDeps,
@@ -21,12 +23,13 @@ export async function signUpFrom(
   address: string,
 ): Promise<UserRow> {
   const limiter = deps.limiters.signupRefusals;
-  const refused = await limiter.refusal(address);
-  if (refused) throw refused;
+  await limiter.consume(address);
   try {
-    return await createUser(deps.db, input);
+    const user = await createUser(deps.db, input);
+    await limiter.refund(address);
+    return user;
   } catch (error) {
-    if (error instanceof AppError && error.code === 'conflict') await limiter.consume(address);
+    if (!(error instanceof AppError && error.code === 'conflict')) await limiter.refund(address);
     throw error;
   }
 }

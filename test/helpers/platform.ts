@@ -89,6 +89,9 @@ export function usePlatform(options: PlatformOptions = {}): TestPlatform {
       },
     });
     const deps = createDeps(config, { logger: createLogger(config.logLevel, sink) });
+    // The limiters' fail-fast connection: until it is ready their counts go to the in-memory stand-in.
+    if (deps.redisProbe.status !== 'ready')
+      await new Promise((resolve) => deps.redisProbe.once('ready', resolve));
     const app = createApp(deps);
     if (options.workers) workers = await startWorkers(deps);
 

@@ -30,3 +30,16 @@ it('answers 409 for a registered email up to the limit, then 429 for any sign-up
   expect(fresh.status).toBe(429);
   expect(await userCount()).toBe(before);
 });
+
+it('counts attempts in flight: a burst past the limit is 429 whatever the email, so it tells nothing', async () => {
+  await platform.deps.limiters.signupRefusals.reset('unknown');
+  const taken = uniqueEmail('burst-taken');
+  expect((await signUp(taken)).status).toBe(201);
+  const emails = Array.from({ length: 40 }, (_, i) => (i % 2 ? taken : uniqueEmail('burst')));
+  const answers = await Promise.all(emails.map(signUp));
+  const allowed = answers.filter((a) => a.status !== 429);
+  // Only LIMIT attempts were ever in flight at once; every other answer is the same for taken and new emails.
+  expect(allowed.length).toBeLessThanOrEqual(LIMIT);
+  expect(answers.filter((a, i) => i % 2 === 1 && a.status === 409).length).toBeLessThanOrEqual(LIMIT);
+  await platform.deps.limiters.signupRefusals.reset('unknown');
+});
