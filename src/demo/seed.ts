@@ -228,6 +228,28 @@ async function seedTriggers(
   }
 }
 
+/**
+ * Signs up, or in when the email is taken. The platform limits sign-ups refused for taken emails per address,
+ * counting those in progress too: past it (a re-run of a large demo, or many at once) a sign-up is 429 whatever
+ * the email, and signing in tells whether the account exists. One that does not yet is tried again a few times,
+ * as the count falls when sign-ups in progress end.
+ */
+async function signUpOrIn(
+  client: ApiClient,
+  credentials: { email: string; password: string },
+): Promise<{ isNew: boolean; token: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const signup = await client.call('POST', '/v1/users', { body: credentials, expect: [201, 409, 429] });
+    const session = await client.call<{ token: string }>('POST', '/v1/sessions', {
+      body: credentials,
+      ...(signup.status === 429 ? { expect: [200, 401] } : {}),
+    });
+    if (session.status === 200) return { isNew: signup.status === 201, token: session.body.token };
+    if (attempt >= 5) throw new ApiError('POST', '/v1/users', signup.status, signup.body);
+    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+  }
+}
+
 /** One cardholder, as a person would: sign up or in, enroll what is missing, connect what is missing, sign out. */
 async function seedCardholder(
   options: SeedOptions,
@@ -236,18 +258,8 @@ async function seedCardholder(
   counts: SeedCounts,
 ): Promise<void> {
   const { client } = options;
-  const credentials = { email: holder.email, password: DEMO_PASSWORD };
-  // A taken email is an existing cardholder: signed in instead. Past the platform's limit on such refusals
-  // from one address (a re-run of a large demo), every sign-up is refused for a while: then signing in tells.
-  const signup = await client.call('POST', '/v1/users', { body: credentials, expect: [201, 409, 429] });
-  const isNew = signup.status === 201;
-  const session = await client.call<{ token: string }>('POST', '/v1/sessions', {
-    body: credentials,
-    ...(signup.status === 429 ? { expect: [200, 401] } : {}),
-  });
-  if (session.status === 401) throw new ApiError('POST', '/v1/users', signup.status, signup.body);
+  const { isNew, token } = await signUpOrIn(client, { email: holder.email, password: DEMO_PASSWORD });
   counts[isNew ? 'created' : 'existing'].users++;
-  const token = session.body.token;
   try {
     // A new account has no cards and no grants yet: only an existing one is asked what it has.
     const enrolled = isNew
