@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config.ts';
 
 const secrets = {
@@ -19,6 +19,17 @@ function problemsOf(env: Record<string, string | undefined>): string[] {
   }
   return [];
 }
+
+// Directories the tests write .env.local into (generated secrets): removed after each test.
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cardlink-cfg-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 describe('configuration', () => {
   it('has defaults that work on a fresh machine', () => {
@@ -86,13 +97,13 @@ describe('configuration', () => {
   });
 
   it('requires the secrets in production and never writes a file there', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cardlink-cfg-'));
+    const dir = tempDir();
     expect(() => loadConfig({ env: { NODE_ENV: 'production' }, cwd: dir })).toThrow(ConfigError);
     expect(() => statSync(join(dir, '.env.local'))).toThrow();
   });
 
   it('generates development secrets once into .env.local and reuses them on restart', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cardlink-cfg-'));
+    const dir = tempDir();
     const first = loadConfig({ env: {}, cwd: dir });
     expect(first.generated).toEqual(['ADMIN_TOKEN', 'CARD_FINGERPRINT_KEY', 'SECRETS_KEY']);
     expect(first.config.allowPrivateWebhooks).toBe(true);
