@@ -11,6 +11,7 @@ import { CardKeys } from '../src/cards/card-keys.ts';
 import { schemeOf } from '../src/cards/pan.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { cards, grants, users } from '../src/db/schema/index.ts';
+import { ApiClient } from '../src/demo/client.ts';
 import { nextGrantChangeSeq } from '../src/grants/changes.ts';
 import { newId } from '../src/lib/ids.ts';
 import { until } from './dispatch-readings.ts';
@@ -167,29 +168,6 @@ export function dispatchScene(apps: number): SceneSpec {
   };
 }
 
-async function api(
-  url: string,
-  method: string,
-  path: string,
-  options: { token?: string; body?: unknown; form?: Record<string, string>; basic?: string },
-): Promise<any> {
-  const headers: Record<string, string> = {};
-  let body: string | undefined;
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.basic) headers.authorization = `Basic ${options.basic}`;
-  if (options.form) {
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-    body = new URLSearchParams(options.form).toString();
-  } else if (options.body !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(options.body);
-  }
-  const res = await fetch(`${url}${path}`, { method, headers, body });
-  const text = await res.text();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
 async function buildScene(
   serverUrl: string,
   sinkUrl: string,
@@ -200,13 +178,18 @@ async function buildScene(
 ): Promise<Scene> {
   const admin = secrets.ADMIN_TOKEN;
   const stripeEndpointSecret = spec.stripe ? `whsec_${randomBytes(24).toString('hex')}` : undefined;
-  const created = await api(serverUrl, 'POST', '/v1/processors', {
-    token: admin,
-    body: {
-      name: 'Bench processor',
-      ...(stripeEndpointSecret ? { stripe_endpoint_secret: stripeEndpointSecret } : {}),
+  const client = new ApiClient(serverUrl);
+  const { body: created } = await client.call<{ id: string; api_key: string; signing_secret: string }>(
+    'POST',
+    '/v1/processors',
+    {
+      token: admin,
+      body: {
+        name: 'Bench processor',
+        ...(stripeEndpointSecret ? { stripe_endpoint_secret: stripeEndpointSecret } : {}),
+      },
     },
-  });
+  );
   const processor = {
     id: created.id,
     apiKey: created.api_key,
@@ -215,7 +198,12 @@ async function buildScene(
   };
   const apps: BenchApp[] = [];
   for (let a = 0; a < appCount; a++) {
-    const app = await api(serverUrl, 'POST', '/v1/apps', {
+    const { body: app } = await client.call<{
+      id: string;
+      client_id: string;
+      client_secret: string;
+      webhook_secret: string;
+    }>('POST', '/v1/apps', {
       token: admin,
       body: {
         name: `Bench app ${a}`,
@@ -224,14 +212,13 @@ async function buildScene(
         fee: { fixed: 1, bps: 50, currency: 'USD' },
       },
     });
-    const basic = Buffer.from(
-      `${encodeURIComponent(app.client_id)}:${encodeURIComponent(app.client_secret)}`,
-    ).toString('base64');
-    const token = (
-      await api(serverUrl, 'POST', '/oauth/token', { basic, form: { grant_type: 'client_credentials' } })
-    ).access_token as string;
+    const { body: issued } = await client.call<{ access_token: string }>('POST', '/oauth/token', {
+      basic: [app.client_id, app.client_secret],
+      form: { grant_type: 'client_credentials' },
+    });
+    const token = issued.access_token;
     for (const trigger of spec.triggersOf(a))
-      await api(serverUrl, 'POST', '/v1/triggers', { token, body: trigger });
+      await client.call('POST', '/v1/triggers', { token, body: trigger });
     apps.push({ id: app.id, webhookSecret: app.webhook_secret });
   }
 
