@@ -9,16 +9,10 @@ import type { LatencyResult } from './dispatch-latency.ts';
 import { dispatchScene } from './dispatch-setup.ts';
 import type { ThroughputRepeat, WorkerRun } from './dispatch-throughput.ts';
 import type { MachineCheck } from './ingest.ts';
-import { machineRecord, type ScenarioResult, type SummaryRow } from './report.ts';
+import { machineRecord, median, type ScenarioResult, type SummaryRow } from './report.ts';
 import { gitCommit } from './server.ts';
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-export const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 export interface Distribution {
   count: number;

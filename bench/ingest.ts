@@ -31,7 +31,13 @@ import { cards, users } from '../src/db/schema/index.ts';
 import { signStandardWebhook } from '../src/ingest/signature.ts';
 import { luhnCheckDigit } from '../src/simulator/cards.ts';
 import { APP_COUNT, seedTriggerWorld, TRIGGERS_PER_APP, worldMids } from './ingest-triggers.ts';
-import { machineRecord, type ScenarioResult, type SummaryRow, type ThroughputPoint } from './report.ts';
+import {
+  machineRecord,
+  median,
+  type ScenarioResult,
+  type SummaryRow,
+  type ThroughputPoint,
+} from './report.ts';
 import { cpuSeconds, dropDatabase, startServer } from './server.ts';
 
 const CARD_COUNT = 100_000;
@@ -260,12 +266,6 @@ interface Measurement {
   /** With --repeat > 1: every measurement; the fields above are then their medians. */
   samples?: { eventsPerSecond: number; p50: number; p99: number }[];
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 export interface MachineCheck {
   /** A fixed Node workload (hashing and JSON, like a request's), ms. */

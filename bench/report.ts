@@ -74,6 +74,13 @@ export function mergeFlags(base: readonly string[], extra: readonly string[]): s
 }
 
 /** `2026-12-01T10-20-30-456Z`: an ISO date that is a file name everywhere. */
+/** The median of the values (the mean of the middle two when there is an even count). */
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
 export const fileStamp = (date: Date) => date.toISOString().replace(/[:.]/g, '-');
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
