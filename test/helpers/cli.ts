@@ -1,8 +1,15 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = `${ROOT}src/cli/bin.js`;
+
+// Whatever is still running when the test file ends (it ignored its SIGTERM) is killed: nothing outlives it.
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 export interface CliRun {
   code: number | null;
@@ -12,8 +19,9 @@ export interface CliRun {
 
 /**
  * Runs `cardlink <args>` (the package's bin, as `npx cardlink` does) in a process of its own with only `env`
- * (plus PATH and HOME) and waits for it to exit (SIGTERM after `timeoutMs`, default a minute). `cwd` defaults to a directory with no `.env.local`, so the
- * configuration is exactly `env`.
+ * (plus PATH and HOME) and waits for it to exit (Node sends it SIGTERM after `timeoutMs`, default a minute, and
+ * it stops what it started). `cwd` defaults to a directory with no `.env.local`, so the configuration is
+ * exactly `env`.
  */
 export function runCli(
   args: string[],
@@ -32,7 +40,10 @@ export function runCli(
       cwd: options.cwd ?? '/tmp',
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: options.timeoutMs ?? 60_000,
+      killSignal: 'SIGTERM',
     });
+    running.add(child);
     let stdout = '';
     let stderr = '';
     let interrupted = false;
@@ -50,14 +61,9 @@ export function runCli(
       stderr += chunk;
       interrupt();
     });
-    // Past its time it is asked to stop (it stops what it started), then killed: nothing outlives the test.
-    const timeoutMs = options.timeoutMs ?? 60_000;
-    const ask = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    const kill = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 25_000);
     child.on('error', reject);
     child.on('exit', (code) => {
-      clearTimeout(ask);
-      clearTimeout(kill);
+      running.delete(child);
       resolve({ code, stdout, stderr });
     });
   });
