@@ -9,6 +9,29 @@ beforeAll(async () => {
   url = await platform.listen();
 });
 
+/** `cardlink simulate` against the running platform: 30 cards, this seed, rate and duration, `--json`. */
+const simulateOn = (
+  feed: { seed: string; rate: number; duration: number },
+  interrupt?: NonNullable<Parameters<typeof runCli>[1]>['interrupt'],
+) =>
+  runCli(
+    [
+      'simulate',
+      '--url',
+      url,
+      '--cards',
+      '30',
+      '--rate',
+      String(feed.rate),
+      '--duration',
+      String(feed.duration),
+      '--seed',
+      feed.seed,
+      '--json',
+    ],
+    { env: platform.env, ...(interrupt ? { interrupt } : {}) },
+  );
+
 describe('cardlink simulate', () => {
   it('prints the same requests for the same seed and start, other ones for another seed', async () => {
     const args = [
@@ -43,23 +66,7 @@ describe('cardlink simulate', () => {
   });
 
   it('registers a processor, sends the feed to the running platform and sums it up', async () => {
-    const run = await runCli(
-      [
-        'simulate',
-        '--url',
-        url,
-        '--cards',
-        '30',
-        '--rate',
-        '30',
-        '--duration',
-        '2',
-        '--seed',
-        'cli',
-        '--json',
-      ],
-      { env: platform.env },
-    );
+    const run = await simulateOn({ seed: 'cli', rate: 30, duration: 2 });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/registered processor prc_\w+ for this run/);
     const summary = JSON.parse(run.stdout);
@@ -72,25 +79,9 @@ describe('cardlink simulate', () => {
   });
 
   it('stops sending when interrupted, sums up what went, and exits as a shell expects (130 on Ctrl-C)', async () => {
-    const run = await runCli(
-      [
-        'simulate',
-        '--url',
-        url,
-        '--cards',
-        '30',
-        '--rate',
-        '5',
-        '--duration',
-        '600',
-        '--seed',
-        'cli-stop',
-        '--json',
-      ],
-      {
-        env: platform.env,
-        interrupt: { when: (_stdout, stderr) => stderr.includes('registered processor'), signal: 'SIGINT' },
-      },
+    const run = await simulateOn(
+      { seed: 'cli-stop', rate: 5, duration: 600 },
+      { when: (_stdout, stderr) => stderr.includes('registered processor'), signal: 'SIGINT' },
     );
     expect(run.code, run.stderr).toBe(130);
     const summary = JSON.parse(run.stdout);
