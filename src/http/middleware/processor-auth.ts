@@ -1,6 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ProcessorRow } from '../../db/schema/index.ts';
-import { AppError } from '../../errors.ts';
 import { authenticateProcessor } from '../../ingest/processor-auth.ts';
 import { handOverBodyText } from '../body-handover.ts';
 import { clientAddress } from '../client-address.ts';
@@ -25,11 +24,6 @@ export const requireProcessor: MiddlewareHandler<AppEnv> = async (c, next) => {
     },
     body,
     address: clientAddress(c),
-  }).catch((error: unknown) => {
-    // Too many failed api-key checks from this address (API_KEY_FAILURES_PER_IP): see authenticateProcessor.
-    if (error instanceof AppError && error.code === 'rate_limited')
-      c.header('retry-after', String(error.extra?.retry_after ?? 60));
-    throw error;
   });
   c.set('processor', processor);
   handOverBodyText(c, utf8.decode(body));

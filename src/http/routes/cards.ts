@@ -146,18 +146,13 @@ cardsRouter.openapi(
     const body = c.req.valid('json');
     const deps = c.get('deps');
     const { user } = signedInUser(c);
-    try {
-      const input = { pan: body.pan, expMonth: body.exp_month, expYear: body.exp_year };
-      return await underEnrollmentLimits(deps, user.id, () =>
-        createdIdempotently(c, user.id, body, async (db) =>
-          present(await enrollCard({ ...deps, db }, user.id, input)),
-        ),
-      );
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'rate_limited')
-        c.header('retry-after', String(error.extra?.retry_after ?? 60));
-      throw error;
-    }
+    const input = { pan: body.pan, expMonth: body.exp_month, expYear: body.exp_year };
+    // A limit's 429 carries Retry-After from its problem (src/http/problem.ts).
+    return underEnrollmentLimits(deps, user.id, () =>
+      createdIdempotently(c, user.id, body, async (db) =>
+        present(await enrollCard({ ...deps, db }, user.id, input)),
+      ),
+    );
   },
 );
 

@@ -1,6 +1,5 @@
 // What one of the app's triggers would have done (backtest) and has done (stats).
 import { createRoute, z } from '@hono/zod-openapi';
-import { AppError } from '../../errors.ts';
 import { EVENT_TYPES_THAT_FIRE, Instant, TRIGGER_STATUSES } from '../../rules/dsl.ts';
 import { STATEFUL_REASONS, STATELESS_REASONS } from '../../rules/reasons.ts';
 import { BACKTEST_MAX_DAYS, BACKTEST_SAMPLE_SIZE, backtestTrigger } from '../../triggers/backtest.ts';
@@ -156,19 +155,13 @@ triggerReportsRouter.openapi(
   async (c) => {
     const deps = c.get('deps');
     const { from, to } = c.req.valid('json');
-    let backtest: Awaited<ReturnType<typeof backtestTrigger>>;
-    try {
-      backtest = await backtestTrigger(deps, {
-        appId: appIdOf(c),
-        triggerId: c.req.valid('param').id,
-        from: new Date(from),
-        to: new Date(to),
-      });
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'service_unavailable')
-        c.header('retry-after', String(error.extra?.retry_after ?? 5));
-      throw error;
-    }
+    // Too many at once: a 503 whose problem carries Retry-After (src/http/problem.ts).
+    const backtest = await backtestTrigger(deps, {
+      appId: appIdOf(c),
+      triggerId: c.req.valid('param').id,
+      from: new Date(from),
+      to: new Date(to),
+    });
     return c.json(
       {
         object: 'trigger_backtest' as const,
