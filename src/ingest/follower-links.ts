@@ -187,17 +187,20 @@ export const followerRefOf = (row: UnlinkedFollowerRow): FollowerRef => ({
   occurredAt: new Date(row.occurred_at).toISOString(),
 });
 
-/** The batch whose events are being linked: when it was received and its events' ids. */
+/**
+ * The batch whose events are being linked: when it was received and the ids of its clearings, refunds and
+ * reversals (its own followers; its authorizations are never mistaken for waiting followers).
+ */
 export interface OwnBatch {
   receivedAt: string;
-  ids: readonly string[];
+  followerIds: readonly string[];
 }
 
 /** What the two look-ups below search for: waiting followers related to events of the batch. */
 type WaitingKind = 'early' | 'named';
 
 /**
- * Stored followers, still unlinked and not of this batch (`batch.ids`), of two kinds: `early` — without
+ * Stored followers, still unlinked and not of this batch (`batch.followerIds`), of two kinds: `early` — without
  * original_id, on the card and MID of one of `authorizations` (they came before it and wait to be matched by
  * card); `named` — whose original_id names one of `named` (same processor). The kinds are disjoint (one has
  * no original_id, the other has one), so asking for both costs one round trip and finds the same rows as
@@ -238,7 +241,7 @@ async function waitingFollowers(
       -- committed meanwhile, received after it. Its own rows are left out by id.
       and received_at < ${receivedAt}::text::timestamptz + interval '1 day'
       and not (received_at = ${receivedAt}::text::timestamptz
-        and id in (select jsonb_array_elements_text(${JSON.stringify(batch.ids)}::text::jsonb)))
+        and id in (select jsonb_array_elements_text(${JSON.stringify(batch.followerIds)}::text::jsonb)))
     order by kind, received_at, id`;
   for (const row of rows) found[row.kind].push(followerRefOf(row));
   return found;
@@ -295,8 +298,8 @@ export async function linkNewEvents(
   receivedAt: string,
   followersWaiting: boolean,
 ): Promise<{ alreadyCleared: ReadonlySet<string>; earlierTakeBacks: readonly TakeBack[] }> {
-  const batch: OwnBatch = { receivedAt, ids: stored.map((event) => event.id) };
   const followers = stored.filter((event) => event.type !== 'authorization');
+  const batch: OwnBatch = { receivedAt, followerIds: followers.map((event) => event.id) };
   let alreadyCleared: ReadonlySet<string> = new Set();
   const earlierTakeBacks: TakeBack[] = [];
   if (followersWaiting) {

@@ -164,7 +164,7 @@ async function storeAsOneStatement(
           // came first still gives back what an earlier clearing of it fired.
           const { takeBacks } = await linkEarlierFollowers(tx.sql, stored, {
             receivedAt: result.receivedAt,
-            ids: stored.map((event) => event.id),
+            followerIds: [], // authorizations only
           });
           if (takeBacks.length > 0) await options.actions.settleLateLinks(tx.sql, { takeBacks, doubles: [] });
         }),
